@@ -1,0 +1,51 @@
+# Thin wrapper over meson/ninja so that `make`, `make test`, `make demo` and
+# `make bench` work on a fresh Debian 12 machine.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+MESON_OPTS ?=
+
+.PHONY: all deps test-deps build asan test unit cli style demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh build
+
+test-deps:
+	@scripts/install-deps.sh test
+
+# Reconfigure when the set of source files changes (sources are globbed).
+define configure
+	@mkdir -p $(1)
+	@find src tests/unit -name '*.c' | LC_ALL=C sort > $(1).srclist.new
+	@if [ ! -f $(1)/build.ninja ]; then \
+	  meson setup $(1) $(2) $(MESON_OPTS) >/dev/null; \
+	elif ! cmp -s $(1).srclist.new $(1)/.srclist; then \
+	  meson setup --reconfigure $(1) $(2) $(MESON_OPTS) >/dev/null; \
+	fi
+	@mv $(1).srclist.new $(1)/.srclist
+endef
+
+build: deps
+	$(call configure,$(BUILD),)
+	@ninja -C $(BUILD) >/dev/null || ninja -C $(BUILD)
+
+asan: deps
+	$(call configure,$(ASAN_BUILD),-Db_sanitize=address,undefined -Db_lundef=false)
+	@ninja -C $(ASAN_BUILD) >/dev/null || ninja -C $(ASAN_BUILD)
+
+# Every test: style, unit (cmocka), CLI (bats), all under ASan + UBSan.
+test: test-deps asan
+	@tests/run.sh $(ASAN_BUILD)
+
+style:
+	@scripts/check-style.sh
+
+demo: build
+	@scripts/demo.sh $(BUILD)/strata
+
+bench: build
+	@bench/run.sh $(BUILD)/strata
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

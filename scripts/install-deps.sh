@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages strata needs, only when some are missing.
+#   install-deps.sh build   what building needs
+#   install-deps.sh test    + what the tests need (cmocka, bats, podman, ...)
+#   install-deps.sh bench   + the peers the benchmarks compare against
+set -eu
+build="gcc meson ninja-build pkg-config libarchive-dev libjansson-dev libsqlite3-dev libssl-dev busybox-static"
+test="$build libcmocka-dev bats clang-format podman skopeo util-linux e2fsprogs"
+bench="$test hyperfine"
+case "${1:-build}" in
+build) pkgs=$build ;;
+test) pkgs=$test ;;
+bench) pkgs=$bench ;;
+*) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+esac
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "strata: missing packages:$missing; run as root or: sudo apt-get install$missing" >&2
+  exit 1
+fi
+echo "installing:$missing" >&2
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $missing >/dev/null

@@ -1,0 +1,79 @@
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+
+struct cli_globals cli = {NULL, LOG_WARN};
+
+static st_store *opened;
+
+static void close_store(void) {
+  st_store_close(opened);
+  opened = NULL;
+}
+
+st_store *cli_store(void) {
+  if (opened)
+    return opened;
+  cleanup_error st_error *err = NULL;
+  if (st_store_open(cli.root, &opened, &err) < 0) {
+    cli_print_error(err);
+    return NULL;
+  }
+  atexit(close_store);
+  return opened;
+}
+
+void cli_print_error(const st_error *err) {
+  fprintf(stderr, "Error: %s\n", err && err->msg ? err->msg : "unknown error");
+}
+
+int cli_fail(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("Error: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return code;
+}
+
+void cli_log(int level, const char *fmt, ...) {
+  static const char *names[] = {"error", "warning", "info", "debug"};
+  if (level > cli.log_level)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "strata: %s: ", names[level]);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+int cli_usage(const st_command *cmd) {
+  fputs(cmd->usage, stdout);
+  return 0;
+}
+
+int cli_bad_usage(const char *cmdname, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("Error: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nSee 'strata %s --help'.\n", cmdname);
+  return 1;
+}
+
+bool cli_confirm(const char *msg) {
+  fprintf(stderr, "%s [y/N] ", msg);
+  fflush(stderr);
+  char line[64];
+  if (fgets(line, sizeof(line), stdin) == NULL)
+    return false;
+  return line[0] == 'y' || line[0] == 'Y';
+}

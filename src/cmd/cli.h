@@ -1,0 +1,57 @@
+/* Shared pieces of the command-line front end. Only src/cmd and
+ * src/strata.c print; the library returns errors and data. */
+#ifndef STRATA_CMD_CLI_H
+#define STRATA_CMD_CLI_H
+
+#include <stdbool.h>
+
+#include "util/error.h"
+
+/* A command registers itself with ST_COMMAND; the dispatcher finds it by
+ * any of its '|'-separated names ("images|image ls|image list"). */
+typedef struct st_command {
+  const char *names;
+  int (*run)(int argc, char **argv); /* returns the process exit code */
+  const char *summary;               /* one line for `strata --help` */
+  const char *usage;                 /* full --help text */
+} st_command;
+
+#define ST_COMMAND(id, ...)                                                  \
+  __attribute__((used, section("strata_cmds"),                              \
+                 aligned(sizeof(void *)))) static const st_command           \
+      st_cmd_##id = {__VA_ARGS__}
+
+enum { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+struct st_store;
+
+struct cli_globals {
+  const char *root; /* --root, $STRATA_ROOT, or the default */
+  int log_level;
+};
+extern struct cli_globals cli;
+
+/* Opens the store at cli.root; on failure prints the error and returns
+ * NULL. The store stays open until exit. */
+struct st_store *cli_store(void);
+
+/* Prints "Error: <message>" to stderr. */
+void cli_print_error(const st_error *err);
+
+/* Prints "Error: <fmt...>" to stderr and returns exit code 1 (or 125 for
+ * commands that use it). */
+int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void cli_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints cmd's usage to stdout (help) and returns 0. */
+int cli_usage(const st_command *cmd);
+/* Reports a bad flag in Docker's words and returns 125... Docker exits 125
+ * for flag errors of `run`, 1 elsewhere; both print "See 'strata X --help'." */
+int cli_bad_usage(const char *cmdname, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Asks "msg [y/N] " on stderr and reads stdin; true when the answer is y. */
+bool cli_confirm(const char *msg);
+
+#endif

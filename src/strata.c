@@ -1,0 +1,174 @@
+/* strata: global flags, then dispatch to one command (src/cmd/<cmd>.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cli.h"
+#include "config.h"
+
+extern const st_command __start_strata_cmds[];
+extern const st_command __stop_strata_cmds[];
+
+#define DEFAULT_ROOT "/var/lib/strata"
+
+/* True when `names` ("images|image ls") contains exactly `name`. */
+static int has_name(const char *names, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = names; *p;) {
+    const char *bar = strchr(p, '|');
+    size_t len = bar ? (size_t)(bar - p) : strlen(p);
+    if (len == n && strncmp(p, name, n) == 0)
+      return 1;
+    if (!bar)
+      break;
+    p = bar + 1;
+  }
+  return 0;
+}
+
+static const st_command *find_command(const char *name) {
+  for (const st_command *c = __start_strata_cmds; c < __stop_strata_cmds; c++)
+    if (has_name(c->names, name))
+      return c;
+  return NULL;
+}
+
+static int cmp_cmd(const void *a, const void *b) {
+  return strcmp((*(const st_command *const *)a)->names,
+                (*(const st_command *const *)b)->names);
+}
+
+static void print_help(FILE *f) {
+  fputs("\nUsage:  strata [OPTIONS] COMMAND\n\n"
+        "A daemonless, Docker-compatible container image engine\n\n"
+        "Options:\n"
+        "      --root string        Root of the image store (default "
+        "\"" DEFAULT_ROOT "\", or $STRATA_ROOT)\n"
+        "  -l, --log-level string   Set the logging level (\"debug\"|\"info\"|"
+        "\"warn\"|\"error\") (default \"warn\")\n"
+        "  -D, --debug              Enable debug mode\n"
+        "  -v, --version            Print version information and quit\n"
+        "  -h, --help               Print usage\n\n"
+        "Commands:\n",
+        f);
+  size_t n = (size_t)(__stop_strata_cmds - __start_strata_cmds);
+  const st_command **sorted = calloc(n ? n : 1, sizeof(*sorted));
+  if (sorted == NULL)
+    return;
+  for (size_t i = 0; i < n; i++)
+    sorted[i] = &__start_strata_cmds[i];
+  qsort(sorted, n, sizeof(*sorted), cmp_cmd);
+  for (size_t i = 0; i < n; i++) {
+    const char *names = sorted[i]->names;
+    size_t len = strcspn(names, "|");
+    fprintf(f, "  %-*.*s %s\n", 16, (int)len, names, sorted[i]->summary);
+  }
+  free(sorted);
+  fputs("\nRun 'strata COMMAND --help' for more information on a command.\n",
+        f);
+}
+
+static int parse_log_level(const char *s) {
+  static const char *names[] = {"error", "warn", "info", "debug"};
+  for (int i = 0; i < 4; i++)
+    if (strcmp(s, names[i]) == 0)
+      return i;
+  if (strcmp(s, "warning") == 0)
+    return LOG_WARN;
+  if (strcmp(s, "fatal") == 0 || strcmp(s, "panic") == 0)
+    return LOG_ERROR;
+  return -1;
+}
+
+/* Parses the flags before the command; returns the index of the command
+ * word, or -1 (with *code set) when main should exit. */
+static int parse_globals(int argc, char **argv, int *code) {
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    const char *a = argv[i];
+    const char *val = NULL;
+    if (strcmp(a, "--root") == 0 || strcmp(a, "--log-level") == 0 ||
+        strcmp(a, "-l") == 0) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "Error: flag needs an argument: %s\n", a);
+        *code = 125;
+        return -1;
+      }
+      val = argv[++i];
+    } else if (strncmp(a, "--root=", 7) == 0) {
+      val = a + 7;
+      a = "--root";
+    } else if (strncmp(a, "--log-level=", 12) == 0) {
+      val = a + 12;
+      a = "--log-level";
+    }
+    if (strcmp(a, "--root") == 0) {
+      cli.root = val;
+    } else if (strcmp(a, "--log-level") == 0 || strcmp(a, "-l") == 0) {
+      int lvl = parse_log_level(val);
+      if (lvl < 0) {
+        fprintf(stderr,
+                "Error: unknown log level \"%s\": use debug, info, warn or "
+                "error\n",
+                val);
+        *code = 125;
+        return -1;
+      }
+      cli.log_level = lvl;
+    } else if (strcmp(a, "-D") == 0 || strcmp(a, "--debug") == 0) {
+      cli.log_level = LOG_DEBUG;
+    } else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
+      printf("strata version %s\n", STRATA_VERSION);
+      *code = 0;
+      return -1;
+    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      print_help(stdout);
+      *code = 0;
+      return -1;
+    } else {
+      fprintf(stderr, "Error: unknown flag: %s\nSee 'strata --help'.\n", a);
+      *code = 125;
+      return -1;
+    }
+  }
+  return i;
+}
+
+int main(int argc, char **argv) {
+  int code = 0;
+  int i = parse_globals(argc, argv, &code);
+  if (i < 0)
+    return code;
+  if (cli.root == NULL)
+    cli.root = getenv("STRATA_ROOT");
+  if (cli.root == NULL || cli.root[0] == '\0')
+    cli.root = DEFAULT_ROOT;
+  if (i >= argc) {
+    print_help(stdout);
+    return 0;
+  }
+  /* Two-word commands first ("image ls"), then one word ("images"). */
+  const st_command *cmd = NULL;
+  int used = 1;
+  if (i + 1 < argc) {
+    char two[128];
+    if (snprintf(two, sizeof(two), "%s %s", argv[i], argv[i + 1]) <
+        (int)sizeof(two))
+      cmd = find_command(two);
+    if (cmd)
+      used = 2;
+  }
+  if (cmd == NULL)
+    cmd = find_command(argv[i]);
+  if (cmd == NULL) {
+    /* "strata image" alone, or an unknown subcommand of a group. */
+    fprintf(stderr,
+            "strata: '%s' is not a strata command.\nSee 'strata --help'\n",
+            argv[i]);
+    return 1;
+  }
+  /* The command sees argv[0] = its own name (as typed), then its args. */
+  int cargc = argc - i - used + 1;
+  char **cargv = argv + i + used - 1;
+  return cmd->run(cargc, cargv);
+}
