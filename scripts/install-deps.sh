@@ -4,7 +4,7 @@
 #   install-deps.sh test    + what the tests need (cmocka, bats, podman, ...)
 #   install-deps.sh bench   + the peers the benchmarks compare against
 set -eu
-build="gcc meson ninja-build pkg-config libarchive-dev libjansson-dev libsqlite3-dev libssl-dev busybox-static"
+build="gcc meson ninja-build pkg-config libarchive-dev libjansson-dev libsqlite3-dev libssl-dev zlib1g-dev busybox-static"
 test="$build libcmocka-dev bats clang-format podman skopeo util-linux e2fsprogs"
 bench="$test hyperfine"
 case "${1:-build}" in

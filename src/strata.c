@@ -68,6 +68,37 @@ static void print_help(FILE *f) {
         f);
 }
 
+/* "strata image" alone lists the image subcommands (like Docker's
+ * management commands); an unknown subcommand is an error. Returns 1 when
+ * group was a known group. */
+static int print_group_help(const char *group, const char *sub) {
+  size_t glen = strlen(group);
+  int found = 0;
+  for (const st_command *c = __start_strata_cmds; c < __stop_strata_cmds; c++) {
+    for (const char *p = c->names; p && *p;) {
+      if (strncmp(p, group, glen) == 0 && p[glen] == ' ') {
+        if (!found) {
+          if (sub)
+            fprintf(stderr, "strata: unknown command \"%s %s\"\n\n", group,
+                    sub);
+          printf("\nUsage:  strata %s COMMAND\n\nCommands:\n", group);
+        }
+        found = 1;
+        size_t len = strcspn(p + glen + 1, "|");
+        printf("  %-10.*s %s\n", (int)len, p + glen + 1, c->summary);
+        break;
+      }
+      p = strchr(p, '|');
+      p = p ? p + 1 : NULL;
+    }
+  }
+  if (found)
+    printf("\nRun 'strata %s COMMAND --help' for more information on a "
+           "command.\n",
+           group);
+  return found;
+}
+
 static int parse_log_level(const char *s) {
   static const char *names[] = {"error", "warn", "info", "debug"};
   for (int i = 0; i < 4; i++)
@@ -160,8 +191,9 @@ int main(int argc, char **argv) {
   }
   if (cmd == NULL)
     cmd = find_command(argv[i]);
+  if (cmd == NULL && print_group_help(argv[i], i + 1 < argc ? argv[i + 1] : NULL))
+    return i + 1 < argc ? 1 : 0;
   if (cmd == NULL) {
-    /* "strata image" alone, or an unknown subcommand of a group. */
     fprintf(stderr,
             "strata: '%s' is not a strata command.\nSee 'strata --help'\n",
             argv[i]);

@@ -1,10 +1,12 @@
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ref/ref.h"
 #include "store/store.h"
 
 struct cli_globals cli = {NULL, LOG_WARN};
@@ -76,4 +78,24 @@ bool cli_confirm(const char *msg) {
   if (fgets(line, sizeof(line), stdin) == NULL)
     return false;
   return line[0] == 'y' || line[0] == 'Y';
+}
+
+char *cli_tag_name(const char *ref, st_error **err) {
+  st_ref r = {0};
+  if (st_ref_parse(ref, &r, err) < 0)
+    return NULL;
+  char *full = NULL;
+  if (r.digest) {
+    st_error_set(err, EINVAL,
+                 "refusing to create a tag with a digest reference: \"%s\"",
+                 ref);
+  } else if ((full = st_ref_full(&r)) == NULL) {
+    st_error_errno(err, ENOMEM, "tag %s", ref);
+  }
+  st_ref_clear(&r);
+  return full;
+}
+
+char *cli_familiar(const char *normalized) {
+  return st_ref_familiar(normalized);
 }

@@ -55,3 +55,11 @@ int cli_bad_usage(const char *cmdname, const char *fmt, ...)
 bool cli_confirm(const char *msg);
 
 #endif
+
+/* Parses a reference that names a tag to create ("busybox", "x:v1"):
+ * returns the normalized "docker.io/library/busybox:latest" (malloc) or
+ * NULL after setting *err (digest references are refused). */
+char *cli_tag_name(const char *ref, st_error **err);
+
+/* Docker's short form of a normalized name ("busybox:latest"). */
+char *cli_familiar(const char *normalized);

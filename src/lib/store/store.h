@@ -24,6 +24,16 @@ int st_store_open(const char *root, st_store **out, st_error **err);
 void st_store_close(st_store *s);
 const char *st_store_root(const st_store *s);
 
+/* ---- transactions ------------------------------------------------------
+ * Write operations compose: st_tx_begin opens a write transaction (BEGIN
+ * IMMEDIATE) or, inside one, a savepoint; each st_tx_begin is ended by
+ * exactly one st_tx_commit or st_tx_rollback. Every primitive below that
+ * writes runs in its own nested transaction, so a caller can group several
+ * into one atomic change. */
+int st_tx_begin(st_store *s, st_error **err);
+int st_tx_commit(st_store *s, st_error **err);
+void st_tx_rollback(st_store *s);
+
 /* ---- blobs: blobs/sha256/<hex> ------------------------------------------ */
 
 typedef struct st_blob_writer st_blob_writer;
@@ -118,12 +128,26 @@ typedef struct st_image_row {
   st_image img;
   char *name; /* normalized "repo:tag", or NULL for a dangling image */
   char *repo_digest; /* a digest of this repo, or NULL */
+  bool has_children; /* another image names this one as its parent */
 } st_image_row;
+
+/* The one rule for "dangling", shared by `images -f dangling=true`, the
+ * <none> rows and `image prune`: no tag, and no child image (an untagged
+ * parent of another image is an intermediate image, shown only by -a). */
+static inline bool st_image_row_dangling(const st_image_row *r) {
+  return r->name == NULL && !r->has_children;
+}
 
 /* Every tag of every image, plus one row per untagged image; newest first
  * (by created, then added), then by name. */
 int st_image_list(st_store *s, st_image_row **rows, size_t *n, st_error **err);
 void st_image_rows_free(st_image_row *rows, size_t n);
+
+/* True when another image names id as its parent. */
+bool st_image_has_children(st_store *s, const char *id);
+
+/* When id was last tagged (unix ns), 0 when never. */
+int64_t st_image_last_tag_time(st_store *s, const char *id);
 
 /* Points tag (normalized "repo:tag") at id. The image must exist at commit
  * time (ENOENT otherwise, e.g. removed by another process meanwhile). */

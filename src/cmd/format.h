@@ -1,0 +1,18 @@
+/* Docker's --format handling shared by listing commands. */
+#ifndef STRATA_CMD_FORMAT_H
+#define STRATA_CMD_FORMAT_H
+
+#include <jansson.h>
+
+#include "fmt/template.h"
+
+/* Prints rows (a JSON array of objects) with format:
+ *   NULL or "table"        -> default_table ("table {{.A}}\t{{.B}}")
+ *   "table TEMPLATE"       -> a tabwriter table with a header row
+ *   "json"                 -> {{json .}} per row
+ *   other                  -> the template per row, no header
+ * names maps fields to header titles. Returns an exit code. */
+int cli_print_rows(const char *format, const char *default_table,
+                   const struct st_header_name *names, json_t *rows);
+
+#endif

@@ -1,0 +1,93 @@
+/* strata import: a one-layer image from a rootfs tarball. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "image/image.h"
+#include "util/cleanup.h"
+
+static int run_import(int argc, char **argv);
+
+ST_COMMAND(import, "import|image import", run_import,
+           "Import the contents from a tarball to create a filesystem image",
+           "\nUsage:  strata import [OPTIONS] file|- [REPOSITORY[:TAG]]\n\n"
+           "Import the contents from a tarball to create a filesystem image\n"
+           "(plain tar, gzip, xz, bzip2 or zstd)\n\n"
+           "Options:\n"
+           "  -c, --change list         Apply Dockerfile instruction to the "
+           "created image\n"
+           "  -m, --message string      Set commit message for imported "
+           "image\n"
+           "      --platform string     Set platform if server is "
+           "multi-platform capable\n"
+           "  -h, --help                Print usage\n");
+
+static int run_import(int argc, char **argv) {
+  static const struct option opts[] = {{"change", required_argument, 0, 'c'},
+                                       {"message", required_argument, 0, 'm'},
+                                       {"platform", required_argument, 0, 'P'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  cleanup_free const char **changes = calloc((size_t)argc, sizeof(char *));
+  size_t n_changes = 0;
+  st_import_opts o = {0};
+  int c;
+  while ((c = getopt_long(argc, argv, "c:m:h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'c':
+      changes[n_changes++] = optarg;
+      break;
+    case 'm':
+      o.message = optarg;
+      break;
+    case 'P':
+      o.platform = optarg;
+      break;
+    case 'h':
+      return cli_usage(&st_cmd_import);
+    default:
+      return cli_bad_usage("import", "unknown flag");
+    }
+  }
+  int nargs = argc - optind;
+  if (nargs < 1 || nargs > 2)
+    return cli_bad_usage("import",
+                         "\"strata import\" requires at least 1 and at most "
+                         "2 arguments.\nUsage:  strata import [OPTIONS] "
+                         "file|- [REPOSITORY[:TAG]]");
+  const char *src = argv[optind];
+  o.changes = changes;
+  o.n_changes = n_changes;
+  o.source = "-"; /* Docker records "-" for stdin and local files alike */
+  cleanup_error st_error *err = NULL;
+  cleanup_free char *tag = NULL;
+  if (nargs == 2 && (tag = cli_tag_name(argv[optind + 1], &err)) == NULL) {
+    cli_print_error(err);
+    return 1;
+  }
+  if (strstr(src, "://") != NULL)
+    return cli_fail(1, "importing from a URL (%s) is not supported: download "
+                       "it first, then import the file",
+                    src);
+  cleanup_close int fd = strcmp(src, "-") == 0 ? dup(0)
+                                                : open(src, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return cli_fail(1, "open %s: %s", src, strerror(errno));
+  st_store *s = cli_store();
+  if (s == NULL)
+    return 1;
+  char id[ST_DIGEST_LEN];
+  const char *tags[1] = {tag};
+  if (st_image_import(s, fd, &o, tags, tag ? 1 : 0, id, &err) < 0) {
+    st_error_wrap(&err, "import %s", src);
+    cli_print_error(err);
+    return 1;
+  }
+  printf("%s\n", id);
+  return 0;
+}

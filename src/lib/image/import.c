@@ -1,0 +1,95 @@
+/* `import`: a one-layer image from a rootfs tarball. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fmt/units.h"
+#include "image/image.h"
+#include "layer/tar.h"
+#include "util/cleanup.h"
+
+
+/* Splits "os/arch[/variant]" into the config. */
+static int apply_platform(json_t *config, const char *platform,
+                          st_error **err) {
+  if (platform == NULL) {
+    json_object_set_new(config, "architecture", json_string(st_host_arch()));
+    json_object_set_new(config, "os", json_string("linux"));
+    return 0;
+  }
+  cleanup_free char *p = strdup(platform);
+  char *arch = p ? strchr(p, '/') : NULL;
+  if (arch == NULL || arch == p || arch[1] == '\0')
+    return st_error_set(err, EINVAL,
+                        "invalid platform \"%s\": expected os/arch[/variant]",
+                        platform);
+  *arch++ = '\0';
+  char *variant = strchr(arch, '/');
+  if (variant)
+    *variant++ = '\0';
+  json_object_set_new(config, "architecture", json_string(arch));
+  json_object_set_new(config, "os", json_string(p));
+  if (variant && *variant)
+    json_object_set_new(config, "variant", json_string(variant));
+  return 0;
+}
+
+static json_t *import_history(const char *created, const st_import_opts *o) {
+  cleanup_free char *comment = NULL;
+  if (o->message == NULL &&
+      asprintf(&comment, "Imported from %s", o->source ? o->source : "-") < 0)
+    return NULL;
+  return json_pack("[{s:s, s:s}]", "created", created, "comment",
+                   o->message ? o->message : comment);
+}
+
+/* Builds the config JSON of an imported image (compact, sorted keys). */
+static int build_config(const st_import_opts *o, const st_layer_rec *layer,
+                        char **out, st_error **err) {
+  cleanup_json json_t *config = json_object();
+  cleanup_json json_t *cc = json_object();
+  if (config == NULL || cc == NULL)
+    return st_error_errno(err, ENOMEM, "build config");
+  for (size_t i = 0; i < o->n_changes; i++)
+    if (st_config_apply_change(cc, o->changes[i], err) < 0)
+      return st_error_wrap(err, "--change");
+  if (apply_platform(config, o->platform, err) < 0)
+    return -1;
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  cleanup_free char *created =
+      st_format_rfc3339nano(now.tv_sec, (int32_t)now.tv_nsec);
+  if (created == NULL)
+    return st_error_errno(err, ENOMEM, "build config");
+  json_object_set(config, "config", cc);
+  json_object_set_new(config, "created", json_string(created));
+  json_object_set_new(config, "history", import_history(created, o));
+  if (o->message)
+    json_object_set_new(config, "comment", json_string(o->message));
+  json_object_set_new(config, "rootfs",
+                      json_pack("{s:s, s:[s]}", "type", "layers", "diff_ids",
+                                layer->diff_id));
+  *out = json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS);
+  if (*out == NULL)
+    return st_error_errno(err, ENOMEM, "build config");
+  return 0;
+}
+
+int st_image_import(st_store *s, int fd, const st_import_opts *o,
+                    const char *const *tags, size_t n_tags,
+                    char id_out[ST_DIGEST_LEN], st_error **err) {
+  /* Validate the changes before reading a possibly huge tarball. */
+  cleanup_json json_t *probe = json_object();
+  for (size_t i = 0; i < o->n_changes; i++)
+    if (st_config_apply_change(probe, o->changes[i], err) < 0)
+      return st_error_wrap(err, "--change");
+  st_layer_rec layer = {0};
+  if (st_layer_import(s, fd, o->source ? o->source : "-", &layer, err) < 0)
+    return -1;
+  cleanup_free char *config = NULL;
+  if (build_config(o, &layer, &config, err) < 0)
+    return -1;
+  return st_image_store(s, config, strlen(config), &layer, 1, NULL, tags,
+                        n_tags, id_out, err);
+}

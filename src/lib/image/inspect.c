@@ -1,0 +1,173 @@
+/* `image inspect` and `history`: Docker's views of an image. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmt/units.h"
+#include "image/image.h"
+#include "ref/ref.h"
+#include "util/cleanup.h"
+
+static json_t *familiar_array(char **names, size_t n) {
+  json_t *a = json_array();
+  for (size_t i = 0; i < n; i++) {
+    cleanup_free char *f = st_ref_familiar(names[i]);
+    json_array_append_new(a, json_string(f ? f : names[i]));
+  }
+  return a;
+}
+
+static json_t *str_or_empty(json_t *config, const char *key) {
+  const char *v = json_string_value(json_object_get(config, key));
+  return json_string(v ? v : "");
+}
+
+static json_t *layers_array(json_t *config) {
+  json_t *ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
+  return json_is_array(ids) ? json_deep_copy(ids) : json_array();
+}
+
+static json_t *metadata(st_store *s, const char *id) {
+  int64_t t = st_image_last_tag_time(s, id);
+  cleanup_free char *when =
+      t > 0 ? st_format_rfc3339nano(t / 1000000000, (int32_t)(t % 1000000000))
+            : NULL;
+  return json_pack("{s:s}", "LastTagTime",
+                   when ? when : "0001-01-01T00:00:00Z");
+}
+
+int st_image_inspect(st_store *s, const char *id, json_t **out,
+                     st_error **err) {
+  st_image img;
+  if (st_image_get(s, id, &img, err) < 0)
+    return -1;
+  json_t *config = NULL;
+  char **tags = NULL, **digests = NULL;
+  size_t nt = 0, nd = 0;
+  int r = -1;
+  if (st_config_load(s, id, &config, err) < 0 ||
+      st_image_tags(s, id, &tags, &nt, err) < 0 ||
+      st_image_digests(s, id, &digests, &nd, err) < 0)
+    goto out;
+  json_t *cc = json_object_get(config, "config");
+  json_t *o = json_object();
+  json_object_set_new(o, "Id", json_string(id));
+  json_object_set_new(o, "RepoTags", familiar_array(tags, nt));
+  json_object_set_new(o, "RepoDigests", familiar_array(digests, nd));
+  json_object_set_new(o, "Parent", json_string(img.parent ? img.parent : ""));
+  json_object_set_new(o, "Comment", str_or_empty(config, "comment"));
+  json_object_set_new(o, "Created", str_or_empty(config, "created"));
+  json_object_set_new(o, "DockerVersion",
+                      str_or_empty(config, "docker_version"));
+  json_object_set_new(o, "Author", str_or_empty(config, "author"));
+  json_object_set_new(o, "Config", cc ? json_deep_copy(cc) : json_null());
+  json_object_set_new(o, "Architecture", str_or_empty(config, "architecture"));
+  if (json_object_get(config, "variant"))
+    json_object_set_new(o, "Variant", str_or_empty(config, "variant"));
+  json_object_set_new(o, "Os", str_or_empty(config, "os"));
+  json_object_set_new(o, "Size", json_integer(img.size));
+  json_object_set_new(o, "RootFS", json_pack("{s:s, s:o}", "Type", "layers",
+                                             "Layers", layers_array(config)));
+  json_object_set_new(o, "Metadata", metadata(s, id));
+  *out = o;
+  r = 0;
+out:
+  json_decref(config);
+  st_strv_free(tags, nt);
+  st_strv_free(digests, nd);
+  st_image_clear(&img);
+  return r;
+}
+
+void st_history_free(st_history_row *rows, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(rows[i].id);
+    free(rows[i].created_by);
+    free(rows[i].comment);
+    if (rows[i].tags) {
+      size_t k = 0;
+      while (rows[i].tags[k])
+        k++;
+      st_strv_free(rows[i].tags, k);
+    }
+  }
+  free(rows);
+}
+
+static int64_t parse_created(json_t *h) {
+  const char *c = json_string_value(json_object_get(h, "created"));
+  int64_t sec = 0;
+  int32_t nsec = 0;
+  if (c == NULL || st_parse_rfc3339(c, &sec, &nsec) < 0)
+    return 0;
+  return sec;
+}
+
+static char *dup_or_empty(json_t *h, const char *key) {
+  const char *v = json_string_value(json_object_get(h, key));
+  return strdup(v ? v : "");
+}
+
+/* Rows oldest first: one per history entry, sizes from the layers that
+ * non-empty entries made; images without history get one row per layer. */
+static int fill_rows(json_t *hist, const st_layer_rec *layers, size_t nl,
+                     st_history_row *rows, size_t n) {
+  size_t li = 0;
+  for (size_t i = 0; i < n; i++) {
+    json_t *h = json_array_get(hist, i);
+    bool empty = json_is_true(json_object_get(h, "empty_layer"));
+    if (h == NULL) /* no history: synthesized per-layer rows */
+      empty = false;
+    rows[i].created = parse_created(h);
+    rows[i].created_by = dup_or_empty(h, "created_by");
+    rows[i].comment = dup_or_empty(h, "comment");
+    if (!empty && li < nl)
+      rows[i].size = layers[li++].size;
+    if (rows[i].created_by == NULL || rows[i].comment == NULL)
+      return -1;
+  }
+  return 0;
+}
+
+int st_image_history(st_store *s, const char *id, st_history_row **out,
+                     size_t *nout, st_error **err) {
+  json_t *config = NULL;
+  st_layer_rec *layers = NULL;
+  size_t nl = 0;
+  if (st_config_load(s, id, &config, err) < 0)
+    return -1;
+  if (st_image_layers(s, id, &layers, &nl, err) < 0) {
+    json_decref(config);
+    return -1;
+  }
+  json_t *hist = json_object_get(config, "history");
+  size_t n = json_is_array(hist) && json_array_size(hist) > 0
+                 ? json_array_size(hist)
+                 : nl;
+  st_history_row *rows = calloc(n ? n : 1, sizeof(*rows));
+  int r = rows ? fill_rows(json_is_array(hist) ? hist : NULL, layers, nl, rows,
+                           n)
+               : -1;
+  size_t ntags = 0;
+  if (r == 0 && n > 0) {
+    /* Newest first, as Docker prints; the newest row is the image. */
+    for (size_t i = 0; i < n / 2; i++) {
+      st_history_row t = rows[i];
+      rows[i] = rows[n - 1 - i];
+      rows[n - 1 - i] = t;
+    }
+    rows[0].id = strdup(id);
+    r = st_image_tags(s, id, &rows[0].tags, &ntags, err);
+  }
+  json_decref(config);
+  st_layers_free(layers, nl);
+  if (r < 0) {
+    st_history_free(rows, n);
+    if (err && *err == NULL)
+      st_error_errno(err, ENOMEM, "history of %s", id);
+    return -1;
+  }
+  *out = rows;
+  *nout = n;
+  return 0;
+}

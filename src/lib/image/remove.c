@@ -1,0 +1,111 @@
+/* `rmi`: untag and delete images with Docker's rules. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image/image.h"
+#include "ref/ref.h"
+#include "util/cleanup.h"
+
+void st_rmi_result_clear(st_rmi_result *r) {
+  st_strv_free(r->untagged, r->n_untagged);
+  memset(r, 0, sizeof(*r));
+}
+
+static int add_untagged(st_rmi_result *r, const char *name, st_error **err) {
+  char **v = realloc(r->untagged, (r->n_untagged + 1) * sizeof(*v));
+  if (v == NULL || (v[r->n_untagged] = strdup(name)) == NULL) {
+    if (v)
+      r->untagged = v;
+    return st_error_errno(err, ENOMEM, "rmi");
+  }
+  r->untagged = v;
+  r->n_untagged++;
+  return 0;
+}
+
+/* The normalized tag `ref` names when it is an existing tag of img; NULL
+ * when ref named the image some other way (ID, digest). */
+static char *named_tag(const char *ref, char **tags, size_t n) {
+  st_ref r = {0};
+  st_error *ignored = NULL;
+  if (st_ref_parse(ref, &r, &ignored) < 0) {
+    st_error_free(ignored);
+    return NULL;
+  }
+  char *full = r.digest ? NULL : st_ref_full(&r);
+  st_ref_clear(&r);
+  for (size_t i = 0; full && i < n; i++)
+    if (strcmp(tags[i], full) == 0)
+      return full;
+  free(full);
+  return NULL;
+}
+
+static int short_id_conflict(const char *id, const char *why,
+                             st_error **err) {
+  return st_error_set(err, EBUSY, "conflict: unable to delete %.12s %s",
+                      st_digest_hex(id), why);
+}
+
+static int remove_in_tx(st_store *s, const char *ref, bool force,
+                        st_rmi_result *out, st_error **err) {
+  st_image img = {0};
+  if (st_image_resolve(s, ref, &img, err) < 0)
+    return -1;
+  char id[ST_DIGEST_LEN];
+  memcpy(id, img.id, sizeof(id));
+  st_image_clear(&img);
+  char **tags = NULL;
+  size_t n = 0;
+  if (st_image_tags(s, id, &tags, &n, err) < 0)
+    return -1;
+  cleanup_free char *tag = named_tag(ref, tags, n);
+  int r = 0;
+  if (tag && n > 1) { /* one of several tags: untag only */
+    r = st_tag_remove(s, tag, err);
+    if (r == 0)
+      r = add_untagged(out, tag, err);
+    st_strv_free(tags, n);
+    return r;
+  }
+  bool children = st_image_has_children(s, id);
+  if (!tag && n > 1 && !force)
+    r = short_id_conflict(id, "(must be forced) - image is referenced in "
+                              "multiple repositories",
+                          err);
+  else if (children)
+    r = short_id_conflict(id, "(cannot be forced) - image has dependent "
+                              "child images",
+                          err);
+  for (size_t i = 0; r == 0 && i < n; i++)
+    r = add_untagged(out, tags[i], err);
+  st_strv_free(tags, n);
+  if (r == 0)
+    r = st_image_delete(s, id, true, err);
+  if (r == 0)
+    memcpy(out->deleted, id, ST_DIGEST_LEN);
+  return r;
+}
+
+int st_image_remove(st_store *s, const char *ref, bool force,
+                    st_rmi_result *out, st_error **err) {
+  memset(out, 0, sizeof(*out));
+  if (st_tx_begin(s, err) < 0)
+    return -1;
+  if (remove_in_tx(s, ref, force, out, err) < 0) {
+    st_tx_rollback(s);
+    st_rmi_result_clear(out);
+    return -1;
+  }
+  if (st_tx_commit(s, err) < 0) {
+    st_rmi_result_clear(out);
+    return -1;
+  }
+  if (out->deleted[0]) {
+    st_error *gc_err = NULL; /* garbage left now is collected later */
+    st_store_gc(s, &gc_err);
+    st_error_free(gc_err);
+  }
+  return 0;
+}

@@ -1,0 +1,235 @@
+/* Opening the store: directories, the lock file and the SQLite schema. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/internal.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+#define SCHEMA_VERSION 1
+
+static const char schema_v1[] =
+    "CREATE TABLE images ("
+    " id TEXT PRIMARY KEY,"           /* sha256 of the config bytes */
+    " manifest TEXT NOT NULL,"        /* digest of the manifest blob */
+    " manifest_media_type TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"      /* config created, unix seconds */
+    " size INTEGER NOT NULL,"         /* sum of the layers' sizes */
+    " added INTEGER NOT NULL,"        /* unix ns this store got it */
+    " parent TEXT);"
+    "CREATE INDEX images_created ON images(created, added);"
+    "CREATE INDEX images_parent ON images(parent);"
+    "CREATE TABLE layers ("
+    " blob TEXT PRIMARY KEY,"         /* the stored (maybe compressed) tar */
+    " diff_id TEXT NOT NULL,"         /* sha256 of the uncompressed tar */
+    " media_type TEXT NOT NULL,"
+    " blob_size INTEGER NOT NULL,"
+    " size INTEGER NOT NULL);"        /* content bytes once unpacked */
+    "CREATE INDEX layers_diff_id ON layers(diff_id);"
+    "CREATE TABLE image_layers ("
+    " image TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+    " pos INTEGER NOT NULL,"
+    " blob TEXT NOT NULL REFERENCES layers(blob),"
+    " PRIMARY KEY (image, pos));"
+    "CREATE INDEX image_layers_blob ON image_layers(blob);"
+    "CREATE TABLE tags ("
+    " name TEXT PRIMARY KEY,"         /* docker.io/library/busybox:latest */
+    " repo TEXT NOT NULL,"            /* docker.io/library/busybox */
+    " tag TEXT NOT NULL,"
+    " image TEXT NOT NULL REFERENCES images(id),"
+    " time INTEGER NOT NULL DEFAULT 0);"  /* unix ns of the last tagging */
+    "CREATE INDEX tags_image ON tags(image);"
+    "CREATE TABLE digests ("
+    " repo TEXT NOT NULL,"
+    " digest TEXT NOT NULL,"          /* manifest digest in that repo */
+    " image TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+    " PRIMARY KEY (repo, digest));"
+    "CREATE INDEX digests_image ON digests(image);";
+
+int st_db_error(st_store *s, st_error **err, const char *what) {
+  int rc = sqlite3_errcode(s->db);
+  int code = EIO;
+  if (rc == SQLITE_FULL)
+    code = ENOSPC;
+  else if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+    code = EBUSY;
+  else if (rc == SQLITE_CONSTRAINT)
+    code = EEXIST;
+  return st_error_set(err, code, "%s: database `%s/strata.db`: %s", what,
+                      s->root, sqlite3_errmsg(s->db));
+}
+
+int st_db_prepare(st_store *s, const char *sql, sqlite3_stmt **stmt,
+                  st_error **err) {
+  if (sqlite3_prepare_v2(s->db, sql, -1, stmt, NULL) != SQLITE_OK)
+    return st_db_error(s, err, "prepare");
+  return 0;
+}
+
+int st_db_exec(st_store *s, const char *sql, st_error **err) {
+  if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    return st_db_error(s, err, "exec");
+  return 0;
+}
+
+char *st_db_strdup(sqlite3_stmt *stmt, int col) {
+  const unsigned char *t = sqlite3_column_text(stmt, col);
+  return t ? strdup((const char *)t) : NULL;
+}
+
+void st_db_digest(sqlite3_stmt *stmt, int col, char out[ST_DIGEST_LEN]) {
+  const unsigned char *t = sqlite3_column_text(stmt, col);
+  snprintf(out, ST_DIGEST_LEN, "%s", t ? (const char *)t : "");
+}
+
+int st_tx_begin(st_store *s, st_error **err) {
+  const char *sql = s->tx_depth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT nested";
+  if (st_db_exec(s, sql, err) < 0)
+    return -1;
+  s->tx_depth++;
+  return 0;
+}
+
+int st_tx_commit(st_store *s, st_error **err) {
+  const char *sql = s->tx_depth == 1 ? "COMMIT" : "RELEASE nested";
+  if (st_db_exec(s, sql, err) < 0) {
+    st_tx_rollback(s);
+    return -1;
+  }
+  s->tx_depth--;
+  return 0;
+}
+
+void st_tx_rollback(st_store *s) {
+  if (s->tx_depth == 0)
+    return;
+  if (s->tx_depth == 1)
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  else
+    sqlite3_exec(s->db, "ROLLBACK TO nested; RELEASE nested", NULL, NULL,
+                 NULL);
+  s->tx_depth--;
+}
+
+static int schema_version(st_store *s, st_error **err) {
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  if (st_db_prepare(s, "PRAGMA user_version", &st, err) < 0)
+    return -1;
+  if (sqlite3_step(st) != SQLITE_ROW)
+    return st_db_error(s, err, "read schema version");
+  return sqlite3_column_int(st, 0);
+}
+
+static int init_schema(st_store *s, st_error **err) {
+  int version = schema_version(s, err);
+  if (version < 0 || version == SCHEMA_VERSION)
+    return version < 0 ? -1 : 0;
+  if (version > SCHEMA_VERSION)
+    return st_error_set(err, EINVAL,
+                        "store `%s` has schema version %d; this strata "
+                        "knows up to %d: upgrade strata",
+                        s->root, version, SCHEMA_VERSION);
+  if (st_db_exec(s, "PRAGMA journal_mode=WAL", err) < 0 ||
+      st_tx_begin(s, err) < 0)
+    return -1;
+  /* Another process may have created it while we waited for the lock. */
+  version = schema_version(s, err);
+  if (version < 0)
+    goto fail;
+  if (version != 0)
+    return st_tx_commit(s, err);
+  if (st_db_exec(s, schema_v1, err) < 0 ||
+      st_db_exec(s, "PRAGMA user_version=1", err) < 0)
+    goto fail;
+  return st_tx_commit(s, err);
+fail:
+  st_tx_rollback(s);
+  return st_error_wrap(err, "create the store schema");
+}
+
+static int open_db(st_store *s, st_error **err) {
+  cleanup_free char *path = NULL;
+  if (asprintf(&path, "%s/strata.db", s->root) < 0)
+    return st_error_errno(err, ENOMEM, "open store");
+  int rc = sqlite3_open_v2(path, &s->db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                               SQLITE_OPEN_NOMUTEX,
+                           NULL);
+  if (rc != SQLITE_OK)
+    return st_error_set(err, EIO, "open database `%s`: %s", path,
+                        s->db ? sqlite3_errmsg(s->db) : "out of memory");
+  sqlite3_busy_timeout(s->db, 30000);
+  if (st_db_exec(s,
+                 "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"
+                 "PRAGMA temp_store=MEMORY",
+                 err) < 0)
+    return -1;
+  return init_schema(s, err);
+}
+
+/* Takes the store lock shared for the life of the handle. When nobody else
+ * holds it, nobody is writing: stale tmp/ files can go. */
+static int take_lock(st_store *s, st_error **err) {
+  cleanup_free char *path = NULL;
+  if (asprintf(&path, "%s/lock", s->root) < 0)
+    return st_error_errno(err, ENOMEM, "open store");
+  s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (s->lock_fd < 0)
+    return st_error_errno(err, errno, "open `%s`", path);
+  if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0) {
+    st_error *ignored = NULL;
+    st_rm_rf(s->tmp_dir, &ignored);
+    st_error_free(ignored);
+    if (mkdir(s->tmp_dir, 0700) < 0 && errno != EEXIST)
+      return st_error_errno(err, errno, "mkdir `%s`", s->tmp_dir);
+  }
+  if (flock(s->lock_fd, LOCK_SH) < 0)
+    return st_error_errno(err, errno, "lock `%s`", path);
+  return 0;
+}
+
+int st_store_open(const char *root, st_store **out, st_error **err) {
+  st_store *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return st_error_errno(err, ENOMEM, "open store");
+  s->lock_fd = -1;
+  if ((s->root = strdup(root)) == NULL ||
+      asprintf(&s->blobs_dir, "%s/blobs/sha256", root) < 0 ||
+      asprintf(&s->tmp_dir, "%s/tmp", root) < 0) {
+    st_store_close(s);
+    return st_error_errno(err, ENOMEM, "open store");
+  }
+  if (st_mkdir_p(s->blobs_dir, 0700, err) < 0 ||
+      st_mkdir_p(s->tmp_dir, 0700, err) < 0 || take_lock(s, err) < 0 ||
+      open_db(s, err) < 0) {
+    st_store_close(s);
+    return st_error_wrap(err, "open store `%s`", root);
+  }
+  *out = s;
+  return 0;
+}
+
+void st_store_close(st_store *s) {
+  if (s == NULL)
+    return;
+  while (s->tx_depth > 0)
+    st_tx_rollback(s);
+  if (s->db)
+    sqlite3_close(s->db);
+  if (s->lock_fd >= 0)
+    close(s->lock_fd);
+  free(s->root);
+  free(s->blobs_dir);
+  free(s->tmp_dir);
+  free(s);
+}
+
+const char *st_store_root(const st_store *s) {
+  return s->root;
+}
