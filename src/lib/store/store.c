@@ -12,7 +12,6 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 
-#define SCHEMA_VERSION 1
 
 static const char schema_v1[] =
     "CREATE TABLE images ("
@@ -51,6 +50,14 @@ static const char schema_v1[] =
     " image TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
     " PRIMARY KEY (repo, digest));"
     "CREATE INDEX digests_image ON digests(image);";
+
+/* Schema migrations, applied in order in one transaction: migrations[i]
+ * takes the schema from version i to i + 1. Append; never edit a released
+ * entry. */
+static const char *const migrations[] = {
+    schema_v1,
+};
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 int st_db_error(st_store *s, st_error **err, const char *what) {
   int rc = sqlite3_errcode(s->db);
@@ -142,10 +149,12 @@ static int init_schema(st_store *s, st_error **err) {
   version = schema_version(s, err);
   if (version < 0)
     goto fail;
-  if (version != 0)
-    return st_tx_commit(s, err);
-  if (st_db_exec(s, schema_v1, err) < 0 ||
-      st_db_exec(s, "PRAGMA user_version=1", err) < 0)
+  for (; version < SCHEMA_VERSION; version++)
+    if (st_db_exec(s, migrations[version], err) < 0)
+      goto fail;
+  char sql[64];
+  snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", SCHEMA_VERSION);
+  if (st_db_exec(s, sql, err) < 0)
     goto fail;
   return st_tx_commit(s, err);
 fail:
