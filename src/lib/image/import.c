@@ -35,13 +35,15 @@ static int apply_platform(json_t *config, const char *platform,
   return 0;
 }
 
-static json_t *import_history(const char *created, const st_import_opts *o) {
-  cleanup_free char *comment = NULL;
-  if (o->message == NULL &&
-      asprintf(&comment, "Imported from %s", o->source ? o->source : "-") < 0)
+/* Docker records the message, or "Imported from <source>", both as the
+ * image's comment and as its one history entry's. */
+static char *import_comment(const st_import_opts *o) {
+  char *c = NULL;
+  if (o->message)
+    return strdup(o->message);
+  if (asprintf(&c, "Imported from %s", o->source ? o->source : "-") < 0)
     return NULL;
-  return json_pack("[{s:s, s:s}]", "created", created, "comment",
-                   o->message ? o->message : comment);
+  return c;
 }
 
 /* Builds the config JSON of an imported image (compact, sorted keys). */
@@ -62,11 +64,15 @@ static int build_config(const st_import_opts *o, const st_layer_rec *layer,
       st_format_rfc3339nano(now.tv_sec, (int32_t)now.tv_nsec);
   if (created == NULL)
     return st_error_errno(err, ENOMEM, "build config");
+  cleanup_free char *comment = import_comment(o);
+  if (comment == NULL)
+    return st_error_errno(err, ENOMEM, "build config");
   json_object_set(config, "config", cc);
   json_object_set_new(config, "created", json_string(created));
-  json_object_set_new(config, "history", import_history(created, o));
-  if (o->message)
-    json_object_set_new(config, "comment", json_string(o->message));
+  json_object_set_new(config, "comment", json_string(comment));
+  json_object_set_new(config, "history",
+                      json_pack("[{s:s, s:s}]", "created", created, "comment",
+                                comment));
   json_object_set_new(config, "rootfs",
                       json_pack("{s:s, s:[s]}", "type", "layers", "diff_ids",
                                 layer->diff_id));
