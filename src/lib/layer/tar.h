@@ -1,0 +1,48 @@
+/* Importing layer tarballs into the store, and inspecting stored ones.
+ *
+ * Both read the tar in one streaming pass, whatever its compression (plain,
+ * gzip, xz, bzip2 or zstd, detected by content), and check every entry: no
+ * empty, absolute or ".."-containing path, no hard link whose target is
+ * absolute or contains "..". Symlink targets are not checked: they are only
+ * followed when a layer is unpacked, which resolves them inside the root.
+ */
+#ifndef STRATA_LAYER_TAR_H
+#define STRATA_LAYER_TAR_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/error.h"
+
+/* Media type of an uncompressed OCI layer. */
+#define ST_LAYER_MEDIA_TYPE_TAR "application/vnd.oci.image.layer.v1.tar"
+
+/* Reads a layer or rootfs tarball from fd (a file or a pipe; not closed)
+ * and stores its uncompressed tar bytes as a blob, exactly as decompressed,
+ * trailing padding included. `what` names the input in messages ("-" reads
+ * as "standard input").
+ *
+ * Returns 0 and fills *out: blob == diff_id (the sha256 of the uncompressed
+ * tar), media_type ST_LAYER_MEDIA_TYPE_TAR, blob_size, and size (the sum of
+ * the regular files' sizes, Docker's SIZE). Returns < 0 with *err set and
+ * nothing left in the store:
+ *   EINVAL  not a tar archive, or an entry that would leave the layer
+ *           ("entry \"../etc/passwd\": path leaves the layer (\"..\"
+ *           component)");
+ *   EIO     corrupt or truncated data ("truncated tar archive: unexpected
+ *           end of data in entry \"bin/busybox\"");
+ *   ENOSPC  the store's file system is full ("no space left on device");
+ *   other   errno values from reading fd or writing the store. */
+int st_layer_import(st_store *s, int fd, const char *what, st_layer_rec *out,
+                    st_error **err);
+
+/* Reads the stored blob blob_digest (plain, gzip, xz, bzip2 or zstd tar),
+ * checking it as st_layer_import does, and computes its diff ID (the sha256
+ * of the decompressed bytes) and size (the sum of its regular files' sizes,
+ * as st_layer_rec.size). Either output may be NULL. Returns 0, or < 0 with
+ * *err set (ENOENT: no such blob; EINVAL, EIO as for st_layer_import). */
+int st_layer_inspect_blob(st_store *s, const char *blob_digest,
+                          char diff_id[ST_DIGEST_LEN], int64_t *size,
+                          st_error **err);
+
+#endif
