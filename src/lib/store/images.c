@@ -63,6 +63,8 @@ static int insert_layers(st_store *s, const st_image_rec *rec,
   return 0;
 }
 
+/* Inserts the image row: returns 1 when added, 0 when it existed, < 0 on
+ * error. */
 static int insert_image(st_store *s, const st_image_rec *rec, int64_t size,
                         st_error **err) {
   cleanup_stmt sqlite3_stmt *st = NULL;
@@ -79,7 +81,9 @@ static int insert_image(st_store *s, const st_image_rec *rec, int64_t size,
   sqlite3_bind_int64(st, 5, size);
   sqlite3_bind_int64(st, 6, now_ns());
   bind_text(st, 7, rec->parent);
-  return step_done(s, st, err, "record image");
+  if (step_done(s, st, err, "record image") < 0)
+    return -1;
+  return sqlite3_changes(s->db) > 0 ? 1 : 0;
 }
 
 int st_image_commit(st_store *s, const st_image_rec *rec,
@@ -89,7 +93,10 @@ int st_image_commit(st_store *s, const st_image_rec *rec,
     size += rec->layers[i].size;
   if (st_tx_begin(s, err) < 0)
     return -1;
-  if (insert_image(s, rec, size, err) < 0 || insert_layers(s, rec, err) < 0)
+  /* An image that exists keeps its rows: same config bytes, and its
+   * manifest and layer rows must keep agreeing with each other. */
+  int added = insert_image(s, rec, size, err);
+  if (added < 0 || (added > 0 && insert_layers(s, rec, err) < 0))
     goto fail;
   for (size_t i = 0; i < n_tags; i++)
     if (st_tag_set(s, tags[i], rec->id, err) < 0)
