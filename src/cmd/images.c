@@ -171,8 +171,15 @@ static bool row_visible(st_store *s, const st_image_row *r,
   return refs_match(r, f) && labels_match(s, r->img.id, f);
 }
 
+static void put(json_t *o, const char *key, const char *value) {
+  json_object_set_new_nocheck(o, key, json_string(value ? value : ""));
+}
+
+/* One row as Docker's image summary (keys in Go's sorted-map order).
+ * CreatedAt costs a local-time conversion, so it is made only when the
+ * format can show it. */
 static json_t *row_json(const st_image_row *r, const struct images_opts *o,
-                        time_t now) {
+                        time_t now, bool want_created_at) {
   cleanup_free char *repo = NULL;
   cleanup_free char *tag = NULL;
   cleanup_free char *fam = NULL;
@@ -187,14 +194,24 @@ static json_t *row_json(const st_image_row *r, const struct images_opts *o,
   if (!o->no_trunc)
     id[12] = '\0';
   cleanup_free char *since = st_created_since(r->img.created, now);
-  cleanup_free char *at = st_format_created_at(r->img.created);
+  cleanup_free char *at =
+      want_created_at ? st_format_created_at(r->img.created) : NULL;
   cleanup_free char *size = st_human_size(r->img.size);
-  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-                   "Containers", "N/A", "CreatedAt", at ? at : "",
-                   "CreatedSince", since ? since : "", "Digest", digest, "ID",
-                   id, "Repository", fam ? fam : "<none>", "SharedSize", "N/A",
-                   "Size", size ? size : "", "Tag", tag ? tag : "<none>",
-                   "UniqueSize", "N/A", "VirtualSize", size ? size : "");
+  json_t *j = json_object();
+  if (j == NULL)
+    return NULL;
+  put(j, "Containers", "N/A");
+  put(j, "CreatedAt", at);
+  put(j, "CreatedSince", since);
+  put(j, "Digest", digest);
+  put(j, "ID", id);
+  put(j, "Repository", fam ? fam : "<none>");
+  put(j, "SharedSize", "N/A");
+  put(j, "Size", size);
+  put(j, "Tag", tag ? tag : "<none>");
+  put(j, "UniqueSize", "N/A");
+  put(j, "VirtualSize", size);
+  return j;
 }
 
 static int parse_images_args(int argc, char **argv, struct images_opts *o) {
@@ -266,9 +283,11 @@ static int run_images(int argc, char **argv) {
   }
   json_t *arr = json_array();
   time_t now = time(NULL);
+  bool want_at = o.format && (strstr(o.format, "CreatedAt") ||
+                              strstr(o.format, "json"));
   for (size_t i = 0; i < n; i++)
     if (row_visible(s, &rows[i], &o))
-      json_array_append_new(arr, row_json(&rows[i], &o, now));
+      json_array_append_new(arr, row_json(&rows[i], &o, now, want_at));
   st_image_rows_free(rows, n);
   const char *deflt =
       o.digests ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t"
