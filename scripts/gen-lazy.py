@@ -2,10 +2,10 @@
 """Generates lazy-binding trampolines for heavy shared libraries.
 
 strata starts for every command, and most commands (images, inspect, tag,
-rmi) never touch libarchive or libcurl, whose dependency trees (libxml2,
-ICU, libstdc++, nghttp2, ldap, ...) cost more to map and relocate at
-startup than the whole `images` command. So strata does not link them:
-for every archive_*/curl_* function the library calls (found with nm in
+rmi) never touch libarchive, libcurl, libcrypto, zlib or libseccomp, whose
+dependency trees (libxml2, ICU, libstdc++, nghttp2, ldap, ...) cost more to
+map and relocate at startup than the whole `images` command. So strata does
+not link them: for every function of theirs the library calls (found with nm in
 the compiled library), this emits an x86-64 trampoline that jumps through
 a table. The table starts out pointing at per-symbol stubs that dlopen the
 library on first use, fill the table with dlsym and continue the call with
@@ -20,6 +20,10 @@ LIBS = [
     # (name, soname, symbol prefixes)
     ("archive", "libarchive.so.13", ("archive_",)),
     ("curl", "libcurl.so.4", ("curl_",)),
+    ("crypto", "libcrypto.so.3", ("EVP_", "OPENSSL_", "SHA256")),
+    ("z", "libz.so.1", ("inflate", "deflate", "crc32", "adler32", "zlib",
+                        "zError")),
+    ("seccomp", "libseccomp.so.2", ("seccomp_",)),
 ]
 
 

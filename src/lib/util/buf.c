@@ -37,13 +37,22 @@ int st_buf_putc(st_buf *b, char c) {
 }
 
 int st_buf_vprintf(st_buf *b, const char *fmt, va_list ap) {
+  /* One pass when the text fits in the spare room, two otherwise. */
   va_list ap2;
   va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap2);
+  size_t room = b->cap > b->len ? b->cap - b->len : 0;
+  int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap2);
   va_end(ap2);
-  if (n < 0 || reserve(b, (size_t)n) < 0)
+  if (n < 0)
     return -1;
-  vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+  if ((size_t)n >= room) {
+    if (reserve(b, (size_t)n) < 0) {
+      if (b->data)
+        b->data[b->len] = '\0';
+      return -1;
+    }
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+  }
   b->len += (size_t)n;
   return 0;
 }
