@@ -101,8 +101,9 @@ int st_blob_commit(st_blob_writer *w, const char *expect,
     st_blob_abort(w);
     return st_error_errno(err, ENOMEM, "store blob");
   }
-  /* Already there (same bytes, by definition): keep the existing file. */
-  if (access(dest, F_OK) != 0 && rename(w->tmp_path, dest) < 0) {
+  /* Always replace: the bytes are the same for a healthy blob, and a
+   * corrupted one gets repaired by writing its content again. */
+  if (rename(w->tmp_path, dest) < 0) {
     st_error_errno(err, errno, "rename blob to `%s`", dest);
     st_blob_abort(w);
     return -1;
@@ -122,8 +123,6 @@ int st_blob_put(st_store *s, const void *buf, size_t n,
   st_digest_of(buf, n, digest);
   if (digest_out)
     memcpy(digest_out, digest, ST_DIGEST_LEN);
-  if (st_blob_exists(s, digest))
-    return 0;
   st_blob_writer *w = NULL;
   if (st_blob_begin(s, &w, err) < 0)
     return -1;
