@@ -191,7 +191,8 @@ int main(int argc, char **argv) {
   }
   if (cmd == NULL)
     cmd = find_command(argv[i]);
-  if (cmd == NULL && print_group_help(argv[i], i + 1 < argc ? argv[i + 1] : NULL))
+  if (cmd == NULL &&
+      print_group_help(argv[i], i + 1 < argc ? argv[i + 1] : NULL))
     return i + 1 < argc ? 1 : 0;
   if (cmd == NULL) {
     fprintf(stderr,

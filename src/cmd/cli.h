@@ -16,10 +16,11 @@ typedef struct st_command {
   const char *usage;                 /* full --help text */
 } st_command;
 
-#define ST_COMMAND(id, ...)                                                  \
-  __attribute__((used, section("strata_cmds"),                              \
-                 aligned(sizeof(void *)))) static const st_command           \
-      st_cmd_##id = {__VA_ARGS__}
+#define ST_COMMAND(id, ...)                                                    \
+  __attribute__((                                                              \
+      used, section("strata_cmds"),                                            \
+      aligned(sizeof(void *)))) static const st_command st_cmd_##id = {        \
+      __VA_ARGS__}
 
 enum { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
@@ -40,9 +41,11 @@ void cli_print_error(const st_error *err);
 
 /* Prints "Error: <fmt...>" to stderr and returns exit code 1 (or 125 for
  * commands that use it). */
-int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_fail(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
-void cli_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Prints cmd's usage to stdout (help) and returns 0. */
 int cli_usage(const st_command *cmd);

@@ -30,9 +30,12 @@ ST_COMMAND(history, "history|image history", run_history,
            "  -h, --help            Print usage\n");
 
 static const struct st_header_name history_headers[] = {
-    {"ID", "IMAGE"},          {"CreatedSince", "CREATED"},
-    {"CreatedAt", "CREATED AT"}, {"CreatedBy", "CREATED BY"},
-    {"Size", "SIZE"},         {"Comment", "COMMENT"},
+    {"ID", "IMAGE"},
+    {"CreatedSince", "CREATED"},
+    {"CreatedAt", "CREATED AT"},
+    {"CreatedBy", "CREATED BY"},
+    {"Size", "SIZE"},
+    {"Comment", "COMMENT"},
     {NULL, NULL}};
 
 struct history_opts {
@@ -67,8 +70,8 @@ static char *ellipsis(const char *s, size_t max) {
 static json_t *history_json(const st_history_row *r,
                             const struct history_opts *o, time_t now) {
   cleanup_free char *since = st_created_since(r->created, now);
-  cleanup_free char *at = r->created ? st_format_rfc3339nano(r->created, 0)
-                                     : strdup("");
+  cleanup_free char *at =
+      r->created ? st_format_rfc3339nano(r->created, 0) : strdup("");
   cleanup_free char *size =
       o->human ? st_human_size(r->size) : st_bytes_size(r->size);
   char *by_clean = strdup(r->created_by);
@@ -80,8 +83,7 @@ static json_t *history_json(const st_history_row *r,
     free(by_clean);
   char id[ST_DIGEST_LEN] = "<missing>";
   if (r->id)
-    snprintf(id, sizeof(id), "%s",
-             o->no_trunc ? r->id : st_digest_hex(r->id));
+    snprintf(id, sizeof(id), "%s", o->no_trunc ? r->id : st_digest_hex(r->id));
   if (r->id && !o->no_trunc)
     id[12] = '\0';
   return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", id, "CreatedSince",

@@ -8,8 +8,8 @@
 #include <time.h>
 
 #include "cli.h"
-#include "fmt/units.h"
 #include "fmt/table.h"
+#include "fmt/units.h"
 #include "format.h"
 #include "image/image.h"
 #include "ref/ref.h"
@@ -43,12 +43,18 @@ ST_COMMAND(images, "images|image ls|image list", run_images, "List images",
            "  -h, --help            Print usage\n");
 
 static const struct st_header_name image_headers[] = {
-    {"Repository", "REPOSITORY"},  {"Tag", "TAG"},
-    {"ID", "IMAGE ID"},            {"Digest", "DIGEST"},
-    {"CreatedSince", "CREATED"},   {"CreatedAt", "CREATED AT"},
-    {"Size", "SIZE"},              {"Containers", "CONTAINERS"},
-    {"SharedSize", "SHARED SIZE"}, {"UniqueSize", "UNIQUE SIZE"},
-    {"VirtualSize", "VIRTUAL SIZE"}, {NULL, NULL}};
+    {"Repository", "REPOSITORY"},
+    {"Tag", "TAG"},
+    {"ID", "IMAGE ID"},
+    {"Digest", "DIGEST"},
+    {"CreatedSince", "CREATED"},
+    {"CreatedAt", "CREATED AT"},
+    {"Size", "SIZE"},
+    {"Containers", "CONTAINERS"},
+    {"SharedSize", "SHARED SIZE"},
+    {"UniqueSize", "UNIQUE SIZE"},
+    {"VirtualSize", "VIRTUAL SIZE"},
+    {NULL, NULL}};
 
 struct image_filters {
   int dangling; /* -1 any, 0 false, 1 true */
@@ -124,14 +130,13 @@ static bool labels_match(st_store *s, const char *id,
   cleanup_error st_error *err = NULL;
   if (st_config_load(s, id, &config, &err) < 0)
     return false;
-  json_t *labels =
-      json_object_get(json_object_get(config, "config"), "Labels");
+  json_t *labels = json_object_get(json_object_get(config, "config"), "Labels");
   bool ok = true;
   for (size_t i = 0; ok && i < f->n_labels; i++) {
     const char *want = f->labels[i];
     const char *eq = strchr(want, '=');
-    cleanup_free char *key = eq ? strndup(want, (size_t)(eq - want))
-                                : strdup(want);
+    cleanup_free char *key =
+        eq ? strndup(want, (size_t)(eq - want)) : strdup(want);
     const char *have = json_string_value(json_object_get(labels, key));
     ok = have != NULL && (eq == NULL || strcmp(have, eq + 1) == 0);
   }
@@ -164,11 +169,11 @@ static bool row_visible(st_store *s, const st_image_row *r,
     return false;
   if (f->dangling == 0 && dangling)
     return false;
-  if (f->before && !older(r->img.created, r->img.added, f->before_t,
-                          f->before_added))
+  if (f->before &&
+      !older(r->img.created, r->img.added, f->before_t, f->before_added))
     return false;
-  if (f->since && !older(f->since_t, f->since_added, r->img.created,
-                         r->img.added))
+  if (f->since &&
+      !older(f->since_t, f->since_added, r->img.created, r->img.added))
     return false;
   return refs_match(r, f) && labels_match(s, r->img.id, f);
 }
@@ -248,8 +253,7 @@ static int print_default(const st_image_row *rows, size_t n, st_store *s,
     cleanup_free char *since = st_created_since(r->img.created, now);
     cleanup_free char *size = st_human_size(r->img.size);
     st_buf_free(&out);
-    st_buf_printf(&out, "%s\t%s\t", fam ? fam : "<none>",
-                  tag ? tag : "<none>");
+    st_buf_printf(&out, "%s\t%s\t", fam ? fam : "<none>", tag ? tag : "<none>");
     if (o->digests)
       st_buf_printf(&out, "%s\t", at ? at + 1 : "<none>");
     st_buf_printf(&out, "%.*s\t%s\t%s", idlen, id, since ? since : "",
@@ -316,8 +320,8 @@ static int parse_images_args(int argc, char **argv, struct images_opts *o) {
 static int run_images(int argc, char **argv) {
   cleanup_free const char **refs = calloc((size_t)argc + 1, sizeof(char *));
   cleanup_free const char **labels = calloc((size_t)argc + 1, sizeof(char *));
-  struct images_opts o = {.f = {.dangling = -1, .refs = refs,
-                                .labels = labels}};
+  struct images_opts o = {
+      .f = {.dangling = -1, .refs = refs, .labels = labels}};
   int r = parse_images_args(argc, argv, &o);
   if (r != 0)
     return r < 0 ? 0 : r;
@@ -341,8 +345,8 @@ static int run_images(int argc, char **argv) {
   }
   json_t *arr = json_array();
   time_t now = time(NULL);
-  bool want_at = o.format && (strstr(o.format, "CreatedAt") ||
-                              strstr(o.format, "json"));
+  bool want_at =
+      o.format && (strstr(o.format, "CreatedAt") || strstr(o.format, "json"));
   for (size_t i = 0; i < n; i++)
     if (row_visible(s, &rows[i], &o))
       json_array_append_new(arr, row_json(&rows[i], &o, now, want_at));
@@ -352,8 +356,8 @@ static int run_images(int argc, char **argv) {
                   "{{.CreatedSince}}\t{{.Size}}"
                 : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t"
                   "{{.CreatedSince}}\t{{.Size}}";
-  int code = cli_print_rows(o.quiet ? "{{.ID}}" : o.format, deflt,
-                            image_headers, arr);
+  int code =
+      cli_print_rows(o.quiet ? "{{.ID}}" : o.format, deflt, image_headers, arr);
   json_decref(arr);
   return code;
 }

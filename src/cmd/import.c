@@ -71,11 +71,12 @@ static int run_import(int argc, char **argv) {
     return 1;
   }
   if (strstr(src, "://") != NULL)
-    return cli_fail(1, "importing from a URL (%s) is not supported: download "
-                       "it first, then import the file",
+    return cli_fail(1,
+                    "importing from a URL (%s) is not supported: download "
+                    "it first, then import the file",
                     src);
-  cleanup_close int fd = strcmp(src, "-") == 0 ? dup(0)
-                                                : open(src, O_RDONLY | O_CLOEXEC);
+  cleanup_close int fd =
+      strcmp(src, "-") == 0 ? dup(0) : open(src, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return cli_fail(1, "open %s: %s", src, strerror(errno));
   st_store *s = cli_store();

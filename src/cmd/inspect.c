@@ -68,8 +68,9 @@ static int run_inspect(int argc, char **argv) {
       break;
     case 'T':
       if (strcmp(optarg, "image") != 0)
-        return cli_fail(1, "unsupported --type \"%s\": only images can be "
-                           "inspected for now",
+        return cli_fail(1,
+                        "unsupported --type \"%s\": only images can be "
+                        "inspected for now",
                         optarg);
       break;
     case 's':

@@ -101,8 +101,8 @@ static void env_set(json_t *cfg, const char *key, const char *value) {
 /* ENV and LABEL: "k=v k2=v2", or the legacy "k v with spaces" form (ENV
  * only). `set` stores one pair. */
 static int apply_pairs(json_t *cfg, const char *inst, const char *args,
-                       bool legacy_ok, void (*set)(json_t *, const char *,
-                                                   const char *),
+                       bool legacy_ok,
+                       void (*set)(json_t *, const char *, const char *),
                        st_error **err) {
   json_t *words = split_words(args);
   if (words == NULL)
@@ -178,8 +178,7 @@ static void set_workdir(json_t *cfg, const char *dir) {
   cleanup_free char *joined = NULL;
   if (dir[0] != '/' && cur && cur[0]) {
     size_t l = strlen(cur);
-    if (asprintf(&joined, "%s%s%s", cur, cur[l - 1] == '/' ? "" : "/", dir) <
-        0)
+    if (asprintf(&joined, "%s%s%s", cur, cur[l - 1] == '/' ? "" : "/", dir) < 0)
       joined = NULL;
   }
   json_object_set_new(cfg, "WorkingDir", json_string(joined ? joined : dir));
@@ -195,8 +194,7 @@ int st_config_apply_change(json_t *cfg, const char *change, st_error **err) {
     inst[i] = (char)toupper((unsigned char)p[i]);
   const char *args = p + klen + strspn(p + klen, " \t\n");
   if (*args == '\0')
-    return st_error_set(err, EINVAL, "%s requires at least one argument",
-                        inst);
+    return st_error_set(err, EINVAL, "%s requires at least one argument", inst);
   if (strcmp(inst, "CMD") == 0 || strcmp(inst, "ENTRYPOINT") == 0) {
     json_object_set_new(cfg, strcmp(inst, "CMD") == 0 ? "Cmd" : "Entrypoint",
                         command_value(args));

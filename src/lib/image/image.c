@@ -12,10 +12,10 @@
 const char *st_host_arch(void) {
   static const struct {
     const char *uname, *go;
-  } map[] = {{"x86_64", "amd64"}, {"aarch64", "arm64"}, {"armv7l", "arm"},
-             {"armv6l", "arm"},   {"i686", "386"},      {"i386", "386"},
-             {"ppc64le", "ppc64le"}, {"s390x", "s390x"},
-             {"riscv64", "riscv64"}};
+  } map[] = {
+      {"x86_64", "amd64"},    {"aarch64", "arm64"}, {"armv7l", "arm"},
+      {"armv6l", "arm"},      {"i686", "386"},      {"i386", "386"},
+      {"ppc64le", "ppc64le"}, {"s390x", "s390x"},   {"riscv64", "riscv64"}};
   static struct utsname u;
   if (uname(&u) < 0)
     return "amd64";
@@ -44,8 +44,8 @@ int st_config_load(st_store *s, const char *id, json_t **config,
 
 static json_t *descriptor(const char *media_type, const char *digest,
                           int64_t size) {
-  return json_pack("{s:s, s:s, s:I}", "mediaType", media_type, "digest",
-                   digest, "size", (json_int_t)size);
+  return json_pack("{s:s, s:s, s:I}", "mediaType", media_type, "digest", digest,
+                   "size", (json_int_t)size);
 }
 
 int st_manifest_build(const char *config_digest, size_t config_size,

@@ -18,13 +18,13 @@
 #define ST_MT_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
 #define ST_MT_OCI_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
 #define ST_MT_OCI_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
-#define ST_MT_DOCKER_MANIFEST                                                \
+#define ST_MT_DOCKER_MANIFEST                                                  \
   "application/vnd.docker.distribution.manifest.v2+json"
-#define ST_MT_DOCKER_LIST                                                    \
+#define ST_MT_DOCKER_LIST                                                      \
   "application/vnd.docker.distribution.manifest.list.v2+json"
 #define ST_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 #define ST_MT_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar"
-#define ST_MT_DOCKER_LAYER_GZIP                                              \
+#define ST_MT_DOCKER_LAYER_GZIP                                                \
   "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 /* The GOARCH name of this machine ("amd64", "arm64", ...). */
@@ -57,8 +57,8 @@ int st_config_apply_change(json_t *container_config, const char *change,
 typedef struct st_import_opts {
   const char *const *changes; /* --change instructions */
   size_t n_changes;
-  const char *message; /* --message, or NULL */
-  const char *source;  /* recorded as "Imported from <source>" */
+  const char *message;  /* --message, or NULL */
+  const char *source;   /* recorded as "Imported from <source>" */
   const char *platform; /* "os/arch[/variant]" or NULL for the host */
 } st_import_opts;
 
@@ -88,16 +88,15 @@ void st_rmi_result_clear(st_rmi_result *r);
 /* ---- inspect / history -------------------------------------------------- */
 
 /* Docker's `image inspect` object for an image. */
-int st_image_inspect(st_store *s, const char *id, json_t **out,
-                     st_error **err);
+int st_image_inspect(st_store *s, const char *id, json_t **out, st_error **err);
 
 typedef struct st_history_row {
-  char *id;         /* image ID for the top row, else NULL (<missing>) */
-  int64_t created;  /* unix seconds, 0 when unknown */
+  char *id;        /* image ID for the top row, else NULL (<missing>) */
+  int64_t created; /* unix seconds, 0 when unknown */
   char *created_by;
-  int64_t size;     /* bytes of the layer this step made, 0 when none */
+  int64_t size; /* bytes of the layer this step made, 0 when none */
   char *comment;
-  char **tags;      /* tags of the top row (normalized), NULL-terminated */
+  char **tags; /* tags of the top row (normalized), NULL-terminated */
 } st_history_row;
 
 /* History of an image, newest first, as `docker history` lists it. */

@@ -9,7 +9,6 @@
 #include "layer/tar.h"
 #include "util/cleanup.h"
 
-
 /* Splits "os/arch[/variant]" into the config. */
 static int apply_platform(json_t *config, const char *platform,
                           st_error **err) {
@@ -70,12 +69,12 @@ static int build_config(const st_import_opts *o, const st_layer_rec *layer,
   json_object_set(config, "config", cc);
   json_object_set_new(config, "created", json_string(created));
   json_object_set_new(config, "comment", json_string(comment));
-  json_object_set_new(config, "history",
-                      json_pack("[{s:s, s:s}]", "created", created, "comment",
-                                comment));
-  json_object_set_new(config, "rootfs",
-                      json_pack("{s:s, s:[s]}", "type", "layers", "diff_ids",
-                                layer->diff_id));
+  json_object_set_new(
+      config, "history",
+      json_pack("[{s:s, s:s}]", "created", created, "comment", comment));
+  json_object_set_new(
+      config, "rootfs",
+      json_pack("{s:s, s:[s]}", "type", "layers", "diff_ids", layer->diff_id));
   *out = json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS);
   if (*out == NULL)
     return st_error_errno(err, ENOMEM, "build config");

@@ -66,8 +66,9 @@ int st_image_inspect(st_store *s, const char *id, json_t **out,
     json_object_set_new(o, "Variant", str_or_empty(config, "variant"));
   json_object_set_new(o, "Os", str_or_empty(config, "os"));
   json_object_set_new(o, "Size", json_integer(img.size));
-  json_object_set_new(o, "RootFS", json_pack("{s:s, s:o}", "Type", "layers",
-                                             "Layers", layers_array(config)));
+  json_object_set_new(o, "RootFS",
+                      json_pack("{s:s, s:o}", "Type", "layers", "Layers",
+                                layers_array(config)));
   json_object_set_new(o, "Metadata", metadata(s, id));
   *out = o;
   r = 0;
@@ -145,9 +146,9 @@ int st_image_history(st_store *s, const char *id, st_history_row **out,
                  ? json_array_size(hist)
                  : nl;
   st_history_row *rows = calloc(n ? n : 1, sizeof(*rows));
-  int r = rows ? fill_rows(json_is_array(hist) ? hist : NULL, layers, nl, rows,
-                           n)
-               : -1;
+  int r =
+      rows ? fill_rows(json_is_array(hist) ? hist : NULL, layers, nl, rows, n)
+           : -1;
   size_t ntags = 0;
   if (r == 0 && n > 0) {
     /* Newest first, as Docker prints; the newest row is the image. */

@@ -42,8 +42,7 @@ static char *named_tag(const char *ref, char **tags, size_t n) {
   return NULL;
 }
 
-static int short_id_conflict(const char *id, const char *why,
-                             st_error **err) {
+static int short_id_conflict(const char *id, const char *why, st_error **err) {
   return st_error_set(err, EBUSY, "conflict: unable to delete %.12s %s",
                       st_digest_hex(id), why);
 }
@@ -71,12 +70,14 @@ static int remove_in_tx(st_store *s, const char *ref, bool force,
   }
   bool children = st_image_has_children(s, id);
   if (!tag && n > 1 && !force)
-    r = short_id_conflict(id, "(must be forced) - image is referenced in "
-                              "multiple repositories",
+    r = short_id_conflict(id,
+                          "(must be forced) - image is referenced in "
+                          "multiple repositories",
                           err);
   else if (children)
-    r = short_id_conflict(id, "(cannot be forced) - image has dependent "
-                              "child images",
+    r = short_id_conflict(id,
+                          "(cannot be forced) - image has dependent "
+                          "child images",
                           err);
   for (size_t i = 0; r == 0 && i < n; i++)
     r = add_untagged(out, tags[i], err);

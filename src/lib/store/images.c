@@ -32,8 +32,7 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v) {
     sqlite3_bind_null(st, i);
 }
 
-static int insert_layers(st_store *s, const st_image_rec *rec,
-                         st_error **err) {
+static int insert_layers(st_store *s, const st_image_rec *rec, st_error **err) {
   cleanup_stmt sqlite3_stmt *lay = NULL;
   cleanup_stmt sqlite3_stmt *link = NULL;
   if (st_db_prepare(s,
@@ -113,8 +112,8 @@ void st_image_clear(st_image *img) {
   memset(img, 0, sizeof(*img));
 }
 
-#define IMAGE_COLS                                                           \
-  "i.id, i.manifest, i.manifest_media_type, i.created, i.size, i.added,"     \
+#define IMAGE_COLS                                                             \
+  "i.id, i.manifest, i.manifest_media_type, i.created, i.size, i.added,"       \
   " i.parent"
 
 static void read_image(sqlite3_stmt *st, int col, st_image *out) {
@@ -145,8 +144,8 @@ static int query_one(st_store *s, const char *sql, const char *arg,
 }
 
 int st_image_get(st_store *s, const char *id, st_image *out, st_error **err) {
-  int r = query_one(s, "SELECT " IMAGE_COLS " FROM images i WHERE i.id = ?",
-                    id, out, err);
+  int r = query_one(s, "SELECT " IMAGE_COLS " FROM images i WHERE i.id = ?", id,
+                    out, err);
   if (r == 0)
     return st_error_set(err, ENOENT, "No such image: %s", id);
   return r < 0 ? -1 : 0;
@@ -309,9 +308,8 @@ static int query_strings(st_store *s, const char *sql, const char *arg,
 
 int st_image_tags(st_store *s, const char *id, char ***tags, size_t *n,
                   st_error **err) {
-  return query_strings(
-      s, "SELECT name FROM tags WHERE image = ? ORDER BY name", id, tags, n,
-      err);
+  return query_strings(s, "SELECT name FROM tags WHERE image = ? ORDER BY name",
+                       id, tags, n, err);
 }
 
 int st_image_digests(st_store *s, const char *id, char ***digests, size_t *n,
@@ -336,8 +334,7 @@ static bool any_row(st_store *s, const char *sql) {
   return sqlite3_step(st) == SQLITE_ROW;
 }
 
-int st_image_list(st_store *s, st_image_row **rows, size_t *n,
-                  st_error **err) {
+int st_image_list(st_store *s, st_image_row **rows, size_t *n, st_error **err) {
   /* Most stores have no repo digests or parent links: skipping the
    * per-row subqueries then halves the cost of a listing. */
   bool digests = any_row(s, "SELECT 1 FROM digests LIMIT 1");

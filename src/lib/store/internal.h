@@ -11,8 +11,8 @@ struct st_store {
   char *blobs_dir; /* <root>/blobs/sha256 */
   char *tmp_dir;   /* <root>/tmp */
   sqlite3 *db;
-  int lock_fd;     /* <root>/lock: shared while open, exclusive for gc */
-  int tx_depth;    /* nesting of st_tx_begin */
+  int lock_fd;  /* <root>/lock: shared while open, exclusive for gc */
+  int tx_depth; /* nesting of st_tx_begin */
 };
 
 /* Sets *err from the database's last error, with context. */

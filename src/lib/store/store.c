@@ -12,24 +12,23 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 
-
 static const char schema_v1[] =
     "CREATE TABLE images ("
-    " id TEXT PRIMARY KEY,"           /* sha256 of the config bytes */
-    " manifest TEXT NOT NULL,"        /* digest of the manifest blob */
+    " id TEXT PRIMARY KEY,"    /* sha256 of the config bytes */
+    " manifest TEXT NOT NULL," /* digest of the manifest blob */
     " manifest_media_type TEXT NOT NULL,"
-    " created INTEGER NOT NULL,"      /* config created, unix seconds */
-    " size INTEGER NOT NULL,"         /* sum of the layers' sizes */
-    " added INTEGER NOT NULL,"        /* unix ns this store got it */
+    " created INTEGER NOT NULL," /* config created, unix seconds */
+    " size INTEGER NOT NULL,"    /* sum of the layers' sizes */
+    " added INTEGER NOT NULL,"   /* unix ns this store got it */
     " parent TEXT);"
     "CREATE INDEX images_created ON images(created, added);"
     "CREATE INDEX images_parent ON images(parent);"
     "CREATE TABLE layers ("
-    " blob TEXT PRIMARY KEY,"         /* the stored (maybe compressed) tar */
-    " diff_id TEXT NOT NULL,"         /* sha256 of the uncompressed tar */
+    " blob TEXT PRIMARY KEY," /* the stored (maybe compressed) tar */
+    " diff_id TEXT NOT NULL," /* sha256 of the uncompressed tar */
     " media_type TEXT NOT NULL,"
     " blob_size INTEGER NOT NULL,"
-    " size INTEGER NOT NULL);"        /* content bytes once unpacked */
+    " size INTEGER NOT NULL);" /* content bytes once unpacked */
     "CREATE INDEX layers_diff_id ON layers(diff_id);"
     "CREATE TABLE image_layers ("
     " image TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
@@ -38,15 +37,15 @@ static const char schema_v1[] =
     " PRIMARY KEY (image, pos));"
     "CREATE INDEX image_layers_blob ON image_layers(blob);"
     "CREATE TABLE tags ("
-    " name TEXT PRIMARY KEY,"         /* docker.io/library/busybox:latest */
-    " repo TEXT NOT NULL,"            /* docker.io/library/busybox */
+    " name TEXT PRIMARY KEY," /* docker.io/library/busybox:latest */
+    " repo TEXT NOT NULL,"    /* docker.io/library/busybox */
     " tag TEXT NOT NULL,"
     " image TEXT NOT NULL REFERENCES images(id),"
-    " time INTEGER NOT NULL DEFAULT 0);"  /* unix ns of the last tagging */
+    " time INTEGER NOT NULL DEFAULT 0);" /* unix ns of the last tagging */
     "CREATE INDEX tags_image ON tags(image);"
     "CREATE TABLE digests ("
     " repo TEXT NOT NULL,"
-    " digest TEXT NOT NULL,"          /* manifest digest in that repo */
+    " digest TEXT NOT NULL," /* manifest digest in that repo */
     " image TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
     " PRIMARY KEY (repo, digest));"
     "CREATE INDEX digests_image ON digests(image);";
@@ -119,8 +118,7 @@ void st_tx_rollback(st_store *s) {
   if (s->tx_depth == 1)
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
   else
-    sqlite3_exec(s->db, "ROLLBACK TO nested; RELEASE nested", NULL, NULL,
-                 NULL);
+    sqlite3_exec(s->db, "ROLLBACK TO nested; RELEASE nested", NULL, NULL, NULL);
   s->tx_depth--;
 }
 
@@ -166,10 +164,9 @@ static int open_db(st_store *s, st_error **err) {
   cleanup_free char *path = NULL;
   if (asprintf(&path, "%s/strata.db", s->root) < 0)
     return st_error_errno(err, ENOMEM, "open store");
-  int rc = sqlite3_open_v2(path, &s->db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                               SQLITE_OPEN_NOMUTEX,
-                           NULL);
+  int rc = sqlite3_open_v2(
+      path, &s->db,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK)
     return st_error_set(err, EIO, "open database `%s`: %s", path,
                         s->db ? sqlite3_errmsg(s->db) : "out of memory");

@@ -78,7 +78,7 @@ typedef struct st_image_rec {
   char id[ST_DIGEST_LEN];       /* config digest == image ID */
   char manifest[ST_DIGEST_LEN]; /* manifest blob digest */
   const char *manifest_media_type;
-  int64_t created; /* config "created", unix seconds; 0 when absent */
+  int64_t created;    /* config "created", unix seconds; 0 when absent */
   const char *parent; /* parent image ID (builds), or NULL */
   size_t n_layers;
   const st_layer_rec *layers;
@@ -126,7 +126,7 @@ void st_strv_free(char **v, size_t n);
 /* One line of `images`: an image with one of its tags, or with none. */
 typedef struct st_image_row {
   st_image img;
-  char *name; /* normalized "repo:tag", or NULL for a dangling image */
+  char *name;        /* normalized "repo:tag", or NULL for a dangling image */
   char *repo_digest; /* a digest of this repo, or NULL */
   bool has_children; /* another image names this one as its parent */
 } st_image_row;

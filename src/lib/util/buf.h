@@ -11,7 +11,8 @@ typedef struct st_buf {
   size_t cap;
 } st_buf;
 
-#define ST_BUF_INIT {NULL, 0, 0}
+#define ST_BUF_INIT                                                            \
+  { NULL, 0, 0 }
 
 /* Each returns 0, or -1 when out of memory (the buffer is then unchanged). */
 int st_buf_append(st_buf *b, const void *p, size_t n);
