@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Runs every test against one build directory and sums the results:
+#   1. the style check (scripts/check-style.sh), counted as one test;
+#   2. each unit test binary BUILD_DIR/test_* (cmocka, TAP output);
+#   3. each tests/cli/*.bats file (bats --tap), with STRATA_BIN=BUILD_DIR/strata.
+# Every suite's output is printed so failures are visible; the last line is
+# always "N passed, M failed" (", K skipped" when some were skipped). Exits 1
+# when anything failed or nothing ran.
+#
+# Usage: tests/run.sh BUILD_DIR
+# Env:   UNIT_TIMEOUT (s, default 600), BATS_TIMEOUT (s, default 3600),
+#        TEST_FILTER (only unit binaries / bats files whose name contains it;
+#        the style check is then skipped too).
+set -u
+set -o pipefail
+
+if [ $# -ne 1 ]; then
+  echo "usage: $0 BUILD_DIR" >&2
+  exit 2
+fi
+case $1 in
+/*) build=$1 ;;
+*) build=$PWD/$1 ;;
+esac
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo" || exit 2
+
+# Sanitizers for everything the tests start: leaks are failures.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export STRATA_BIN=$build/strata
+export LC_ALL=C.UTF-8 TZ=UTC
+
+unit_timeout=${UNIT_TIMEOUT:-600}
+bats_timeout=${BATS_TIMEOUT:-3600}
+filter=${TEST_FILTER:-}
+
+passed=0
+failed=0
+skipped=0
+failures=()
+
+out=$(mktemp -d "${TMPDIR:-/tmp}/strata-run.XXXXXX") || exit 2
+trap 'rm -rf "$out"' EXIT
+
+banner() {
+  printf '\n==== %s ====\n' "$1"
+}
+
+# count_tap NAME STDOUT_FILE RC: adds the TAP results in the file to the
+# totals. "not ok ... # SKIP" (cmocka's skip) and "ok ... # skip" (bats)
+# count as skipped, "# TODO" as skipped too. A run that exits non-zero
+# without any "not ok", or exits 0 having reported fewer results than its
+# plan(s), adds one failure: it crashed, timed out, or lost tests.
+count_tap() {
+  local name=$1 file=$2 rc=$3
+  local ok=0 notok=0 skip=0 plan=0 line n
+  while IFS= read -r line || [ -n "$line" ]; do
+    line=${line%$'\r'}
+    if [[ $line =~ ^(not\ )?ok([[:space:]]|$) ]]; then
+      if [[ $line =~ \#[[:space:]]*([Ss][Kk][Ii][Pp]|[Tt][Oo][Dd][Oo]) ]]; then
+        skip=$((skip + 1))
+      elif [[ $line == not* ]]; then
+        notok=$((notok + 1))
+        failures+=("$name: ${line}")
+      else
+        ok=$((ok + 1))
+      fi
+    elif [[ $line =~ ^1\.\.([0-9]+) ]]; then
+      n=${BASH_REMATCH[1]}
+      plan=$((plan + 10#$n))
+    fi
+  done <"$file"
+  local reported=$((ok + notok + skip))
+  passed=$((passed + ok))
+  failed=$((failed + notok))
+  skipped=$((skipped + skip))
+  if [ "$rc" -ne 0 ] && [ "$notok" -eq 0 ]; then
+    failed=$((failed + 1))
+    local why="exited with status $rc"
+    [ "$rc" -eq 124 ] && why="timed out"
+    [ "$rc" -gt 128 ] && [ "$rc" -ne 255 ] && why="killed by signal $((rc - 128))"
+    failures+=("$name: $why after $reported result(s)")
+    echo "# $name: $why without reporting a failure; counted as one failure"
+  elif [ "$rc" -eq 0 ] && [ "$reported" -lt "$plan" ]; then
+    failed=$((failed + 1))
+    failures+=("$name: reported $reported of $plan planned tests")
+    echo "# $name: reported $reported of $plan planned tests; counted as one failure"
+  elif [ "$rc" -eq 0 ] && [ "$reported" -eq 0 ] && [ "$plan" -eq 0 ]; then
+    failed=$((failed + 1))
+    failures+=("$name: ran no tests")
+    echo "# $name: ran no tests; counted as one failure"
+  fi
+}
+
+# --- 1. style -------------------------------------------------------------
+if [ -z "$filter" ]; then
+  banner "style: scripts/check-style.sh"
+  if scripts/check-style.sh; then
+    passed=$((passed + 1))
+    echo "ok 1 - style"
+  else
+    failed=$((failed + 1))
+    failures+=("style: scripts/check-style.sh failed")
+    echo "not ok 1 - style"
+  fi
+fi
+
+# --- 2. unit tests (cmocka) -----------------------------------------------
+shopt -s nullglob
+units=()
+for f in "$build"/test_*; do
+  # meson also makes test_x.p/ object directories; only run executables.
+  [ -f "$f" ] && [ -x "$f" ] || continue
+  [ -n "$filter" ] && [[ $(basename "$f") != *"$filter"* ]] && continue
+  units+=("$f")
+done
+if [ "${#units[@]}" -eq 0 ]; then
+  banner "unit: no test_* binaries in $build"
+fi
+for f in "${units[@]}"; do
+  name=unit/$(basename "$f")
+  banner "$name"
+  # The outer subshell keeps bash's "Segmentation fault" notice out of the log;
+  # the exit status says the same.
+  ( (cd "$build" && CMOCKA_MESSAGE_OUTPUT=TAP exec timeout -k 10 "$unit_timeout" "$f") \
+    >"$out/stdout" 2>"$out/stderr" </dev/null; exit $?) 2>/dev/null
+  rc=$?
+  cat "$out/stdout"
+  if [ -s "$out/stderr" ]; then
+    echo "# --- stderr of $name ---"
+    cat "$out/stderr"
+  fi
+  count_tap "$name" "$out/stdout" "$rc"
+done
+
+# --- 3. CLI tests (bats) --------------------------------------------------
+bats_files=()
+for f in tests/cli/*.bats; do
+  [ -n "$filter" ] && [[ $(basename "$f") != *"$filter"* ]] && continue
+  bats_files+=("$f")
+done
+if [ "${#bats_files[@]}" -gt 0 ]; then
+  if ! command -v bats >/dev/null 2>&1; then
+    banner "cli: bats is not installed"
+    failed=$((failed + 1))
+    failures+=("cli: bats is not installed (apt-get install bats)")
+    bats_files=()
+  elif [ ! -x "$STRATA_BIN" ]; then
+    echo "# warning: $STRATA_BIN is missing or not executable; CLI tests will fail"
+  fi
+fi
+for f in "${bats_files[@]}"; do
+  name=cli/$(basename "$f")
+  banner "$name"
+  (timeout -k 10 "$bats_timeout" bats --tap "$f" >"$out/stdout" 2>"$out/stderr" </dev/null; exit $?) 2>/dev/null
+  rc=$?
+  cat "$out/stdout"
+  if [ -s "$out/stderr" ]; then
+    echo "# --- stderr of $name ---"
+    cat "$out/stderr"
+  fi
+  count_tap "$name" "$out/stdout" "$rc"
+done
+
+# --- summary --------------------------------------------------------------
+if [ "${#failures[@]}" -gt 0 ]; then
+  banner "failures"
+  printf '%s\n' "${failures[@]}"
+fi
+echo
+summary="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
+echo "$summary"
+if [ "$failed" -gt 0 ] || [ $((passed + failed)) -eq 0 ]; then
+  exit 1
+fi
+exit 0
