@@ -534,9 +534,17 @@ static int count_garbage_layers(st_store *s, st_fsck_report *r,
   return 0;
 }
 
-static void count_garbage(const blob_table *t, st_fsck_report *r) {
+/* Garbage by gc's rule: what gc would remove (blobs kept for other
+ * reasons, e.g. compressed forms for push, are not garbage). */
+static void count_garbage(st_store *s, const blob_table *t,
+                          st_fsck_report *r) {
   for (size_t i = 0; i < t->n; i++) {
     if (t->v[i].referenced || !t->v[i].intact)
+      continue;
+    st_error *ignored = NULL;
+    int keep = st_blob_referenced(s, t->v[i].digest, &ignored);
+    st_error_free(ignored);
+    if (keep != 0)
       continue;
     r->n_garbage++;
     r->garbage_bytes += t->v[i].size;
@@ -561,7 +569,7 @@ static int check_snapshot(st_store *s, st_fsck_report *r, st_error **err) {
   if (ret == 0)
     ret = check_database(s, r, err);
   if (ret == 0)
-    count_garbage(&blobs, r);
+    count_garbage(s, &blobs, r);
   free(imgs);
   free(blobs.v);
   return ret;

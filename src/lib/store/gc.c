@@ -20,7 +20,10 @@
 static const char referenced_sql[] =
     "SELECT 1 WHERE EXISTS (SELECT 1 FROM images WHERE id = ?1)"
     " OR EXISTS (SELECT 1 FROM images WHERE manifest = ?1)"
-    " OR EXISTS (SELECT 1 FROM layers WHERE blob = ?1)";
+    " OR EXISTS (SELECT 1 FROM layers WHERE blob = ?1)"
+    /* a compressed form of a layer still stored (kept for push) */
+    " OR EXISTS (SELECT 1 FROM compressed c JOIN layers l"
+    "  ON l.diff_id = c.diff_id WHERE c.blob = ?1)";
 
 /* Returns 1 when digest is referenced, 0 when not, < 0 on error. */
 static int is_referenced(st_store *s, sqlite3_stmt *st, const char *digest,
@@ -33,6 +36,13 @@ static int is_referenced(st_store *s, sqlite3_stmt *st, const char *digest,
   if (rc == SQLITE_DONE)
     return 0;
   return st_db_error(s, err, "gc");
+}
+
+int st_blob_referenced(st_store *s, const char *digest, st_error **err) {
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  if (st_db_prepare(s, referenced_sql, &st, err) < 0)
+    return -1;
+  return is_referenced(s, st, digest, err);
 }
 
 static int64_t sweep_blobs(st_store *s, st_error **err) {

@@ -50,11 +50,50 @@ static const char schema_v1[] =
     " PRIMARY KEY (repo, digest));"
     "CREATE INDEX digests_image ON digests(image);";
 
+/* Registries: compressed forms of stored layers, made at push and kept so
+ * that the next push does not compress again; and which repositories of a
+ * registry are known to hold a blob (cross-repository mounts). */
+static const char schema_registry[] =
+    "CREATE TABLE compressed ("
+    " diff_id TEXT NOT NULL,"   /* the uncompressed layer */
+    " algorithm TEXT NOT NULL," /* gzip, zstd */
+    " blob TEXT NOT NULL,"      /* the compressed blob */
+    " blob_size INTEGER NOT NULL,"
+    " media_type TEXT NOT NULL,"
+    " PRIMARY KEY (diff_id, algorithm));"
+    "CREATE INDEX compressed_blob ON compressed(blob);"
+    "CREATE TABLE remote_blobs ("
+    " repo TEXT NOT NULL," /* 127.0.0.1:5000/team/app */
+    " blob TEXT NOT NULL,"
+    " PRIMARY KEY (blob, repo));";
+
+/* Containers (issue 3): one row per container; its files live in
+ * containers/<id>/. */
+static const char schema_containers[] =
+    "CREATE TABLE containers ("
+    " id TEXT PRIMARY KEY,"       /* 64 hex digits */
+    " name TEXT NOT NULL UNIQUE," /* without Docker's leading "/" */
+    " image TEXT NOT NULL,"       /* image ID */
+    " image_ref TEXT NOT NULL,"   /* the image as the user named it */
+    " command TEXT NOT NULL,"     /* entrypoint + cmd, for display */
+    " created INTEGER NOT NULL,"  /* unix ns */
+    " state TEXT NOT NULL,"       /* created | running | exited */
+    " pid INTEGER NOT NULL DEFAULT 0,"
+    " pid_start INTEGER NOT NULL DEFAULT 0," /* start time of pid (ticks) */
+    " monitor INTEGER NOT NULL DEFAULT 0,"   /* pid of the waiting process */
+    " exit_code INTEGER NOT NULL DEFAULT 0,"
+    " started INTEGER NOT NULL DEFAULT 0,"  /* unix ns */
+    " finished INTEGER NOT NULL DEFAULT 0," /* unix ns */
+    " auto_remove INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX containers_image ON containers(image);";
+
 /* Schema migrations, applied in order in one transaction: migrations[i]
  * takes the schema from version i to i + 1. Append; never edit a released
  * entry. */
 static const char *const migrations[] = {
     schema_v1,
+    schema_registry,
+    schema_containers,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -91,7 +130,12 @@ char *st_db_strdup(sqlite3_stmt *stmt, int col) {
 
 void st_db_digest(sqlite3_stmt *stmt, int col, char out[ST_DIGEST_LEN]) {
   const unsigned char *t = sqlite3_column_text(stmt, col);
-  snprintf(out, ST_DIGEST_LEN, "%s", t ? (const char *)t : "");
+  size_t n = t ? (size_t)sqlite3_column_bytes(stmt, col) : 0;
+  if (n >= ST_DIGEST_LEN)
+    n = ST_DIGEST_LEN - 1;
+  if (n)
+    memcpy(out, t, n);
+  out[n] = '\0';
 }
 
 int st_tx_begin(st_store *s, st_error **err) {

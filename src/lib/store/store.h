@@ -160,6 +160,9 @@ int st_tag_remove(st_store *s, const char *tag, st_error **err);
  * st_store_gc(). */
 int st_image_delete(st_store *s, const char *id, bool force, st_error **err);
 
+/* gc's rule: 1 when some record keeps the blob, 0 when it is garbage. */
+int st_blob_referenced(st_store *s, const char *digest, st_error **err);
+
 /* Removes every blob no row refers to, and stale tmp/ files. Returns the
  * number of bytes freed (>= 0) or < 0 on error. */
 int64_t st_store_gc(st_store *s, st_error **err);

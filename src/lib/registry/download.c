@@ -1,0 +1,365 @@
+/* Parallel, verified, resumable layer downloads (see download.h). */
+#include "registry/download.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "layer/tar.h"
+#include "util/cleanup.h"
+
+#define ERROR_BODY_LIMIT (64u << 10)
+#define PROGRESS_STEP (512u << 10)
+
+typedef enum job_state {
+  JOB_QUEUED,  /* waiting for a transfer slot */
+  JOB_ACTIVE,  /* transferring */
+  JOB_BACKOFF, /* waiting to retry */
+  JOB_FETCHED, /* in the store */
+} job_state;
+
+typedef struct inspect_task {
+  st_store *s;
+  char digest[ST_DIGEST_LEN];
+  char diff_id[ST_DIGEST_LEN];
+  int64_t size;
+  st_error *err;
+  int rc;
+  pthread_t thread;
+  bool pending; /* started (in a thread or inline), not yet collected */
+  bool started; /* in a thread */
+} inspect_task;
+
+typedef struct job {
+  st_store *s;
+  st_dl_layer *l;
+  job_state state;
+  CURL *h;
+  struct curl_slist *headers;
+  st_http_resp resp; /* headers; body only for error answers */
+  st_blob_writer *w;
+  bool status_checked;
+  bool error_body; /* the answer is an error: collect it, do not store it */
+  bool too_big;
+  bool reauthed;
+  st_error *err; /* a write failure inside the callback */
+  int attempt;
+  int64_t retry_at_ms;
+  uint64_t reported;
+  inspect_task inspect;
+} job;
+
+typedef struct dl {
+  st_store *s;
+  st_reg_client *c;
+  const st_reg_opts *o;
+  CURLM *m;
+  job *jobs;
+  size_t n;
+  int active;
+  int max_active;
+} dl;
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- reading back: diff ID and size ---------------------------------------
+ */
+
+static void *inspect_main(void *arg) {
+  inspect_task *t = arg;
+  t->rc = st_layer_inspect_blob(t->s, t->digest, t->diff_id, &t->size, &t->err);
+  return NULL;
+}
+
+static void inspect_start(dl *d, job *j) {
+  inspect_task *t = &j->inspect;
+  t->s = d->s;
+  memcpy(t->digest, j->l->d->digest, ST_DIGEST_LEN);
+  t->pending = true;
+  if (pthread_create(&t->thread, NULL, inspect_main, t) == 0)
+    t->started = true;
+  else
+    inspect_main(t);
+}
+
+static int inspect_finish(job *j, st_error **err) {
+  inspect_task *t = &j->inspect;
+  if (t->started) {
+    pthread_join(t->thread, NULL);
+    t->started = false;
+  }
+  t->pending = false;
+  if (t->rc < 0) {
+    if (err && *err == NULL)
+      *err = steal_pointer(&t->err);
+    return -1;
+  }
+  memcpy(j->l->diff_id, t->diff_id, ST_DIGEST_LEN);
+  j->l->size = t->size;
+  j->l->known = true;
+  return 0;
+}
+
+/* ---- transfers --------------------------------------------------------------
+ */
+
+static size_t job_write(char *p, size_t size, size_t n, void *ctx) {
+  job *j = ctx;
+  size_t len = size * n;
+  if (!j->status_checked) {
+    j->status_checked = true;
+    long st = 0;
+    curl_easy_getinfo(j->h, CURLINFO_RESPONSE_CODE, &st);
+    j->error_body = st != 200 && st != 206;
+    if (st == 200 && st_blob_size(j->w) > 0) {
+      /* The server ignored our Range: start the blob over. */
+      st_blob_abort(j->w);
+      j->w = NULL;
+      if (st_blob_begin(j->s, &j->w, &j->err) < 0)
+        return 0;
+    }
+  }
+  if (j->error_body) {
+    if (j->resp.body.len + len <= ERROR_BODY_LIMIT)
+      st_buf_append(&j->resp.body, p, len);
+    return len;
+  }
+  if (st_blob_size(j->w) + len > (uint64_t)j->l->d->size) {
+    j->too_big = true;
+    return 0;
+  }
+  if (st_blob_write(j->w, p, len, &j->err) < 0)
+    return 0;
+  return len;
+}
+
+static void job_cleanup_transfer(dl *d, job *j) {
+  if (j->h) {
+    curl_multi_remove_handle(d->m, j->h);
+    curl_easy_cleanup(j->h);
+    j->h = NULL;
+  }
+  curl_slist_free_all(j->headers);
+  j->headers = NULL;
+}
+
+static int job_start(dl *d, job *j, st_error **err) {
+  if (j->w == NULL && st_blob_begin(d->s, &j->w, err) < 0)
+    return -1;
+  if ((j->h = curl_easy_init()) == NULL)
+    return st_error_errno(err, ENOMEM, "download");
+  st_http_resp_clear(&j->resp);
+  st_http_resp_init(&j->resp, ERROR_BODY_LIMIT);
+  if (st_reg_setup_easy(d->c, j->h, &j->resp, &j->headers, err) < 0)
+    return -1;
+  cleanup_free char *url = st_reg_url(d->c, "blobs", j->l->d->digest);
+  if (url == NULL)
+    return st_error_errno(err, ENOMEM, "download");
+  curl_easy_setopt(j->h, CURLOPT_URL, url);
+  curl_easy_setopt(j->h, CURLOPT_HTTPHEADER, j->headers);
+  curl_easy_setopt(j->h, CURLOPT_WRITEFUNCTION, job_write);
+  curl_easy_setopt(j->h, CURLOPT_WRITEDATA, j);
+  curl_easy_setopt(j->h, CURLOPT_PRIVATE, j);
+  uint64_t have = st_blob_size(j->w);
+  if (have > 0)
+    curl_easy_setopt(j->h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)have);
+  j->status_checked = false;
+  j->error_body = false;
+  if (curl_multi_add_handle(d->m, j->h) != CURLM_OK)
+    return st_error_set(err, EIO, "download: cannot start a transfer");
+  j->state = JOB_ACTIVE;
+  d->active++;
+  st_reg_emit(d->o, ST_REG_LAYER_DOWNLOADING, j->l->d->digest, NULL, d->c->repo,
+              have, (uint64_t)j->l->d->size);
+  return 0;
+}
+
+/* Short layer name for messages: the first 12 hex digits. */
+static const char *short_id(const char *digest) {
+  static __thread char buf[13];
+  snprintf(buf, sizeof(buf), "%.12s", st_digest_hex(digest));
+  return buf;
+}
+
+static int retry_or_fail(dl *d, job *j, const char *why, st_error **err) {
+  j->attempt++;
+  if (j->attempt >= st_reg_max_attempts())
+    return st_error_set(err, EIO, "layer %s: %s (gave up after %d attempts)",
+                        short_id(j->l->d->digest), why, j->attempt);
+  j->state = JOB_BACKOFF;
+  j->retry_at_ms =
+      now_ms() + st_reg_backoff_ms(j->attempt, j->resp.retry_after);
+  st_reg_emit(d->o, ST_REG_LAYER_RETRYING, j->l->d->digest, why, d->c->repo,
+              (uint64_t)j->attempt, 0);
+  return 0;
+}
+
+static bool retryable_status(long s) {
+  return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
+}
+
+/* A transfer ended: commit, retry or fail. */
+static int job_done(dl *d, job *j, CURLcode rc, st_error **err) {
+  long status = 0;
+  curl_easy_getinfo(j->h, CURLINFO_RESPONSE_CODE, &status);
+  char errbuf[256];
+  snprintf(errbuf, sizeof(errbuf), "%s", curl_easy_strerror(rc));
+  job_cleanup_transfer(d, j);
+  d->active--;
+  const st_descriptor *desc = j->l->d;
+  if (j->err) {
+    *err = steal_pointer(&j->err);
+    return st_error_wrap(err, "layer %s", short_id(desc->digest));
+  }
+  if (j->too_big)
+    return st_error_set(err, EIO,
+                        "layer %s: the registry sent more than the %lld bytes "
+                        "the manifest gives",
+                        short_id(desc->digest), (long long)desc->size);
+  if (rc == CURLE_OK && (status == 200 || status == 206)) {
+    if (st_blob_size(j->w) < (uint64_t)desc->size)
+      return retry_or_fail(d, j, "connection closed before the end", err);
+    st_reg_emit(d->o, ST_REG_LAYER_VERIFYING, desc->digest, NULL, d->c->repo, 0,
+                0);
+    char got[ST_DIGEST_LEN];
+    st_blob_writer *w = steal_pointer(&j->w);
+    if (st_blob_commit(w, desc->digest, got, err) < 0)
+      return st_error_wrap(err, "layer %s from %s/%s", short_id(desc->digest),
+                           d->c->domain, d->c->repo);
+    j->state = JOB_FETCHED;
+    st_reg_emit(d->o, ST_REG_LAYER_DOWNLOADED, desc->digest, NULL, d->c->repo,
+                (uint64_t)desc->size, (uint64_t)desc->size);
+    if (!j->l->known)
+      inspect_start(d, j);
+    return 0;
+  }
+  if (rc == CURLE_OK && status == 401 && !j->reauthed) {
+    j->reauthed = true;
+    int r = st_reg_reauth(d->c, &j->resp, err);
+    if (r < 0)
+      return st_error_wrap(err, "layer %s", short_id(desc->digest));
+    if (r > 0) {
+      j->state = JOB_QUEUED;
+      return 0;
+    }
+  }
+  if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR)
+    return retry_or_fail(d, j, errbuf, err);
+  if (retryable_status(status)) {
+    char why[64];
+    snprintf(why, sizeof(why), "HTTP status %ld", status);
+    return retry_or_fail(d, j, why, err);
+  }
+  return st_reg_status_error(d->c, &j->resp, err, "layer %s: get blob %s",
+                             short_id(desc->digest), desc->digest);
+}
+
+static int start_ready(dl *d, st_error **err) {
+  int64_t now = now_ms();
+  for (size_t i = 0; i < d->n && d->active < d->max_active; i++) {
+    job *j = &d->jobs[i];
+    if (j->state == JOB_QUEUED ||
+        (j->state == JOB_BACKOFF && j->retry_at_ms <= now))
+      if (job_start(d, j, err) < 0)
+        return -1;
+  }
+  return 0;
+}
+
+static bool all_fetched(const dl *d) {
+  for (size_t i = 0; i < d->n; i++)
+    if (d->jobs[i].state != JOB_FETCHED)
+      return false;
+  return true;
+}
+
+static int next_wait_ms(const dl *d) {
+  if (d->active > 0)
+    return 200;
+  int64_t now = now_ms(), best = 200;
+  for (size_t i = 0; i < d->n; i++)
+    if (d->jobs[i].state == JOB_BACKOFF && d->jobs[i].retry_at_ms - now < best)
+      best = d->jobs[i].retry_at_ms - now;
+  return best < 1 ? 1 : (int)best;
+}
+
+static int run_transfers(dl *d, st_error **err) {
+  while (!all_fetched(d)) {
+    if (start_ready(d, err) < 0)
+      return -1;
+    int running = 0;
+    if (curl_multi_perform(d->m, &running) != CURLM_OK)
+      return st_error_set(err, EIO, "download: transfer engine failed");
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(d->m, &left)) != NULL) {
+      if (msg->msg != CURLMSG_DONE)
+        continue;
+      job *j = NULL;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+      if (job_done(d, j, msg->data.result, err) < 0)
+        return -1;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+      job *j = &d->jobs[i];
+      uint64_t have = j->w ? st_blob_size(j->w) : 0;
+      if (j->state == JOB_ACTIVE && have - j->reported >= PROGRESS_STEP) {
+        j->reported = have;
+        st_reg_emit(d->o, ST_REG_LAYER_DOWNLOADING, j->l->d->digest, NULL,
+                    d->c->repo, have, (uint64_t)j->l->d->size);
+      }
+    }
+    if (!all_fetched(d))
+      curl_multi_poll(d->m, NULL, 0, next_wait_ms(d), NULL);
+  }
+  return 0;
+}
+
+int st_download_layers(st_store *s, st_reg_client *c, const st_reg_opts *o,
+                       st_dl_layer *layers, size_t n, st_error **err) {
+  dl d = {.s = s, .c = c, .o = o, .n = n};
+  d.max_active = o && o->max_concurrent > 0 ? o->max_concurrent : 3;
+  if (n == 0)
+    return 0;
+  if ((d.jobs = calloc(n, sizeof(*d.jobs))) == NULL ||
+      (d.m = curl_multi_init()) == NULL) {
+    free(d.jobs);
+    return st_error_errno(err, ENOMEM, "download");
+  }
+  for (size_t i = 0; i < n; i++) {
+    job *j = &d.jobs[i];
+    j->l = &layers[i];
+    j->s = s;
+    st_http_resp_init(&j->resp, ERROR_BODY_LIMIT);
+    j->state = layers[i].fetch ? JOB_QUEUED : JOB_FETCHED;
+    if (layers[i].fetch)
+      st_reg_emit(o, ST_REG_LAYER_WAITING, layers[i].d->digest, NULL, c->repo,
+                  0, (uint64_t)layers[i].d->size);
+    else if (!layers[i].known)
+      inspect_start(&d, j);
+  }
+  int rc = run_transfers(&d, err);
+  for (size_t i = 0; i < n; i++) {
+    job *j = &d.jobs[i];
+    if (j->h) {
+      job_cleanup_transfer(&d, j);
+    }
+    if (j->w)
+      st_blob_abort(j->w);
+    st_error_free(j->err);
+    if (j->inspect.pending && inspect_finish(j, rc < 0 ? NULL : err) < 0 &&
+        rc == 0)
+      rc = st_error_wrap(err, "layer %s", short_id(j->l->d->digest));
+    st_error_free(j->inspect.err);
+    st_http_resp_clear(&j->resp);
+  }
+  curl_multi_cleanup(d.m);
+  free(d.jobs);
+  return rc;
+}

@@ -1,0 +1,30 @@
+/* Parallel layer downloads into the store (curl multi). */
+#ifndef STRATA_REGISTRY_DOWNLOAD_H
+#define STRATA_REGISTRY_DOWNLOAD_H
+
+#include <stdbool.h>
+
+#include "registry/internal.h"
+#include "registry/manifest.h"
+#include "store/store.h"
+
+typedef struct st_dl_layer {
+  const st_descriptor *d;
+  bool fetch;                  /* in: download it (else it is in the store) */
+  bool known;                  /* in: diff_id and size are already known */
+  char diff_id[ST_DIGEST_LEN]; /* out (or in when known) */
+  int64_t size;                /* out (or in when known) */
+} st_dl_layer;
+
+/* Downloads every layer with fetch set, o->max_concurrent at a time, each
+ * written through a blob writer and committed only when its digest and size
+ * match the descriptor; a broken transfer resumes with a Range request after
+ * a backoff, up to st_reg_max_attempts() tries. Each layer whose diff_id is
+ * not known is then read back (in a thread per layer, while the others
+ * download) to compute its diff ID and content size, checking its entries.
+ * Returns 0, or < 0 with *err naming the layer; blobs committed before a
+ * failure stay as garbage for gc. */
+int st_download_layers(st_store *s, st_reg_client *c, const st_reg_opts *o,
+                       st_dl_layer *layers, size_t n, st_error **err);
+
+#endif
