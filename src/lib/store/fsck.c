@@ -536,8 +536,7 @@ static int count_garbage_layers(st_store *s, st_fsck_report *r,
 
 /* Garbage by gc's rule: what gc would remove (blobs kept for other
  * reasons, e.g. compressed forms for push, are not garbage). */
-static void count_garbage(st_store *s, const blob_table *t,
-                          st_fsck_report *r) {
+static void count_garbage(st_store *s, const blob_table *t, st_fsck_report *r) {
   for (size_t i = 0; i < t->n; i++) {
     if (t->v[i].referenced || !t->v[i].intact)
       continue;
