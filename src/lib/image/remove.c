@@ -5,6 +5,7 @@
 
 #include "image/image.h"
 #include "ref/ref.h"
+#include "store/usage.h"
 #include "util/cleanup.h"
 
 void st_rmi_result_clear(st_rmi_result *r) {
@@ -79,9 +80,21 @@ static int remove_in_tx(st_store *s, const char *ref, bool force,
                           "(cannot be forced) - image has dependent "
                           "child images",
                           err);
-  for (size_t i = 0; r == 0 && i < n; i++)
+  bool used = r == 0 && st_image_in_use(s, id);
+  if (used && !force)
+    r = st_error_set(err, EBUSY,
+                     "conflict: unable to remove repository reference \"%s\" "
+                     "(must force) - a container is using its referenced "
+                     "image %.12s",
+                     ref, st_digest_hex(id));
+  for (size_t i = 0; r == 0 && i < n; i++) {
     r = add_untagged(out, tags[i], err);
+    if (r == 0 && used) /* forced: untag, keep what a container uses */
+      r = st_tag_remove(s, tags[i], err);
+  }
   st_strv_free(tags, n);
+  if (r == 0 && used)
+    return 0;
   if (r == 0)
     r = st_image_delete(s, id, true, err);
   if (r == 0)

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# `strata run --rm busybox true` against `crun run` of an equivalent bundle
+# and `podman run --rm` of the same image, in one hyperfine run; prints the
+# ratios. Then starts N containers of one image in parallel and checks that
+# they all succeed and share one unpacked copy of the layers.
+#
+# Usage: bench/run_bench.sh [STRATA_BINARY]   (root; default build/strata)
+# Env:   RUNS (hyperfine runs, default 30), PARALLEL (default 100),
+#        BENCH_KEEP=1 keeps the work dir.
+# Nothing outside the work dir is changed, except (as ../shared/peers-setup.sh
+# explains for these hosts) mounting cgroup v1 hierarchies for controllers
+# still on the v2 hierarchy of a hybrid setup, which crun and podman need.
+set -eu
+. "$(dirname "$0")/lib.sh"
+bench_init "${1:-}"
+bench_deps
+[ "$(id -u)" = 0 ] || bench_die "run as root (containers need namespaces and overlayfs)"
+command -v crun >/dev/null || bench_die "crun missing: apt-get install crun"
+runs=${RUNS:-30}
+parallel=${PARALLEL:-100}
+W=$BENCH_WORK
+
+# crun refuses hybrid cgroups while a controller is left on the v2 side.
+if [ -s /sys/fs/cgroup/unified/cgroup.controllers ]; then
+  for c in $(cat /sys/fs/cgroup/unified/cgroup.controllers); do
+    mountpoint -q "/sys/fs/cgroup/$c" && continue
+    mkdir -p "/sys/fs/cgroup/$c" && mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c"
+  done
+fi
+
+busybox_rootfs_tar "$W/busybox.tar"
+
+# strata: a private store.
+export STRATA_ROOT=$W/strata
+"$STRATA" import "$W/busybox.tar" busybox >/dev/null
+"$STRATA" run --rm busybox true # unpack the layer once
+
+# crun: the same rootfs as a bundle, with crun's default spec.
+mkdir -p "$W/bundle/rootfs"
+tar -C "$W/bundle/rootfs" -xf "$W/busybox.tar"
+(cd "$W/bundle" && crun spec)
+python3 - "$W/bundle/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["true"]
+c["root"]["readonly"] = False
+json.dump(c, open(p, "w"), indent=2)
+PY
+crun_cmd="crun --root $W/crun-state run --bundle $W/bundle bench-\$\$-\$RANDOM"
+sh -c "$crun_cmd" || bench_die "crun run failed"
+
+# podman: private config and store, overlay driver (as a user would run it).
+podman_private "$W/podman"
+sed -i 's/driver = "vfs"/driver = "overlay"/' "$W/podman/storage.conf"
+hn=$(ulimit -Hn)
+[ "$hn" = unlimited ] && hn=1048576
+cat >>"$W/podman/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=$hn:$hn", "nproc=32768:32768"]
+CONF
+# podman's overlay store leaves its own mount behind: undo it before the
+# work dir goes.
+trap 'umount -R "$W/podman/root/overlay" 2>/dev/null; [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$W"' EXIT
+PODMAN=(podman --root "$W/podman/root" --runroot "$W/podman/run" --storage-driver overlay)
+"${PODMAN[@]}" import "$W/busybox.tar" localhost/busybox:latest >/dev/null
+pod_cmd="${PODMAN[*]} run --rm --network none localhost/busybox true"
+sh -c "$pod_cmd" || bench_die "podman run failed"
+
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$W/run.json" \
+  -n strata "$STRATA run --rm busybox true" \
+  -n crun "sh -c '$crun_cmd'" \
+  -n podman "$pod_cmd" >&2
+
+read -r s_mean s_sd s_med < <(hyperfine_ms "$W/run.json" 0)
+read -r c_mean c_sd c_med < <(hyperfine_ms "$W/run.json" 1)
+read -r p_mean p_sd p_med < <(hyperfine_ms "$W/run.json" 2)
+python3 - "$s_mean" "$c_mean" "$p_mean" "$s_sd" "$c_sd" "$p_sd" <<'PY'
+import sys
+s, c, p, ssd, csd, psd = map(float, sys.argv[1:])
+print("run --rm busybox true (mean ± sd):")
+print("  strata %8.1f ms ± %.1f" % (s, ssd))
+print("  crun   %8.1f ms ± %.1f   (bundle prepared; sh -c wrapper included)" % (c, csd))
+print("  podman %8.1f ms ± %.1f" % (p, psd))
+print("  strata / crun   = %.2fx (target <= 1.3x)" % (s / c))
+print("  podman / strata = %.1fx (target >= 10x)" % (p / s))
+PY
+
+# N containers of one image at once: all succeed, one unpacked copy.
+fail=0
+start=$(date +%s.%N)
+for i in $(seq "$parallel"); do
+  "$STRATA" run --rm busybox true || echo fail >>"$W/fails" &
+done
+wait
+end=$(date +%s.%N)
+[ -e "$W/fails" ] && fail=$(wc -l <"$W/fails")
+copies=$(ls "$STRATA_ROOT/layers" | grep -cE '^[0-9a-f]{64}$')
+left=$("$STRATA" ps -aq | wc -l)
+python3 -c "import sys; print('%s parallel containers: %s failed, %s unpacked layer copies, %s left, %.2f s' % (sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[6]) - float(sys.argv[5])))" \
+  "$parallel" "$fail" "$copies" "$left" "$start" "$end"
+[ "$fail" = 0 ] && [ "$copies" = 1 ]

@@ -1,0 +1,28 @@
+/* Flags shared by `run` and `create`. */
+#ifndef STRATA_CMD_CONTAINER_OPTS_H
+#define STRATA_CMD_CONTAINER_OPTS_H
+
+#include <stdbool.h>
+
+#include "cli.h"
+#include "runtime/runtime.h"
+
+typedef struct cli_create {
+  st_create_opts o;
+  bool detach;
+  /* storage behind o's arrays (argv strings or --env-file lines) */
+  char **env, **vols, **tmpfs, **file_lines;
+  size_t n_file_lines;
+} cli_create;
+
+/* Parses create/run flags and IMAGE [COMMAND...]. Returns -1 when the
+ * arguments were good, else the exit code to return (0 after --help, 125
+ * for a bad flag). allow_detach: -d is accepted (run). */
+int cli_create_parse(int argc, char **argv, const char *cmdname,
+                     const st_command *cmd, bool allow_detach, cli_create *out);
+void cli_create_free(cli_create *c);
+
+/* Prints a runtime error and returns Docker's exit code for it. */
+int cli_runtime_fail(const st_error *err);
+
+#endif

@@ -1,0 +1,56 @@
+/* strata create: create a container without starting it. */
+#include <stdio.h>
+
+#include "cli.h"
+#include "container_opts.h"
+#include "util/cleanup.h"
+
+static int run_create(int argc, char **argv);
+
+ST_COMMAND(create, "create|container create", run_create,
+           "Create a new container",
+           "\nUsage:  strata create [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n"
+           "Create a new container\n\n"
+           "Aliases:\n"
+           "  strata container create, strata create\n\n"
+           "Options:\n"
+           "      --entrypoint string   Overwrite the default ENTRYPOINT\n"
+           "  -e, --env list            Set environment variables\n"
+           "      --env-file list       Read in a file of environment "
+           "variables\n"
+           "  -h, --hostname string     Container host name\n"
+           "  -i, --interactive         Keep STDIN open even if not attached\n"
+           "      --name string         Assign a name to the container\n"
+           "      --network string      Connect a container to a network "
+           "(none, host)\n"
+           "      --privileged          Give extended privileges\n"
+           "      --read-only           Mount the root filesystem read only\n"
+           "      --rm                  Remove the container when it exits\n"
+           "      --tmpfs list          Mount a tmpfs directory\n"
+           "  -t, --tty                 Allocate a pseudo-TTY\n"
+           "  -u, --user string         Username or UID "
+           "(<name|uid>[:<group|gid>])\n"
+           "  -v, --volume list         Bind mount a volume\n"
+           "  -w, --workdir string      Working directory inside the "
+           "container\n"
+           "      --help                Print usage\n");
+
+static int run_create(int argc, char **argv) {
+  cli_create c;
+  int code = cli_create_parse(argc, argv, "create", &st_cmd_create, false, &c);
+  if (code >= 0) {
+    cli_create_free(&c);
+    return code;
+  }
+  st_store *s = cli_store();
+  cleanup_error st_error *err = NULL;
+  char id[ST_CONTAINER_ID_LEN];
+  if (s == NULL)
+    code = 125;
+  else if (st_container_create(s, &c.o, id, &err) < 0)
+    code = cli_runtime_fail(err);
+  else
+    printf("%s\n", id), code = 0;
+  cli_create_free(&c);
+  return code;
+}

@@ -1,0 +1,75 @@
+/* strata kill: send a signal to running containers. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "runtime/runtime.h"
+#include "util/cleanup.h"
+
+static int run_kill(int argc, char **argv);
+
+ST_COMMAND(kill, "kill|container kill", run_kill,
+           "Kill one or more running containers",
+           "\nUsage:  strata kill [OPTIONS] CONTAINER [CONTAINER...]\n\n"
+           "Kill one or more running containers\n\n"
+           "Aliases:\n"
+           "  strata container kill, strata kill\n\n"
+           "Options:\n"
+           "  -s, --signal string   Signal to send to the container\n"
+           "  -h, --help            Print usage\n");
+
+static int parse_signal(const char *s) {
+  static const struct {
+    const char *name;
+    int sig;
+  } t[] = {{"KILL", SIGKILL}, {"TERM", SIGTERM}, {"INT", SIGINT},
+           {"HUP", SIGHUP},   {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
+           {"USR2", SIGUSR2}, {"STOP", SIGSTOP}, {"CONT", SIGCONT}};
+  if (strncmp(s, "SIG", 3) == 0)
+    s += 3;
+  for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+    if (strcmp(s, t[i].name) == 0)
+      return t[i].sig;
+  char *end;
+  long n = strtol(s, &end, 10);
+  return *end == '\0' && n > 0 && n < 65 ? (int)n : -1;
+}
+
+static int run_kill(int argc, char **argv) {
+  static const struct option opts[] = {{"signal", required_argument, 0, 's'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  int sig = SIGKILL, ch;
+  while ((ch = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 's':
+      if ((sig = parse_signal(optarg)) < 0)
+        return cli_fail(1, "invalid signal: %s", optarg);
+      break;
+    case 'h':
+      return cli_usage(&st_cmd_kill);
+    default:
+      return cli_bad_usage("kill", "unknown flag");
+    }
+  }
+  if (optind >= argc)
+    return cli_bad_usage("kill",
+                         "\"strata kill\" requires at least 1 argument.");
+  st_store *s = cli_store();
+  if (s == NULL)
+    return 1;
+  int code = 0;
+  for (int i = optind; i < argc; i++) {
+    cleanup_error st_error *err = NULL;
+    if (st_container_kill(s, argv[i], sig, &err) < 0) {
+      cli_print_error(err);
+      code = 1;
+    } else {
+      printf("%s\n", argv[i]);
+    }
+  }
+  return code;
+}

@@ -1,0 +1,142 @@
+/* strata logs: the output of a detached container, from its log file. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "runtime/runtime.h"
+#include "util/cleanup.h"
+
+static int run_logs(int argc, char **argv);
+
+ST_COMMAND(logs, "logs|container logs", run_logs,
+           "Fetch the logs of a container",
+           "\nUsage:  strata logs [OPTIONS] CONTAINER\n\n"
+           "Fetch the logs of a container\n\n"
+           "Aliases:\n"
+           "  strata container logs, strata logs\n\n"
+           "Options:\n"
+           "  -f, --follow         Follow log output\n"
+           "  -n, --tail string    Number of lines to show from the end of "
+           "the logs (default \"all\")\n"
+           "  -t, --timestamps     Show timestamps\n"
+           "  -h, --help           Print usage\n");
+
+typedef struct logs_opts {
+  bool follow, timestamps;
+  long tail; /* -1: all */
+} logs_opts;
+
+static void print_record(const char *line, const logs_opts *o) {
+  json_t *rec = json_loads(line, 0, NULL);
+  const char *log = json_string_value(json_object_get(rec, "log"));
+  const char *stream = json_string_value(json_object_get(rec, "stream"));
+  const char *time = json_string_value(json_object_get(rec, "time"));
+  if (log) {
+    FILE *out = stream && strcmp(stream, "stderr") == 0 ? stderr : stdout;
+    if (o->timestamps && time)
+      fprintf(out, "%s ", time);
+    fwrite(log, 1, json_string_length(json_object_get(rec, "log")), out);
+    fflush(out);
+  }
+  json_decref(rec);
+}
+
+/* Prints the records from f; with a tail, only the last ones. */
+static void print_from(FILE *f, const logs_opts *o) {
+  char **lines = NULL;
+  size_t n = 0, cap = 0;
+  char *line = NULL;
+  size_t len = 0;
+  while (getline(&line, &len, f) > 0) {
+    if (o->tail < 0) {
+      print_record(line, o);
+      continue;
+    }
+    if (n == cap) {
+      cap = cap ? cap * 2 : 64;
+      char **nl = realloc(lines, cap * sizeof(char *));
+      if (nl == NULL)
+        break;
+      lines = nl;
+    }
+    lines[n++] = strdup(line);
+  }
+  size_t from = o->tail >= 0 && (size_t)o->tail < n ? n - (size_t)o->tail : 0;
+  for (size_t i = 0; i < n; i++) {
+    if (i >= from && lines[i])
+      print_record(lines[i], o);
+    free(lines[i]);
+  }
+  free(lines);
+  free(line);
+}
+
+static bool running(st_store *s, const char *id) {
+  st_container c;
+  st_error *e = NULL;
+  if (st_container_find(s, id, &c, &e) < 0) {
+    st_error_free(e);
+    return false;
+  }
+  st_container_refresh(s, &c);
+  bool r = c.state == ST_CT_RUNNING;
+  st_container_clear(&c);
+  return r;
+}
+
+static int run_logs(int argc, char **argv) {
+  static const struct option opts[] = {{"follow", no_argument, 0, 'f'},
+                                       {"tail", required_argument, 0, 'n'},
+                                       {"timestamps", no_argument, 0, 't'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  logs_opts o = {false, false, -1};
+  int ch;
+  while ((ch = getopt_long(argc, argv, "fn:th", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'f':
+      o.follow = true;
+      break;
+    case 'n':
+      o.tail = strcmp(optarg, "all") == 0 ? -1 : atol(optarg);
+      break;
+    case 't':
+      o.timestamps = true;
+      break;
+    case 'h':
+      return cli_usage(&st_cmd_logs);
+    default:
+      return cli_bad_usage("logs", "unknown flag");
+    }
+  }
+  if (optind + 1 != argc)
+    return cli_bad_usage("logs",
+                         "\"strata logs\" requires exactly 1 argument.");
+  st_store *s = cli_store();
+  if (s == NULL)
+    return 1;
+  cleanup_error st_error *err = NULL;
+  st_container c;
+  if (st_container_find(s, argv[optind], &c, &err) < 0) {
+    cli_print_error(err);
+    return 1;
+  }
+  cleanup_free char *path = st_container_log_path(s, c.id);
+  cleanup_file FILE *f = path ? fopen(path, "re") : NULL;
+  if (f)
+    print_from(f, &o);
+  o.tail = -1;
+  while (f && o.follow && running(s, c.id)) {
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    clearerr(f);
+    print_from(f, &o);
+  }
+  st_container_clear(&c);
+  return 0;
+}

@@ -1,0 +1,144 @@
+/* strata ps: list containers. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "fmt/units.h"
+#include "format.h"
+#include "runtime/runtime.h"
+#include "util/cleanup.h"
+
+static int run_ps(int argc, char **argv);
+
+ST_COMMAND(ps, "ps|container ls|container list|container ps", run_ps,
+           "List containers",
+           "\nUsage:  strata ps [OPTIONS]\n\n"
+           "List containers\n\n"
+           "Aliases:\n"
+           "  strata container ls, strata container list, strata container "
+           "ps, strata ps\n\n"
+           "Options:\n"
+           "  -a, --all             Show all containers (default shows just "
+           "running)\n"
+           "      --format string   Format output using a custom template\n"
+           "      --no-trunc        Don't truncate output\n"
+           "  -q, --quiet           Only display container IDs\n"
+           "  -h, --help            Print usage\n");
+
+static const char default_table[] =
+    "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t"
+    "{{.Ports}}\t{{.Names}}";
+
+static const struct st_header_name headers[] = {
+    {"ID", "CONTAINER ID"},      {"Image", "IMAGE"},
+    {"Command", "COMMAND"},      {"RunningFor", "CREATED"},
+    {"CreatedAt", "CREATED AT"}, {"Status", "STATUS"},
+    {"Ports", "PORTS"},          {"Names", "NAMES"},
+    {"State", "STATE"},          {NULL, NULL}};
+
+static char *status_text(const st_container *c, int64_t now) {
+  char *out = NULL;
+  switch (c->state) {
+  case ST_CT_CREATED:
+    return strdup("Created");
+  case ST_CT_RUNNING: {
+    cleanup_free char *d = st_human_duration((now - c->started) / 1000000000);
+    if (asprintf(&out, "Up %s", d ? d : "") < 0)
+      return NULL;
+    return out;
+  }
+  case ST_CT_EXITED:
+  default: {
+    cleanup_free char *d = st_human_duration((now - c->finished) / 1000000000);
+    if (asprintf(&out, "Exited (%d) %s ago", c->exit_code, d ? d : "") < 0)
+      return NULL;
+    return out;
+  }
+  }
+}
+
+/* Docker's COMMAND column: quoted, cut to 20 characters with an ellipsis. */
+static char *command_text(const char *cmd, bool no_trunc) {
+  char *out = NULL;
+  if (!no_trunc && strlen(cmd) > 20) {
+    if (asprintf(&out, "\"%.19s…\"", cmd) < 0)
+      return NULL;
+    return out;
+  }
+  if (asprintf(&out, "\"%s\"", cmd) < 0)
+    return NULL;
+  return out;
+}
+
+static json_t *row(const st_container *c, bool no_trunc, int64_t now) {
+  cleanup_free char *status = status_text(c, now);
+  cleanup_free char *cmd = command_text(c->command, no_trunc);
+  cleanup_free char *since =
+      st_created_since(c->created / 1000000000, now / 1000000000);
+  cleanup_free char *at = st_format_created_at(c->created / 1000000000);
+  return json_pack("{s:s%, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID",
+                   c->id, no_trunc ? (size_t)64 : (size_t)12, "Image",
+                   c->image_ref, "Command", cmd ? cmd : "", "RunningFor",
+                   since ? since : "", "CreatedAt", at ? at : "", "Status",
+                   status ? status : "", "Ports", "", "Names", c->name, "State",
+                   st_ct_state_name(c->state));
+}
+
+static int run_ps(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"all", no_argument, 0, 'a'},      {"quiet", no_argument, 0, 'q'},
+      {"no-trunc", no_argument, 0, 'N'}, {"format", required_argument, 0, 'F'},
+      {"help", no_argument, 0, 'h'},     {0, 0, 0, 0}};
+  bool all = false, quiet = false, no_trunc = false;
+  const char *format = NULL;
+  int ch;
+  while ((ch = getopt_long(argc, argv, "aqh", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'a':
+      all = true;
+      break;
+    case 'q':
+      quiet = true;
+      break;
+    case 'N':
+      no_trunc = true;
+      break;
+    case 'F':
+      format = optarg;
+      break;
+    case 'h':
+      return cli_usage(&st_cmd_ps);
+    default:
+      return cli_bad_usage("ps", "unknown flag");
+    }
+  }
+  st_store *s = cli_store();
+  if (s == NULL)
+    return 1;
+  cleanup_error st_error *err = NULL;
+  st_container *v = NULL;
+  size_t n = 0;
+  if (st_container_list(s, &v, &n, &err) < 0) {
+    cli_print_error(err);
+    return 1;
+  }
+  int64_t now = st_now_ns();
+  json_t *rows = json_array();
+  for (size_t i = 0; i < n; i++) {
+    st_container_refresh(s, &v[i]);
+    if (!all && v[i].state != ST_CT_RUNNING)
+      continue;
+    if (v[i].auto_remove && v[i].state == ST_CT_EXITED)
+      continue; /* removed by the refresh */
+    if (quiet)
+      printf("%.*s\n", no_trunc ? 64 : 12, v[i].id);
+    else
+      json_array_append_new(rows, row(&v[i], no_trunc, now));
+  }
+  int code = quiet ? 0 : cli_print_rows(format, default_table, headers, rows);
+  json_decref(rows);
+  st_containers_free(v, n);
+  return code;
+}

@@ -1,0 +1,71 @@
+/* strata run: create a container from an image and start it. */
+#include <stdio.h>
+
+#include "cli.h"
+#include "container_opts.h"
+#include "util/cleanup.h"
+
+static int run_run(int argc, char **argv);
+
+#define CONTAINER_FLAGS                                                        \
+  "      --entrypoint string   Overwrite the default ENTRYPOINT of the "       \
+  "image\n"                                                                    \
+  "  -e, --env list            Set environment variables\n"                    \
+  "      --env-file list       Read in a file of environment variables\n"      \
+  "  -h, --hostname string     Container host name\n"                          \
+  "  -i, --interactive         Keep STDIN open even if not attached\n"         \
+  "      --name string         Assign a name to the container\n"               \
+  "      --network string      Connect a container to a network (none, "       \
+  "host)\n"                                                                    \
+  "      --privileged          Give extended privileges to this container\n"   \
+  "      --read-only           Mount the container's root filesystem as "      \
+  "read only\n"                                                                \
+  "      --rm                  Automatically remove the container when it "    \
+  "exits\n"                                                                    \
+  "      --tmpfs list          Mount a tmpfs directory\n"                      \
+  "  -t, --tty                 Allocate a pseudo-TTY\n"                        \
+  "  -u, --user string         Username or UID (format: "                      \
+  "<name|uid>[:<group|gid>])\n"                                                \
+  "  -v, --volume list         Bind mount a volume\n"                          \
+  "  -w, --workdir string      Working directory inside the container\n"
+
+ST_COMMAND(run, "run|container run", run_run,
+           "Create and run a new container from an image",
+           "\nUsage:  strata run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n"
+           "Create and run a new container from an image\n\n"
+           "Aliases:\n"
+           "  strata container run, strata run\n\n"
+           "Options:\n"
+           "  -d, --detach              Run container in background and "
+           "print container ID\n" CONTAINER_FLAGS
+           "      --help                Print usage\n");
+
+static int run_run(int argc, char **argv) {
+  cli_create c;
+  int code = cli_create_parse(argc, argv, "run", &st_cmd_run, true, &c);
+  if (code >= 0) {
+    cli_create_free(&c);
+    return code;
+  }
+  st_store *s = cli_store();
+  if (s == NULL) {
+    cli_create_free(&c);
+    return 125;
+  }
+  cleanup_error st_error *err = NULL;
+  char id[ST_CONTAINER_ID_LEN];
+  int status = 0;
+  if (st_container_create(s, &c.o, id, &err) < 0) {
+    code = cli_runtime_fail(err);
+  } else if (c.detach) {
+    code = st_container_start_detached(s, id, &err) < 0 ? cli_runtime_fail(err)
+                                                        : 0;
+    if (code == 0)
+      printf("%s\n", id);
+  } else {
+    code = st_container_run(s, id, &status, &err) < 0 ? cli_runtime_fail(err)
+                                                      : status;
+  }
+  cli_create_free(&c);
+  return code;
+}

@@ -1,0 +1,545 @@
+/* Container life cycle: create (files + config.json + row), run, start
+ * detached, kill, stop, wait, remove. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image/image.h"
+#include "runtime/launch.h"
+#include "store/layers.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+char *st_container_log_path(const st_store *s, const char *id) {
+  char *p = NULL;
+  if (asprintf(&p, "%s/containers/%s/container.log", st_store_root(s), id) < 0)
+    return NULL;
+  return p;
+}
+
+int st_runtime_exit_code(const st_error *err) {
+  if (err && err->code == ENOENT && strncmp(err->msg, "exec:", 5) == 0)
+    return 127;
+  if (err && err->code == EACCES && strncmp(err->msg, "exec:", 5) == 0)
+    return 126;
+  return 125;
+}
+
+/* ---- create ---------------------------------------------------------------
+ */
+
+static int new_id(char id[ST_CONTAINER_ID_LEN], st_error **err) {
+  unsigned char r[32];
+  if (getrandom(r, sizeof(r), 0) != sizeof(r))
+    return st_error_errno(err, errno, "container ID");
+  for (size_t i = 0; i < sizeof(r); i++)
+    snprintf(id + 2 * i, 3, "%02x", r[i]);
+  return 0;
+}
+
+static bool valid_name(const char *n) {
+  size_t len = strlen(n);
+  const char *ok = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                   "0123456789_.-";
+  return len >= 2 && strspn(n, ok) == len && n[0] != '_' && n[0] != '.' &&
+         n[0] != '-';
+}
+
+static char *pick_name(st_store *s, const char *wanted, st_error **err) {
+  if (wanted) {
+    const char *n = wanted[0] == '/' ? wanted + 1 : wanted;
+    if (!valid_name(n)) {
+      st_error_set(
+          err, EINVAL,
+          "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
+          "are allowed",
+          wanted);
+      return NULL;
+    }
+    return strdup(n);
+  }
+  for (int i = 0;; i++) {
+    char *n = st_name_generate();
+    if (n == NULL || !st_container_name_taken(s, n) || i > 50)
+      return n;
+    free(n);
+  }
+}
+
+/* Writes a file of a new container's bundle. No fsync: the bundle is
+ * complete before the container's row is committed, and a bundle whose row
+ * never committed is garbage; an fsync per file would double the cost of
+ * `run` (the database commit is the durable point). */
+static int write_text(const char *dir, const char *name, const char *text,
+                      st_error **err) {
+  cleanup_free char *p = NULL;
+  if (asprintf(&p, "%s/%s", dir, name) < 0)
+    return st_error_errno(err, ENOMEM, "write %s", name);
+  cleanup_close int fd =
+      open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0)
+    return st_error_errno(err, errno, "create `%s`", p);
+  return st_write_all(fd, text, strlen(text), p, err);
+}
+
+static int write_etc_files(const char *dir, const char *hostname, bool host_net,
+                           st_error **err) {
+  cleanup_free char *hosts = NULL, *hn = NULL, *resolv = NULL;
+  size_t len;
+  if (host_net && st_read_file("/etc/hosts", &hosts, &len, NULL) == 0) {
+  } else if (asprintf(&hosts,
+                      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+                      "ip6-loopback\nfe00::0\tip6-localnet\nff00::0\t"
+                      "ip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\t"
+                      "ip6-allrouters\n127.0.0.1\t%s\n",
+                      hostname) < 0) {
+    return st_error_errno(err, ENOMEM, "hosts");
+  }
+  if (st_read_file("/etc/resolv.conf", &resolv, &len, NULL) < 0)
+    resolv = strdup("");
+  if (asprintf(&hn, "%s\n", hostname) < 0 || resolv == NULL)
+    return st_error_errno(err, ENOMEM, "hostname");
+  if (write_text(dir, "hosts", hosts, err) < 0 ||
+      write_text(dir, "hostname", hn, err) < 0 ||
+      write_text(dir, "resolv.conf", resolv, err) < 0)
+    return -1;
+  return 0;
+}
+
+static int make_dirs(const char *dir, st_error **err) {
+  const char *subs[] = {"upper", "work", "merged"};
+  if (st_mkdir_p(dir, 0700, err) < 0)
+    return -1;
+  for (size_t i = 0; i < 3; i++) {
+    cleanup_free char *p = NULL;
+    if (asprintf(&p, "%s/%s", dir, subs[i]) < 0)
+      return st_error_errno(err, ENOMEM, "mkdir");
+    if (mkdir(p, 0755) < 0 && errno != EEXIST)
+      return st_error_errno(err, errno, "mkdir `%s`", p);
+  }
+  return 0;
+}
+
+typedef struct creating {
+  st_image img;
+  json_t *config; /* the whole image config */
+  char **lower;
+  size_t n_lower;
+  st_user user;
+  char *hostname;
+} creating;
+
+static void creating_clear(creating *c) {
+  st_image_clear(&c->img);
+  json_decref(c->config);
+  if (c->lower)
+    st_strv_free(c->lower, c->n_lower);
+  st_user_clear(&c->user);
+  free(c->hostname);
+}
+
+static int gather(st_store *s, const st_create_opts *o, const char *id,
+                  creating *c, st_error **err) {
+  if (st_image_resolve(s, o->image, &c->img, err) < 0 ||
+      st_config_load(s, c->img.id, &c->config, err) < 0 ||
+      st_image_unpack(s, c->img.id, &c->lower, &c->n_lower, err) < 0)
+    return -1;
+  json_t *cfg = json_object_get(c->config, "config");
+  const char *user =
+      o->user ? o->user : json_string_value(json_object_get(cfg, "User"));
+  if (st_user_resolve(c->lower, c->n_lower, user, &c->user, err) < 0)
+    return -1;
+  bool host_net = o->network && strcmp(o->network, "host") == 0;
+  char hn[256] = "";
+  if (o->hostname)
+    snprintf(hn, sizeof(hn), "%s", o->hostname);
+  else if (host_net)
+    gethostname(hn, sizeof(hn) - 1);
+  else
+    snprintf(hn, sizeof(hn), "%.12s", id);
+  c->hostname = strdup(hn);
+  return c->hostname ? 0 : st_error_errno(err, ENOMEM, "hostname");
+}
+
+static int write_bundle(const st_create_opts *o, creating *c, const char *dir,
+                        json_t **spec, st_error **err) {
+  bool host_net = o->network && strcmp(o->network, "host") == 0;
+  st_spec_input in = {.o = o,
+                      .image_config = json_object_get(c->config, "config"),
+                      .dir = dir,
+                      .lower = c->lower,
+                      .n_lower = c->n_lower,
+                      .uid = c->user.uid,
+                      .gid = c->user.gid,
+                      .groups = c->user.groups,
+                      .n_groups = c->user.n_groups,
+                      .home = c->user.home,
+                      .hostname = c->hostname};
+  if (make_dirs(dir, err) < 0 ||
+      write_etc_files(dir, c->hostname, host_net, err) < 0 ||
+      st_spec_generate(&in, spec, err) < 0)
+    return -1;
+  cleanup_free char *text = json_dumps(*spec, JSON_INDENT(2));
+  if (text == NULL || write_text(dir, "config.json", text, err) < 0)
+    return -1;
+  if (o->interactive && write_text(dir, "stdin", "", err) < 0)
+    return -1;
+  return 0;
+}
+
+static int validate(const st_create_opts *o, st_error **err) {
+  if (o->network && strcmp(o->network, "none") != 0 &&
+      strcmp(o->network, "host") != 0)
+    return st_error_set(err, EINVAL,
+                        "network %s not found (strata supports none and "
+                        "host)",
+                        o->network);
+  if (o->workdir && *o->workdir && o->workdir[0] != '/')
+    return st_error_set(err, EINVAL,
+                        "the working directory '%s' is invalid, it needs to "
+                        "be an absolute path",
+                        o->workdir);
+  return 0;
+}
+
+int st_container_create(st_store *s, const st_create_opts *o,
+                        char id[ST_CONTAINER_ID_LEN], st_error **err) {
+  if (validate(o, err) < 0 || new_id(id, err) < 0)
+    return -1;
+  creating c = {0};
+  cleanup_free char *name = NULL, *cmd = NULL;
+  cleanup_free char *dir = st_container_dir(s, id);
+  json_t *spec = NULL;
+  int r = -1;
+  if (gather(s, o, id, &c, err) < 0 ||
+      (name = pick_name(s, o->name, err)) == NULL)
+    goto out;
+  if (st_container_name_taken(s, name)) {
+    st_container rec = {.name = name};
+    r = st_container_insert(s, &rec, err); /* reports the conflict */
+    goto out;
+  }
+  if (write_bundle(o, &c, dir, &spec, err) < 0)
+    goto fail;
+  cmd = st_spec_command(spec);
+  st_container rec = {.name = name,
+                      .image_ref = (char *)o->image,
+                      .command = cmd,
+                      .created = st_now_ns(),
+                      .state = ST_CT_CREATED,
+                      .auto_remove = o->auto_remove};
+  snprintf(rec.id, sizeof(rec.id), "%s", id);
+  snprintf(rec.image, sizeof(rec.image), "%s", c.img.id);
+  if (st_container_insert(s, &rec, err) < 0)
+    goto fail;
+  r = 0;
+  goto out;
+fail:;
+  st_error *ignored = NULL;
+  st_rm_rf(dir, &ignored);
+  st_error_free(ignored);
+out:
+  json_decref(spec);
+  creating_clear(&c);
+  return r;
+}
+
+/* ---- state -------------------------------------------------------------- */
+
+/* Reads <dir>/exit written by a detached monitor. */
+static bool read_exit_file(st_store *s, const char *id, int *code,
+                           int64_t *finished) {
+  cleanup_free char *dir = st_container_dir(s, id), *path = NULL, *text = NULL;
+  size_t len;
+  if (dir == NULL || asprintf(&path, "%s/exit", dir) < 0 ||
+      st_read_file(path, &text, &len, NULL) < 0)
+    return false;
+  long long f = 0;
+  return sscanf(text, "%d %lld", code, &f) == 2 && (*finished = f, true);
+}
+
+static void record_exit(st_store *s, st_container *c, int code) {
+  st_error *e = NULL;
+  if (st_container_set_exited(s, c->id, code, &e) < 0)
+    st_error_free(e);
+  c->state = ST_CT_EXITED;
+  c->exit_code = code;
+  c->finished = st_now_ns();
+  c->pid = 0;
+}
+
+void st_container_refresh(st_store *s, st_container *c) {
+  if (c->state != ST_CT_RUNNING || st_pid_alive(c->pid, c->pid_start))
+    return;
+  int code = 255;
+  int64_t finished = 0;
+  /* exited; a monitor writes the status just after reaping it */
+  for (int i = 0; i < 200; i++) {
+    if (read_exit_file(s, c->id, &code, &finished))
+      break;
+    if (c->monitor <= 0 || kill(c->monitor, 0) < 0) {
+      if (read_exit_file(s, c->id, &code, &finished))
+        break;
+      code = 255;
+      break;
+    }
+    st_container now;
+    st_error *e = NULL;
+    if (st_container_find(s, c->id, &now, &e) < 0) {
+      st_error_free(e);
+      return;
+    }
+    if (now.state != ST_CT_RUNNING) { /* an attached run recorded it */
+      st_container_clear(c);
+      *c = now;
+      return;
+    }
+    st_container_clear(&now);
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  record_exit(s, c, code);
+  if (finished)
+    c->finished = finished;
+  if (c->auto_remove) {
+    st_error *e = NULL;
+    if (st_container_remove(s, c->id, true, &e) < 0)
+      st_error_free(e);
+  }
+}
+
+static int find_fresh(st_store *s, const char *ref, st_container *c,
+                      st_error **err) {
+  if (st_container_find(s, ref, c, err) < 0)
+    return -1;
+  st_container_refresh(s, c);
+  return 0;
+}
+
+int st_container_kill(st_store *s, const char *ref, int sig, st_error **err) {
+  st_container c;
+  if (find_fresh(s, ref, &c, err) < 0)
+    return -1;
+  int r = 0;
+  if (c.state != ST_CT_RUNNING)
+    r = st_error_set(err, EINVAL, "Container %s is not running", c.id);
+  else if (kill(c.pid, sig) < 0)
+    r = st_error_errno(err, errno, "kill container %.12s", c.id);
+  st_container_clear(&c);
+  return r;
+}
+
+/* Waits up to timeout_ms (< 0: forever) for pid to exit; true when it did. */
+static bool wait_gone(pid_t pid, uint64_t start, int timeout_ms) {
+  int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pfd >= 0 && st_pid_alive(pid, start)) {
+    struct pollfd p = {pfd, POLLIN, 0};
+    while (poll(&p, 1, timeout_ms) < 0 && errno == EINTR)
+      ;
+  }
+  if (pfd >= 0)
+    close(pfd);
+  if (pfd < 0) {
+    for (int t = 0;
+         (timeout_ms < 0 || t < timeout_ms) && st_pid_alive(pid, start);
+         t += 10) {
+      struct timespec ts = {0, 10 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+  }
+  return !st_pid_alive(pid, start);
+}
+
+static int stop_signal(st_store *s, const char *id) {
+  cleanup_free char *dir = st_container_dir(s, id);
+  cleanup_free char *path = NULL;
+  if (dir == NULL || asprintf(&path, "%s/config.json", dir) < 0)
+    return SIGTERM;
+  json_t *spec = json_load_file(path, 0, NULL);
+  const char *sig = json_string_value(
+      json_object_get(json_object_get(spec, "annotations"), ST_ANN_STOPSIGNAL));
+  int n = SIGTERM;
+  if (sig && strcmp(sig, "SIGKILL") == 0)
+    n = SIGKILL;
+  else if (sig && (strcmp(sig, "SIGINT") == 0 || strcmp(sig, "INT") == 0))
+    n = SIGINT;
+  else if (sig && (strcmp(sig, "SIGQUIT") == 0 || strcmp(sig, "QUIT") == 0))
+    n = SIGQUIT;
+  else if (sig && atoi(sig) > 0)
+    n = atoi(sig);
+  json_decref(spec);
+  return n;
+}
+
+int st_container_stop(st_store *s, const char *ref, int timeout,
+                      st_error **err) {
+  st_container c;
+  if (find_fresh(s, ref, &c, err) < 0)
+    return -1;
+  if (c.state == ST_CT_RUNNING) {
+    kill(c.pid, stop_signal(s, c.id));
+    if (!wait_gone(c.pid, c.pid_start, timeout * 1000)) {
+      kill(c.pid, SIGKILL);
+      wait_gone(c.pid, c.pid_start, -1);
+    }
+    st_container_refresh(s, &c);
+  }
+  st_container_clear(&c);
+  return 0;
+}
+
+int st_container_wait(st_store *s, const char *ref, int *status,
+                      st_error **err) {
+  st_container c;
+  if (find_fresh(s, ref, &c, err) < 0)
+    return -1;
+  if (c.state == ST_CT_RUNNING) {
+    wait_gone(c.pid, c.pid_start, -1);
+    st_container_refresh(s, &c);
+  }
+  *status = c.exit_code;
+  st_container_clear(&c);
+  return 0;
+}
+
+int st_container_remove(st_store *s, const char *ref, bool force,
+                        st_error **err) {
+  st_container c;
+  if (find_fresh(s, ref, &c, err) < 0)
+    return -1;
+  int r = 0;
+  cleanup_free char *dir = st_container_dir(s, c.id);
+  if (c.state == ST_CT_RUNNING && !force) {
+    r = st_error_set(err, EBUSY,
+                     "cannot remove container \"/%s\": container is running: "
+                     "stop the container before removing or force remove",
+                     c.name);
+    goto out;
+  }
+  if (c.state == ST_CT_RUNNING) {
+    kill(c.pid, SIGKILL);
+    wait_gone(c.pid, c.pid_start, -1);
+    st_container_refresh(s, &c);
+  }
+  if (dir == NULL || st_rm_rf(dir, err) < 0) {
+    r = -1;
+    goto out;
+  }
+  r = st_container_delete(s, c.id, err);
+out:
+  st_container_clear(&c);
+  return r;
+}
+
+/* ---- run ---------------------------------------------------------------- */
+
+int st_container_run(st_store *s, const char *id, int *status, st_error **err) {
+  st_container c;
+  if (find_fresh(s, id, &c, err) < 0)
+    return -1;
+  int r = 0;
+  if (c.state == ST_CT_RUNNING)
+    r = st_error_set(err, EBUSY, "container %.12s is already running", c.id);
+  else {
+    cleanup_free char *dir = st_container_dir(s, c.id);
+    r = dir ? st_supervise(s, dir, c.id, ST_IO_ATTACHED, -1, status, err)
+            : st_error_errno(err, ENOMEM, "run");
+  }
+  if (c.auto_remove && (r == 0 || c.state != ST_CT_RUNNING)) {
+    st_error *e = NULL;
+    if (st_container_remove(s, c.id, true, &e) < 0)
+      st_error_free(e);
+  }
+  st_container_clear(&c);
+  return r;
+}
+
+/* The monitor: a new session, no store (SQLite must not be used across
+ * fork), output to the log. Reports on ready: an st_ready once running,
+ * else a code byte (125, 126, 127) and the message. */
+static _Noreturn void monitor_main(const char *dir, const char *id, int ready) {
+  setsid();
+  int null = open("/dev/null", O_RDWR);
+  for (int i = 0; null >= 0 && i < 3; i++)
+    dup2(null, i);
+  if (dup2(ready, 3) < 0)
+    _exit(125);
+  syscall(SYS_close_range, 4, ~0U, 0);
+  ready = 3;
+  st_error *err = NULL;
+  int status = 0;
+  if (st_supervise(NULL, dir, id, ST_IO_LOG, ready, &status, &err) < 0) {
+    char code = (char)st_runtime_exit_code(err);
+    if (fcntl(ready, F_GETFD) >= 0 && write(ready, &code, 1) == 1 && err)
+      (void)!write(ready, err->msg, strlen(err->msg));
+    _exit(125);
+  }
+  _exit(0);
+}
+
+static int read_ready(int rd, st_ready *out, st_error **err) {
+  char buf[1100];
+  ssize_t n, got = 0;
+  while ((n = read(rd, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0) {
+    got += n;
+    if (buf[0] == '\0' && got >= (ssize_t)sizeof(*out))
+      break;
+  }
+  if (got >= (ssize_t)sizeof(*out) && buf[0] == '\0') {
+    memcpy(out, buf, sizeof(*out));
+    return 0;
+  }
+  buf[got > 0 ? got : 0] = '\0';
+  int code = got > 0 ? (unsigned char)buf[0] : 125;
+  return st_error_set(err,
+                      code == 127   ? ENOENT
+                      : code == 126 ? EACCES
+                                    : EIO,
+                      "%s", got > 1 ? buf + 1 : "the container monitor failed");
+}
+
+int st_container_start_detached(st_store *s, const char *id, st_error **err) {
+  st_container c;
+  if (find_fresh(s, id, &c, err) < 0)
+    return -1;
+  bool running = c.state == ST_CT_RUNNING;
+  char cid[ST_CONTAINER_ID_LEN];
+  snprintf(cid, sizeof(cid), "%s", c.id);
+  st_container_clear(&c);
+  if (running)
+    return 0; /* Docker: starting a running container is a no-op */
+  cleanup_free char *dir = st_container_dir(s, cid), *exitf = NULL;
+  int p[2];
+  if (dir == NULL || asprintf(&exitf, "%s/exit", dir) < 0)
+    return st_error_errno(err, ENOMEM, "start");
+  unlink(exitf);
+  if (pipe2(p, O_CLOEXEC) < 0)
+    return st_error_errno(err, errno, "pipe");
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(p[0]);
+    monitor_main(dir, cid, p[1]);
+  }
+  close(p[1]);
+  cleanup_close int rd = p[0];
+  if (pid < 0)
+    return st_error_errno(err, errno, "fork the monitor");
+  st_ready ready = {0};
+  int r = read_ready(rd, &ready, err);
+  waitpid(pid, NULL, WNOHANG);
+  if (r < 0)
+    return -1;
+  return st_container_set_running(s, cid, ready.pid, ready.pid_start,
+                                  ready.monitor, err);
+}

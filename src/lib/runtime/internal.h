@@ -1,0 +1,123 @@
+/* Private to src/lib/runtime: the parsed runtime spec and the steps of
+ * the executor. */
+#ifndef STRATA_RUNTIME_INTERNAL_H
+#define STRATA_RUNTIME_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "runtime/runtime.h"
+
+#define ST_ANN_LOWER "io.strata.overlay.lowerdirs" /* ':'-joined, top first */
+#define ST_ANN_UPPER "io.strata.overlay.upperdir"
+#define ST_ANN_WORK "io.strata.overlay.workdir"
+#define ST_ANN_STOPSIGNAL "io.strata.stopsignal"
+#define ST_ANN_VOLATILE "io.strata.overlay.volatile" /* "true": --rm */
+#define ST_DEFAULT_PATH                                                        \
+  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* One mount of the spec, options already turned into flags. */
+typedef struct st_mount_op {
+  char *dest, *type, *source;
+  unsigned long flags;       /* MS_* for mount(2) */
+  unsigned long propagation; /* MS_PRIVATE, MS_SLAVE ... or 0 */
+  char *data;                /* the options mount(2) does not know */
+  bool bind, readonly;
+} st_mount_op;
+
+/* The executor's view of config.json. */
+typedef struct st_spec {
+  char **args, **env; /* NULL-terminated */
+  char *cwd;
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups;
+  size_t n_groups;
+  bool terminal;
+  char *hostname;
+  char *rootfs; /* absolute */
+  bool root_readonly;
+  char **lower; /* NULL-terminated, top first */
+  char *upper, *work;
+  bool volatile_upper; /* skip syncing the upper dir (--rm) */
+  st_mount_op *mounts;
+  size_t n_mounts;
+  char **masked, **readonly_paths; /* NULL-terminated */
+  uint64_t caps;                   /* bounding = effective = permitted */
+  bool no_new_privs;
+  int ns_flags;    /* CLONE_NEW* */
+  json_t *seccomp; /* linux.seccomp, or NULL */
+} st_spec;
+
+/* spec.c: config.json from the image config and the options. */
+typedef struct st_spec_input {
+  const st_create_opts *o;
+  json_t *image_config; /* the image config's "config" object (may be NULL) */
+  const char *dir;      /* the container's directory */
+  char **lower;         /* unpacked layers, top first */
+  size_t n_lower;
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups;
+  size_t n_groups;
+  const char *home;
+  const char *hostname;
+} st_spec_input;
+
+int st_spec_generate(const st_spec_input *in, json_t **out, st_error **err);
+/* The command line for display ("sh -c 'echo hi'") of a generated spec. */
+char *st_spec_command(json_t *spec);
+/* Reads config.json of the bundle dir into *spec. */
+int st_spec_load(const char *dir, st_spec *spec, st_error **err);
+void st_spec_clear(st_spec *spec);
+
+/* user.c: -u USER[:GROUP] resolved against the image's /etc/passwd and
+ * /etc/group found in its layers (top first). */
+typedef struct st_user {
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups; /* supplementary groups of a named user */
+  size_t n_groups;
+  char *home; /* "/" when unknown */
+} st_user;
+int st_user_resolve(char **lower, size_t n, const char *spec, st_user *out,
+                    st_error **err);
+void st_user_clear(st_user *u);
+
+/* caps.c */
+uint64_t st_caps_default(void);
+uint64_t st_caps_all(void);
+int st_caps_from_json(json_t *names, uint64_t *out, st_error **err);
+json_t *st_caps_to_json(uint64_t caps);
+/* Drops the bounding set to caps; run before changing user. */
+int st_caps_drop_bounding(uint64_t caps, st_error **err);
+/* Sets effective/permitted (inheritable empty) to caps. */
+int st_caps_set(uint64_t caps, st_error **err);
+
+/* seccomp.c: Docker's default profile essentials as an OCI seccomp object,
+ * and loading an OCI seccomp object with libseccomp. */
+json_t *st_seccomp_default(void);
+struct sock_fprog;
+/* Compiles an OCI seccomp object to a BPF program (out->filter is heap). */
+int st_seccomp_compile(json_t *seccomp, struct sock_fprog *out, st_error **err);
+/* Sets no_new_privs and installs prog on the calling thread. */
+int st_seccomp_install(const struct sock_fprog *prog, st_error **err);
+
+/* rootfs.c: in the child, inside its new mount namespace: overlay, mounts,
+ * /dev, masked paths, pivot_root. */
+int st_rootfs_setup(const st_spec *spec, st_error **err);
+/* Mounts the overlay (lower/upper/work) at target. */
+int st_overlay_mount(char **lower, const char *upper, const char *work,
+                     bool volatile_upper, const char *target, st_error **err);
+
+/* names.c: Docker-style generated names ("admiring_turing"). */
+char *st_name_generate(void);
+
+/* Start time of pid from /proc/<pid>/stat, 0 when it does not exist. */
+uint64_t st_pid_start_time(pid_t pid);
+/* True when pid still is the process that had start time start. */
+bool st_pid_alive(pid_t pid, uint64_t start);
+
+#endif

@@ -1,0 +1,296 @@
+/* Launching the container's process: clone into new namespaces, then in
+ * the child a list of small steps (network, root file system, hostname,
+ * terminal, working directory, user, capabilities, no_new_privs, seccomp,
+ * exec). A failing step writes its message and Docker's exit code (125,
+ * 126, 127) to a close-on-exec pipe; EOF on that pipe means the command
+ * runs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "runtime/launch.h"
+#include "util/cleanup.h"
+
+typedef struct failure {
+  int code; /* 125, 126, 127 */
+  char msg[1020];
+} failure;
+
+static _Noreturn void child_fail(int fd, int code, const char *msg) {
+  failure f = {.code = code};
+  snprintf(f.msg, sizeof(f.msg), "%s", msg);
+  if (write(fd, &f, sizeof(f)) < 0)
+    _exit(code);
+  _exit(code);
+}
+
+static _Noreturn void child_fail_err(int fd, st_error *err) {
+  child_fail(fd, 125, err && err->msg ? err->msg : "container setup failed");
+}
+
+/* ---- child steps ------------------------------------------------------- */
+
+static int loopback_up(st_error **err) {
+  cleanup_close int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+  if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+    return st_error_errno(err, errno, "loopback");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+    return st_error_errno(err, errno, "bring up lo");
+  return 0;
+}
+
+static int send_fd(int sock, int fd) {
+  char data = 'm';
+  struct iovec iov = {&data, 1};
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } u;
+  memset(&u, 0, sizeof(u));
+  struct msghdr msg = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = u.buf,
+                       .msg_controllen = sizeof(u.buf)};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  return sendmsg(sock, &msg, 0) < 0 ? -1 : 0;
+}
+
+/* Opens a pty in the container's own devpts, makes its slave the
+ * controlling terminal and stdio, and sends the master to the parent. */
+static int setup_terminal(const st_launch *l, st_error **err) {
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0)
+    return st_error_errno(err, errno, "open /dev/ptmx");
+  int unlock = 0, n = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0)
+    return st_error_errno(err, errno, "unlock pty");
+  if (l->winsize.ws_row)
+    ioctl(master, TIOCSWINSZ, &l->winsize);
+  char path[64];
+  snprintf(path, sizeof(path), "/dev/pts/%d", n);
+  int slave = open(path, O_RDWR | O_NOCTTY);
+  if (slave < 0)
+    return st_error_errno(err, errno, "open %s", path);
+  if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+    return st_error_errno(err, errno, "controlling terminal");
+  if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
+    return st_error_errno(err, errno, "terminal stdio");
+  if (slave > 2)
+    close(slave);
+  if (send_fd(l->sock, master) < 0)
+    return st_error_errno(err, errno, "send the terminal");
+  close(master);
+  return 0;
+}
+
+static int set_user(const st_spec *spec, st_error **err) {
+  if (setgroups(spec->n_groups, spec->groups) < 0)
+    return st_error_errno(err, errno, "setgroups");
+  if (setresgid(spec->gid, spec->gid, spec->gid) < 0)
+    return st_error_errno(err, errno, "setgid %u", (unsigned)spec->gid);
+  if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
+    return st_error_errno(err, errno, "setuid %u", (unsigned)spec->uid);
+  return 0;
+}
+
+static int apply_security(const st_launch *l, st_error **err) {
+  const st_spec *spec = l->spec;
+  if (st_caps_drop_bounding(spec->caps, err) < 0 || set_user(spec, err) < 0)
+    return -1;
+  if (spec->uid == 0 && st_caps_set(spec->caps, err) < 0)
+    return -1;
+  if (spec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return st_error_errno(err, errno, "no_new_privs");
+  if (l->seccomp.len && st_seccomp_install(&l->seccomp, err) < 0)
+    return -1;
+  return 0;
+}
+
+static const char *env_get(char **env, const char *name) {
+  size_t n = strlen(name);
+  for (size_t i = 0; env[i]; i++)
+    if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
+      return env[i] + n + 1;
+  return NULL;
+}
+
+/* execvpe with the container's PATH, failing Docker's way. */
+static _Noreturn void exec_command(int errfd, char **args, char **env) {
+  char msg[900];
+  const char *cmd = args[0];
+  if (strchr(cmd, '/')) {
+    execve(cmd, args, env);
+    int e = errno;
+    if (e == ENOENT)
+      snprintf(msg, sizeof(msg),
+               "exec: \"%s\": stat %s: no such file or "
+               "directory",
+               cmd, cmd);
+    else
+      snprintf(msg, sizeof(msg), "exec: \"%s\": %s", cmd, strerror(e));
+    child_fail(errfd, e == ENOENT ? 127 : 126, msg);
+  }
+  const char *path = env_get(env, "PATH");
+  cleanup_free char *dirs = strdup(path ? path : ST_DEFAULT_PATH);
+  int denied = 0;
+  for (char *d = dirs, *c; d; d = c) {
+    c = strchr(d, ':');
+    if (c)
+      *c++ = '\0';
+    char full[4096];
+    snprintf(full, sizeof(full), "%s/%s", *d ? d : ".", cmd);
+    execve(full, args, env);
+    if (errno == EACCES || errno == ENOEXEC || errno == EPERM)
+      denied = errno;
+  }
+  if (denied)
+    snprintf(msg, sizeof(msg), "exec: \"%s\": %s", cmd, strerror(denied));
+  else
+    snprintf(msg, sizeof(msg),
+             "exec: \"%s\": executable file not found in "
+             "$PATH",
+             cmd);
+  child_fail(errfd, denied ? 126 : 127, msg);
+}
+
+static _Noreturn void child_main(const st_launch *l) {
+  const st_spec *spec = l->spec;
+  st_error *err = NULL;
+  sigprocmask(SIG_SETMASK, &l->child_mask, NULL);
+  for (int i = 0; i < 3; i++)
+    if (l->stdio[i] >= 0 && dup2(l->stdio[i], i) < 0)
+      child_fail(l->errfd, 125, "stdio");
+  if (l->setup && l->setup(l, &err) < 0)
+    child_fail_err(l->errfd, err);
+  if ((spec->ns_flags & CLONE_NEWNET) && loopback_up(&err) < 0)
+    child_fail_err(l->errfd, err);
+  if (st_rootfs_setup(spec, &err) < 0)
+    child_fail_err(l->errfd, err);
+  if (spec->hostname && (spec->ns_flags & CLONE_NEWUTS) &&
+      sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+    child_fail(l->errfd, 125, "sethostname");
+  if (spec->terminal && setup_terminal(l, &err) < 0)
+    child_fail_err(l->errfd, err);
+  if (chdir(spec->cwd) < 0)
+    child_fail(l->errfd, 125, "chdir to the working directory");
+  if (apply_security(l, &err) < 0)
+    child_fail_err(l->errfd, err);
+  exec_command(l->errfd, spec->args, spec->env);
+}
+
+/* ---- parent ----------------------------------------------------------- */
+
+static int recv_fd(int sock) {
+  char data;
+  struct iovec iov = {&data, 1};
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } u;
+  struct msghdr msg = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = u.buf,
+                       .msg_controllen = sizeof(u.buf)};
+  ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+  if (c == NULL || c->cmsg_type != SCM_RIGHTS)
+    return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  return fd;
+}
+
+static int failure_error(const failure *f, st_error **err) {
+  int code = f->code == 127 ? ENOENT : f->code == 126 ? EACCES : EIO;
+  return st_error_set(err, code, "%s", f->msg);
+}
+
+/* Waits for the child's verdict: EOF (it exec'd) or a failure record. */
+static int await_exec(st_launch *l, int rd, st_error **err) {
+  failure f;
+  ssize_t n;
+  do
+    n = read(rd, &f, sizeof(f));
+  while (n < 0 && errno == EINTR);
+  if (n == 0)
+    return 0;
+  waitpid(l->pid, NULL, 0);
+  l->pid = -1;
+  if (n != (ssize_t)sizeof(f))
+    return st_error_set(err, EIO, "container setup failed");
+  f.msg[sizeof(f.msg) - 1] = '\0';
+  return failure_error(&f, err);
+}
+
+int st_launch_start(st_launch *l, st_error **err) {
+  int pipefd[2], sv[2] = {-1, -1};
+  if (l->spec->seccomp && l->seccomp.len == 0 &&
+      st_seccomp_compile(l->spec->seccomp, &l->seccomp, err) < 0)
+    return -1;
+  if (pipe2(pipefd, O_CLOEXEC) < 0)
+    return st_error_errno(err, errno, "pipe");
+  if (l->spec->terminal &&
+      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+    close(pipefd[0]);
+    close(pipefd[1]);
+    return st_error_errno(err, errno, "socketpair");
+  }
+  l->errfd = pipefd[1];
+  l->sock = sv[1];
+  fflush(NULL);
+  pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD | l->spec->ns_flags, NULL, NULL,
+                             NULL, NULL);
+  if (pid == 0)
+    child_main(l);
+  int saved = errno;
+  close(pipefd[1]);
+  if (sv[1] >= 0)
+    close(sv[1]);
+  cleanup_close int rd = pipefd[0];
+  cleanup_close int sock = sv[0];
+  if (pid < 0)
+    return st_error_errno(err, saved, "clone the container process");
+  l->pid = pid;
+  l->master = -1;
+  if (l->spec->terminal)
+    l->master = recv_fd(sock);
+  if (await_exec(l, rd, err) < 0) {
+    if (l->master >= 0)
+      close(l->master);
+    l->master = -1;
+    return -1;
+  }
+  if (l->spec->terminal && l->master < 0)
+    return st_error_set(err, EIO, "container terminal not received");
+  return 0;
+}
+
+int st_exit_status(int wstatus) {
+  if (WIFEXITED(wstatus))
+    return WEXITSTATUS(wstatus);
+  if (WIFSIGNALED(wstatus))
+    return 128 + WTERMSIG(wstatus);
+  return 255;
+}

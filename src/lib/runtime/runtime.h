@@ -1,0 +1,85 @@
+/* Containers: create one from an image (an overlay of the image's unpacked
+ * layers under its own read-write upper dir, described by an OCI runtime
+ * config.json), run it with the built-in executor, and manage its life.
+ *
+ * Process model: the process that starts a container waits for it (the
+ * CLI for `run`, a small monitor process for `run -d` / `start`); it
+ * forwards signals to the container's PID 1 and records the exit status.
+ * PID 1 is the container's own command (no init): like Docker without
+ * --init, a signal PID 1 installs no handler for is ignored, except
+ * SIGKILL, so `stop` falls back to SIGKILL after its timeout.
+ */
+#ifndef STRATA_RUNTIME_H
+#define STRATA_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store/containers.h"
+#include "store/store.h"
+
+typedef struct st_create_opts {
+  const char *image; /* reference as typed */
+  const char *name;  /* NULL: generated (adjective_name) */
+  char *const *cmd;  /* COMMAND [ARG...] after the image, may be empty */
+  size_t n_cmd;
+  const char *entrypoint; /* --entrypoint (resets CMD), NULL when absent */
+  char *const *env;       /* -e / --env-file entries: "K=V" or "K" */
+  size_t n_env;
+  const char *workdir, *user, *hostname;
+  const char *network;  /* "none" (default) or "host" */
+  char *const *volumes; /* "HOST:CTR[:ro|rw]" */
+  size_t n_volumes;
+  char *const *tmpfs; /* "CTR[:options]" */
+  size_t n_tmpfs;
+  bool read_only, tty, interactive, auto_remove, privileged;
+} st_create_opts;
+
+/* Creates a container (files, config.json, row); its ID goes to id. Errors:
+ * ENOENT no such image; EINVAL bad option (message says which); EEXIST the
+ * name is taken. */
+int st_container_create(st_store *s, const st_create_opts *o,
+                        char id[ST_CONTAINER_ID_LEN], st_error **err);
+
+/* Runs a created or exited container in this process, with this process's
+ * stdin (when the container was created -i), stdout and stderr; with -t
+ * through a pseudo-terminal relayed to them. Waits for it and records its
+ * exit; *status is its exit code (128 + signal when killed). Failing to
+ * start it returns < 0 with *err; st_runtime_exit_code(err) gives Docker's
+ * exit code for that (125, 126, 127). */
+int st_container_run(st_store *s, const char *id, int *status, st_error **err);
+
+/* Starts a container in a detached monitor process whose output goes to
+ * the container's log; returns once the command runs (or failed to). */
+int st_container_start_detached(st_store *s, const char *id, st_error **err);
+
+/* 125 (strata failed), 126 (command cannot be invoked) or 127 (not
+ * found), by err's code. */
+int st_runtime_exit_code(const st_error *err);
+
+/* Brings c->state up to date with its processes (a container whose
+ * processes are all gone is recorded exited, 255). */
+void st_container_refresh(st_store *s, st_container *c);
+
+/* Sends sig to the container's PID 1; EINVAL when it is not running. */
+int st_container_kill(st_store *s, const char *ref, int sig, st_error **err);
+
+/* SIGTERM (or the image's stop signal), then SIGKILL after timeout
+ * seconds; waits until it is recorded exited. */
+int st_container_stop(st_store *s, const char *ref, int timeout,
+                      st_error **err);
+
+/* Waits until the container is not running; *status is its exit code. */
+int st_container_wait(st_store *s, const char *ref, int *status,
+                      st_error **err);
+
+/* Removes a container's row and files; a running one only with force
+ * (killed first), else EBUSY. */
+int st_container_remove(st_store *s, const char *ref, bool force,
+                        st_error **err);
+
+/* The container's log (containers/<id>/container.log): one JSON object per
+ * line, Docker's json-file shape {"log":..., "stream":..., "time":...}. */
+char *st_container_log_path(const st_store *s, const char *id);
+
+#endif

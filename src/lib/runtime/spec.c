@@ -1,0 +1,350 @@
+/* OCI runtime config.json generated from an image config and the run
+ * options, following Docker's rules for the command line (ENTRYPOINT +
+ * CMD), the environment and the default mounts. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/internal.h"
+#include "util/buf.h"
+#include "util/cleanup.h"
+
+#define cleanup_json __attribute__((cleanup(json_decrefp)))
+
+static const char *const masked_paths[] = {"/proc/asound",
+                                           "/proc/acpi",
+                                           "/proc/interrupts",
+                                           "/proc/kcore",
+                                           "/proc/keys",
+                                           "/proc/latency_stats",
+                                           "/proc/timer_list",
+                                           "/proc/timer_stats",
+                                           "/proc/sched_debug",
+                                           "/proc/scsi",
+                                           "/sys/firmware",
+                                           "/sys/devices/virtual/powercap",
+                                           NULL};
+
+static const char *const readonly_paths[] = {"/proc/bus",           "/proc/fs",
+                                             "/proc/irq",           "/proc/sys",
+                                             "/proc/sysrq-trigger", NULL};
+
+static json_t *strv_json(const char *const *v) {
+  json_t *a = json_array();
+  for (size_t i = 0; v[i]; i++)
+    json_array_append_new(a, json_string(v[i]));
+  return a;
+}
+
+/* A JSON array of strings copied from a JSON array (NULL: empty). */
+static json_t *copy_strings(json_t *a) {
+  json_t *out = json_array(), *v;
+  size_t i;
+  json_array_foreach(a, i, v) if (json_is_string(v)) json_array_append(out, v);
+  return out;
+}
+
+/* Docker's rule: --entrypoint replaces the image's ENTRYPOINT and resets
+ * its CMD; arguments after the image replace CMD. */
+static int build_args(const st_spec_input *in, json_t **out, st_error **err) {
+  const st_create_opts *o = in->o;
+  json_t *cfg = in->image_config;
+  json_t *args = NULL;
+  if (o->entrypoint) {
+    args = json_array();
+    if (*o->entrypoint)
+      json_array_append_new(args, json_string(o->entrypoint));
+  } else {
+    args = copy_strings(json_object_get(cfg, "Entrypoint"));
+  }
+  if (o->n_cmd > 0) {
+    for (size_t i = 0; i < o->n_cmd; i++)
+      json_array_append_new(args, json_string(o->cmd[i]));
+  } else if (!o->entrypoint) {
+    json_array_extend(args, copy_strings(json_object_get(cfg, "Cmd")));
+  }
+  if (json_array_size(args) == 0) {
+    json_decref(args);
+    return st_error_set(err, EINVAL, "No command specified");
+  }
+  *out = args;
+  return 0;
+}
+
+/* Sets name=value in env (a JSON array), replacing an entry for name. */
+static void env_set(json_t *env, const char *entry) {
+  const char *eq = strchr(entry, '=');
+  size_t klen = eq ? (size_t)(eq - entry) : strlen(entry);
+  size_t i;
+  json_t *v;
+  json_array_foreach(env, i, v) {
+    const char *e = json_string_value(v);
+    if (e && strncmp(e, entry, klen) == 0 && e[klen] == '=') {
+      json_array_set_new(env, i, json_string(entry));
+      return;
+    }
+  }
+  json_array_append_new(env, json_string(entry));
+}
+
+static bool env_has(json_t *env, const char *name) {
+  size_t i, n = strlen(name);
+  json_t *v;
+  json_array_foreach(env, i, v) {
+    const char *e = json_string_value(v);
+    if (e && strncmp(e, name, n) == 0 && e[n] == '=')
+      return true;
+  }
+  return false;
+}
+
+static json_t *build_env(const st_spec_input *in) {
+  json_t *env = json_array(), *v;
+  json_t *img = json_object_get(in->image_config, "Env");
+  size_t i;
+  cleanup_free char *host = NULL;
+  json_array_append_new(env, json_string("PATH=" ST_DEFAULT_PATH));
+  if (asprintf(&host, "HOSTNAME=%s", in->hostname) > 0)
+    json_array_append_new(env, json_string(host));
+  if (in->o->tty)
+    json_array_append_new(env, json_string("TERM=xterm"));
+  json_array_foreach(img, i, v) if (json_is_string(v))
+      env_set(env, json_string_value(v));
+  for (size_t j = 0; j < in->o->n_env; j++) {
+    const char *e = in->o->env[j];
+    if (strchr(e, '=')) {
+      env_set(env, e);
+      continue;
+    }
+    const char *val = getenv(e);
+    cleanup_free char *kv = NULL;
+    if (val && asprintf(&kv, "%s=%s", e, val) > 0)
+      env_set(env, kv);
+  }
+  if (!env_has(env, "HOME")) {
+    cleanup_free char *home = NULL;
+    if (asprintf(&home, "HOME=%s", in->home ? in->home : "/") > 0)
+      json_array_append_new(env, json_string(home));
+  }
+  return env;
+}
+
+static json_t *mount_obj(const char *dest, const char *type, const char *src,
+                         const char *const *opts) {
+  return json_pack("{s:s, s:s, s:s, s:o}", "destination", dest, "type", type,
+                   "source", src, "options", strv_json(opts));
+}
+
+static void add_default_mounts(json_t *m, const st_spec_input *in) {
+  static const char *const proc[] = {"nosuid", "noexec", "nodev", NULL};
+  static const char *const dev[] = {"nosuid", "strictatime", "mode=755",
+                                    "size=65536k", NULL};
+  static const char *const pts[] = {
+      "nosuid",    "noexec", "newinstance", "ptmxmode=0666",
+      "mode=0620", "gid=5",  NULL};
+  static const char *const sys_ro[] = {"nosuid", "noexec", "nodev", "ro", NULL};
+  static const char *const sys_rw[] = {"nosuid", "noexec", "nodev", NULL};
+  static const char *const mq[] = {"nosuid", "noexec", "nodev", NULL};
+  static const char *const shm[] = {"nosuid",    "noexec",        "nodev",
+                                    "mode=1777", "size=67108864", NULL};
+  json_array_append_new(m, mount_obj("/proc", "proc", "proc", proc));
+  json_array_append_new(m, mount_obj("/dev", "tmpfs", "tmpfs", dev));
+  json_array_append_new(m, mount_obj("/dev/pts", "devpts", "devpts", pts));
+  json_array_append_new(m, mount_obj("/sys", "sysfs", "sysfs",
+                                     in->o->privileged ? sys_rw : sys_ro));
+  json_array_append_new(m, mount_obj("/dev/mqueue", "mqueue", "mqueue", mq));
+  json_array_append_new(m, mount_obj("/dev/shm", "tmpfs", "shm", shm));
+}
+
+static void add_etc_mounts(json_t *m, const st_spec_input *in) {
+  static const char *const bind[] = {"rbind", "rprivate", NULL};
+  static const char *const files[] = {"resolv.conf", "hostname", "hosts"};
+  for (size_t i = 0; i < 3; i++) {
+    cleanup_free char *src = NULL, *dest = NULL;
+    if (asprintf(&src, "%s/%s", in->dir, files[i]) < 0 ||
+        asprintf(&dest, "/etc/%s", files[i]) < 0)
+      continue;
+    json_array_append_new(m, mount_obj(dest, "bind", src, bind));
+  }
+}
+
+/* -v HOST:CTR[:ro|rw]: HOST must be an absolute, existing path. */
+static int add_volume(json_t *m, const char *spec, st_error **err) {
+  cleanup_free char *dup = strdup(spec);
+  if (dup == NULL)
+    return st_error_errno(err, ENOMEM, "volume");
+  char *ctr = strchr(dup, ':');
+  char *mode = ctr ? strchr(ctr + 1, ':') : NULL;
+  if (ctr)
+    *ctr++ = '\0';
+  if (mode)
+    *mode++ = '\0';
+  if (!ctr || dup[0] != '/' || ctr[0] != '/' ||
+      (mode && strcmp(mode, "ro") && strcmp(mode, "rw")))
+    return st_error_set(err, EINVAL, "invalid volume specification: '%s'",
+                        spec);
+  cleanup_free char *host = realpath(dup, NULL);
+  if (host == NULL)
+    return st_error_errno(err, errno,
+                          "invalid mount config for type \"bind\": bind "
+                          "source path does not exist: %s",
+                          dup);
+  const char *ro[] = {"rbind", "rprivate", "ro", NULL};
+  const char *rw[] = {"rbind", "rprivate", NULL};
+  bool readonly = mode && strcmp(mode, "ro") == 0;
+  json_array_append_new(m, mount_obj(ctr, "bind", host, readonly ? ro : rw));
+  return 0;
+}
+
+/* --tmpfs CTR[:opts]: Docker's defaults noexec,nosuid,nodev. */
+static int add_tmpfs(json_t *m, const char *spec, st_error **err) {
+  cleanup_free char *dup = strdup(spec);
+  if (dup == NULL || dup[0] != '/')
+    return st_error_set(err, EINVAL, "invalid tmpfs specification: '%s'", spec);
+  char *opts = strchr(dup, ':');
+  if (opts)
+    *opts++ = '\0';
+  json_t *o = json_pack("[s,s,s]", "noexec", "nosuid", "nodev");
+  for (char *t = opts, *comma; t; t = comma) {
+    comma = strchr(t, ',');
+    if (comma)
+      *comma++ = '\0';
+    if (*t)
+      json_array_append_new(o, json_string(t));
+  }
+  json_array_append_new(m, json_pack("{s:s, s:s, s:s, s:o}", "destination", dup,
+                                     "type", "tmpfs", "source", "tmpfs",
+                                     "options", o));
+  return 0;
+}
+
+static int build_mounts(const st_spec_input *in, json_t **out, st_error **err) {
+  json_t *m = json_array();
+  add_default_mounts(m, in);
+  add_etc_mounts(m, in);
+  for (size_t i = 0; i < in->o->n_volumes; i++)
+    if (add_volume(m, in->o->volumes[i], err) < 0) {
+      json_decref(m);
+      return -1;
+    }
+  for (size_t i = 0; i < in->o->n_tmpfs; i++)
+    if (add_tmpfs(m, in->o->tmpfs[i], err) < 0) {
+      json_decref(m);
+      return -1;
+    }
+  *out = m;
+  return 0;
+}
+
+static json_t *build_process(const st_spec_input *in, json_t *args) {
+  const st_create_opts *o = in->o;
+  json_t *groups = json_array();
+  for (size_t i = 0; i < in->n_groups; i++)
+    json_array_append_new(groups, json_integer(in->groups[i]));
+  const char *cwd = o->workdir && *o->workdir ? o->workdir : NULL;
+  if (cwd == NULL)
+    cwd = json_string_value(json_object_get(in->image_config, "WorkingDir"));
+  if (cwd == NULL || *cwd == '\0')
+    cwd = "/";
+  uint64_t caps = o->privileged ? st_caps_all() : st_caps_default();
+  return json_pack(
+      "{s:b, s:{s:I, s:I, s:o}, s:o, s:o, s:s, s:{s:o, s:o, s:o}, s:b}",
+      "terminal", o->tty, "user", "uid", (json_int_t)in->uid, "gid",
+      (json_int_t)in->gid, "additionalGids", groups, "args", args, "env",
+      build_env(in), "cwd", cwd, "capabilities", "bounding",
+      st_caps_to_json(caps), "effective", st_caps_to_json(caps), "permitted",
+      st_caps_to_json(caps), "noNewPrivileges", !o->privileged);
+}
+
+static json_t *build_linux(const st_spec_input *in) {
+  json_t *ns = json_array();
+  const char *types[] = {"pid", "ipc", "uts", "mount", "network"};
+  bool host_net = in->o->network && strcmp(in->o->network, "host") == 0;
+  for (size_t i = 0; i < 5; i++)
+    if (!(i == 4 && host_net))
+      json_array_append_new(ns, json_pack("{s:s}", "type", types[i]));
+  json_t *l = json_pack("{s:o}", "namespaces", ns);
+  if (!in->o->privileged) {
+    json_object_set_new(l, "maskedPaths", strv_json(masked_paths));
+    json_object_set_new(l, "readonlyPaths", strv_json(readonly_paths));
+    json_object_set_new(l, "seccomp", st_seccomp_default());
+  }
+  return l;
+}
+
+static json_t *build_annotations(const st_spec_input *in) {
+  cleanup_buf st_buf lower = ST_BUF_INIT;
+  for (size_t i = 0; i < in->n_lower; i++)
+    st_buf_printf(&lower, "%s%s", i ? ":" : "", in->lower[i]);
+  cleanup_free char *upper = NULL, *work = NULL;
+  if (asprintf(&upper, "%s/upper", in->dir) < 0 ||
+      asprintf(&work, "%s/work", in->dir) < 0)
+    return NULL;
+  json_t *a =
+      json_pack("{s:s, s:s, s:s}", ST_ANN_LOWER, lower.data ? lower.data : "",
+                ST_ANN_UPPER, upper, ST_ANN_WORK, work);
+  const char *sig =
+      json_string_value(json_object_get(in->image_config, "StopSignal"));
+  if (a && sig)
+    json_object_set_new(a, ST_ANN_STOPSIGNAL, json_string(sig));
+  /* A --rm container's layer is thrown away: overlay need not sync it
+   * when it is unmounted (that sync is most of the cost of a short run). */
+  if (a && in->o->auto_remove)
+    json_object_set_new(a, ST_ANN_VOLATILE, json_string("true"));
+  return a;
+}
+
+int st_spec_generate(const st_spec_input *in, json_t **out, st_error **err) {
+  json_t *args = NULL, *mounts = NULL;
+  if (build_args(in, &args, err) < 0)
+    return -1;
+  if (build_mounts(in, &mounts, err) < 0) {
+    json_decref(args);
+    return -1;
+  }
+  cleanup_free char *rootfs = NULL;
+  if (asprintf(&rootfs, "%s/merged", in->dir) < 0) {
+    json_decref(args);
+    json_decref(mounts);
+    return st_error_errno(err, ENOMEM, "generate config.json");
+  }
+  json_t *spec = json_pack(
+      "{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o, s:o}", "ociVersion", "1.0.2",
+      "process", build_process(in, args), "root", "path", rootfs, "readonly",
+      in->o->read_only, "hostname", in->hostname, "mounts", mounts, "linux",
+      build_linux(in), "annotations", build_annotations(in));
+  if (spec == NULL)
+    return st_error_errno(err, ENOMEM, "generate config.json");
+  *out = spec;
+  return 0;
+}
+
+/* Quotes an argument the way Docker's COMMAND column shows it. */
+static void quote_arg(st_buf *b, const char *a) {
+  if (*a && strpbrk(a, " \t\n'\"\\$") == NULL) {
+    st_buf_puts(b, a);
+    return;
+  }
+  st_buf_putc(b, '\'');
+  for (; *a; a++) {
+    if (*a == '\'')
+      st_buf_puts(b, "'\\''");
+    else
+      st_buf_putc(b, *a);
+  }
+  st_buf_putc(b, '\'');
+}
+
+char *st_spec_command(json_t *spec) {
+  json_t *args = json_object_get(json_object_get(spec, "process"), "args");
+  st_buf b = ST_BUF_INIT;
+  size_t i;
+  json_t *v;
+  json_array_foreach(args, i, v) {
+    if (i)
+      st_buf_putc(&b, ' ');
+    quote_arg(&b, json_string_value(v));
+  }
+  return st_buf_steal(&b);
+}

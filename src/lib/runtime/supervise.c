@@ -1,0 +1,310 @@
+/* The process that waits for a container: it launches the command, records
+ * the container running, relays the terminal or the output to the log,
+ * forwards signals to PID 1 and records the exit. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fmt/units.h"
+#include "runtime/launch.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+typedef struct relay {
+  st_io_mode mode;
+  int sigfd;
+  int master;   /* pty master, -1 without -t */
+  int in;       /* our stdin relayed to the master, -1 when not */
+  int out, err; /* pipes from the container (log mode without -t) */
+  int log;      /* the log file (log mode) */
+  pid_t pid;
+  bool exited;
+  int status;
+} relay;
+
+static void close_fd(int *fd) {
+  if (*fd >= 0)
+    close(*fd);
+  *fd = -1;
+}
+
+/* Appends one json-file record per line of buf. */
+static void log_write(int fd, const char *stream, const char *buf, size_t len) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  cleanup_free char *time =
+      st_format_rfc3339nano(ts.tv_sec, (int32_t)ts.tv_nsec);
+  while (len > 0) {
+    const char *nl = memchr(buf, '\n', len);
+    size_t n = nl ? (size_t)(nl - buf) + 1 : len;
+    json_t *line = json_stringn(buf, n);
+    if (line == NULL) { /* not UTF-8: keep the bytes readable */
+      cleanup_free char *copy = strndup(buf, n);
+      for (size_t i = 0; copy && i < n; i++)
+        if ((unsigned char)copy[i] >= 0x80 || copy[i] == '\0')
+          copy[i] = '?';
+      line = json_stringn(copy ? copy : "", copy ? n : 0);
+    }
+    json_t *rec = json_pack("{s:o, s:s, s:s}", "log", line, "stream", stream,
+                            "time", time ? time : "");
+    cleanup_free char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+    json_decref(rec);
+    if (text) {
+      size_t tl = strlen(text);
+      text[tl] = '\n';
+      if (write(fd, text, tl + 1) < 0)
+        return;
+    }
+    buf += n;
+    len -= n;
+  }
+}
+
+/* Moves what is readable on *from; closes it at EOF or error. */
+static void pump(relay *r, int *from, int to, const char *stream) {
+  char buf[16384];
+  ssize_t n = read(*from, buf, sizeof(buf));
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return;
+  if (n <= 0) {
+    close_fd(from);
+    return;
+  }
+  if (r->mode == ST_IO_LOG) {
+    log_write(r->log, stream, buf, (size_t)n);
+    return;
+  }
+  for (ssize_t off = 0; off < n;) {
+    ssize_t w = write(to, buf + off, (size_t)(n - off));
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return;
+    off += w;
+  }
+}
+
+static void on_signal(relay *r) {
+  struct signalfd_siginfo si;
+  while (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
+    if (si.ssi_signo == SIGCHLD) {
+      int ws;
+      if (!r->exited && waitpid(r->pid, &ws, WNOHANG) == r->pid) {
+        r->exited = true;
+        r->status = st_exit_status(ws);
+      }
+    } else if (si.ssi_signo == SIGWINCH) {
+      struct winsize w;
+      if (r->master >= 0 && ioctl(0, TIOCGWINSZ, &w) == 0)
+        ioctl(r->master, TIOCSWINSZ, &w);
+    } else if (!r->exited) {
+      kill(r->pid, (int)si.ssi_signo);
+    }
+  }
+}
+
+static void relay_loop(relay *r) {
+  while (!r->exited || r->master >= 0 || r->out >= 0 || r->err >= 0) {
+    struct pollfd p[5];
+    int *who[5];
+    nfds_t n = 0;
+    int *fds[] = {&r->sigfd, &r->master, &r->in, &r->out, &r->err};
+    for (size_t i = 0; i < 5; i++)
+      if (*fds[i] >= 0 && !(i == 0 && r->exited)) {
+        p[n] = (struct pollfd){*fds[i], POLLIN, 0};
+        who[n++] = fds[i];
+      }
+    int k = poll(p, n, r->exited ? 100 : -1);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      break; /* exited and nothing more to read */
+    for (nfds_t i = 0; i < n; i++) {
+      if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+        continue;
+      if (who[i] == &r->sigfd)
+        on_signal(r);
+      else if (who[i] == &r->master)
+        pump(r, &r->master, 1, "stdout");
+      else if (who[i] == &r->in)
+        pump(r, &r->in, r->master, "stdin");
+      else if (who[i] == &r->out)
+        pump(r, &r->out, 1, "stdout");
+      else
+        pump(r, &r->err, 2, "stderr");
+    }
+  }
+  if (!r->exited) {
+    int ws;
+    while (waitpid(r->pid, &ws, 0) < 0 && errno == EINTR)
+      ;
+    r->status = st_exit_status(ws);
+    r->exited = true;
+  }
+}
+
+/* ---- setting up the io -------------------------------------------------- */
+
+typedef struct io {
+  int child[3]; /* given to the child */
+  int out_rd, err_rd;
+  int log;
+} io;
+
+static void io_close(io *x) {
+  for (int i = 0; i < 3; i++)
+    close_fd(&x->child[i]);
+  close_fd(&x->out_rd);
+  close_fd(&x->err_rd);
+  close_fd(&x->log);
+}
+
+static int io_prepare(const char *dir, const st_spec *spec, bool interactive,
+                      st_io_mode mode, io *x, st_error **err) {
+  *x = (io){{-1, -1, -1}, -1, -1, -1};
+  if (mode == ST_IO_ATTACHED) {
+    if (!interactive && !spec->terminal)
+      x->child[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return 0;
+  }
+  cleanup_free char *path = NULL;
+  if (asprintf(&path, "%s/container.log", dir) < 0)
+    path = NULL;
+  x->log =
+      path ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+  x->child[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (x->log < 0 || x->child[0] < 0)
+    return st_error_errno(err, errno, "open the container log");
+  if (spec->terminal)
+    return 0;
+  int o[2], e[2];
+  if (pipe2(o, O_CLOEXEC) < 0)
+    return st_error_errno(err, errno, "pipe");
+  if (pipe2(e, O_CLOEXEC) < 0) {
+    close(o[0]);
+    close(o[1]);
+    return st_error_errno(err, errno, "pipe");
+  }
+  x->out_rd = o[0], x->child[1] = o[1];
+  x->err_rd = e[0], x->child[2] = e[1];
+  return 0;
+}
+
+static bool wants_stdin(const char *dir) {
+  cleanup_free char *path = NULL;
+  if (asprintf(&path, "%s/stdin", dir) < 0)
+    return false;
+  return access(path, F_OK) == 0;
+}
+
+static void raw_mode(struct termios *saved, bool *changed) {
+  *changed = false;
+  if (!isatty(0) || tcgetattr(0, saved) < 0)
+    return;
+  struct termios raw = *saved;
+  cfmakeraw(&raw);
+  *changed = tcsetattr(0, TCSANOW, &raw) == 0;
+}
+
+static int run_launched(st_store *s, const char *id, const char *dir,
+                        st_launch *l, io *x, st_io_mode mode, int ready,
+                        int *status, st_error **err) {
+  relay r = {.mode = mode,
+             .sigfd = -1,
+             .master = l->master,
+             .in = -1,
+             .out = x->out_rd,
+             .err = x->err_rd,
+             .log = x->log,
+             .pid = l->pid};
+  x->out_rd = x->err_rd = -1;
+  sigset_t set;
+  sigprocmask(SIG_BLOCK, NULL, &set);
+  r.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  st_ready rd = {0, l->pid, getpid(), st_pid_start_time(l->pid)};
+  if (s && st_container_set_running(s, id, rd.pid, rd.pid_start, rd.monitor,
+                                    err) < 0)
+    kill(l->pid, SIGKILL);
+  if (ready >= 0) {
+    if (write(ready, &rd, sizeof(rd)) < 0)
+      ready = -1;
+    close(ready); /* the caller of `run -d` may go now */
+  }
+  struct termios saved;
+  bool raw = false;
+  if (mode == ST_IO_ATTACHED && r.master >= 0) {
+    if (wants_stdin(dir))
+      r.in = 0;
+    raw_mode(&saved, &raw);
+  }
+  relay_loop(&r);
+  if (raw)
+    tcsetattr(0, TCSANOW, &saved);
+  close_fd(&r.sigfd);
+  close_fd(&r.master);
+  *status = r.status;
+  return 0;
+}
+
+static int forward_mask(sigset_t *old) {
+  sigset_t set;
+  sigemptyset(&set);
+  const int sigs[] = {SIGCHLD, SIGINT,  SIGTERM, SIGHUP,
+                      SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+  for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+    sigaddset(&set, sigs[i]);
+  return sigprocmask(SIG_BLOCK, &set, old);
+}
+
+/* <dir>/exit: "<code> <finished unix ns>", written atomically. */
+static void write_exit_file(const char *dir, int status) {
+  cleanup_free char *path = NULL, *text = NULL;
+  if (asprintf(&path, "%s/exit", dir) < 0 ||
+      asprintf(&text, "%d %lld\n", status, (long long)st_now_ns()) < 0)
+    return;
+  st_error *e = NULL;
+  if (st_write_file_atomic(path, text, strlen(text), &e) < 0)
+    st_error_free(e);
+}
+
+int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
+                 int ready, int *status, st_error **err) {
+  st_spec spec;
+  if (st_spec_load(dir, &spec, err) < 0)
+    return -1;
+  io x;
+  int r = io_prepare(dir, &spec, wants_stdin(dir), mode, &x, err);
+  st_launch l = {.spec = &spec, .master = -1, .pid = -1};
+  if (r == 0) {
+    memcpy(l.stdio, x.child, sizeof(l.stdio));
+    if (spec.terminal && ioctl(0, TIOCGWINSZ, &l.winsize) < 0)
+      memset(&l.winsize, 0, sizeof(l.winsize));
+    forward_mask(&l.child_mask);
+    r = st_launch_start(&l, err);
+    for (int i = 0; i < 3; i++)
+      close_fd(&x.child[i]);
+    if (r == 0)
+      r = run_launched(s, id, dir, &l, &x, mode, ready, status, err);
+    sigprocmask(SIG_SETMASK, &l.child_mask, NULL);
+  }
+  io_close(&x);
+  free(l.seccomp.filter);
+  st_spec_clear(&spec);
+  if (r < 0)
+    return -1;
+  st_error *e2 = NULL;
+  if (s == NULL)
+    write_exit_file(dir, *status);
+  else if (st_container_set_exited(s, id, *status, &e2) < 0)
+    st_error_free(e2);
+  return 0;
+}

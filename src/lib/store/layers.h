@@ -1,0 +1,53 @@
+/* Unpacked layers: one directory tree per chain ID,
+ * <root>/layers/<chain hex>/diff, shared by every container (and image) whose
+ * layer stack has that chain ID, and used as an overlayfs lower dir.
+ *
+ * A tree is unpacked once: into tmp/ first, then renamed into place under a
+ * per-layer lock, so a crash leaves only tmp/ garbage (emptied when the
+ * store is next opened alone) and concurrent unpackers of one layer do the
+ * work once. OCI whiteouts become overlay whiteouts: ".wh.NAME" a 0:0
+ * character device NAME, ".wh..wh..opq" the trusted.overlay.opaque=y xattr
+ * on its directory.
+ *
+ * Extraction cannot touch anything outside the tree: every entry's parent
+ * is resolved inside it (util/safepath.h), so "..", absolute paths, and
+ * symlinks planted by an earlier entry all stay inside; the last component
+ * is never followed; hard links must name an entry inside the tree; xattrs
+ * in the overlay's own namespace (trusted.overlay.*) are refused.
+ */
+#ifndef STRATA_STORE_LAYERS_H
+#define STRATA_STORE_LAYERS_H
+
+#include <stddef.h>
+
+#include "store/store.h"
+
+/* Chain IDs of a stack of layers, bottom first: chain[0] = diff_id[0],
+ * chain[i] = sha256(chain[i-1] + " " + diff_id[i]). */
+void st_chain_ids(const st_layer_rec *layers, size_t n,
+                  char (*chain)[ST_DIGEST_LEN]);
+
+/* Unpacks the tar stream on fd (plain, gzip, xz, bzip2 or zstd; not closed)
+ * into the directory dirfd. Returns 0, or < 0 with *err set: EINVAL for an
+ * entry that is refused (its name in the message), EIO for corrupt data,
+ * or the errno of a failed file system call. */
+int st_layer_unpack_fd(int fd, int dirfd, st_error **err);
+
+/* Makes sure every layer of image id is unpacked and returns their diff
+ * directories, top layer first (overlay's lowerdir order), as a heap array
+ * of n heap strings (free with st_strv_free). */
+int st_image_unpack(st_store *s, const char *id, char ***dirs, size_t *n,
+                    st_error **err);
+
+/* The short link of an unpacked layer, "<root>/layers/l/<12 hex>", pointing
+ * at "../<chain hex>/diff"; made with the layer. Used to keep a legacy
+ * overlay mount string short. Returns a heap string, NULL when out of
+ * memory. */
+char *st_layer_short_link(const st_store *s, const char *diff_dir);
+
+/* Removes the unpacked trees that no stored image uses (chain IDs computed
+ * from every image's layers). Returns the number of trees removed, or < 0
+ * with *err set. */
+int st_layers_prune(st_store *s, st_error **err);
+
+#endif
