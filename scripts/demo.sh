@@ -29,14 +29,19 @@ echo "store: $STRATA_ROOT"
 step "$strata" import --change 'CMD ["sh"]' "$work/busybox.tar.gz" busybox:latest
 step "$strata" images
 step "$strata" image inspect --format '{{.Id}} {{.Os}}/{{.Architecture}} cmd={{json .Config.Cmd}} layers={{len .RootFS.Layers}}' busybox
-step "$strata" tag busybox localhost:5000/demo/busybox:v1
 step "$strata" history busybox
+# A second name for the same image, then removing only that name.
+step "$strata" tag busybox localhost:5000/demo/busybox:v1
+step "$strata" images
+step "$strata" rmi localhost:5000/demo/busybox:v1
 # Re-importing under the same tag moves it: the old image becomes dangling.
 step "$strata" import --change 'CMD ["sh"]' --change 'LABEL demo=2' "$work/busybox.tar.gz" busybox:latest
 step "$strata" images
 step "$strata" images --filter dangling=true
-step "$strata" rmi localhost:5000/demo/busybox:v1
 step "$strata" image prune -f
 step "$strata" images
 step "$strata" system df
 step "$strata" system check
+# A container: the image's layers read-only under a thin read-write layer.
+step "$strata" run --rm --hostname demo busybox sh -c 'echo "hello from $(hostname)"; echo written >/tmp/f; cat /tmp/f; id'
+step "$strata" run --rm busybox ls /tmp
