@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "store/internal.h"
+#include "store/layers.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -84,6 +85,10 @@ int64_t st_store_gc(st_store *s, st_error **err) {
     return st_error_errno(err, e, "lock store `%s`", s->root);
   }
   int64_t freed = sweep_blobs(s, err);
+  /* Unpacked trees of images that are gone (containers keep their image,
+   * so no mounted tree is among them). */
+  if (freed >= 0 && st_layers_prune(s, err) < 0)
+    freed = -1;
   if (freed >= 0) {
     st_error *ignored = NULL;
     if (st_rm_rf(s->tmp_dir, &ignored) == 0)
