@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # `strata run --rm busybox true` against `crun run` of an equivalent bundle
-# and `podman run --rm` of the same image, in one hyperfine run; prints the
-# ratios. Then starts N containers of one image in parallel and checks that
-# they all succeed and share one unpacked copy of the layers.
+# and `podman run --rm` of the same image, in one hyperfine run; then the
+# same three commands interleaved (each round in a shuffled order) so
+# that all three see the same machine load, which decides PASS/FAIL:
+# strata within 1.3x of crun, and at least 10x faster than podman (medians).
+# Then starts N containers of one image in parallel and checks that they
+# all succeed and share one unpacked copy of the layers.
 #
 # Usage: bench/run_bench.sh [STRATA_BINARY]   (root; default build/strata)
-# Env:   RUNS (hyperfine runs, default 30), PARALLEL (default 100),
-#        BENCH_KEEP=1 keeps the work dir.
+# Env:   RUNS (hyperfine runs, default 30), ROUNDS (interleaved rounds,
+#        default 30), PARALLEL (default 100), BENCH_KEEP=1 keeps the work
+#        dir. Exit status 1 when a check fails.
 # Nothing outside the work dir is changed, except (as ../shared/peers-setup.sh
 # explains for these hosts) mounting cgroup v1 hierarchies for controllers
 # still on the v2 hierarchy of a hybrid setup, which crun and podman need.
@@ -17,6 +21,7 @@ bench_deps
 [ "$(id -u)" = 0 ] || bench_die "run as root (containers need namespaces and overlayfs)"
 command -v crun >/dev/null || bench_die "crun missing: apt-get install crun"
 runs=${RUNS:-30}
+rounds=${ROUNDS:-30}
 parallel=${PARALLEL:-100}
 W=$BENCH_WORK
 
@@ -48,8 +53,10 @@ c["process"]["args"] = ["true"]
 c["root"]["readonly"] = False
 json.dump(c, open(p, "w"), indent=2)
 PY
-crun_cmd="crun --root $W/crun-state run --bundle $W/bundle bench-\$\$-\$RANDOM"
-sh -c "$crun_cmd" || bench_die "crun run failed"
+# `crun run` deletes the container when it exits, so one ID serves every
+# run and no shell wrapper is needed.
+crun_cmd="crun --root $W/crun-state run --bundle $W/bundle strata-bench"
+$crun_cmd || bench_die "crun run failed"
 
 # podman: private config and store, overlay driver (as a user would run it).
 podman_private "$W/podman"
@@ -62,7 +69,8 @@ default_ulimits = ["nofile=$hn:$hn", "nproc=32768:32768"]
 CONF
 # podman's overlay store leaves its own mount behind: undo it before the
 # work dir goes.
-trap 'umount -R "$W/podman/root/overlay" 2>/dev/null; [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$W"' EXIT
+# (set -e applies inside the trap: nothing in it may fail.)
+trap 'umount -R "$W/podman/root/overlay" 2>/dev/null || true; [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$W" || true' EXIT
 PODMAN=(podman --root "$W/podman/root" --runroot "$W/podman/run" --storage-driver overlay)
 "${PODMAN[@]}" import "$W/busybox.tar" localhost/busybox:latest >/dev/null
 pod_cmd="${PODMAN[*]} run --rm --network none localhost/busybox true"
@@ -70,21 +78,48 @@ sh -c "$pod_cmd" || bench_die "podman run failed"
 
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$W/run.json" \
   -n strata "$STRATA run --rm busybox true" \
-  -n crun "sh -c '$crun_cmd'" \
+  -n crun "$crun_cmd" \
   -n podman "$pod_cmd" >&2
 
 read -r s_mean s_sd s_med < <(hyperfine_ms "$W/run.json" 0)
 read -r c_mean c_sd c_med < <(hyperfine_ms "$W/run.json" 1)
 read -r p_mean p_sd p_med < <(hyperfine_ms "$W/run.json" 2)
-python3 - "$s_mean" "$c_mean" "$p_mean" "$s_sd" "$c_sd" "$p_sd" <<'PY'
+python3 - "$s_mean" "$c_mean" "$p_mean" "$s_sd" "$c_sd" "$p_sd" "$s_med" "$c_med" "$p_med" <<'PY'
 import sys
-s, c, p, ssd, csd, psd = map(float, sys.argv[1:])
-print("run --rm busybox true (mean ± sd):")
-print("  strata %8.1f ms ± %.1f" % (s, ssd))
-print("  crun   %8.1f ms ± %.1f   (bundle prepared; sh -c wrapper included)" % (c, csd))
-print("  podman %8.1f ms ± %.1f" % (p, psd))
-print("  strata / crun   = %.2fx (target <= 1.3x)" % (s / c))
-print("  podman / strata = %.1fx (target >= 10x)" % (p / s))
+s, c, p, ssd, csd, psd, sm, cm, pm = map(float, sys.argv[1:])
+print("hyperfine, run --rm busybox true (mean ± sd, median):")
+print("  strata %8.1f ms ± %5.1f  median %6.1f" % (s, ssd, sm))
+print("  crun   %8.1f ms ± %5.1f  median %6.1f   (bundle prepared)" % (c, csd, cm))
+print("  podman %8.1f ms ± %5.1f  median %6.1f" % (p, psd, pm))
+print("  strata / crun   = %.2fx (medians %.2fx)" % (s / c, sm / cm))
+print("  podman / strata = %.1fx (medians %.1fx)" % (p / s, pm / sm))
+PY
+
+# Interleaved rounds: the verdict.
+verdict=0
+python3 - "$rounds" "$STRATA run --rm busybox true" "$crun_cmd" "$pod_cmd" <<'PY' || verdict=1
+import random, shlex, statistics, subprocess, sys, time
+rounds, cmds = int(sys.argv[1]), [shlex.split(c) for c in sys.argv[2:]]
+names = ["strata", "crun", "podman"]
+times = [[] for _ in cmds]
+order = list(range(len(cmds)))
+rng = random.Random(1)  # each round in a new order: no command always
+for _ in range(rounds):  # follows another one's (asynchronous) teardown
+    rng.shuffle(order)
+    for i in order:
+        t = time.perf_counter()
+        if subprocess.run(cmds[i], stdin=subprocess.DEVNULL).returncode != 0:
+            sys.exit("%s failed" % names[i])
+        times[i].append((time.perf_counter() - t) * 1e3)
+med = [statistics.median(t) for t in times]
+print("interleaved, %d rounds (median, min):" % rounds)
+for n, m, t in zip(names, med, times):
+    print("  %-6s %8.1f ms  min %6.1f" % (n, m, min(t)))
+r1, r2 = med[0] / med[1], med[2] / med[0]
+ok1, ok2 = r1 <= 1.3, r2 >= 10
+print("%s: strata / crun = %.2fx (target <= 1.3x)" % ("PASS" if ok1 else "FAIL", r1))
+print("%s: podman / strata = %.1fx (target >= 10x)" % ("PASS" if ok2 else "FAIL", r2))
+sys.exit(0 if ok1 and ok2 else 1)
 PY
 
 # N containers of one image at once: all succeed, one unpacked copy.
@@ -98,6 +133,13 @@ end=$(date +%s.%N)
 [ -e "$W/fails" ] && fail=$(wc -l <"$W/fails")
 copies=$(ls "$STRATA_ROOT/layers" | grep -cE '^[0-9a-f]{64}$')
 left=$("$STRATA" ps -aq | wc -l)
-python3 -c "import sys; print('%s parallel containers: %s failed, %s unpacked layer copies, %s left, %.2f s' % (sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[6]) - float(sys.argv[5])))" \
-  "$parallel" "$fail" "$copies" "$left" "$start" "$end"
-[ "$fail" = 0 ] && [ "$copies" = 1 ]
+dirs=$(ls "$STRATA_ROOT/containers" | wc -l)
+python3 -c "import sys; print('%s parallel containers: %s failed, %s unpacked layer copies, %s rows and %s directories left, %.2f s' % (sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], float(sys.argv[7]) - float(sys.argv[6])))" \
+  "$parallel" "$fail" "$copies" "$left" "$dirs" "$start" "$end"
+if [ "$fail" = 0 ] && [ "$copies" = 1 ] && [ "$left" = 0 ] && [ "$dirs" = 0 ]; then
+  echo "PASS: $parallel parallel containers all succeeded and shared one copy of the layers"
+else
+  echo "FAIL: $parallel parallel containers"
+  verdict=1
+fi
+exit $verdict

@@ -1,10 +1,13 @@
 /* Flags shared by `run` and `create`: Docker's names and rules. */
 #include "container_opts.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "util/cleanup.h"
@@ -19,6 +22,13 @@ enum {
   OPT_NETWORK,
   OPT_PRIVILEGED,
   OPT_HELP,
+  OPT_PULL,
+  OPT_CAP_ADD,
+  OPT_CAP_DROP,
+  OPT_SECURITY_OPT,
+  OPT_RUNTIME,
+  OPT_CPUS,
+  OPT_PIDS_LIMIT,
 };
 
 static const struct option opts[] = {
@@ -40,6 +50,14 @@ static const struct option opts[] = {
     {"net", required_argument, 0, OPT_NETWORK},
     {"privileged", no_argument, 0, OPT_PRIVILEGED},
     {"help", no_argument, 0, OPT_HELP},
+    {"pull", required_argument, 0, OPT_PULL},
+    {"cap-add", required_argument, 0, OPT_CAP_ADD},
+    {"cap-drop", required_argument, 0, OPT_CAP_DROP},
+    {"security-opt", required_argument, 0, OPT_SECURITY_OPT},
+    {"runtime", required_argument, 0, OPT_RUNTIME},
+    {"memory", required_argument, 0, 'm'},
+    {"cpus", required_argument, 0, OPT_CPUS},
+    {"pids-limit", required_argument, 0, OPT_PIDS_LIMIT},
     {0, 0, 0, 0}};
 
 static int push(char ***v, size_t *n, char *s) {
@@ -67,6 +85,75 @@ static int read_env_file(cli_create *c, const char *path) {
     if (dup == NULL || push(&c->file_lines, &c->n_file_lines, dup) < 0 ||
         push(&c->env, &c->o.n_env, dup) < 0)
       return cli_fail(125, "out of memory");
+  }
+  return -1;
+}
+
+/* Docker's RAMInBytes: a number with an optional b, k, m, g, t or p suffix
+ * (powers of 1024, any case, "mb" as "m"). */
+static int parse_memory(const char *v, int64_t *out) {
+  char *end = NULL;
+  errno = 0;
+  double n = strtod(v, &end);
+  if (errno || end == v || n < 0)
+    return -1;
+  static const char units[] = "bkmgtp";
+  const char *u = units;
+  if (*end) {
+    u = strchr(units, tolower((unsigned char)*end));
+    if (u == NULL)
+      return -1;
+    end++;
+    if (u != units && tolower((unsigned char)*end) == 'b')
+      end++;
+    if (*end)
+      return -1;
+  }
+  for (const char *p = units; p < u; p++)
+    n *= 1024;
+  *out = (int64_t)n;
+  return 0;
+}
+
+/* --memory, --cpus, --pids-limit; -1 when good, else the exit code. */
+static int resource_flag(cli_create *c, int ch, const char *cmdname) {
+  st_create_opts *o = &c->o;
+  char *end = NULL;
+  errno = 0;
+  if (ch == 'm') {
+    if (parse_memory(optarg, &o->memory) < 0)
+      return cli_bad_usage(cmdname,
+                           "invalid argument \"%s\" for \"-m, "
+                           "--memory\" flag: invalid size: '%s'",
+                           optarg, optarg),
+             125;
+    if (o->memory > 0 && o->memory < 6 * 1024 * 1024)
+      return cli_fail(125, "Minimum memory limit allowed is 6MB");
+  } else if (ch == OPT_CPUS) {
+    double n = strtod(optarg, &end);
+    if (errno || end == optarg || *end || n < 0)
+      return cli_bad_usage(cmdname,
+                           "invalid argument \"%s\" for \"--cpus\" "
+                           "flag: failed to parse %s as a rational number",
+                           optarg, optarg),
+             125;
+    o->nano_cpus = (int64_t)(n * 1e9 + 0.5);
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    if (online > 0 && o->nano_cpus > (int64_t)online * 1000000000)
+      return cli_fail(125,
+                      "Range of CPUs is from 0.01 to %ld.00, as there are "
+                      "only %ld CPUs available",
+                      online, online);
+  } else {
+    long long n = strtoll(optarg, &end, 10);
+    if (errno || end == optarg || *end)
+      return cli_bad_usage(cmdname,
+                           "invalid argument \"%s\" for "
+                           "\"--pids-limit\" flag: strconv.ParseInt: "
+                           "parsing \"%s\": invalid syntax",
+                           optarg, optarg),
+             125;
+    o->pids_limit = n;
   }
   return -1;
 }
@@ -128,6 +215,25 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
     break;
   case OPT_HELP:
     return cli_usage(cmd);
+  case OPT_PULL:
+    c->pull = optarg;
+    break;
+  case OPT_CAP_ADD:
+    push(&c->cap_add, &o->n_cap_add, optarg);
+    break;
+  case OPT_CAP_DROP:
+    push(&c->cap_drop, &o->n_cap_drop, optarg);
+    break;
+  case OPT_SECURITY_OPT:
+    push(&c->security_opt, &o->n_security_opt, optarg);
+    break;
+  case OPT_RUNTIME:
+    o->runtime = optarg;
+    break;
+  case 'm':
+  case OPT_CPUS:
+  case OPT_PIDS_LIMIT:
+    return resource_flag(c, ch, cmdname);
   default:
     cli_bad_usage(cmdname, "unknown flag");
     return 125;
@@ -140,7 +246,7 @@ int cli_create_parse(int argc, char **argv, const char *cmdname,
   memset(c, 0, sizeof(*c));
   int ch;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, "+itde:w:u:v:h:", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "+itde:w:u:v:h:m:", opts, NULL)) != -1) {
     int r = one_flag(c, ch, cmdname, cmd, allow_detach);
     if (r >= 0)
       return r;
@@ -158,6 +264,9 @@ int cli_create_parse(int argc, char **argv, const char *cmdname,
   c->o.env = c->env;
   c->o.volumes = c->vols;
   c->o.tmpfs = c->tmpfs;
+  c->o.cap_add = c->cap_add;
+  c->o.cap_drop = c->cap_drop;
+  c->o.security_opt = c->security_opt;
   return -1;
 }
 
@@ -168,6 +277,9 @@ void cli_create_free(cli_create *c) {
   free(c->env);
   free(c->vols);
   free(c->tmpfs);
+  free(c->cap_add);
+  free(c->cap_drop);
+  free(c->security_opt);
 }
 
 int cli_runtime_fail(const st_error *err) {

@@ -3,6 +3,7 @@
 
 #include "cli.h"
 #include "container_opts.h"
+#include "pull_progress.h"
 #include "util/cleanup.h"
 
 static int run_create(int argc, char **argv);
@@ -14,18 +15,29 @@ ST_COMMAND(create, "create|container create", run_create,
            "Aliases:\n"
            "  strata container create, strata create\n\n"
            "Options:\n"
+           "      --cap-add list        Add Linux capabilities\n"
+           "      --cap-drop list       Drop Linux capabilities\n"
+           "      --cpus decimal        Number of CPUs\n"
            "      --entrypoint string   Overwrite the default ENTRYPOINT\n"
            "  -e, --env list            Set environment variables\n"
            "      --env-file list       Read in a file of environment "
            "variables\n"
            "  -h, --hostname string     Container host name\n"
            "  -i, --interactive         Keep STDIN open even if not attached\n"
+           "  -m, --memory bytes        Memory limit\n"
            "      --name string         Assign a name to the container\n"
            "      --network string      Connect a container to a network "
            "(none, host)\n"
+           "      --pids-limit int      Tune container pids limit\n"
            "      --privileged          Give extended privileges\n"
+           "      --pull string         Pull image before creating "
+           "(\"always\", \"missing\", \"never\") (default \"missing\")\n"
            "      --read-only           Mount the root filesystem read only\n"
            "      --rm                  Remove the container when it exits\n"
+           "      --runtime string      OCI runtime for this container (crun, "
+           "runc, a path)\n"
+           "      --security-opt list   Security Options "
+           "(no-new-privileges[=bool], seccomp=unconfined)\n"
            "      --tmpfs list          Mount a tmpfs directory\n"
            "  -t, --tty                 Allocate a pseudo-TTY\n"
            "  -u, --user string         Username or UID "
@@ -47,6 +59,8 @@ static int run_create(int argc, char **argv) {
   char id[ST_CONTAINER_ID_LEN];
   if (s == NULL)
     code = 125;
+  else if ((code = cli_ensure_image(s, c.o.image, c.pull)) >= 0)
+    ; /* error printed */
   else if (st_container_create(s, &c.o, id, &err) < 0)
     code = cli_runtime_fail(err);
   else

@@ -1,4 +1,7 @@
-/* strata image inspect / strata inspect. */
+/* strata inspect / image inspect / container inspect. Without --type,
+ * `inspect` looks a name up as a container first, then as an image (as
+ * Docker does); `image inspect` and `container inspect` look at one kind. */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -8,21 +11,44 @@
 #include "cli.h"
 #include "fmt/template.h"
 #include "image/image.h"
+#include "runtime/manage.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 
-static int run_inspect(int argc, char **argv);
+typedef enum kind { KIND_ANY, KIND_IMAGE, KIND_CONTAINER } kind;
 
-ST_COMMAND(inspect, "inspect|image inspect", run_inspect,
-           "Return low-level information on images",
+static int run_inspect(int argc, char **argv);
+static int run_image_inspect(int argc, char **argv);
+static int run_container_inspect(int argc, char **argv);
+
+#define FORMAT_HELP                                                            \
+  "  -f, --format string   Format output using a custom template:\n"           \
+  "                        'json':             Print in JSON format\n"         \
+  "                        'TEMPLATE':         Print output using the "        \
+  "given Go template\n"
+
+ST_COMMAND(inspect, "inspect", run_inspect,
+           "Return low-level information on containers or images",
+           "\nUsage:  strata inspect [OPTIONS] NAME|ID [NAME|ID...]\n\n"
+           "Return low-level information on containers or images\n\n"
+           "Options:\n" FORMAT_HELP
+           "      --type string     Only inspect objects of the given type "
+           "(container, image)\n"
+           "  -h, --help            Print usage\n");
+
+ST_COMMAND(image_inspect, "image inspect", run_image_inspect,
+           "Display detailed information on one or more images",
            "\nUsage:  strata image inspect [OPTIONS] IMAGE [IMAGE...]\n\n"
            "Display detailed information on one or more images\n\n"
-           "Options:\n"
-           "  -f, --format string   Format output using a custom template:\n"
-           "                        'json':             Print in JSON "
-           "format\n"
-           "                        'TEMPLATE':         Print output using "
-           "the given Go template\n"
+           "Options:\n" FORMAT_HELP "  -h, --help            Print usage\n");
+
+ST_COMMAND(container_inspect, "container inspect", run_container_inspect,
+           "Display detailed information on one or more containers",
+           "\nUsage:  strata container inspect [OPTIONS] CONTAINER "
+           "[CONTAINER...]\n\n"
+           "Display detailed information on one or more containers\n\n"
+           "Options:\n" FORMAT_HELP "  -s, --size            Display total "
+           "file sizes\n"
            "  -h, --help            Print usage\n");
 
 /* Prints each object with the template, or the array as indented JSON. */
@@ -53,7 +79,46 @@ static int print_results(json_t *all, const char *format) {
   return code;
 }
 
-static int run_inspect(int argc, char **argv) {
+static int inspect_image(st_store *s, const char *ref, json_t **o,
+                         st_error **err) {
+  st_image img;
+  if (st_image_resolve(s, ref, &img, err) < 0)
+    return -1;
+  int r = st_image_inspect(s, img.id, o, err);
+  st_image_clear(&img);
+  return r;
+}
+
+/* Looks ref up as k says; KIND_ANY: a container, else an image, else
+ * Docker's "No such object". */
+static int inspect_one(st_store *s, kind k, const char *ref, json_t **o,
+                       st_error **err) {
+  if (k == KIND_IMAGE)
+    return inspect_image(s, ref, o, err);
+  if (k == KIND_CONTAINER)
+    return st_container_inspect(s, ref, o, err);
+  st_error *e = NULL;
+  if (st_container_inspect(s, ref, o, &e) == 0)
+    return 0;
+  bool missing = e->code == ENOENT;
+  if (!missing) {
+    *err = e;
+    return -1;
+  }
+  st_error_free(e);
+  e = NULL;
+  if (inspect_image(s, ref, o, &e) == 0)
+    return 0;
+  if (e->code != ENOENT) {
+    *err = e;
+    return -1;
+  }
+  st_error_free(e);
+  return st_error_set(err, ENOENT, "No such object: %s", ref);
+}
+
+static int inspect_main(int argc, char **argv, kind k, const st_command *cmd,
+                        const char *cmdname) {
   static const struct option opts[] = {{"format", required_argument, 0, 'f'},
                                        {"type", required_argument, 0, 'T'},
                                        {"size", no_argument, 0, 's'},
@@ -67,25 +132,27 @@ static int run_inspect(int argc, char **argv) {
       format = optarg;
       break;
     case 'T':
-      if (strcmp(optarg, "image") != 0)
-        return cli_fail(1,
-                        "unsupported --type \"%s\": only images can be "
-                        "inspected for now",
-                        optarg);
+      if (k != KIND_ANY &&
+          k != (strcmp(optarg, "image") == 0 ? KIND_IMAGE : KIND_CONTAINER))
+        return cli_bad_usage(cmdname, "unknown flag: --type");
+      if (strcmp(optarg, "image") == 0)
+        k = KIND_IMAGE;
+      else if (strcmp(optarg, "container") == 0)
+        k = KIND_CONTAINER;
+      else
+        return cli_fail(1, "\"%s\" is not a valid value for --type", optarg);
       break;
     case 's':
       break;
     case 'h':
-      return cli_usage(&st_cmd_inspect);
+      return cli_usage(cmd);
     default:
-      return cli_bad_usage("image inspect", "unknown flag");
+      return cli_bad_usage(cmdname, "unknown flag");
     }
   }
   if (optind >= argc)
-    return cli_bad_usage("image inspect",
-                         "\"strata image inspect\" requires at least 1 "
-                         "argument.\nUsage:  strata image inspect [OPTIONS] "
-                         "IMAGE [IMAGE...]");
+    return cli_bad_usage(cmdname, "\"strata %s\" requires at least 1 argument.",
+                         cmdname);
   st_store *s = cli_store();
   if (s == NULL)
     return 1;
@@ -93,23 +160,30 @@ static int run_inspect(int argc, char **argv) {
   int code = 0;
   for (int i = optind; i < argc; i++) {
     cleanup_error st_error *err = NULL;
-    st_image img;
     json_t *o = NULL;
-    if (st_image_resolve(s, argv[i], &img, &err) < 0) {
-      fprintf(stderr, "Error: %s\n", err->msg);
-      code = 1;
-      continue;
-    }
-    if (st_image_inspect(s, img.id, &o, &err) < 0) {
+    if (inspect_one(s, k, argv[i], &o, &err) < 0) {
       cli_print_error(err);
       code = 1;
     } else {
       json_array_append_new(all, o);
     }
-    st_image_clear(&img);
   }
   if (print_results(all, format) != 0)
     code = 1;
   json_decref(all);
   return code;
+}
+
+static int run_inspect(int argc, char **argv) {
+  return inspect_main(argc, argv, KIND_ANY, &st_cmd_inspect, "inspect");
+}
+
+static int run_image_inspect(int argc, char **argv) {
+  return inspect_main(argc, argv, KIND_IMAGE, &st_cmd_image_inspect,
+                      "image inspect");
+}
+
+static int run_container_inspect(int argc, char **argv) {
+  return inspect_main(argc, argv, KIND_CONTAINER, &st_cmd_container_inspect,
+                      "container inspect");
 }

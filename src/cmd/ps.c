@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "fmt/units.h"
 #include "format.h"
+#include "runtime/filter.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 
@@ -22,7 +23,15 @@ ST_COMMAND(ps, "ps|container ls|container list|container ps", run_ps,
            "Options:\n"
            "  -a, --all             Show all containers (default shows just "
            "running)\n"
+           "  -f, --filter filter   Filter output based on conditions "
+           "provided\n"
+           "                        (status, name, id, ancestor, label, "
+           "exited)\n"
            "      --format string   Format output using a custom template\n"
+           "  -n, --last int        Show n last created containers (includes "
+           "all states)\n"
+           "  -l, --latest          Show the latest created container "
+           "(includes all states)\n"
            "      --no-trunc        Don't truncate output\n"
            "  -q, --quiet           Only display container IDs\n"
            "  -h, --help            Print usage\n");
@@ -86,16 +95,84 @@ static json_t *row(const st_container *c, bool no_trunc, int64_t now) {
                    st_ct_state_name(c->state));
 }
 
+typedef struct ps_opts {
+  bool all, quiet, no_trunc;
+  const char *format;
+  long last; /* -n / -l: the last n created, -1: no limit */
+  char **filters;
+  size_t n_filters;
+} ps_opts;
+
+/* Prints the selected rows; the exit code. */
+static int list(st_store *s, const ps_opts *o, st_ct_filter *f) {
+  cleanup_error st_error *err = NULL;
+  st_container *v = NULL;
+  size_t n = 0;
+  if (st_container_list(s, &v, &n, &err) < 0) {
+    cli_print_error(err);
+    return 1;
+  }
+  /* -n/-l and a status filter include every state, as Docker. */
+  bool all = o->all || o->last >= 0 || st_ct_filter_has(f, "status");
+  int64_t now = st_now_ns();
+  json_t *rows = json_array();
+  long shown = 0;
+  for (size_t i = 0; i < n && (o->last < 0 || shown < o->last); i++) {
+    st_container_refresh(s, &v[i]);
+    if (!all && v[i].state != ST_CT_RUNNING)
+      continue;
+    if (v[i].auto_remove && v[i].state == ST_CT_EXITED)
+      continue; /* removed by the refresh */
+    if (!st_ct_filter_match(s, f, &v[i]))
+      continue;
+    shown++;
+    if (o->quiet)
+      printf("%.*s\n", o->no_trunc ? 64 : 12, v[i].id);
+    else
+      json_array_append_new(rows, row(&v[i], o->no_trunc, now));
+  }
+  int code =
+      o->quiet ? 0 : cli_print_rows(o->format, default_table, headers, rows);
+  json_decref(rows);
+  st_containers_free(v, n);
+  return code;
+}
+
 static int run_ps(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"all", no_argument, 0, 'a'},      {"quiet", no_argument, 0, 'q'},
-      {"no-trunc", no_argument, 0, 'N'}, {"format", required_argument, 0, 'F'},
-      {"help", no_argument, 0, 'h'},     {0, 0, 0, 0}};
+  static const struct option opts[] = {{"all", no_argument, 0, 'a'},
+                                       {"quiet", no_argument, 0, 'q'},
+                                       {"no-trunc", no_argument, 0, 'N'},
+                                       {"format", required_argument, 0, 'F'},
+                                       {"filter", required_argument, 0, 'f'},
+                                       {"last", required_argument, 0, 'n'},
+                                       {"latest", no_argument, 0, 'l'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  ps_opts o = {.last = -1};
+  cleanup_free char **filters = calloc((size_t)argc + 1, sizeof(char *));
+  if (filters == NULL)
+    return cli_fail(1, "out of memory");
+  o.filters = filters;
   bool all = false, quiet = false, no_trunc = false;
   const char *format = NULL;
+  char *end = NULL;
   int ch;
-  while ((ch = getopt_long(argc, argv, "aqh", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "aqhf:n:l", opts, NULL)) != -1) {
     switch (ch) {
+    case 'f':
+      filters[o.n_filters++] = optarg;
+      break;
+    case 'n':
+      o.last = strtol(optarg, &end, 10);
+      if (*optarg == '\0' || *end)
+        return cli_bad_usage("ps",
+                             "invalid argument \"%s\" for \"-n, "
+                             "--last\" flag",
+                             optarg);
+      break;
+    case 'l':
+      o.last = 1;
+      break;
     case 'a':
       all = true;
       break;
@@ -114,31 +191,17 @@ static int run_ps(int argc, char **argv) {
       return cli_bad_usage("ps", "unknown flag");
     }
   }
+  o.all = all, o.quiet = quiet, o.no_trunc = no_trunc, o.format = format;
   st_store *s = cli_store();
   if (s == NULL)
     return 1;
   cleanup_error st_error *err = NULL;
-  st_container *v = NULL;
-  size_t n = 0;
-  if (st_container_list(s, &v, &n, &err) < 0) {
+  st_ct_filter *f = NULL;
+  if (st_ct_filter_parse(s, o.filters, o.n_filters, &f, &err) < 0) {
     cli_print_error(err);
     return 1;
   }
-  int64_t now = st_now_ns();
-  json_t *rows = json_array();
-  for (size_t i = 0; i < n; i++) {
-    st_container_refresh(s, &v[i]);
-    if (!all && v[i].state != ST_CT_RUNNING)
-      continue;
-    if (v[i].auto_remove && v[i].state == ST_CT_EXITED)
-      continue; /* removed by the refresh */
-    if (quiet)
-      printf("%.*s\n", no_trunc ? 64 : 12, v[i].id);
-    else
-      json_array_append_new(rows, row(&v[i], no_trunc, now));
-  }
-  int code = quiet ? 0 : cli_print_rows(format, default_table, headers, rows);
-  json_decref(rows);
-  st_containers_free(v, n);
+  int code = list(s, &o, f);
+  st_ct_filter_free(f);
   return code;
 }

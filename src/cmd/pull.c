@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "registry/progress.h"
+#include "pull_progress.h"
 #include "registry/registry.h"
 #include "util/cleanup.h"
 
@@ -20,6 +20,8 @@ ST_COMMAND(pull, "pull|image pull", run_pull,
            "Aliases:\n"
            "  strata image pull, strata pull\n\n"
            "Options:\n"
+           "  -a, --all-tags                       Download all tagged images "
+           "in the repository\n"
            "      --max-concurrent-downloads int   Parallel layer downloads "
            "(default 3)\n"
            "      --platform string                Set platform if server is "
@@ -27,51 +29,57 @@ ST_COMMAND(pull, "pull|image pull", run_pull,
            "  -q, --quiet                          Suppress verbose output\n"
            "      --tls-verify                     Require HTTPS and verify "
            "certificates (default true)\n"
-           "  -h, --help                           Print usage\n");
+           "  -h, --help                           Print usage\n\n"
+           "Registry settings (Docker's daemon.json keys \"registry-mirrors\" "
+           "and\n\"insecure-registries\") are read from $STRATA_CONFIG, else "
+           "/etc/strata/daemon.json.\n");
 
-/* Per-layer lines; on a terminal each layer keeps its line and is redrawn
- * in place, as Docker does. */
-typedef struct printer {
-  bool tty;
-  char ids[256][13];
-  size_t n;
-} printer;
-
-static size_t line_of(printer *p, const char *digest) {
-  char id[13];
-  snprintf(id, sizeof(id), "%.12s", digest + 7);
-  for (size_t i = 0; i < p->n; i++)
-    if (strcmp(p->ids[i], id) == 0)
-      return i;
-  if (p->n == sizeof(p->ids) / sizeof(p->ids[0]))
-    return p->n - 1;
-  memcpy(p->ids[p->n], id, sizeof(id));
-  if (p->tty)
-    fputc('\n', stdout);
-  return p->n++;
-}
-
-static void on_event(void *ctx, const st_reg_event *ev) {
-  printer *p = ctx;
-  if (ev->kind == ST_REG_PULLING_FROM) {
-    printf("%s: Pulling from %s\n", ev->text, ev->repo);
-    fflush(stdout);
-    return;
+/* `pull -a REPO`: every tag, one after the other, as Docker does. */
+static int pull_all_tags(struct st_store *s, const char *repo,
+                         const st_reg_opts *o, bool quiet) {
+  cleanup_error st_error *err = NULL;
+  char **tags = NULL;
+  size_t n = 0;
+  if (st_registry_list_tags(repo, o, &tags, &n, &err) < 0) {
+    cli_print_error(err);
+    return 1;
   }
-  char buf[160];
-  if (ev->digest == NULL ||
-      st_reg_event_status(ev, p->tty, buf, sizeof(buf)) == NULL)
-    return;
-  if (!p->tty) {
-    if (st_reg_event_is_milestone(ev))
-      printf("%.12s: %s\n", ev->digest + 7, buf);
-    fflush(stdout);
-    return;
+  bool newer = false;
+  cleanup_free char *name = NULL;
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    cleanup_free char *ref = NULL;
+    if (asprintf(&ref, "%s:%s", repo, tags[i]) < 0) {
+      rc = cli_fail(1, "out of memory");
+      break;
+    }
+    st_pull_result r;
+    if (st_registry_pull(s, ref, o, &r, &err) < 0) {
+      cli_print_error(err);
+      rc = 1;
+      break;
+    }
+    newer |= !r.up_to_date;
+    if (!quiet)
+      printf("Digest: %s\n", r.digest);
+    if (name == NULL && r.name)
+      name = strndup(r.name, strcspn(r.name, "@") - 0);
+    st_pull_result_clear(&r);
   }
-  size_t i = line_of(p, ev->digest);
-  size_t up = p->n - i;
-  printf("\033[%zuA\r\033[2K%.12s: %s\033[%zuB\r", up, ev->digest + 7, buf, up);
-  fflush(stdout);
+  st_tags_free(tags, n);
+  if (rc != 0 || name == NULL)
+    return rc ? rc : 1;
+  /* "host/repo:tag" -> "host/repo" */
+  char *colon = strrchr(name, ':');
+  if (colon && strchr(colon, '/') == NULL)
+    *colon = '\0';
+  cleanup_free char *fam = cli_familiar(name);
+  if (!quiet)
+    printf("Status: %s for %s\n",
+           newer ? "Downloaded newer image" : "Image is up to date",
+           fam ? fam : name);
+  printf("%s\n", name);
+  return 0;
 }
 
 static int parse_bool(const char *s, bool *out) {
@@ -96,12 +104,13 @@ static int run_pull(int argc, char **argv) {
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   st_reg_opts o = {0};
-  bool quiet = false, verify = true;
+  bool quiet = false, verify = true, all_tags = false;
   int c;
   while ((c = getopt_long(argc, argv, "aqh", opts, NULL)) != -1) {
     switch (c) {
     case 'a':
-      return cli_fail(1, "pull --all-tags is not supported yet");
+      all_tags = true;
+      break;
     case 'q':
       quiet = true;
       break;
@@ -134,14 +143,17 @@ static int run_pull(int argc, char **argv) {
                                  "argument.\nUsage:  strata pull [OPTIONS] "
                                  "NAME[:TAG|@DIGEST]");
   o.tls_insecure = !verify;
-  printer p = {.tty = isatty(STDOUT_FILENO) == 1};
+  cli_pull_printer p;
+  cli_pull_printer_init(&p, stdout);
   if (!quiet) {
-    o.progress = on_event;
+    o.progress = cli_pull_on_event;
     o.progress_ctx = &p;
   }
   st_store *s = cli_store();
   if (s == NULL)
     return 1;
+  if (all_tags)
+    return pull_all_tags(s, argv[optind], &o, quiet);
   cleanup_error st_error *err = NULL;
   st_pull_result r;
   if (st_registry_pull(s, argv[optind], &o, &r, &err) < 0) {
@@ -151,11 +163,7 @@ static int run_pull(int argc, char **argv) {
   if (quiet) {
     printf("%s\n", r.name);
   } else {
-    cleanup_free char *fam = cli_familiar(r.name);
-    printf("Digest: %s\n", r.digest);
-    printf("Status: %s for %s\n",
-           r.up_to_date ? "Image is up to date" : "Downloaded newer image",
-           fam ? fam : r.name);
+    cli_pull_print_status(stdout, &r);
     printf("%s\n", r.name);
   }
   st_pull_result_clear(&r);

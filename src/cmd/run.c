@@ -3,25 +3,38 @@
 
 #include "cli.h"
 #include "container_opts.h"
+#include "pull_progress.h"
 #include "util/cleanup.h"
 
 static int run_run(int argc, char **argv);
 
 #define CONTAINER_FLAGS                                                        \
+  "      --cap-add list        Add Linux capabilities\n"                       \
+  "      --cap-drop list       Drop Linux capabilities\n"                      \
+  "      --cpus decimal        Number of CPUs\n"                               \
   "      --entrypoint string   Overwrite the default ENTRYPOINT of the "       \
   "image\n"                                                                    \
   "  -e, --env list            Set environment variables\n"                    \
   "      --env-file list       Read in a file of environment variables\n"      \
   "  -h, --hostname string     Container host name\n"                          \
   "  -i, --interactive         Keep STDIN open even if not attached\n"         \
+  "  -m, --memory bytes        Memory limit\n"                                 \
   "      --name string         Assign a name to the container\n"               \
   "      --network string      Connect a container to a network (none, "       \
   "host)\n"                                                                    \
+  "      --pids-limit int      Tune container pids limit (-1 for "             \
+  "unlimited)\n"                                                               \
   "      --privileged          Give extended privileges to this container\n"   \
+  "      --pull string         Pull image before running (\"always\", "        \
+  "\"missing\", \"never\") (default \"missing\")\n"                            \
   "      --read-only           Mount the container's root filesystem as "      \
   "read only\n"                                                                \
   "      --rm                  Automatically remove the container when it "    \
   "exits\n"                                                                    \
+  "      --runtime string      Runtime to use for this container (an OCI "     \
+  "runtime: crun, runc, or a path)\n"                                          \
+  "      --security-opt list   Security Options (no-new-privileges[=bool], "   \
+  "seccomp=unconfined)\n"                                                      \
   "      --tmpfs list          Mount a tmpfs directory\n"                      \
   "  -t, --tty                 Allocate a pseudo-TTY\n"                        \
   "  -u, --user string         Username or UID (format: "                      \
@@ -55,7 +68,9 @@ static int run_run(int argc, char **argv) {
   cleanup_error st_error *err = NULL;
   char id[ST_CONTAINER_ID_LEN];
   int status = 0;
-  if (st_container_create(s, &c.o, id, &err) < 0) {
+  if ((code = cli_ensure_image(s, c.o.image, c.pull)) >= 0) {
+    /* error printed */
+  } else if (st_container_create(s, &c.o, id, &err) < 0) {
     code = cli_runtime_fail(err);
   } else if (c.detach) {
     code = st_container_start_detached(s, id, &err) < 0 ? cli_runtime_fail(err)

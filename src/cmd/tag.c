@@ -1,4 +1,5 @@
 /* strata tag: point a new name at an image. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,11 +42,18 @@ static int run_tag(int argc, char **argv) {
   if (s == NULL)
     return 1;
   st_image img;
-  if (st_image_resolve(s, argv[optind], &img, &err) < 0 ||
-      st_tag_set(s, target, img.id, &err) < 0) {
+  if (st_image_resolve(s, argv[optind], &img, &err) < 0) {
     cli_print_error(err);
     return 1;
   }
+  int r = st_tag_set(s, target, img.id, &err);
   st_image_clear(&img);
+  if (r < 0) {
+    /* Removed by another process since we resolved it. */
+    if (err->code == ENOENT)
+      return cli_fail(1, "No such image: %s", argv[optind]);
+    cli_print_error(err);
+    return 1;
+  }
   return 0;
 }

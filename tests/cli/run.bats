@@ -48,10 +48,18 @@ setup() {
   assert_error_line 'permission denied'
 }
 
-@test "run: a missing image exits 125" {
-  run --separate-stderr "$STRATA" run --rm nosuchimage true
+@test "run: a missing image with --pull never exits 125" {
+  run --separate-stderr "$STRATA" run --rm --pull never nosuchimage true
   assert_status 125
   assert_error_line 'No such image'
+}
+
+@test "run: a missing image is looked for in its registry, then exits 125" {
+  # No registry answers here (docker.io is unreachable): a clear error, fast.
+  run --separate-stderr "$STRATA" run --rm nosuchimage true
+  assert_status 125
+  [[ $stderr == *"Unable to find image 'nosuchimage:latest' locally"* ]]
+  [[ $stderr == *"Error: "* ]]
 }
 
 @test "run: a bad -u user exits 125 and names it" {

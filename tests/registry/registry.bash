@@ -168,13 +168,15 @@ proxy_stop() {
   return 0
 }
 
-# make_multiarch_oci DIR LAYER_TAR: an OCI layout in DIR whose index
-# "latest" lists linux/amd64 and linux/arm64 images (same gzip layer,
-# configs differing by architecture). Prints "AMD64_CONFIG ARM64_CONFIG".
+# make_multiarch_oci DIR LAYER_TAR [OS/ARCH[/VARIANT]...]: an OCI layout in
+# DIR whose index "latest" lists an image per platform (default linux/amd64
+# and linux/arm64; same gzip layer, configs differing by platform). Prints
+# the config digests, in the order of the platforms.
 make_multiarch_oci() {
-  python3 - "$1" "$2" <<'PY'
+  python3 - "$@" <<'PY'
 import gzip, hashlib, json, os, sys
 out, tar = sys.argv[1], sys.argv[2]
+plats = sys.argv[3:] or ["linux/amd64", "linux/arm64"]
 blobs = os.path.join(out, "blobs", "sha256")
 os.makedirs(blobs, exist_ok=True)
 def put(data):
@@ -185,11 +187,15 @@ raw = open(tar, "rb").read()
 layer, lsize = put(gzip.compress(raw, mtime=0))
 diff_id = "sha256:" + hashlib.sha256(raw).hexdigest()
 manifests, configs = [], []
-for arch in ("amd64", "arm64"):
-    cfg = json.dumps({"architecture": arch, "os": "linux",
+for plat in plats:
+    osname, arch, *variant = plat.split("/")
+    p = {"architecture": arch, "os": osname}
+    if variant:
+        p["variant"] = variant[0]
+    cfg = json.dumps(dict(p, **{
                       "config": {"Cmd": ["sh"]},
                       "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-                      "created": "2024-01-01T00:00:00Z"},
+                      "created": "2024-01-01T00:00:00Z"}),
                      separators=(",", ":")).encode()
     cdig, csize = put(cfg)
     configs.append(cdig)
@@ -203,7 +209,7 @@ for arch in ("amd64", "arm64"):
     mdig, msize = put(m)
     manifests.append({"mediaType": "application/vnd.oci.image.manifest.v1+json",
                       "digest": mdig, "size": msize,
-                      "platform": {"architecture": arch, "os": "linux"}})
+                      "platform": p})
 idx = json.dumps({"schemaVersion": 2,
                   "mediaType": "application/vnd.oci.image.index.v1+json",
                   "manifests": manifests}, separators=(",", ":")).encode()
@@ -213,7 +219,7 @@ json.dump({"schemaVersion": 2, "manifests": [
      "size": isize, "annotations": {"org.opencontainers.image.ref.name": "latest"}}]},
     open(os.path.join(out, "index.json"), "w"))
 open(os.path.join(out, "oci-layout"), "w").write('{"imageLayoutVersion":"1.0.0"}')
-print(configs[0], configs[1])
+print(*configs)
 PY
 }
 

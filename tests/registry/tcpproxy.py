@@ -7,6 +7,16 @@ Usage: tcpproxy.py LISTEN_PORT TARGET_PORT [options]
                        response to the client ...
   --cut-times K        ... for the first K such connections (default 1)
   --log FILE           append each request line and Range header seen
+  --status CODE        answer a request with CODE (429, 500, 503, ...)
+                       itself instead of forwarding it, then close ...
+  --status-times K     ... for the first K such requests (default 1)
+  --match TEXT         ... only requests whose request line contains TEXT
+                       (default "/blobs/sha256:")
+  --retry-after VALUE  add "Retry-After: VALUE" to those answers
+  --page-tags N        answer GET /v2/<repo>/tags/list itself, N tags a page
+                       (sorted, ?n= and ?last= honoured, a Link header to
+                       the next page), from the registry's full list: the
+                       registry in the tests does not paginate
 
 It forwards bytes as they are; it does not parse HTTP beyond logging.
 """
@@ -22,10 +32,73 @@ ap.add_argument("--rate", type=int, default=0)
 ap.add_argument("--cut-after", type=int, default=0)
 ap.add_argument("--cut-times", type=int, default=1)
 ap.add_argument("--log")
+ap.add_argument("--status", type=int, default=0)
+ap.add_argument("--status-times", type=int, default=1)
+ap.add_argument("--match", default="/blobs/sha256:")
+ap.add_argument("--retry-after")
+ap.add_argument("--page-tags", type=int, default=0)
 args = ap.parse_args()
 
 lock = threading.Lock()
 cuts_done = 0
+statuses_done = 0
+REASONS = {429: "Too Many Requests", 500: "Internal Server Error",
+           502: "Bad Gateway", 503: "Service Unavailable",
+           504: "Gateway Timeout"}
+CODES = {429: "TOOMANYREQUESTS", 503: "UNAVAILABLE"}
+
+
+def tags_page(line):
+    """A page of the registry's tag list, as a paginating registry sends it."""
+    import json
+    import urllib.parse
+    import urllib.request
+    target = line.split(" ")[1]
+    url = urllib.parse.urlsplit(target)
+    q = urllib.parse.parse_qs(url.query)
+    n = int(q.get("n", [args.page_tags])[0])
+    last = q.get("last", [""])[0]
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" %
+                                (args.target, url.path)) as r:
+        doc = json.load(r)
+    tags = sorted(t for t in doc.get("tags") or [] if t > last)
+    page, more = tags[:n], len(tags) > n
+    body = json.dumps({"name": doc["name"], "tags": page}).encode()
+    head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+    if more:
+        head += ('Link: <%s?n=%d&last=%s>; rel="next"\r\n' %
+                 (url.path, n, urllib.parse.quote(page[-1])))
+    head += "Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+    log(line)
+    return head.encode() + body
+
+
+def inject(data):
+    """The canned answer for a request in data, or None to forward it."""
+    global statuses_done
+    line = data.split(b"\r\n", 1)[0].decode(errors="replace")
+    if args.page_tags and line.startswith("GET ") and "/tags/list" in line:
+        return tags_page(line)
+    if not args.status:
+        return None
+    if not line.startswith(("GET ", "HEAD ")) or args.match not in line:
+        return None
+    with lock:
+        if statuses_done >= args.status_times:
+            return None
+        statuses_done += 1
+    body = b""
+    if not line.startswith("HEAD "):
+        body = ('{"errors":[{"code":"%s","message":"injected by tcpproxy"}]}'
+                % CODES.get(args.status, "UNKNOWN")).encode()
+    head = "HTTP/1.1 %d %s\r\n" % (args.status,
+                                   REASONS.get(args.status, "Error"))
+    if args.retry_after is not None:
+        head += "Retry-After: %s\r\n" % args.retry_after
+    head += ("Content-Type: application/json\r\nContent-Length: %d\r\n"
+             "Connection: close\r\n\r\n" % len(body))
+    log("STATUS %d for %s" % (args.status, line))
+    return head.encode() + body
 
 
 def log(line):
@@ -35,10 +108,15 @@ def log(line):
 
 
 def client_to_server(c, s):
+    canned = None
     try:
         while True:
             data = c.recv(65536)
             if not data:
+                break
+            canned = inject(data)
+            if canned is not None:
+                c.sendall(canned)
                 break
             for line in data.split(b"\r\n"):
                 if line.startswith((b"GET ", b"HEAD ", b"PUT ", b"POST ",
@@ -50,7 +128,7 @@ def client_to_server(c, s):
         pass
     finally:
         try:
-            s.shutdown(socket.SHUT_WR)
+            s.shutdown(socket.SHUT_RDWR if canned is not None else socket.SHUT_WR)
         except OSError:
             pass
 

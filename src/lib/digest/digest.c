@@ -1,4 +1,5 @@
 #include "digest/digest.h"
+#include "digest/internal.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -50,10 +51,15 @@ void st_sha256_free(st_sha256 *h) {
   free(h);
 }
 
+/* Small buffers are hashed in plain C so that reading a config or
+ * computing chain IDs (every `run`) does not load libcrypto. */
 void st_digest_of(const void *buf, size_t n, char out[ST_DIGEST_LEN]) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(buf, n, md, &len, EVP_sha256(), NULL);
+  if (n <= ST_SHA256_SMALL_MAX)
+    st_sha256_small(buf, n, md);
+  else
+    EVP_Digest(buf, n, md, &len, EVP_sha256(), NULL);
   to_digest(md, out);
 }
 

@@ -334,23 +334,37 @@ static void sha256_freep(st_sha256 **h) {
   st_sha256_free(*h);
 }
 
-int st_layer_inspect_blob(st_store *s, const char *blob_digest,
-                          char diff_id[ST_DIGEST_LEN], int64_t *size,
-                          st_error **err) {
-  cleanup_close int fd = st_blob_open(s, blob_digest, err);
-  if (fd < 0)
-    return -1;
+static int inspect_fd(int fd, char diff_id[ST_DIGEST_LEN], int64_t *size,
+                      st_error **err) {
   __attribute__((cleanup(sha256_freep))) st_sha256 *h = st_sha256_new();
   if (h == NULL)
-    return st_error_errno(err, ENOMEM, "blob %s", blob_digest);
+    return st_error_errno(err, ENOMEM, "sha256");
   cleanup_scan scan sc = {.sink = hash_sink, .sink_ctx = h};
   if (scan_run(&sc, fd, err) < 0)
-    return st_error_wrap(err, "blob %s", blob_digest);
+    return -1;
   char digest[ST_DIGEST_LEN];
   st_sha256_final(steal_pointer(&h), digest);
   if (diff_id)
     memcpy(diff_id, digest, ST_DIGEST_LEN);
   if (size)
     *size = sc.size;
+  return 0;
+}
+
+int st_layer_inspect_fd(int fd, const char *what, char diff_id[ST_DIGEST_LEN],
+                        int64_t *size, st_error **err) {
+  if (inspect_fd(fd, diff_id, size, err) < 0)
+    return st_error_wrap(err, "%s", input_name(what));
+  return 0;
+}
+
+int st_layer_inspect_blob(st_store *s, const char *blob_digest,
+                          char diff_id[ST_DIGEST_LEN], int64_t *size,
+                          st_error **err) {
+  cleanup_close int fd = st_blob_open(s, blob_digest, err);
+  if (fd < 0)
+    return -1;
+  if (inspect_fd(fd, diff_id, size, err) < 0)
+    return st_error_wrap(err, "blob %s", blob_digest);
   return 0;
 }

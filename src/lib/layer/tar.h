@@ -45,4 +45,10 @@ int st_layer_inspect_blob(st_store *s, const char *blob_digest,
                           char diff_id[ST_DIGEST_LEN], int64_t *size,
                           st_error **err);
 
+/* As st_layer_inspect_blob, reading the layer (compressed or not) from fd,
+ * a file or a pipe, up to its end; fd is not closed. `what` names the input
+ * in messages. Used to compute a pulled layer's diff ID while it downloads. */
+int st_layer_inspect_fd(int fd, const char *what, char diff_id[ST_DIGEST_LEN],
+                        int64_t *size, st_error **err);
+
 #endif

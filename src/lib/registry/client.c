@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "image/image.h"
+#include "registry/config.h"
 #include "registry/creds.h"
 #include "registry/internal.h"
 #include "util/cleanup.h"
@@ -51,6 +52,7 @@ void st_http_resp_clear(st_http_resp *r) {
   free(r->content_type);
   free(r->docker_digest);
   free(r->retry_after);
+  free(r->link);
   memset(r, 0, sizeof(*r));
   r->content_length = -1;
 }
@@ -98,6 +100,8 @@ size_t st_http_header_cb(char *line, size_t size, size_t n, void *ctx) {
     set_header(&r->docker_digest, v, vlen, false);
   else if (IS("retry-after"))
     set_header(&r->retry_after, v, vlen, false);
+  else if (IS("link"))
+    set_header(&r->link, v, vlen, true);
   else if (IS("content-length"))
     r->content_length = strtoll(v, NULL, 10);
 #undef IS
@@ -272,10 +276,20 @@ int st_reg_client_new(const char *domain, const char *repo, const char *actions,
   if (c == NULL)
     return st_error_errno(err, ENOMEM, "registry client");
   __attribute__((cleanup(st_reg_client_freep))) st_reg_client *guard = c;
+  const st_reg_config *conf = NULL;
+  if (st_reg_config_get(&conf, err) < 0)
+    return -1;
   const char *host =
       strcmp(domain, "docker.io") == 0 ? "registry-1.docker.io" : domain;
-  c->insecure = o && o->tls_insecure;
+  c->insecure = (o && o->tls_insecure) || st_reg_config_insecure(conf, domain);
   c->http_ok = c->insecure || is_loopback(domain);
+  const char *mirror = NULL;
+  bool mirror_http = false;
+  if (strcmp(domain, "docker.io") == 0 && strcmp(actions, "pull") == 0 &&
+      st_reg_config_mirror(conf, &mirror, &mirror_http)) {
+    host = mirror;
+    c->http_ok = c->http_ok || mirror_http || is_loopback(mirror);
+  }
   if ((c->domain = strdup(domain)) == NULL ||
       (c->host = strdup(host)) == NULL || (c->repo = strdup(repo)) == NULL ||
       asprintf(&c->scope, "repository:%s:%s", repo, actions) < 0 ||
@@ -440,6 +454,23 @@ static CURLcode perform(st_reg_client *c, const char *method, const char *url,
   return rc;
 }
 
+/* Seconds a Retry-After value asks for (delta-seconds or an HTTP date);
+ * -1 when absent or unreadable. */
+static long retry_after_s(const char *v) {
+  if (v == NULL || *v == '\0')
+    return -1;
+  char *end = NULL;
+  errno = 0;
+  long s = strtol(v, &end, 10);
+  if (end != v && *end == '\0' && errno == 0)
+    return s < 0 ? -1 : s;
+  time_t t = curl_getdate(v, NULL);
+  if (t == (time_t)-1)
+    return -1;
+  time_t now = time(NULL);
+  return t > now ? (long)(t - now) : 0;
+}
+
 /* ---- errors ------------------------------------------------------------- */
 
 /* The registry's {"errors":[{"code","message"}]} as Docker words it:
@@ -474,6 +505,7 @@ int st_reg_status_error(const st_reg_client *c, const st_http_resp *resp,
   st_buf_vprintf(&what, fmt, ap);
   va_end(ap);
   cleanup_buf st_buf why = ST_BUF_INIT;
+  cleanup_buf st_buf busy = ST_BUF_INIT;
   registry_errors(resp, &why);
   int code = EIO;
   const char *fallback = NULL;
@@ -492,8 +524,15 @@ int st_reg_status_error(const st_reg_client *c, const st_http_resp *resp,
     fallback = "not found";
     break;
   case 429:
-    code = EAGAIN;
-    fallback = "toomanyrequests: too many requests";
+  case 500:
+  case 502:
+  case 503:
+  case 504:
+    code = resp->status == 429 ? EAGAIN : EIO;
+    if (resp->status == 429)
+      fallback = "toomanyrequests: too many requests";
+    st_reg_busy_hint(c, resp->status, resp->attempts, resp->retry_after, &busy);
+    hint = busy.data ? busy.data : "";
     break;
   default:
     break;
@@ -509,6 +548,22 @@ int st_reg_status_error(const st_reg_client *c, const st_http_resp *resp,
                         why.len ? why.data : fallback, c->user);
   return st_error_set(err, code, "%s: %s%s", what.data ? what.data : "",
                       why.len ? why.data : fallback, hint);
+}
+
+void st_reg_busy_hint(const st_reg_client *c, long status, int attempts,
+                      const char *retry_after, st_buf *out) {
+  long s = retry_after_s(retry_after);
+  st_buf_printf(out, " (HTTP %ld from %s", status, c->domain);
+  if (s > ST_REG_MAX_RETRY_AFTER_S)
+    st_buf_printf(out,
+                  ", which asks to retry after %ld s: more than strata "
+                  "waits; pull again later)",
+                  s);
+  else
+    st_buf_printf(out,
+                  ", %d attempt%s; the registry is overloaded or failing: "
+                  "try again later)",
+                  attempts > 0 ? attempts : 1, attempts > 1 ? "s" : "");
 }
 
 /* ---- ping and auth ------------------------------------------------------- */
@@ -692,17 +747,17 @@ int st_reg_max_attempts(void) {
   return n > 0 && n < 100 ? n : 5;
 }
 
-unsigned st_reg_backoff_ms(int attempt, const char *retry_after) {
-  if (retry_after) {
-    long s = strtol(retry_after, NULL, 10);
-    if (s > 0)
-      return (unsigned)(s > 30 ? 30000 : s * 1000);
-  }
-  unsigned ms = 200u << (attempt > 5 ? 5 : attempt - 1);
+long st_reg_backoff_ms(int attempt, const char *retry_after) {
+  long s = retry_after_s(retry_after);
+  if (s > ST_REG_MAX_RETRY_AFTER_S)
+    return -1;
+  if (s >= 0)
+    return s == 0 ? 100 : s * 1000;
+  long ms = 200L << (attempt > 5 ? 5 : attempt - 1);
   return ms > 5000 ? 5000 : ms;
 }
 
-static void sleep_ms(unsigned ms) {
+static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
     ;
@@ -744,6 +799,7 @@ int st_reg_request(st_reg_client *c, const char *method, const char *path,
     if (rc != CURLE_OK) {
       if (attempt < max && retryable_curl(rc)) {
         sleep_ms(st_reg_backoff_ms(attempt, NULL));
+        st_http_resp_reset(resp);
         continue;
       }
       return transport_error(err, method, url, rc, errbuf);
@@ -758,10 +814,15 @@ int st_reg_request(st_reg_client *c, const char *method, const char *path,
         continue;
       }
     }
-    if (attempt < max && retryable_status(resp->status)) {
-      sleep_ms(st_reg_backoff_ms(attempt, resp->retry_after));
+    long wait = retryable_status(resp->status)
+                    ? st_reg_backoff_ms(attempt, resp->retry_after)
+                    : -1;
+    if (attempt < max && wait >= 0) {
+      sleep_ms(wait);
+      st_http_resp_reset(resp);
       continue;
     }
+    resp->attempts = attempt;
     return 0;
   }
 }

@@ -2,10 +2,12 @@
 #include "registry/download.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "layer/tar.h"
 #include "util/cleanup.h"
@@ -20,8 +22,11 @@ typedef enum job_state {
   JOB_FETCHED, /* in the store */
 } job_state;
 
+/* Computing a layer's diff ID and size: from a pipe fed with the bytes as
+ * they download (fd >= 0), else by reading the committed blob back. */
 typedef struct inspect_task {
   st_store *s;
+  int fd; /* the pipe's read end, owned by the thread; -1: read the blob */
   char digest[ST_DIGEST_LEN];
   char diff_id[ST_DIGEST_LEN];
   int64_t size;
@@ -32,8 +37,11 @@ typedef struct inspect_task {
   bool started; /* in a thread */
 } inspect_task;
 
+typedef struct dl dl;
+
 typedef struct job {
   st_store *s;
+  dl *d;
   st_dl_layer *l;
   job_state state;
   CURL *h;
@@ -48,10 +56,11 @@ typedef struct job {
   int attempt;
   int64_t retry_at_ms;
   uint64_t reported;
+  int pipe_w; /* the inspector's pipe, fed with every stored byte; or -1 */
   inspect_task inspect;
 } job;
 
-typedef struct dl {
+struct dl {
   st_store *s;
   st_reg_client *c;
   const st_reg_opts *o;
@@ -60,7 +69,7 @@ typedef struct dl {
   size_t n;
   int active;
   int max_active;
-} dl;
+};
 
 static int64_t now_ms(void) {
   struct timespec ts;
@@ -71,21 +80,95 @@ static int64_t now_ms(void) {
 /* ---- reading back: diff ID and size ---------------------------------------
  */
 
+/* Reads fd to its end, so the writer never sees a closed pipe. */
+static void drain(int fd) {
+  char buf[65536];
+  while (read(fd, buf, sizeof(buf)) > 0 || errno == EINTR)
+    errno = 0;
+}
+
 static void *inspect_main(void *arg) {
   inspect_task *t = arg;
-  t->rc = st_layer_inspect_blob(t->s, t->digest, t->diff_id, &t->size, &t->err);
+  if (t->fd >= 0) {
+    t->rc = st_layer_inspect_fd(t->fd, "layer", t->diff_id, &t->size, &t->err);
+    drain(t->fd);
+    close(t->fd);
+    t->fd = -1;
+  } else {
+    t->rc =
+        st_layer_inspect_blob(t->s, t->digest, t->diff_id, &t->size, &t->err);
+  }
   return NULL;
 }
 
 static void inspect_start(dl *d, job *j) {
   inspect_task *t = &j->inspect;
   t->s = d->s;
+  t->fd = -1;
   memcpy(t->digest, j->l->d->digest, ST_DIGEST_LEN);
   t->pending = true;
   if (pthread_create(&t->thread, NULL, inspect_main, t) == 0)
     t->started = true;
   else
     inspect_main(t);
+}
+
+/* Starts inspecting the layer while it downloads: a thread reads what
+ * job_write stores from a pipe. Without a pipe or a thread the layer is
+ * read back once committed instead. */
+static void stream_start(dl *d, job *j) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0)
+    return;
+  /* A bigger pipe lets the network run ahead of decompression. */
+  fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
+  inspect_task *t = &j->inspect;
+  t->s = d->s;
+  t->fd = fds[0];
+  t->rc = 0;
+  memcpy(t->digest, j->l->d->digest, ST_DIGEST_LEN);
+  if (pthread_create(&t->thread, NULL, inspect_main, t) != 0) {
+    close(fds[0]);
+    close(fds[1]);
+    t->fd = -1;
+    return;
+  }
+  t->pending = t->started = true;
+  j->pipe_w = fds[1];
+}
+
+/* Ends the stream: the thread sees the end of the layer. */
+static void stream_close(job *j) {
+  if (j->pipe_w >= 0) {
+    close(j->pipe_w);
+    j->pipe_w = -1;
+  }
+}
+
+/* Drops a stream whose bytes will not be the blob (the download starts
+ * over, or the pipe failed); its result is discarded. */
+static void stream_cancel(job *j) {
+  if (j->pipe_w < 0)
+    return;
+  stream_close(j);
+  inspect_task *t = &j->inspect;
+  pthread_join(t->thread, NULL);
+  t->started = t->pending = false;
+  st_error_free(t->err);
+  t->err = NULL;
+}
+
+static bool write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return false;
+    p += w;
+    n -= (size_t)w;
+  }
+  return true;
 }
 
 static int inspect_finish(job *j, st_error **err) {
@@ -123,6 +206,10 @@ static size_t job_write(char *p, size_t size, size_t n, void *ctx) {
       j->w = NULL;
       if (st_blob_begin(j->s, &j->w, &j->err) < 0)
         return 0;
+      if (j->pipe_w >= 0) {
+        stream_cancel(j);
+        stream_start(j->d, j);
+      }
     }
   }
   if (j->error_body) {
@@ -136,6 +223,8 @@ static size_t job_write(char *p, size_t size, size_t n, void *ctx) {
   }
   if (st_blob_write(j->w, p, len, &j->err) < 0)
     return 0;
+  if (j->pipe_w >= 0 && !write_all(j->pipe_w, p, len))
+    stream_cancel(j); /* read back once committed */
   return len;
 }
 
@@ -152,6 +241,8 @@ static void job_cleanup_transfer(dl *d, job *j) {
 static int job_start(dl *d, job *j, st_error **err) {
   if (j->w == NULL && st_blob_begin(d->s, &j->w, err) < 0)
     return -1;
+  if (!j->l->known && !j->inspect.pending && st_blob_size(j->w) == 0)
+    stream_start(d, j);
   if ((j->h = curl_easy_init()) == NULL)
     return st_error_errno(err, ENOMEM, "download");
   st_http_resp_clear(&j->resp);
@@ -187,14 +278,27 @@ static const char *short_id(const char *digest) {
   return buf;
 }
 
-static int retry_or_fail(dl *d, job *j, const char *why, st_error **err) {
+static int retry_or_fail(dl *d, job *j, const char *why, long status,
+                         st_error **err) {
   j->attempt++;
+  long wait = st_reg_backoff_ms(j->attempt, j->resp.retry_after);
+  if (status > 0 && (j->attempt >= st_reg_max_attempts() || wait < 0)) {
+    cleanup_buf st_buf hint = ST_BUF_INIT;
+    st_reg_busy_hint(d->c, status, j->attempt, j->resp.retry_after, &hint);
+    return st_error_set(err, status == 429 ? EAGAIN : EIO,
+                        "layer %s: get blob %s: %s%s",
+                        short_id(j->l->d->digest), j->l->d->digest, why,
+                        hint.data ? hint.data : "");
+  }
   if (j->attempt >= st_reg_max_attempts())
-    return st_error_set(err, EIO, "layer %s: %s (gave up after %d attempts)",
-                        short_id(j->l->d->digest), why, j->attempt);
+    return st_error_set(err, EIO,
+                        "layer %s from %s: %s (gave up after %d attempts; "
+                        "check the network and the registry, then pull "
+                        "again)",
+                        short_id(j->l->d->digest), d->c->domain, why,
+                        j->attempt);
   j->state = JOB_BACKOFF;
-  j->retry_at_ms =
-      now_ms() + st_reg_backoff_ms(j->attempt, j->resp.retry_after);
+  j->retry_at_ms = now_ms() + (wait < 0 ? 0 : wait);
   st_reg_emit(d->o, ST_REG_LAYER_RETRYING, j->l->d->digest, why, d->c->repo,
               (uint64_t)j->attempt, 0);
   return 0;
@@ -224,7 +328,7 @@ static int job_done(dl *d, job *j, CURLcode rc, st_error **err) {
                         short_id(desc->digest), (long long)desc->size);
   if (rc == CURLE_OK && (status == 200 || status == 206)) {
     if (st_blob_size(j->w) < (uint64_t)desc->size)
-      return retry_or_fail(d, j, "connection closed before the end", err);
+      return retry_or_fail(d, j, "connection closed before the end", 0, err);
     st_reg_emit(d->o, ST_REG_LAYER_VERIFYING, desc->digest, NULL, d->c->repo, 0,
                 0);
     char got[ST_DIGEST_LEN];
@@ -235,7 +339,9 @@ static int job_done(dl *d, job *j, CURLcode rc, st_error **err) {
     j->state = JOB_FETCHED;
     st_reg_emit(d->o, ST_REG_LAYER_DOWNLOADED, desc->digest, NULL, d->c->repo,
                 (uint64_t)desc->size, (uint64_t)desc->size);
-    if (!j->l->known)
+    if (j->inspect.pending)
+      stream_close(j);
+    else if (!j->l->known)
       inspect_start(d, j);
     return 0;
   }
@@ -249,12 +355,18 @@ static int job_done(dl *d, job *j, CURLcode rc, st_error **err) {
       return 0;
     }
   }
+  if (rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR ||
+      rc == CURLE_GOT_NOTHING)
+    snprintf(errbuf, sizeof(errbuf),
+             "connection closed before the end (%llu of %lld bytes)",
+             (unsigned long long)(j->w ? st_blob_size(j->w) : 0),
+             (long long)desc->size);
   if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR)
-    return retry_or_fail(d, j, errbuf, err);
+    return retry_or_fail(d, j, errbuf, 0, err);
   if (retryable_status(status)) {
     char why[64];
     snprintf(why, sizeof(why), "HTTP status %ld", status);
-    return retry_or_fail(d, j, why, err);
+    return retry_or_fail(d, j, why, status, err);
   }
   return st_reg_status_error(d->c, &j->resp, err, "layer %s: get blob %s",
                              short_id(desc->digest), desc->digest);
@@ -336,6 +448,8 @@ int st_download_layers(st_store *s, st_reg_client *c, const st_reg_opts *o,
     job *j = &d.jobs[i];
     j->l = &layers[i];
     j->s = s;
+    j->d = &d;
+    j->pipe_w = -1;
     st_http_resp_init(&j->resp, ERROR_BODY_LIMIT);
     j->state = layers[i].fetch ? JOB_QUEUED : JOB_FETCHED;
     if (layers[i].fetch)
@@ -352,6 +466,7 @@ int st_download_layers(st_store *s, st_reg_client *c, const st_reg_opts *o,
     }
     if (j->w)
       st_blob_abort(j->w);
+    stream_close(j);
     st_error_free(j->err);
     if (j->inspect.pending && inspect_finish(j, rc < 0 ? NULL : err) < 0 &&
         rc == 0)

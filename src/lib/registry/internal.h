@@ -23,7 +23,9 @@ typedef struct st_http_resp {
   char *content_type;
   char *docker_digest; /* Docker-Content-Digest */
   char *retry_after;
+  char *link;             /* every Link value, joined with ", " (pagination) */
   int64_t content_length; /* -1 when absent */
+  int attempts;           /* requests made for this answer (retries + 1) */
 } st_http_resp;
 
 void st_http_resp_init(st_http_resp *r, size_t body_limit);
@@ -100,11 +102,23 @@ int st_reg_status_error(const st_reg_client *c, const st_http_resp *resp,
                         st_error **err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Appends " (HTTP 503 from <registry>, 3 attempts; ...: try again later)"
+ * for an answer that stayed 429/5xx through the retries, or says that its
+ * Retry-After is longer than strata waits. */
+void st_reg_busy_hint(const st_reg_client *c, long status, int attempts,
+                      const char *retry_after, st_buf *out);
+
 /* "<base>/v2/<repo>/<kind>/<ref>", malloc'd. */
 char *st_reg_url(const st_reg_client *c, const char *kind, const char *ref);
 
-/* Backoff before retry `attempt` (1-based), honouring Retry-After. */
-unsigned st_reg_backoff_ms(int attempt, const char *retry_after);
+/* A Retry-After longer than this is not waited for: the pull fails at once
+ * and says when the registry wants to be asked again. */
+#define ST_REG_MAX_RETRY_AFTER_S 60
+
+/* Backoff in ms before retry `attempt` (1-based): 200 ms doubling up to
+ * 5 s, or what Retry-After asks (seconds or an HTTP date). -1 when
+ * Retry-After asks for more than ST_REG_MAX_RETRY_AFTER_S: do not retry. */
+long st_reg_backoff_ms(int attempt, const char *retry_after);
 /* Retries allowed for a blob transfer or idempotent request. */
 int st_reg_max_attempts(void);
 

@@ -249,11 +249,19 @@ int st_manifest_pick(const st_manifest *index, const char *platform_s,
   platform want;
   if (parse_platform(platform_s, &want, err) < 0)
     return -1;
-  for (size_t i = 0; i < index->n_items; i++) {
-    const st_descriptor *d = &index->items[i];
-    if (d->os && d->arch && strcmp(d->os, want.os) == 0 &&
-        strcmp(d->arch, want.arch) == 0 && variant_matches(&want, d))
-      return (int)i;
+  /* "linux/arm" means arm/v7 first, as containerd normalizes it; then
+   * any variant of the architecture. */
+  platform pref = want;
+  if (pref.variant[0] == '\0' && strcmp(pref.arch, "arm") == 0)
+    snprintf(pref.variant, sizeof(pref.variant), "v7");
+  for (int pass = 0; pass < 2; pass++) {
+    const platform *w = pass == 0 ? &pref : &want;
+    for (size_t i = 0; i < index->n_items; i++) {
+      const st_descriptor *d = &index->items[i];
+      if (d->os && d->arch && strcmp(d->os, w->os) == 0 &&
+          strcmp(d->arch, w->arch) == 0 && variant_matches(w, d))
+        return (int)i;
+    }
   }
   return st_error_set(err, ENOENT,
                       "no matching manifest for %s/%s%s%s in the manifest "

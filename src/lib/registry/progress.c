@@ -78,6 +78,7 @@ const char *st_reg_event_status(const st_reg_event *ev, bool with_bar,
     break;
   case ST_REG_PULLING_FROM:
   case ST_REG_PUSH_REFERS:
+  case ST_REG_IMAGE_MISSING:
   default:
     return NULL;
   }

@@ -90,7 +90,7 @@ static int get_config(pull *p, const st_descriptor *d, char **buf, size_t *len,
     return st_blob_get(p->s, d->digest, buf, len, err);
   st_fetched f;
   if (st_fetch_blob_small(p->c, d->digest, d->size, &f, err) < 0)
-    return st_error_wrap(err, "%s: config", p->display);
+    return st_error_wrap(err, "pull %s: config", p->display);
   char stored[ST_DIGEST_LEN];
   int r = st_blob_put(p->s, f.data, f.len, stored, err);
   *buf = steal_pointer(&f.data);

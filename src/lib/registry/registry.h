@@ -40,6 +40,8 @@ typedef enum st_reg_event_kind {
   ST_REG_LAYER_PUSHED,
   ST_REG_LAYER_MOUNTED,        /* text: the repository it was mounted from */
   ST_REG_LAYER_ALREADY_PUSHED, /* "Layer already exists" */
+  ST_REG_IMAGE_MISSING,        /* st_image_ensure is about to pull; text: the
+                                  familiar reference ("busybox:latest") */
 } st_reg_event_kind;
 
 typedef struct st_reg_event {
@@ -96,6 +98,36 @@ typedef struct st_push_result {
 int st_registry_push(st_store *s, const char *ref, const st_reg_opts *o,
                      st_push_result *out, st_error **err);
 void st_push_result_clear(st_push_result *r);
+
+/* `pull -a`: the tags of the repository named by repo_ref ("host/repo",
+ * a tag or digest in it is refused with EINVAL, as Docker does), in the
+ * registry's order, following its Link pagination ($STRATA_REGISTRY_PAGE
+ * asks for pages of that many tags). Free *tags with st_tags_free. */
+int st_registry_list_tags(const char *repo_ref, const st_reg_opts *o,
+                          char ***tags, size_t *n, st_error **err);
+void st_tags_free(char **tags, size_t n);
+
+/* When `run`, `create` (and later `build`) pull their image, as Docker's
+ * --pull flag says. */
+typedef enum st_pull_policy {
+  ST_PULL_MISSING, /* pull when the store has no image of that name */
+  ST_PULL_NEVER,   /* never pull */
+  ST_PULL_ALWAYS,  /* pull every time (the registry's image wins) */
+} st_pull_policy;
+
+/* "missing", "never", "always" (Docker also accepts "" for missing).
+ * Returns 0, or < 0 with EINVAL and Docker's message. */
+int st_pull_policy_parse(const char *s, st_pull_policy *out, st_error **err);
+
+/* Makes sure ref names an image in the store, pulling it as policy says.
+ * Before pulling a missing image it emits ST_REG_IMAGE_MISSING (Docker's
+ * "Unable to find image 'x:latest' locally"), then the pull's own events.
+ * Returns 0 when the store's image is used without contacting a registry,
+ * 1 after a pull (*out filled; st_pull_result_clear it), or < 0: ENOENT
+ * "No such image: x" when the image is missing and policy is never, else
+ * the errors of st_registry_pull. */
+int st_image_ensure(st_store *s, const char *ref, st_pull_policy policy,
+                    const st_reg_opts *o, st_pull_result *out, st_error **err);
 
 /* `login`: checks username/password against the registry (Basic, or a
  * token from its Bearer realm). Returns 0 when the registry accepts them,

@@ -4,6 +4,7 @@
 #include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -78,9 +79,16 @@ static int last_cap(void) {
   return last;
 }
 
+/* Every capability this kernel knows that strata itself may pass on (its
+ * own bounding set: a host may withhold some, e.g. CAP_SYS_RESOURCE, and
+ * asking for them fails). */
 uint64_t st_caps_all(void) {
   int last = last_cap();
-  return last >= 63 ? UINT64_MAX : BIT(last + 1) - 1;
+  uint64_t caps = 0;
+  for (int c = 0; c <= last && c < 64; c++)
+    if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) > 0)
+      caps |= BIT(c);
+  return caps;
 }
 
 int st_caps_from_json(json_t *names, uint64_t *out, st_error **err) {
@@ -97,6 +105,55 @@ int st_caps_from_json(json_t *names, uint64_t *out, st_error **err) {
     caps |= BIT(c);
   }
   *out = caps;
+  return 0;
+}
+
+/* "net_admin", "CAP_NET_ADMIN", "Net_Admin" -> its number, or -1. */
+static int cap_by_name(const char *name) {
+  const char *n = strncasecmp(name, "CAP_", 4) == 0 ? name + 4 : name;
+  for (size_t c = 0; c < N_CAPS; c++)
+    if (strcasecmp(n, cap_names[c] + 4) == 0)
+      return (int)c;
+  return -1;
+}
+
+static bool has_all(char *const *v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (strcasecmp(v[i], "ALL") == 0 || strcasecmp(v[i], "CAP_ALL") == 0)
+      return true;
+  return false;
+}
+
+static int names_to_set(char *const *v, size_t n, uint64_t *out,
+                        st_error **err) {
+  *out = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (strcasecmp(v[i], "ALL") == 0 || strcasecmp(v[i], "CAP_ALL") == 0)
+      continue;
+    int c = cap_by_name(v[i]);
+    if (c < 0)
+      return st_error_set(err, EINVAL, "unknown capability: \"%s\"", v[i]);
+    *out |= BIT(c);
+  }
+  return 0;
+}
+
+/* Docker's rules (TweakCapabilities): "ALL" in add: every capability but
+ * the dropped ones; "ALL" in drop: only the added ones; otherwise the
+ * base set minus the dropped plus the added. */
+int st_caps_tweak(uint64_t base, char *const *add, size_t n_add,
+                  char *const *drop, size_t n_drop, uint64_t *out,
+                  st_error **err) {
+  uint64_t a, d;
+  if (names_to_set(add, n_add, &a, err) < 0 ||
+      names_to_set(drop, n_drop, &d, err) < 0)
+    return -1;
+  if (has_all(add, n_add))
+    *out = st_caps_all() & ~d;
+  else if (has_all(drop, n_drop))
+    *out = a & st_caps_all();
+  else
+    *out = ((base & ~d) | a) & st_caps_all();
   return 0;
 }
 

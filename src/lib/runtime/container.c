@@ -137,6 +137,7 @@ typedef struct creating {
   size_t n_lower;
   st_user user;
   char *hostname;
+  char *runtime; /* resolved --runtime */
 } creating;
 
 static void creating_clear(creating *c) {
@@ -146,6 +147,33 @@ static void creating_clear(creating *c) {
     st_strv_free(c->lower, c->n_lower);
   st_user_clear(&c->user);
   free(c->hostname);
+  free(c->runtime);
+}
+
+/* --runtime: a path, or a name looked up in PATH; must be executable. */
+static char *resolve_runtime(const char *name, st_error **err) {
+  if (strchr(name, '/')) {
+    char *p = realpath(name, NULL);
+    if (p == NULL || access(p, X_OK) < 0) {
+      free(p);
+      st_error_errno(err, errno, "runtime %s", name);
+      return NULL;
+    }
+    return p;
+  }
+  const char *path = getenv("PATH");
+  cleanup_free char *dirs = strdup(path && *path ? path : ST_DEFAULT_PATH);
+  for (char *d = dirs, *c; d; d = c) {
+    c = strchr(d, ':');
+    if (c)
+      *c++ = '\0';
+    char *p = NULL;
+    if (*d == '/' && asprintf(&p, "%s/%s", d, name) > 0 && access(p, X_OK) == 0)
+      return p;
+    free(p);
+  }
+  st_error_set(err, EINVAL, "unknown or invalid runtime name: %s", name);
+  return NULL;
 }
 
 static int gather(st_store *s, const st_create_opts *o, const char *id,
@@ -168,7 +196,11 @@ static int gather(st_store *s, const st_create_opts *o, const char *id,
   else
     snprintf(hn, sizeof(hn), "%.12s", id);
   c->hostname = strdup(hn);
-  return c->hostname ? 0 : st_error_errno(err, ENOMEM, "hostname");
+  if (c->hostname == NULL)
+    return st_error_errno(err, ENOMEM, "hostname");
+  if (o->runtime && (c->runtime = resolve_runtime(o->runtime, err)) == NULL)
+    return -1;
+  return 0;
 }
 
 static int write_bundle(const st_create_opts *o, creating *c, const char *dir,
@@ -184,14 +216,16 @@ static int write_bundle(const st_create_opts *o, creating *c, const char *dir,
                       .groups = c->user.groups,
                       .n_groups = c->user.n_groups,
                       .home = c->user.home,
-                      .hostname = c->hostname};
+                      .hostname = c->hostname,
+                      .runtime = c->runtime};
   if (make_dirs(dir, err) < 0 ||
       write_etc_files(dir, c->hostname, host_net, err) < 0 ||
       st_spec_generate(&in, spec, err) < 0)
     return -1;
-  cleanup_free char *text = json_dumps(*spec, JSON_INDENT(2));
+  cleanup_free char *text = json_dumps(*spec, JSON_COMPACT);
   if (text == NULL || write_text(dir, "config.json", text, err) < 0)
     return -1;
+  st_spec_remember(dir, *spec);
   if (o->interactive && write_text(dir, "stdin", "", err) < 0)
     return -1;
   return 0;
@@ -240,8 +274,25 @@ int st_container_create(st_store *s, const st_create_opts *o,
                       .auto_remove = o->auto_remove};
   snprintf(rec.id, sizeof(rec.id), "%s", id);
   snprintf(rec.image, sizeof(rec.image), "%s", c.img.id);
-  if (st_container_insert(s, &rec, err) < 0)
-    goto fail;
+  /* A generated name may have been taken by a concurrent create since it
+   * was picked: pick another. */
+  for (int tries = 0;; tries++) {
+    st_error *e = NULL;
+    if (st_container_insert(s, &rec, &e) == 0)
+      break;
+    if (o->name || e->code != EEXIST || tries > 20) {
+      if (err)
+        *err = e;
+      else
+        st_error_free(e);
+      goto fail;
+    }
+    st_error_free(e);
+    free(name);
+    if ((name = pick_name(s, NULL, err)) == NULL)
+      goto fail;
+    rec.name = name;
+  }
   r = 0;
   goto out;
 fail:;
@@ -412,13 +463,25 @@ int st_container_wait(st_store *s, const char *ref, int *status,
   return 0;
 }
 
+/* The row goes first: killed between the two steps, what is left is a
+ * directory without a row, which the next process alone removes
+ * (st_containers_sweep). Then the files and any cgroup left behind. */
+static int remove_files(st_store *s, const char *id, st_error **err) {
+  cleanup_free char *dir = st_container_dir(s, id);
+  if (dir == NULL)
+    return st_error_errno(err, ENOMEM, "remove container");
+  if (st_container_delete(s, id, err) < 0 || st_rm_rf(dir, err) < 0)
+    return -1;
+  st_cgroup_remove_id(id);
+  return 0;
+}
+
 int st_container_remove(st_store *s, const char *ref, bool force,
                         st_error **err) {
   st_container c;
   if (find_fresh(s, ref, &c, err) < 0)
     return -1;
   int r = 0;
-  cleanup_free char *dir = st_container_dir(s, c.id);
   if (c.state == ST_CT_RUNNING && !force) {
     r = st_error_set(err, EBUSY,
                      "cannot remove container \"/%s\": container is running: "
@@ -431,11 +494,7 @@ int st_container_remove(st_store *s, const char *ref, bool force,
     wait_gone(c.pid, c.pid_start, -1);
     st_container_refresh(s, &c);
   }
-  if (dir == NULL || st_rm_rf(dir, err) < 0) {
-    r = -1;
-    goto out;
-  }
-  r = st_container_delete(s, c.id, err);
+  r = remove_files(s, c.id, err);
 out:
   st_container_clear(&c);
   return r;
@@ -452,12 +511,14 @@ int st_container_run(st_store *s, const char *id, int *status, st_error **err) {
     r = st_error_set(err, EBUSY, "container %.12s is already running", c.id);
   else {
     cleanup_free char *dir = st_container_dir(s, c.id);
-    r = dir ? st_supervise(s, dir, c.id, ST_IO_ATTACHED, -1, status, err)
+    /* --rm: the exit is not recorded, the row and files go at once. */
+    st_io_mode mode = c.auto_remove ? ST_IO_ATTACHED_RM : ST_IO_ATTACHED;
+    r = dir ? st_supervise(s, dir, c.id, mode, -1, status, err)
             : st_error_errno(err, ENOMEM, "run");
   }
   if (c.auto_remove && (r == 0 || c.state != ST_CT_RUNNING)) {
     st_error *e = NULL;
-    if (st_container_remove(s, c.id, true, &e) < 0)
+    if (remove_files(s, c.id, &e) < 0)
       st_error_free(e);
   }
   st_container_clear(&c);

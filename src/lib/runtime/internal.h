@@ -15,6 +15,7 @@
 #define ST_ANN_WORK "io.strata.overlay.workdir"
 #define ST_ANN_STOPSIGNAL "io.strata.stopsignal"
 #define ST_ANN_VOLATILE "io.strata.overlay.volatile" /* "true": --rm */
+#define ST_ANN_RUNTIME "io.strata.runtime" /* --runtime: absolute path */
 #define ST_DEFAULT_PATH                                                        \
   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -26,6 +27,22 @@ typedef struct st_mount_op {
   char *data;                /* the options mount(2) does not know */
   bool bind, readonly;
 } st_mount_op;
+
+/* A device node of linux.devices. */
+typedef struct st_device {
+  char *path;
+  mode_t mode; /* S_IFCHR or S_IFBLK | permissions */
+  unsigned major, minor;
+  uid_t uid;
+  gid_t gid;
+} st_device;
+
+/* The limits of linux.resources strata applies (0: none). */
+typedef struct st_resources {
+  int64_t memory;
+  int64_t cpu_quota, cpu_period;
+  int64_t pids;
+} st_resources;
 
 /* The executor's view of config.json. */
 typedef struct st_spec {
@@ -47,8 +64,13 @@ typedef struct st_spec {
   char **masked, **readonly_paths; /* NULL-terminated */
   uint64_t caps;                   /* bounding = effective = permitted */
   bool no_new_privs;
-  int ns_flags;    /* CLONE_NEW* */
-  json_t *seccomp; /* linux.seccomp, or NULL */
+  int ns_flags;       /* CLONE_NEW* */
+  json_t *seccomp;    /* linux.seccomp, or NULL */
+  st_device *devices; /* linux.devices */
+  size_t n_devices;
+  st_resources res; /* linux.resources */
+  char *cgroup;     /* linux.cgroupsPath, or NULL */
+  char *runtime;    /* an external OCI runtime runs it, or NULL */
 } st_spec;
 
 /* spec.c: config.json from the image config and the options. */
@@ -64,6 +86,7 @@ typedef struct st_spec_input {
   size_t n_groups;
   const char *home;
   const char *hostname;
+  const char *runtime; /* resolved --runtime, or NULL */
 } st_spec_input;
 
 int st_spec_generate(const st_spec_input *in, json_t **out, st_error **err);
@@ -71,6 +94,9 @@ int st_spec_generate(const st_spec_input *in, json_t **out, st_error **err);
 char *st_spec_command(json_t *spec);
 /* Reads config.json of the bundle dir into *spec. */
 int st_spec_load(const char *dir, st_spec *spec, st_error **err);
+/* Keeps spec as the config.json just written to dir, so that a `run` in
+ * this process does not parse it again (takes a reference). */
+void st_spec_remember(const char *dir, json_t *spec);
 void st_spec_clear(st_spec *spec);
 
 /* user.c: -u USER[:GROUP] resolved against the image's /etc/passwd and
@@ -91,6 +117,11 @@ uint64_t st_caps_default(void);
 uint64_t st_caps_all(void);
 int st_caps_from_json(json_t *names, uint64_t *out, st_error **err);
 json_t *st_caps_to_json(uint64_t caps);
+/* base with --cap-add / --cap-drop applied (names with or without CAP_, any
+ * case, or ALL); EINVAL names an unknown capability. */
+int st_caps_tweak(uint64_t base, char *const *add, size_t n_add,
+                  char *const *drop, size_t n_drop, uint64_t *out,
+                  st_error **err);
 /* Drops the bounding set to caps; run before changing user. */
 int st_caps_drop_bounding(uint64_t caps, st_error **err);
 /* Sets effective/permitted (inheritable empty) to caps. */
@@ -102,8 +133,15 @@ json_t *st_seccomp_default(void);
 struct sock_fprog;
 /* Compiles an OCI seccomp object to a BPF program (out->filter is heap). */
 int st_seccomp_compile(json_t *seccomp, struct sock_fprog *out, st_error **err);
+/* st_seccomp_compile through a cache of compiled programs in cache_dir
+ * (NULL: no cache). */
+int st_seccomp_compile_cached(json_t *seccomp, const char *cache_dir,
+                              struct sock_fprog *out, st_error **err);
 /* Sets no_new_privs and installs prog on the calling thread. */
 int st_seccomp_install(const struct sock_fprog *prog, st_error **err);
+/* Installs prog without touching no_new_privs (the caller then needs
+ * CAP_SYS_ADMIN, or no_new_privs already set). */
+int st_seccomp_install_filter(const struct sock_fprog *prog, st_error **err);
 
 /* rootfs.c: in the child, inside its new mount namespace: overlay, mounts,
  * /dev, masked paths, pivot_root. */

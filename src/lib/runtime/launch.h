@@ -9,30 +9,65 @@
 
 #include "runtime/internal.h"
 
+/* cgroup.c: the container's cgroups (resource limits). */
+#define ST_CG_N 3 /* memory, cpu, pids */
+typedef struct st_cgroup {
+  char *dirs[ST_CG_N]; /* NULL: controller not used */
+  bool used;
+} st_cgroup;
+/* Creates the cgroups spec->res needs (none when it sets no limit) and
+ * writes the limits. ENOTSUP when the host lacks a controller. */
+int st_cgroup_create(const st_spec *spec, st_cgroup *cg, st_error **err);
+/* Moves pid into every cgroup of cg. */
+int st_cgroup_attach(const st_cgroup *cg, pid_t pid, st_error **err);
+/* Removes cg's directories (waiting briefly for exiting processes). */
+void st_cgroup_remove(st_cgroup *cg);
+void st_cgroup_clear(st_cgroup *cg);
+/* Removes the cgroups container id may have left (rm). */
+void st_cgroup_remove_id(const char *id);
+
 typedef struct st_launch {
   const st_spec *spec;
   int stdio[3];              /* the child's 0, 1, 2 (-1: inherited as is) */
   struct winsize winsize;    /* of the terminal (-t), rows 0 when unknown */
   sigset_t child_mask;       /* signal mask the command starts with */
   struct sock_fprog seccomp; /* compiled filter (len 0: none); private */
+  const char *cache_dir;     /* compiled seccomp programs, or NULL */
+  const st_cgroup *cgroup;   /* joined before the child's first step */
   /* An extra first step in the child, or NULL. */
   int (*setup)(const struct st_launch *l, st_error **err);
-  pid_t pid;       /* out: the container's init */
-  int master;      /* out: the pty master with -t, else -1 */
-  int errfd, sock; /* private to process.c */
+  pid_t pid;               /* out: the container's init */
+  int master;              /* out: the pty master with -t, else -1 */
+  int errfd, sock, syncfd; /* private to process.c */
 } st_launch;
 
 /* Clones the container process and waits until it has exec'd its command
  * (0) or failed to (< 0, *err's code ENOENT for 127, EACCES for 126). */
 int st_launch_start(st_launch *l, st_error **err);
 
+/* oci_runtime.c: like st_launch_start, with the external OCI runtime
+ * named in the spec (`RUNTIME create` + `start`), the container's overlay
+ * mounted for it in a private mount namespace. l->pid is the container's
+ * init, made a child of the caller (child subreaper). */
+int st_oci_runtime_start(st_launch *l, const char *dir, const char *id,
+                         st_error **err);
+
+/* After the container of an external runtime exited: `RUNTIME delete -f`
+ * (its state and the cgroups it made). */
+void st_oci_runtime_delete(const char *dir, const char *id,
+                           const st_spec *spec);
+
+/* <root>/<sub> for the bundle dir <root>/containers/<id> (malloc). */
+char *st_runtime_store_path(const char *dir, const char *sub);
+
 /* Docker's exit code of a wait status: the code, or 128 + the signal. */
 int st_exit_status(int wstatus);
 
 /* supervise.c: where the container's output goes. */
 typedef enum st_io_mode {
-  ST_IO_ATTACHED, /* this process's stdio (relayed with -t) */
-  ST_IO_LOG,      /* the container's log file (detached) */
+  ST_IO_ATTACHED,    /* this process's stdio (relayed with -t) */
+  ST_IO_ATTACHED_RM, /* the same, the exit not recorded (--rm: removed) */
+  ST_IO_LOG,         /* the container's log file (detached) */
 } st_io_mode;
 
 /* What a detached monitor sends on its ready pipe once the command runs. */

@@ -115,15 +115,22 @@ static int set_user(const st_spec *spec, st_error **err) {
   return 0;
 }
 
+/* Without no_new_privs the filter goes in first, while the process still
+ * has CAP_SYS_ADMIN (as runc and crun do); with it, last. */
 static int apply_security(const st_launch *l, st_error **err) {
   const st_spec *spec = l->spec;
+  bool filter = l->seccomp.len > 0;
+  if (filter && !spec->no_new_privs &&
+      st_seccomp_install_filter(&l->seccomp, err) < 0)
+    return -1;
   if (st_caps_drop_bounding(spec->caps, err) < 0 || set_user(spec, err) < 0)
     return -1;
   if (spec->uid == 0 && st_caps_set(spec->caps, err) < 0)
     return -1;
   if (spec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return st_error_errno(err, errno, "no_new_privs");
-  if (l->seccomp.len && st_seccomp_install(&l->seccomp, err) < 0)
+  if (filter && spec->no_new_privs &&
+      st_seccomp_install_filter(&l->seccomp, err) < 0)
     return -1;
   return 0;
 }
@@ -178,6 +185,12 @@ static _Noreturn void exec_command(int errfd, char **args, char **env) {
 static _Noreturn void child_main(const st_launch *l) {
   const st_spec *spec = l->spec;
   st_error *err = NULL;
+  if (l->syncfd >= 0) { /* the parent puts us in our cgroups first */
+    char go = 0;
+    if (read(l->syncfd, &go, 1) != 1 || go != 'g')
+      _exit(125);
+    close(l->syncfd);
+  }
   sigprocmask(SIG_SETMASK, &l->child_mask, NULL);
   for (int i = 0; i < 3; i++)
     if (l->stdio[i] >= 0 && dup2(l->stdio[i], i) < 0)
@@ -244,13 +257,35 @@ static int await_exec(st_launch *l, int rd, st_error **err) {
   return failure_error(&f, err);
 }
 
+/* Puts the new child in its cgroups, then lets it go; kills it when it
+ * cannot be confined. */
+static int release_child(st_launch *l, int syncw, st_error **err) {
+  if (st_cgroup_attach(l->cgroup, l->pid, err) < 0 ||
+      write(syncw, "g", 1) != 1) {
+    kill(l->pid, SIGKILL);
+    waitpid(l->pid, NULL, 0);
+    l->pid = -1;
+    return err && *err ? -1 : st_error_errno(err, errno, "start container");
+  }
+  return 0;
+}
+
 int st_launch_start(st_launch *l, st_error **err) {
-  int pipefd[2], sv[2] = {-1, -1};
+  int pipefd[2], sv[2] = {-1, -1}, syncp[2] = {-1, -1};
   if (l->spec->seccomp && l->seccomp.len == 0 &&
-      st_seccomp_compile(l->spec->seccomp, &l->seccomp, err) < 0)
+      st_seccomp_compile_cached(l->spec->seccomp, l->cache_dir, &l->seccomp,
+                                err) < 0)
     return -1;
-  if (pipe2(pipefd, O_CLOEXEC) < 0)
+  bool confine = l->cgroup && l->cgroup->used;
+  if (confine && pipe2(syncp, O_CLOEXEC) < 0)
     return st_error_errno(err, errno, "pipe");
+  cleanup_close int syncw = syncp[1];
+  l->syncfd = syncp[0];
+  if (pipe2(pipefd, O_CLOEXEC) < 0) {
+    if (syncp[0] >= 0)
+      close(syncp[0]);
+    return st_error_errno(err, errno, "pipe");
+  }
   if (l->spec->terminal &&
       socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
     close(pipefd[0]);
@@ -268,12 +303,17 @@ int st_launch_start(st_launch *l, st_error **err) {
   close(pipefd[1]);
   if (sv[1] >= 0)
     close(sv[1]);
+  if (l->syncfd >= 0)
+    close(l->syncfd);
+  l->syncfd = -1;
   cleanup_close int rd = pipefd[0];
   cleanup_close int sock = sv[0];
   if (pid < 0)
     return st_error_errno(err, saved, "clone the container process");
   l->pid = pid;
   l->master = -1;
+  if (confine && release_child(l, syncw, err) < 0)
+    return -1;
   if (l->spec->terminal)
     l->master = recv_fd(sock);
   if (await_exec(l, rd, err) < 0) {

@@ -194,6 +194,33 @@ static int make_devices(int rootfd, st_error **err) {
   return 0;
 }
 
+/* linux.devices (every host device with --privileged). */
+static int spec_devices(int rootfd, const st_spec *spec, st_error **err) {
+  mode_t old = umask(0);
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < spec->n_devices; i++) {
+    const st_device *d = &spec->devices[i];
+    cleanup_free char *parent = strdup(d->path);
+    char *slash = parent ? strrchr(parent, '/') : NULL;
+    if (slash == NULL || slash[1] == '\0')
+      continue;
+    *slash = '\0';
+    cleanup_close int dir =
+        st_mkdir_in_root(rootfd, *parent ? parent : "/", 0755, err);
+    if (dir < 0) {
+      r = -1;
+      break;
+    }
+    if (mknodat(dir, slash + 1, d->mode, makedev(d->major, d->minor)) < 0 &&
+        errno != EEXIST)
+      r = st_error_errno(err, errno, "mknod %s", d->path);
+    else if (fchownat(dir, slash + 1, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
+      r = st_error_errno(err, errno, "chown %s", d->path);
+  }
+  umask(old);
+  return r;
+}
+
 /* ---- masked and read-only paths ------------------------------------------ */
 
 static int mask_path(int rootfd, const char *path, st_error **err) {
@@ -208,9 +235,18 @@ static int mask_path(int rootfd, const char *path, st_error **err) {
   fd_path(fd, p);
   if (fstat(fd, &st) < 0)
     return st_error_errno(err, errno, "mask `%s`", path);
-  int r = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0k")
-                              : mount("/dev/null", p, NULL, MS_BIND, NULL);
-  if (r < 0)
+  if (S_ISDIR(st.st_mode)) {
+    if (mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0k") < 0)
+      return st_error_errno(err, errno, "mask `%s`", path);
+    return 0;
+  }
+  /* The container's own /dev/null (as runc does), not the host's. */
+  cleanup_close int null = st_open_in_root(rootfd, "/dev/null", O_PATH, 0, err);
+  if (null < 0)
+    return st_error_wrap(err, "mask `%s`", path);
+  char src[64];
+  fd_path(null, src);
+  if (mount(src, p, NULL, MS_BIND, NULL) < 0)
     return st_error_errno(err, errno, "mask `%s`", path);
   return 0;
 }
@@ -264,6 +300,8 @@ int st_rootfs_setup(const st_spec *spec, st_error **err) {
   for (size_t i = 0; i < spec->n_mounts; i++)
     if (do_mount(rootfd, &spec->mounts[i], err) < 0)
       return -1;
+  if (spec_devices(rootfd, spec, err) < 0)
+    return -1;
   cleanup_close int cwd = st_mkdir_in_root(rootfd, spec->cwd, 0755, err);
   if (cwd < 0)
     return st_error_wrap(err, "working directory");

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store/containers.h"
 #include "store/store.h"
@@ -33,6 +34,16 @@ typedef struct st_create_opts {
   char *const *tmpfs; /* "CTR[:options]" */
   size_t n_tmpfs;
   bool read_only, tty, interactive, auto_remove, privileged;
+  char *const *cap_add; /* --cap-add / --cap-drop: names or ALL */
+  size_t n_cap_add;
+  char *const *cap_drop;
+  size_t n_cap_drop;
+  char *const *security_opt; /* no-new-privileges[=bool], seccomp=unconfined */
+  size_t n_security_opt;
+  const char *runtime; /* --runtime: an OCI runtime (crun, runc), NULL: ours */
+  int64_t memory;      /* --memory in bytes, 0: no limit */
+  int64_t nano_cpus;   /* --cpus * 1e9, 0: no limit */
+  int64_t pids_limit;  /* --pids-limit, 0: no limit (< 0 too, as Docker) */
 } st_create_opts;
 
 /* Creates a container (files, config.json, row); its ID goes to id. Errors:

@@ -12,12 +12,16 @@
  *
  * The filter is compiled to BPF in the parent (libseccomp is not reachable
  * once the child has pivoted into the container's root, and compiling once
- * keeps the child short); the child only installs the program. */
+ * keeps the child short); the child only installs the program. Compiled
+ * programs are cached in the store by the digest of the profile, so a
+ * `run` with a known profile neither loads libseccomp nor compiles. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -25,7 +29,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "digest/digest.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 #include "runtime/internal.h"
 
@@ -246,9 +252,112 @@ int st_seccomp_compile(json_t *seccomp, struct sock_fprog *out,
   return r < 0 ? -1 : 0;
 }
 
+/* ---- the cache ---------------------------------------------------------
+ *
+ * <cache>/<profile hex>.bpf: a header (magic, instruction count, digest of
+ * the program) and the program. A file that does not check out (torn
+ * write, other version) is ignored and rewritten; no fsync is needed. */
+
+#define BPF_MAGIC "stbpf01"
+
+typedef struct bpf_header {
+  char magic[8];
+  uint32_t len; /* instructions */
+  char digest[ST_DIGEST_LEN];
+} bpf_header;
+
+static char *cache_path(const char *cache_dir, json_t *seccomp) {
+  cleanup_free char *text =
+      json_dumps(seccomp, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+  if (text == NULL)
+    return NULL;
+  char d[ST_DIGEST_LEN];
+  st_digest_of(text, strlen(text), d);
+  char *p = NULL;
+  if (asprintf(&p, "%s/%s.bpf", cache_dir, st_digest_hex(d)) < 0)
+    return NULL;
+  return p;
+}
+
+static bool cache_read(const char *path, struct sock_fprog *out) {
+  cleanup_free char *buf = NULL;
+  size_t n = 0;
+  st_error *e = NULL;
+  if (st_read_file(path, &buf, &n, &e) < 0) {
+    st_error_free(e);
+    return false;
+  }
+  bpf_header h;
+  if (n < sizeof(h))
+    return false;
+  memcpy(&h, buf, sizeof(h));
+  size_t bytes = (size_t)h.len * sizeof(struct sock_filter);
+  if (memcmp(h.magic, BPF_MAGIC, 8) != 0 || h.len == 0 ||
+      h.len > BPF_MAXINSNS || n != sizeof(h) + bytes)
+    return false;
+  char d[ST_DIGEST_LEN];
+  st_digest_of(buf + sizeof(h), bytes, d);
+  h.digest[ST_DIGEST_LEN - 1] = '\0';
+  if (strcmp(d, h.digest) != 0)
+    return false;
+  struct sock_filter *prog = malloc(bytes);
+  if (prog == NULL)
+    return false;
+  memcpy(prog, buf + sizeof(h), bytes);
+  out->filter = prog;
+  out->len = (unsigned short)h.len;
+  return true;
+}
+
+static void cache_write(const char *cache_dir, const char *path,
+                        const struct sock_fprog *prog) {
+  size_t bytes = (size_t)prog->len * sizeof(struct sock_filter);
+  bpf_header h;
+  memset(&h, 0, sizeof(h));
+  memcpy(h.magic, BPF_MAGIC, 8);
+  h.len = prog->len;
+  st_digest_of(prog->filter, bytes, h.digest);
+  cleanup_free char *buf = malloc(sizeof(h) + bytes);
+  cleanup_free char *tmp = NULL;
+  if (buf == NULL || asprintf(&tmp, "%s.%d.tmp", path, (int)getpid()) < 0)
+    return;
+  memcpy(buf, &h, sizeof(h));
+  memcpy(buf + sizeof(h), prog->filter, bytes);
+  st_error *e = NULL;
+  if (st_mkdir_p(cache_dir, 0700, &e) < 0) {
+    st_error_free(e);
+    return;
+  }
+  cleanup_close int fd =
+      open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return;
+  if (st_write_all(fd, buf, sizeof(h) + bytes, tmp, &e) < 0 ||
+      rename(tmp, path) < 0) {
+    st_error_free(e);
+    unlink(tmp);
+  }
+}
+
+int st_seccomp_compile_cached(json_t *seccomp, const char *cache_dir,
+                              struct sock_fprog *out, st_error **err) {
+  cleanup_free char *path = cache_dir ? cache_path(cache_dir, seccomp) : NULL;
+  if (path && cache_read(path, out))
+    return 0;
+  if (st_seccomp_compile(seccomp, out, err) < 0)
+    return -1;
+  if (path)
+    cache_write(cache_dir, path, out);
+  return 0;
+}
+
 int st_seccomp_install(const struct sock_fprog *prog, st_error **err) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return st_error_errno(err, errno, "no_new_privs");
+  return st_seccomp_install_filter(prog, err);
+}
+
+int st_seccomp_install_filter(const struct sock_fprog *prog, st_error **err) {
   if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0)
     return st_error_errno(err, errno, "seccomp: install filter");
   return 0;

@@ -1,10 +1,14 @@
 /* OCI runtime config.json generated from an image config and the run
  * options, following Docker's rules for the command line (ENTRYPOINT +
  * CMD), the environment and the default mounts. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "runtime/internal.h"
 #include "util/buf.h"
@@ -237,7 +241,53 @@ static int build_mounts(const st_spec_input *in, json_t **out, st_error **err) {
   return 0;
 }
 
-static json_t *build_process(const st_spec_input *in, json_t *args) {
+/* --security-opt: Docker's no-new-privileges[=|:bool] and
+ * seccomp[=|:]unconfined; apparmor and label options are accepted and
+ * ignored (strata applies neither). */
+typedef struct security {
+  bool no_new_privs, seccomp;
+} security;
+
+static bool opt_is(const char *opt, const char *key, const char **value) {
+  size_t n = strlen(key);
+  if (strncmp(opt, key, n) != 0)
+    return false;
+  if (opt[n] == '\0') {
+    *value = NULL;
+    return true;
+  }
+  if (opt[n] != '=' && opt[n] != ':')
+    return false;
+  *value = opt + n + 1;
+  return true;
+}
+
+static int parse_security(const st_create_opts *o, security *out,
+                          st_error **err) {
+  out->no_new_privs = !o->privileged;
+  out->seccomp = !o->privileged;
+  for (size_t i = 0; i < o->n_security_opt; i++) {
+    const char *opt = o->security_opt[i], *v;
+    if (opt_is(opt, "no-new-privileges", &v) &&
+        (v == NULL || strcmp(v, "true") == 0 || strcmp(v, "false") == 0)) {
+      out->no_new_privs = v == NULL || strcmp(v, "true") == 0;
+    } else if (opt_is(opt, "seccomp", &v) && v &&
+               strcmp(v, "unconfined") == 0) {
+      out->seccomp = false;
+    } else if (!(opt_is(opt, "apparmor", &v) && v) &&
+               !(opt_is(opt, "label", &v) && v)) {
+      return st_error_set(err, EINVAL,
+                          "invalid --security-opt: \"%s\" (strata supports "
+                          "no-new-privileges[=true|false] and "
+                          "seccomp=unconfined)",
+                          opt);
+    }
+  }
+  return 0;
+}
+
+static json_t *build_process(const st_spec_input *in, json_t *args,
+                             uint64_t caps, bool no_new_privs) {
   const st_create_opts *o = in->o;
   json_t *groups = json_array();
   for (size_t i = 0; i < in->n_groups; i++)
@@ -247,17 +297,73 @@ static json_t *build_process(const st_spec_input *in, json_t *args) {
     cwd = json_string_value(json_object_get(in->image_config, "WorkingDir"));
   if (cwd == NULL || *cwd == '\0')
     cwd = "/";
-  uint64_t caps = o->privileged ? st_caps_all() : st_caps_default();
   return json_pack(
       "{s:b, s:{s:I, s:I, s:o}, s:o, s:o, s:s, s:{s:o, s:o, s:o}, s:b}",
       "terminal", o->tty, "user", "uid", (json_int_t)in->uid, "gid",
       (json_int_t)in->gid, "additionalGids", groups, "args", args, "env",
       build_env(in), "cwd", cwd, "capabilities", "bounding",
       st_caps_to_json(caps), "effective", st_caps_to_json(caps), "permitted",
-      st_caps_to_json(caps), "noNewPrivileges", !o->privileged);
+      st_caps_to_json(caps), "noNewPrivileges", no_new_privs);
 }
 
-static json_t *build_linux(const st_spec_input *in) {
+/* --privileged: every device node of the host's /dev (Docker skips the
+ * same pseudo-file systems), as linux.devices entries. */
+static void add_host_devices(json_t *devs, const char *dir, int depth) {
+  static const char *const skip[] = {"pts",  "shm",  "mqueue", "fd", "console",
+                                     "ptmx", ".lxc", ".udev",  NULL};
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    bool skipped =
+        e->d_name[0] == '.' &&
+        (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == '\0'));
+    for (size_t i = 0; !skipped && skip[i]; i++)
+      skipped = depth == 0 && strcmp(e->d_name, skip[i]) == 0;
+    cleanup_free char *p = NULL;
+    struct stat st;
+    if (skipped || asprintf(&p, "%s/%s", dir, e->d_name) < 0 ||
+        lstat(p, &st) < 0)
+      continue;
+    if (S_ISDIR(st.st_mode) && depth < 3) {
+      add_host_devices(devs, p, depth + 1);
+      continue;
+    }
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+      continue;
+    json_array_append_new(
+        devs, json_pack("{s:s, s:s, s:I, s:I, s:i, s:I, s:I}", "path", p,
+                        "type", S_ISCHR(st.st_mode) ? "c" : "b", "major",
+                        (json_int_t)major(st.st_rdev), "minor",
+                        (json_int_t)minor(st.st_rdev), "fileMode",
+                        (int)(st.st_mode & 07777), "uid", (json_int_t)st.st_uid,
+                        "gid", (json_int_t)st.st_gid));
+  }
+  closedir(d);
+}
+
+/* linux.resources from --memory, --cpus, --pids-limit (Docker's CFS
+ * period of 100 ms for --cpus); NULL when none is set. */
+static json_t *build_resources(const st_create_opts *o) {
+  json_t *r = json_object();
+  if (o->memory > 0)
+    json_object_set_new(r, "memory",
+                        json_pack("{s:I}", "limit", (json_int_t)o->memory));
+  if (o->nano_cpus > 0) {
+    const int64_t period = 100000;
+    int64_t quota = o->nano_cpus * period / 1000000000;
+    json_object_set_new(r, "cpu",
+                        json_pack("{s:I, s:I}", "quota", (json_int_t)quota,
+                                  "period", (json_int_t)period));
+  }
+  if (o->pids_limit > 0)
+    json_object_set_new(r, "pids",
+                        json_pack("{s:I}", "limit", (json_int_t)o->pids_limit));
+  return r;
+}
+
+static json_t *build_linux(const st_spec_input *in, const security *sec) {
   json_t *ns = json_array();
   const char *types[] = {"pid", "ipc", "uts", "mount", "network"};
   bool host_net = in->o->network && strcmp(in->o->network, "host") == 0;
@@ -268,8 +374,27 @@ static json_t *build_linux(const st_spec_input *in) {
   if (!in->o->privileged) {
     json_object_set_new(l, "maskedPaths", strv_json(masked_paths));
     json_object_set_new(l, "readonlyPaths", strv_json(readonly_paths));
-    json_object_set_new(l, "seccomp", st_seccomp_default());
   }
+  if (sec->seccomp)
+    json_object_set_new(l, "seccomp", st_seccomp_default());
+  json_t *res = build_resources(in->o);
+  if (in->o->privileged) {
+    json_t *devs = json_array();
+    add_host_devices(devs, "/dev", 0);
+    json_object_set_new(l, "devices", devs);
+    json_object_set_new(res, "devices",
+                        json_pack("[{s:b, s:s}]", "allow", 1, "access", "rwm"));
+  }
+  if (json_object_size(res))
+    json_object_set_new(l, "resources", res);
+  else
+    json_decref(res);
+  /* The cgroup an OCI runtime puts the container in (strata's executor
+   * makes one only for resource limits). */
+  const char *id = strrchr(in->dir, '/');
+  cleanup_free char *cg = NULL;
+  if (asprintf(&cg, "/strata/%s", id ? id + 1 : in->dir) > 0)
+    json_object_set_new(l, "cgroupsPath", json_string(cg));
   return l;
 }
 
@@ -292,12 +417,21 @@ static json_t *build_annotations(const st_spec_input *in) {
    * when it is unmounted (that sync is most of the cost of a short run). */
   if (a && in->o->auto_remove)
     json_object_set_new(a, ST_ANN_VOLATILE, json_string("true"));
+  if (a && in->runtime)
+    json_object_set_new(a, ST_ANN_RUNTIME, json_string(in->runtime));
   return a;
 }
 
 int st_spec_generate(const st_spec_input *in, json_t **out, st_error **err) {
   json_t *args = NULL, *mounts = NULL;
-  if (build_args(in, &args, err) < 0)
+  security sec;
+  uint64_t caps;
+  const st_create_opts *o = in->o;
+  if (parse_security(o, &sec, err) < 0 ||
+      st_caps_tweak(o->privileged ? st_caps_all() : st_caps_default(),
+                    o->cap_add, o->n_cap_add, o->cap_drop, o->n_cap_drop, &caps,
+                    err) < 0 ||
+      build_args(in, &args, err) < 0)
     return -1;
   if (build_mounts(in, &mounts, err) < 0) {
     json_decref(args);
@@ -311,9 +445,10 @@ int st_spec_generate(const st_spec_input *in, json_t **out, st_error **err) {
   }
   json_t *spec = json_pack(
       "{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o, s:o}", "ociVersion", "1.0.2",
-      "process", build_process(in, args), "root", "path", rootfs, "readonly",
-      in->o->read_only, "hostname", in->hostname, "mounts", mounts, "linux",
-      build_linux(in), "annotations", build_annotations(in));
+      "process", build_process(in, args, caps, sec.no_new_privs), "root",
+      "path", rootfs, "readonly", in->o->read_only, "hostname", in->hostname,
+      "mounts", mounts, "linux", build_linux(in, &sec), "annotations",
+      build_annotations(in));
   if (spec == NULL)
     return st_error_errno(err, ENOMEM, "generate config.json");
   *out = spec;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 
 #include "runtime/internal.h"
 #include "util/buf.h"
@@ -182,12 +183,52 @@ static int load_process(json_t *p, st_spec *out, st_error **err) {
   return 0;
 }
 
+static int load_devices(json_t *devs, st_spec *out) {
+  out->n_devices = json_array_size(devs);
+  out->devices = calloc(out->n_devices + 1, sizeof(*out->devices));
+  if (out->devices == NULL)
+    return -1;
+  for (size_t i = 0; i < out->n_devices; i++) {
+    json_t *d = json_array_get(devs, i);
+    const char *path = json_string_value(json_object_get(d, "path"));
+    const char *type = json_string_value(json_object_get(d, "type"));
+    st_device *x = &out->devices[i];
+    x->path = strdup(path ? path : "");
+    if (x->path == NULL)
+      return -1;
+    json_t *mode = json_object_get(d, "fileMode");
+    x->mode = (mode_t)(mode ? json_integer_value(mode) : 0666) & 07777;
+    x->mode |= type && type[0] == 'b' ? S_IFBLK : S_IFCHR;
+    x->major = (unsigned)json_integer_value(json_object_get(d, "major"));
+    x->minor = (unsigned)json_integer_value(json_object_get(d, "minor"));
+    x->uid = (uid_t)json_integer_value(json_object_get(d, "uid"));
+    x->gid = (gid_t)json_integer_value(json_object_get(d, "gid"));
+  }
+  return 0;
+}
+
+static void load_resources(json_t *r, st_resources *out) {
+  json_t *cpu = json_object_get(r, "cpu");
+  out->memory = json_integer_value(
+      json_object_get(json_object_get(r, "memory"), "limit"));
+  out->cpu_quota = json_integer_value(json_object_get(cpu, "quota"));
+  out->cpu_period = json_integer_value(json_object_get(cpu, "period"));
+  out->pids =
+      json_integer_value(json_object_get(json_object_get(r, "pids"), "limit"));
+}
+
 static int load_linux(json_t *l, st_spec *out) {
   size_t i;
   json_t *ns;
   json_array_foreach(json_object_get(l, "namespaces"), i, ns) {
     out->ns_flags |= ns_flag(json_string_value(json_object_get(ns, "type")));
   }
+  if (load_devices(json_object_get(l, "devices"), out) < 0)
+    return -1;
+  load_resources(json_object_get(l, "resources"), &out->res);
+  const char *cg = json_string_value(json_object_get(l, "cgroupsPath"));
+  if (cg && (out->cgroup = strdup(cg)) == NULL)
+    return -1;
   out->masked = strv_from_json(json_object_get(l, "maskedPaths"));
   out->readonly_paths = strv_from_json(json_object_get(l, "readonlyPaths"));
   json_t *sc = json_object_get(l, "seccomp");
@@ -218,7 +259,23 @@ static int load_root(json_t *spec, const char *dir, st_spec *out) {
   }
   const char *vol = json_string_value(json_object_get(ann, ST_ANN_VOLATILE));
   out->volatile_upper = vol && strcmp(vol, "true") == 0;
+  const char *rt = json_string_value(json_object_get(ann, ST_ANN_RUNTIME));
+  if (rt && (out->runtime = strdup(rt)) == NULL)
+    return -1;
   return out->rootfs ? 0 : -1;
+}
+
+/* The spec this process generated last (see st_spec_remember). */
+static struct {
+  char *dir;
+  json_t *spec;
+} fresh;
+
+void st_spec_remember(const char *dir, json_t *spec) {
+  free(fresh.dir);
+  json_decref(fresh.spec);
+  fresh.dir = dir ? strdup(dir) : NULL;
+  fresh.spec = fresh.dir ? json_incref(spec) : NULL;
 }
 
 int st_spec_load(const char *dir, st_spec *out, st_error **err) {
@@ -226,10 +283,15 @@ int st_spec_load(const char *dir, st_spec *out, st_error **err) {
   cleanup_free char *path = NULL;
   if (asprintf(&path, "%s/config.json", dir) < 0)
     return st_error_errno(err, ENOMEM, "load config.json");
-  json_error_t je;
-  json_t *spec = json_load_file(path, 0, &je);
-  if (spec == NULL)
-    return st_error_set(err, EIO, "read `%s`: %s", path, je.text);
+  json_t *spec = NULL;
+  if (fresh.dir && strcmp(fresh.dir, dir) == 0) {
+    spec = json_incref(fresh.spec);
+  } else {
+    json_error_t je;
+    spec = json_load_file(path, 0, &je);
+    if (spec == NULL)
+      return st_error_set(err, EIO, "read `%s`: %s", path, je.text);
+  }
   int r = -1;
   if (load_process(json_object_get(spec, "process"), out, err) < 0 ||
       load_mounts(spec, out, err) < 0)
@@ -267,5 +329,10 @@ void st_spec_clear(st_spec *s) {
   strv_free(s->masked);
   strv_free(s->readonly_paths);
   json_decref(s->seccomp);
+  for (size_t i = 0; s->devices && i < s->n_devices; i++)
+    free(s->devices[i].path);
+  free(s->devices);
+  free(s->cgroup);
+  free(s->runtime);
   memset(s, 0, sizeof(*s));
 }

@@ -171,7 +171,7 @@ static void io_close(io *x) {
 static int io_prepare(const char *dir, const st_spec *spec, bool interactive,
                       st_io_mode mode, io *x, st_error **err) {
   *x = (io){{-1, -1, -1}, -1, -1, -1};
-  if (mode == ST_IO_ATTACHED) {
+  if (mode != ST_IO_LOG) {
     if (!interactive && !spec->terminal)
       x->child[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
     return 0;
@@ -241,7 +241,7 @@ static int run_launched(st_store *s, const char *id, const char *dir,
   }
   struct termios saved;
   bool raw = false;
-  if (mode == ST_IO_ATTACHED && r.master >= 0) {
+  if (mode != ST_IO_LOG && r.master >= 0) {
     if (wants_stdin(dir))
       r.in = 0;
     raw_mode(&saved, &raw);
@@ -276,6 +276,29 @@ static void write_exit_file(const char *dir, int status) {
     st_error_free(e);
 }
 
+/* <root>/<sub> for the bundle <root>/containers/<id>. */
+char *st_runtime_store_path(const char *dir, const char *sub) {
+  cleanup_free char *root = strdup(dir);
+  char *slash = root ? strrchr(root, '/') : NULL;
+  if (slash)
+    *slash = '\0';
+  slash = root ? strrchr(root, '/') : NULL;
+  if (slash == NULL)
+    return NULL;
+  *slash = '\0';
+  char *p = NULL;
+  if (asprintf(&p, "%s/%s", root, sub) < 0)
+    return NULL;
+  return p;
+}
+
+static int launch(st_launch *l, const char *dir, const char *id,
+                  st_error **err) {
+  if (l->spec->runtime)
+    return st_oci_runtime_start(l, dir, id, err);
+  return st_launch_start(l, err);
+}
+
 int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
                  int ready, int *status, st_error **err) {
   st_spec spec;
@@ -283,19 +306,31 @@ int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
     return -1;
   io x;
   int r = io_prepare(dir, &spec, wants_stdin(dir), mode, &x, err);
-  st_launch l = {.spec = &spec, .master = -1, .pid = -1};
+  cleanup_free char *cache = st_runtime_store_path(dir, "cache/seccomp");
+  st_cgroup cg;
+  memset(&cg, 0, sizeof(cg));
+  st_launch l = {.spec = &spec,
+                 .master = -1,
+                 .pid = -1,
+                 .cache_dir = cache,
+                 .cgroup = &cg};
+  if (r == 0 && !spec.runtime)
+    r = st_cgroup_create(&spec, &cg, err);
   if (r == 0) {
     memcpy(l.stdio, x.child, sizeof(l.stdio));
     if (spec.terminal && ioctl(0, TIOCGWINSZ, &l.winsize) < 0)
       memset(&l.winsize, 0, sizeof(l.winsize));
     forward_mask(&l.child_mask);
-    r = st_launch_start(&l, err);
+    r = launch(&l, dir, id, err);
     for (int i = 0; i < 3; i++)
       close_fd(&x.child[i]);
     if (r == 0)
       r = run_launched(s, id, dir, &l, &x, mode, ready, status, err);
+    if (r == 0 && spec.runtime)
+      st_oci_runtime_delete(dir, id, &spec);
     sigprocmask(SIG_SETMASK, &l.child_mask, NULL);
   }
+  st_cgroup_remove(&cg);
   io_close(&x);
   free(l.seccomp.filter);
   st_spec_clear(&spec);
@@ -304,7 +339,8 @@ int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
   st_error *e2 = NULL;
   if (s == NULL)
     write_exit_file(dir, *status);
-  else if (st_container_set_exited(s, id, *status, &e2) < 0)
+  else if (mode != ST_IO_ATTACHED_RM &&
+           st_container_set_exited(s, id, *status, &e2) < 0)
     st_error_free(e2);
   return 0;
 }

@@ -1,14 +1,17 @@
 /* Container rows in SQLite. */
 #include "store/containers.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store/internal.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 #define COLUMNS                                                                \
   "id, name, image, image_ref, command, created, state, pid, pid_start, "      \
@@ -283,4 +286,59 @@ int st_container_delete(st_store *s, const char *id, st_error **err) {
     return -1;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   return update(s, "remove container", id, &st, err);
+}
+
+/* ---- crash leftovers ----------------------------------------------------- */
+
+static bool id_like(const char *name) {
+  return strlen(name) == 64 && strspn(name, "0123456789abcdef") == 64;
+}
+
+static void sweep_dirs(st_store *s, const char *dir) {
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return;
+  struct dirent *e;
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  while ((e = readdir(d)) != NULL) {
+    if (!id_like(e->d_name))
+      continue;
+    if (st == NULL && st_db_prepare(s, "SELECT 1 FROM containers WHERE id = ?",
+                                    &st, NULL) < 0)
+      break;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, e->d_name, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE)
+      continue; /* it has a row (or the database is busy: keep it) */
+    cleanup_free char *p = NULL;
+    st_error *ignored = NULL;
+    if (asprintf(&p, "%s/%s", dir, e->d_name) > 0 && st_rm_rf(p, &ignored) < 0)
+      st_error_free(ignored);
+  }
+  closedir(d);
+}
+
+static void sweep_rows(st_store *s, const char *dir) {
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  if (st_db_prepare(s, "SELECT id FROM containers WHERE state != 'running'",
+                    &st, NULL) < 0)
+    return;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const char *id = (const char *)sqlite3_column_text(st, 0);
+    cleanup_free char *p = NULL;
+    if (id == NULL || asprintf(&p, "%s/%s", dir, id) < 0 ||
+        access(p, F_OK) == 0)
+      continue;
+    st_error *ignored = NULL;
+    if (st_container_delete(s, id, &ignored) < 0)
+      st_error_free(ignored);
+  }
+}
+
+void st_containers_sweep(st_store *s) {
+  cleanup_free char *dir = NULL;
+  if (asprintf(&dir, "%s/containers", st_store_root(s)) < 0)
+    return;
+  sweep_dirs(s, dir);
+  sweep_rows(s, dir);
 }

@@ -65,6 +65,11 @@ int st_container_delete(st_store *s, const char *id, st_error **err);
 /* True when name is used by a container. */
 bool st_container_name_taken(st_store *s, const char *name);
 
+/* Crash leftovers, removed when the store is opened by a process alone:
+ * container directories without a row, and rows of containers that never
+ * ran (created) or exited whose directory is gone. */
+void st_containers_sweep(st_store *s);
+
 /* "<root>/containers/<id>" (malloc), NULL when out of memory. */
 char *st_container_dir(const st_store *s, const char *id);
 

@@ -1,4 +1,5 @@
 /* Opening the store: directories, the lock file and the SQLite schema. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/containers.h"
 #include "store/internal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -215,32 +217,64 @@ static int open_db(st_store *s, st_error **err) {
     return st_error_set(err, EIO, "open database `%s`: %s", path,
                         s->db ? sqlite3_errmsg(s->db) : "out of memory");
   sqlite3_busy_timeout(s->db, 30000);
+  /* Every command is a short process. By default the last connection to
+   * close checkpoints the WAL into the database (two fsyncs) and deletes
+   * the -wal and -shm files, which the next command creates again (another
+   * fsync): most of the I/O of a `run`. The WAL is kept instead and
+   * checkpointed by SQLite's automatic checkpoint every 100 pages (the
+   * first connection to open reads the valid part of the WAL to rebuild
+   * its index, so the WAL is kept short). Durability is unchanged for
+   * synchronous=NORMAL: a commit is always consistent, and the last ones
+   * may be lost on power failure. */
+  int one = 1;
+  sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+  sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
   if (st_db_exec(s,
                  "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"
-                 "PRAGMA temp_store=MEMORY",
+                 "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=100",
                  err) < 0)
     return -1;
   return init_schema(s, err);
 }
 
-/* Takes the store lock shared for the life of the handle. When nobody else
- * holds it, nobody is writing: stale tmp/ files can go. */
-static int take_lock(st_store *s, st_error **err) {
+static bool dir_empty(const char *path) {
+  DIR *d = opendir(path);
+  if (d == NULL)
+    return false;
+  struct dirent *e;
+  bool empty = true;
+  while (empty && (e = readdir(d)) != NULL)
+    empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+  closedir(d);
+  return empty;
+}
+
+/* Takes the store lock: exclusive (*alone) when nobody else holds it, then
+ * nobody is writing and stale tmp/ files can go; the caller downgrades it
+ * to shared (lock_shared) for the life of the handle. */
+static int take_lock(st_store *s, bool *alone, st_error **err) {
   cleanup_free char *path = NULL;
   if (asprintf(&path, "%s/lock", s->root) < 0)
     return st_error_errno(err, ENOMEM, "open store");
   s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (s->lock_fd < 0)
     return st_error_errno(err, errno, "open `%s`", path);
-  if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0) {
+  *alone = flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0;
+  if (*alone && !dir_empty(s->tmp_dir)) {
     st_error *ignored = NULL;
     st_rm_rf(s->tmp_dir, &ignored);
     st_error_free(ignored);
     if (mkdir(s->tmp_dir, 0700) < 0 && errno != EEXIST)
       return st_error_errno(err, errno, "mkdir `%s`", s->tmp_dir);
   }
-  if (flock(s->lock_fd, LOCK_SH) < 0)
+  if (!*alone && flock(s->lock_fd, LOCK_SH) < 0)
     return st_error_errno(err, errno, "lock `%s`", path);
+  return 0;
+}
+
+static int lock_shared(st_store *s, st_error **err) {
+  if (flock(s->lock_fd, LOCK_SH) < 0)
+    return st_error_errno(err, errno, "lock `%s/lock`", s->root);
   return 0;
 }
 
@@ -255,9 +289,19 @@ int st_store_open(const char *root, st_store **out, st_error **err) {
     st_store_close(s);
     return st_error_errno(err, ENOMEM, "open store");
   }
+  bool alone = false;
   if (st_mkdir_p(s->blobs_dir, 0700, err) < 0 ||
-      st_mkdir_p(s->tmp_dir, 0700, err) < 0 || take_lock(s, err) < 0 ||
+      st_mkdir_p(s->tmp_dir, 0700, err) < 0 || take_lock(s, &alone, err) < 0 ||
       open_db(s, err) < 0) {
+    st_store_close(s);
+    return st_error_wrap(err, "open store `%s`", root);
+  }
+  /* Alone: a container directory without a row (or a row without its
+   * directory) is what a killed `run`/`create`/`rm` left; nobody can be
+   * between the two steps now. */
+  if (alone)
+    st_containers_sweep(s);
+  if (alone && lock_shared(s, err) < 0) {
     st_store_close(s);
     return st_error_wrap(err, "open store `%s`", root);
   }

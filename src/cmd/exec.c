@@ -1,0 +1,81 @@
+/* strata exec: run a command in a running container. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "runtime/manage.h"
+#include "util/cleanup.h"
+
+static int run_exec(int argc, char **argv);
+
+ST_COMMAND(exec, "exec|container exec", run_exec,
+           "Execute a command in a running container",
+           "\nUsage:  strata exec [OPTIONS] CONTAINER COMMAND [ARG...]\n\n"
+           "Execute a command in a running container\n\n"
+           "Aliases:\n"
+           "  strata container exec, strata exec\n\n"
+           "Options:\n"
+           "  -e, --env list        Set environment variables\n"
+           "  -i, --interactive     Keep STDIN open even if not attached\n"
+           "      --privileged      Give extended privileges to the command\n"
+           "  -t, --tty             Allocate a pseudo-TTY\n"
+           "  -u, --user string     Username or UID (format: "
+           "\"<name|uid>[:<group|gid>]\")\n"
+           "  -w, --workdir string  Working directory inside the container\n"
+           "  -h, --help            Print usage\n");
+
+static int run_exec(int argc, char **argv) {
+  static const struct option opts[] = {{"env", required_argument, 0, 'e'},
+                                       {"interactive", no_argument, 0, 'i'},
+                                       {"privileged", no_argument, 0, 'P'},
+                                       {"tty", no_argument, 0, 't'},
+                                       {"user", required_argument, 0, 'u'},
+                                       {"workdir", required_argument, 0, 'w'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  cleanup_free char **env = calloc((size_t)argc, sizeof(char *));
+  st_exec_opts o = {0};
+  int ch;
+  while ((ch = getopt_long(argc, argv, "+e:itu:w:h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'e':
+      env[o.n_env++] = optarg;
+      break;
+    case 'i':
+      o.interactive = true;
+      break;
+    case 'P':
+      o.privileged = true;
+      break;
+    case 't':
+      o.tty = true;
+      break;
+    case 'u':
+      o.user = optarg;
+      break;
+    case 'w':
+      o.workdir = optarg;
+      break;
+    case 'h':
+      return cli_usage(&st_cmd_exec);
+    default:
+      return cli_bad_usage("exec", "unknown flag");
+    }
+  }
+  if (argc - optind < 2)
+    return cli_bad_usage("exec",
+                         "\"strata exec\" requires at least 2 arguments.");
+  o.env = env;
+  o.argv = argv + optind + 1;
+  st_store *s = cli_store();
+  if (s == NULL)
+    return 125;
+  cleanup_error st_error *err = NULL;
+  int status = 0;
+  if (st_container_exec(s, argv[optind], &o, &status, &err) < 0) {
+    cli_print_error(err);
+    return st_runtime_exit_code(err);
+  }
+  return status;
+}

@@ -1,0 +1,58 @@
+/* strata restart: stop and start containers again. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "runtime/runtime.h"
+#include "util/cleanup.h"
+
+static int run_restart(int argc, char **argv);
+
+ST_COMMAND(restart, "restart|container restart", run_restart,
+           "Restart one or more containers",
+           "\nUsage:  strata restart [OPTIONS] CONTAINER [CONTAINER...]\n\n"
+           "Restart one or more containers\n\n"
+           "Aliases:\n"
+           "  strata container restart, strata restart\n\n"
+           "Options:\n"
+           "  -t, --time int   Seconds to wait before killing the container "
+           "(default 10)\n"
+           "  -h, --help       Print usage\n");
+
+static int run_restart(int argc, char **argv) {
+  static const struct option opts[] = {{"time", required_argument, 0, 't'},
+                                       {"timeout", required_argument, 0, 't'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  int timeout = 10, ch;
+  while ((ch = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 't':
+      timeout = atoi(optarg);
+      break;
+    case 'h':
+      return cli_usage(&st_cmd_restart);
+    default:
+      return cli_bad_usage("restart", "unknown flag");
+    }
+  }
+  if (optind >= argc)
+    return cli_bad_usage("restart",
+                         "\"strata restart\" requires at least 1 argument.");
+  st_store *s = cli_store();
+  if (s == NULL)
+    return 1;
+  int code = 0;
+  for (int i = optind; i < argc; i++) {
+    cleanup_error st_error *err = NULL;
+    if (st_container_stop(s, argv[i], timeout, &err) < 0 ||
+        st_container_start_detached(s, argv[i], &err) < 0) {
+      cli_print_error(err);
+      code = 1;
+    } else {
+      printf("%s\n", argv[i]);
+    }
+  }
+  return code;
+}

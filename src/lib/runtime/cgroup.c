@@ -1,0 +1,218 @@
+/* Resource limits through cgroups, for the built-in executor.
+ *
+ * Each controller strata needs (memory, cpu, pids) is used where the host
+ * has it: a v1 hierarchy mounted at /sys/fs/cgroup/<controller> (it has a
+ * "tasks" file), else the unified (v2) hierarchy, /sys/fs/cgroup itself or
+ * /sys/fs/cgroup/unified on a hybrid host, when the controller is listed in
+ * its cgroup.controllers. A container gets <hierarchy><cgroupsPath> in each
+ * (cgroupsPath is "/strata/<id>", as an OCI runtime would use it); in v2
+ * the controllers are enabled in the subtree_control of every ancestor.
+ * The directories are made only when a limit is set, so a plain `run`
+ * touches no cgroup file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/launch.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+#define CG_ROOT "/sys/fs/cgroup"
+
+static const char *const controllers[ST_CG_N] = {"memory", "cpu", "pids"};
+
+static bool wanted(const st_resources *r, int c) {
+  switch (c) {
+  case 0:
+    return r->memory > 0;
+  case 1:
+    return r->cpu_quota > 0;
+  case 2:
+    return r->pids > 0;
+  default:
+    return false;
+  }
+}
+
+/* The unified mount point, or NULL. */
+static const char *unified_root(void) {
+  if (access(CG_ROOT "/cgroup.controllers", F_OK) == 0)
+    return CG_ROOT;
+  if (access(CG_ROOT "/unified/cgroup.controllers", F_OK) == 0)
+    return CG_ROOT "/unified";
+  return NULL;
+}
+
+static bool unified_has(const char *root, const char *ctrl) {
+  cleanup_free char *p = NULL, *text = NULL;
+  size_t len;
+  if (asprintf(&p, "%s/cgroup.controllers", root) < 0 ||
+      st_read_file(p, &text, &len, NULL) < 0)
+    return false;
+  size_t n = strlen(ctrl);
+  for (const char *t = text; (t = strstr(t, ctrl)) != NULL; t += n)
+    if ((t == text || t[-1] == ' ') && (t[n] == ' ' || t[n] == '\n' || !t[n]))
+      return true;
+  return false;
+}
+
+static int write_file(const char *dir, const char *name, const char *value,
+                      st_error **err) {
+  cleanup_free char *p = NULL;
+  if (asprintf(&p, "%s/%s", dir, name) < 0)
+    return st_error_errno(err, ENOMEM, "cgroup");
+  cleanup_close int fd = open(p, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return st_error_errno(err, errno, "cgroup: open `%s`", p);
+  if (write(fd, value, strlen(value)) < 0)
+    return st_error_errno(err, errno, "cgroup: write %s to `%s`", value, p);
+  return 0;
+}
+
+/* v2: enables ctrl for the children of every directory from root down to
+ * (not including) the leaf dir. */
+static int enable_v2(const char *root, const char *leaf, const char *ctrl,
+                     st_error **err) {
+  cleanup_free char *cur = strdup(root);
+  char value[32];
+  snprintf(value, sizeof(value), "+%s", ctrl);
+  const char *rest = leaf + strlen(root);
+  while (cur && *rest == '/') {
+    if (write_file(cur, "cgroup.subtree_control", value, err) < 0)
+      return -1;
+    const char *next = strchr(rest + 1, '/');
+    if (next == NULL)
+      break;
+    cleanup_free char *up = cur;
+    if (asprintf(&cur, "%s%.*s", up, (int)(next - rest), rest) < 0)
+      cur = NULL;
+    rest = next;
+  }
+  return cur ? 0 : st_error_errno(err, ENOMEM, "cgroup");
+}
+
+static int set_limit(int c, bool v2, const char *dir, const st_resources *r,
+                     st_error **err) {
+  char v[64];
+  switch (c) {
+  case 0:
+    snprintf(v, sizeof(v), "%lld", (long long)r->memory);
+    return write_file(dir, v2 ? "memory.max" : "memory.limit_in_bytes", v, err);
+  case 1: {
+    long long period = r->cpu_period > 0 ? r->cpu_period : 100000;
+    if (v2) {
+      snprintf(v, sizeof(v), "%lld %lld", (long long)r->cpu_quota, period);
+      return write_file(dir, "cpu.max", v, err);
+    }
+    snprintf(v, sizeof(v), "%lld", period);
+    if (write_file(dir, "cpu.cfs_period_us", v, err) < 0)
+      return -1;
+    snprintf(v, sizeof(v), "%lld", (long long)r->cpu_quota);
+    return write_file(dir, "cpu.cfs_quota_us", v, err);
+  }
+  case 2:
+    snprintf(v, sizeof(v), "%lld", (long long)r->pids);
+    return write_file(dir, "pids.max", v, err);
+  default:
+    return 0;
+  }
+}
+
+/* Where controller c of path lives: its directory and whether it is v2;
+ * NULL dir when the host has the controller nowhere. */
+static char *controller_dir(int c, const char *path, bool *v2) {
+  char *dir = NULL;
+  cleanup_free char *tasks = NULL;
+  if (asprintf(&tasks, CG_ROOT "/%s/tasks", controllers[c]) < 0)
+    return NULL;
+  *v2 = false;
+  if (access(tasks, F_OK) == 0) {
+    if (asprintf(&dir, CG_ROOT "/%s%s", controllers[c], path) < 0)
+      return NULL;
+    return dir;
+  }
+  const char *u = unified_root();
+  if (u == NULL || !unified_has(u, controllers[c]))
+    return NULL;
+  *v2 = true;
+  if (asprintf(&dir, "%s%s", u, path) < 0)
+    return NULL;
+  return dir;
+}
+
+void st_cgroup_clear(st_cgroup *cg) {
+  for (int c = 0; c < ST_CG_N; c++) {
+    free(cg->dirs[c]);
+    cg->dirs[c] = NULL;
+  }
+}
+
+int st_cgroup_create(const st_spec *spec, st_cgroup *cg, st_error **err) {
+  memset(cg, 0, sizeof(*cg));
+  const char *path = spec->cgroup ? spec->cgroup : "/strata";
+  for (int c = 0; c < ST_CG_N; c++) {
+    if (!wanted(&spec->res, c))
+      continue;
+    bool v2;
+    cleanup_free char *dir = controller_dir(c, path, &v2);
+    if (dir == NULL) {
+      st_cgroup_remove(cg);
+      return st_error_set(err, ENOTSUP,
+                          "cgroup controller %s is not available on this "
+                          "host (neither a v1 hierarchy nor in the unified "
+                          "one)",
+                          controllers[c]);
+    }
+    const char *u = unified_root();
+    if (st_mkdir_p(dir, 0755, err) < 0 ||
+        (v2 && enable_v2(u, dir, controllers[c], err) < 0) ||
+        set_limit(c, v2, dir, &spec->res, err) < 0) {
+      rmdir(dir);
+      st_cgroup_remove(cg);
+      return st_error_wrap(err, "resource limits");
+    }
+    cg->dirs[c] = steal_pointer(&dir);
+    cg->used = true;
+  }
+  return 0;
+}
+
+int st_cgroup_attach(const st_cgroup *cg, pid_t pid, st_error **err) {
+  char v[32];
+  snprintf(v, sizeof(v), "%d", (int)pid);
+  for (int c = 0; c < ST_CG_N; c++)
+    if (cg->dirs[c] && write_file(cg->dirs[c], "cgroup.procs", v, err) < 0)
+      return -1;
+  return 0;
+}
+
+void st_cgroup_remove(st_cgroup *cg) {
+  for (int c = 0; c < ST_CG_N; c++) {
+    if (cg->dirs[c] == NULL)
+      continue;
+    /* The last processes of the PID namespace may still be exiting. */
+    for (int i = 0; i < 100 && rmdir(cg->dirs[c]) < 0 && errno == EBUSY; i++) {
+      struct timespec ts = {0, 2 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+  }
+  st_cgroup_clear(cg);
+}
+
+void st_cgroup_remove_id(const char *id) {
+  cleanup_free char *path = NULL;
+  if (asprintf(&path, "/strata/%s", id) < 0)
+    return;
+  st_cgroup cg;
+  memset(&cg, 0, sizeof(cg));
+  for (int c = 0; c < ST_CG_N; c++) {
+    bool v2;
+    cg.dirs[c] = controller_dir(c, path, &v2);
+  }
+  st_cgroup_remove(&cg);
+}

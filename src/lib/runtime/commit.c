@@ -1,0 +1,275 @@
+/* `commit`: a container's changes as a new layer on top of its image.
+ *
+ * One pass: a writer thread turns the change list into a tar stream
+ * (whiteouts as ".wh.NAME", opaque directories with ".wh..wh..opq") on a
+ * pipe, and the layer import reads it from the other end, hashing and
+ * storing it as it goes. libarchive is loaded before the thread starts (it
+ * is bound lazily, and its loader is not made for two first calls at
+ * once). */
+#include <archive.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fmt/units.h"
+#include "image/image.h"
+#include "layer/tar.h"
+#include "runtime/manage_internal.h"
+#include "runtime/tarwrite.h"
+#include "util/buf.h"
+#include "util/cleanup.h"
+#include "util/safepath.h"
+
+typedef struct layer_writer {
+  const st_change *changes;
+  const bool *opaque;
+  size_t n;
+  int upper; /* O_PATH fd of the upper dir */
+  int fd;    /* the pipe's write end, closed by the thread */
+  st_error *err;
+} layer_writer;
+
+/* Writes one change; parent is the entry's directory in the upper dir. */
+static int write_change(st_tw *w, const layer_writer *lw, size_t i,
+                        st_error **err) {
+  const char *path = lw->changes[i].path + 1;
+  const char *slash = strrchr(path, '/');
+  const char *name = slash ? slash + 1 : path;
+  cleanup_free char *dir =
+      slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+  if (dir == NULL)
+    return st_error_errno(err, ENOMEM, "commit");
+  if (lw->changes[i].kind == ST_CHANGE_DELETE) {
+    cleanup_free char *wh = NULL;
+    if (asprintf(&wh, "%s%s.wh.%s", slash ? dir : "", slash ? "/" : "", name) <
+        0)
+      return st_error_errno(err, ENOMEM, "commit");
+    return st_tw_marker(w, wh, err);
+  }
+  cleanup_close int pfd =
+      st_open_in_root(lw->upper, dir, O_PATH | O_DIRECTORY, 0, err);
+  struct stat st;
+  if (pfd < 0)
+    return -1;
+  if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return st_error_errno(err, errno, "stat `%s` in the upper dir",
+                          lw->changes[i].path);
+  if (st_tw_entry(w, pfd, name, path, &st, err) < 0)
+    return -1;
+  if (lw->opaque[i]) {
+    cleanup_free char *opq = NULL;
+    if (asprintf(&opq, "%s/.wh..wh..opq", path) < 0)
+      return st_error_errno(err, ENOMEM, "commit");
+    return st_tw_marker(w, opq, err);
+  }
+  return 0;
+}
+
+static void *writer_main(void *arg) {
+  layer_writer *lw = arg;
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, NULL); /* EPIPE instead */
+  st_tw w;
+  if (st_tw_open(&w, lw->fd, &lw->err) == 0) {
+    int r = 0;
+    for (size_t i = 0; i < lw->n && r == 0; i++)
+      r = write_change(&w, lw, i, &lw->err);
+    if (r == 0)
+      st_tw_close(&w, &lw->err);
+    else
+      st_tw_free(&w);
+  }
+  close(lw->fd);
+  return NULL;
+}
+
+/* Stores the changes of ct as a layer. */
+static int store_layer(st_store *s, const st_ct *ct, st_layer_rec *layer,
+                       st_error **err) {
+  st_change *changes = NULL;
+  bool *opaque = NULL;
+  size_t n = 0;
+  if (st_ct_changes(ct, &changes, &opaque, &n, err) < 0)
+    return -1;
+  layer_writer lw = {.changes = changes, .opaque = opaque, .n = n, .fd = -1};
+  int p[2] = {-1, -1};
+  pthread_t th;
+  int r = -1;
+  lw.upper = open(ct->spec.upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (lw.upper < 0) {
+    st_error_errno(err, errno, "open `%s`", ct->spec.upper);
+    goto out;
+  }
+  (void)archive_version_number(); /* load libarchive in this thread */
+  if (pipe2(p, O_CLOEXEC) < 0) {
+    st_error_errno(err, errno, "pipe");
+    goto out;
+  }
+  lw.fd = p[1];
+  if ((errno = pthread_create(&th, NULL, writer_main, &lw)) != 0) {
+    close(p[1]);
+    st_error_errno(err, errno, "start the layer writer");
+    goto out;
+  }
+  r = st_layer_import(s, p[0], "container changes", layer, err);
+  close(p[0]);
+  p[0] = -1;
+  pthread_join(th, NULL);
+  if (lw.err) { /* the writer's failure is the cause of the import's */
+    r = -1;
+    if (err) {
+      st_error_free(*err);
+      *err = lw.err;
+    } else {
+      st_error_free(lw.err);
+    }
+  }
+out:
+  if (p[0] >= 0)
+    close(p[0]);
+  if (lw.upper >= 0)
+    close(lw.upper);
+  st_changes_free(changes, n);
+  free(opaque);
+  return r;
+}
+
+static bool env_hidden(const char *e) {
+  return strncmp(e, "HOSTNAME=", 9) == 0 || strncmp(e, "TERM=", 5) == 0;
+}
+
+/* The container's config: the image's, with the command, environment and
+ * working directory the container ran with. */
+static json_t *container_config(const st_ct *ct, json_t *image_cc) {
+  json_t *cc = image_cc ? json_deep_copy(image_cc) : json_object();
+  if (cc == NULL)
+    return NULL;
+  json_t *ep = json_object_get(cc, "Entrypoint");
+  size_t n_ep = json_array_size(ep), n_args = 0;
+  while (ct->spec.args[n_args])
+    n_args++;
+  bool ep_prefix = n_ep > 0 && n_ep <= n_args;
+  for (size_t i = 0; ep_prefix && i < n_ep; i++) {
+    const char *e = json_string_value(json_array_get(ep, i));
+    ep_prefix = e && strcmp(e, ct->spec.args[i]) == 0;
+  }
+  if (!ep_prefix) {
+    json_object_set_new(cc, "Entrypoint", json_null());
+    n_ep = 0;
+  }
+  json_t *cmd = json_array(), *env = json_array();
+  for (size_t i = n_ep; i < n_args; i++)
+    json_array_append_new(cmd, json_string(ct->spec.args[i]));
+  for (size_t i = 0; ct->spec.env[i]; i++)
+    if (!env_hidden(ct->spec.env[i]))
+      json_array_append_new(env, json_string(ct->spec.env[i]));
+  json_object_set_new(cc, "Cmd", cmd);
+  json_object_set_new(cc, "Env", env);
+  if (strcmp(ct->spec.cwd, "/") != 0)
+    json_object_set_new(cc, "WorkingDir", json_string(ct->spec.cwd));
+  if (ct->spec.hostname)
+    json_object_set_new(cc, "Hostname", json_string(ct->spec.hostname));
+  return cc;
+}
+
+static char *now_rfc3339(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return st_format_rfc3339nano(now.tv_sec, (int32_t)now.tv_nsec);
+}
+
+static int build_config(st_store *s, const st_ct *ct, const st_commit_opts *o,
+                        const st_layer_rec *layer, char **out, st_error **err) {
+  cleanup_json json_t *config = NULL;
+  if (st_config_load(s, ct->c.image, &config, err) < 0)
+    return -1;
+  json_t *cc = container_config(ct, json_object_get(config, "config"));
+  if (cc == NULL)
+    return st_error_errno(err, ENOMEM, "commit");
+  json_object_set_new(config, "config", cc);
+  for (size_t i = 0; i < o->n_changes; i++)
+    if (st_config_apply_change(cc, o->changes[i], err) < 0)
+      return st_error_wrap(err, "--change");
+  cleanup_free char *created = now_rfc3339();
+  if (created == NULL)
+    return st_error_errno(err, ENOMEM, "commit");
+  json_object_set_new(config, "created", json_string(created));
+  json_object_set_new(config, "container", json_string(ct->c.id));
+  json_object_del(config, "container_config");
+  if (o->author)
+    json_object_set_new(config, "author", json_string(o->author));
+  else
+    json_object_del(config, "author");
+  if (o->message)
+    json_object_set_new(config, "comment", json_string(o->message));
+  else
+    json_object_del(config, "comment");
+  /* Docker's created_by for a commit: the command, words joined by spaces */
+  cleanup_buf st_buf by = ST_BUF_INIT;
+  for (size_t i = 0; ct->spec.args[i]; i++)
+    st_buf_printf(&by, "%s%s", i ? " " : "", ct->spec.args[i]);
+  json_t *h = json_pack("{s:s, s:s}", "created", created, "created_by",
+                        by.data ? by.data : "");
+  if (h && o->author)
+    json_object_set_new(h, "author", json_string(o->author));
+  if (h && o->message)
+    json_object_set_new(h, "comment", json_string(o->message));
+  json_t *hist = json_object_get(config, "history");
+  if (!json_is_array(hist)) {
+    hist = json_array();
+    json_object_set_new(config, "history", hist);
+  }
+  json_t *rootfs = json_object_get(config, "rootfs");
+  json_t *ids = json_object_get(rootfs, "diff_ids");
+  if (h == NULL || hist == NULL || !json_is_array(ids))
+    return st_error_set(err, EIO, "image %s: config without rootfs",
+                        ct->c.image);
+  json_array_append_new(hist, h);
+  json_array_append_new(ids, json_string(layer->diff_id));
+  *out = json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS);
+  return *out ? 0 : st_error_errno(err, ENOMEM, "commit");
+}
+
+int st_container_commit(st_store *s, const char *ref, const st_commit_opts *o,
+                        const char *const *tags, size_t n_tags,
+                        char id_out[ST_DIGEST_LEN], st_error **err) {
+  st_ct ct;
+  if (st_ct_open(s, ref, &ct, err) < 0)
+    return -1;
+  /* validate the changes before writing a layer */
+  cleanup_json json_t *probe = json_object();
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < o->n_changes; i++)
+    if (st_config_apply_change(probe, o->changes[i], err) < 0)
+      r = st_error_wrap(err, "--change");
+  st_layer_rec *layers = NULL;
+  size_t n = 0;
+  st_layer_rec top = {0};
+  cleanup_free char *config = NULL;
+  if (r == 0 && (st_image_layers(s, ct.c.image, &layers, &n, err) < 0 ||
+                 store_layer(s, &ct, &top, err) < 0 ||
+                 build_config(s, &ct, o, &top, &config, err) < 0))
+    r = -1;
+  st_layer_rec *all = r == 0 ? calloc(n + 1, sizeof(*all)) : NULL;
+  if (r == 0 && all == NULL)
+    r = st_error_errno(err, ENOMEM, "commit");
+  if (r == 0) {
+    memcpy(all, layers, n * sizeof(*all));
+    all[n] = top;
+    r = st_image_store(s, config, strlen(config), all, n + 1, ct.c.image, tags,
+                       n_tags, id_out, err);
+  }
+  free(all);
+  st_layers_free(layers, n);
+  st_ct_close(&ct);
+  return r;
+}

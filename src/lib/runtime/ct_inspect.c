@@ -1,0 +1,172 @@
+/* `container inspect`: Docker's object for a container, built from its
+ * row and its config.json. */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmt/units.h"
+#include "image/image.h"
+#include "runtime/manage_internal.h"
+#include "util/buf.h"
+#include "util/cleanup.h"
+
+static json_t *time_json(int64_t ns) {
+  if (ns <= 0)
+    return json_string("0001-01-01T00:00:00Z");
+  char *t = st_format_rfc3339nano(ns / 1000000000, (int32_t)(ns % 1000000000));
+  json_t *j = json_string(t ? t : "");
+  free(t);
+  return j;
+}
+
+static json_t *strv_json(char **v) {
+  json_t *a = json_array();
+  for (size_t i = 0; v && v[i]; i++)
+    json_array_append_new(a, json_string(v[i]));
+  return a;
+}
+
+static json_t *state_json(const st_container *c) {
+  const char *status = c->state == ST_CT_RUNNING   ? "running"
+                       : c->state == ST_CT_CREATED ? "created"
+                                                   : "exited";
+  return json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:o, s:o}",
+                   "Status", status, "Running", c->state == ST_CT_RUNNING,
+                   "Paused", 0, "Restarting", 0, "OOMKilled", 0, "Dead", 0,
+                   "Pid", c->state == ST_CT_RUNNING ? (int)c->pid : 0,
+                   "ExitCode", c->exit_code, "Error", "", "StartedAt",
+                   time_json(c->started), "FinishedAt", time_json(c->finished));
+}
+
+static json_t *mounts_json(const st_spec *spec) {
+  json_t *a = json_array();
+  for (size_t i = 0; i < spec->n_mounts; i++) {
+    const st_mount_op *m = &spec->mounts[i];
+    bool etc = strncmp(m->dest, "/etc/", 5) == 0 && m->bind &&
+               strstr(m->source, "/containers/") != NULL;
+    if (!m->bind || etc)
+      continue; /* Docker lists volumes and binds, not its own mounts */
+    json_array_append_new(
+        a, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "bind", "Source",
+                     m->source, "Destination", m->dest, "Mode", "", "RW",
+                     !m->readonly, "Propagation", "rprivate"));
+  }
+  return a;
+}
+
+/* Config: the image's container config with what the container runs. */
+static json_t *config_json(st_store *s, const st_ct *ct) {
+  json_t *config = NULL;
+  st_error *e = NULL;
+  json_t *cc = NULL;
+  if (st_config_load(s, ct->c.image, &config, &e) == 0)
+    cc = json_deep_copy(json_object_get(config, "config"));
+  st_error_free(e);
+  json_decref(config);
+  if (cc == NULL)
+    cc = json_object();
+  json_t *ep = json_object_get(cc, "Entrypoint");
+  size_t n_ep = json_array_size(ep), n = 0;
+  while (ct->spec.args[n])
+    n++;
+  bool prefix = n_ep <= n;
+  for (size_t i = 0; prefix && i < n_ep; i++)
+    prefix = strcmp(json_string_value(json_array_get(ep, i)) ?: "",
+                    ct->spec.args[i]) == 0;
+  if (!prefix) {
+    json_object_set_new(cc, "Entrypoint", json_null());
+    n_ep = 0;
+  }
+  json_t *cmd = json_array();
+  for (size_t i = n_ep; i < n; i++)
+    json_array_append_new(cmd, json_string(ct->spec.args[i]));
+  json_object_set_new(cc, "Hostname",
+                      json_string(ct->spec.hostname ? ct->spec.hostname : ""));
+  json_object_set_new(cc, "Tty", json_boolean(ct->spec.terminal));
+  json_object_set_new(cc, "Env", strv_json(ct->spec.env));
+  json_object_set_new(cc, "Cmd", cmd);
+  json_object_set_new(cc, "Image", json_string(ct->c.image_ref));
+  json_object_set_new(cc, "WorkingDir", json_string(ct->spec.cwd));
+  if (!json_object_get(cc, "User"))
+    json_object_set_new(cc, "User", json_string(""));
+  if (!json_object_get(cc, "Labels"))
+    json_object_set_new(cc, "Labels", json_object());
+  return cc;
+}
+
+static json_t *graph_json(const st_ct *ct) {
+  cleanup_buf st_buf lower = ST_BUF_INIT;
+  for (size_t i = 0; ct->spec.lower && ct->spec.lower[i]; i++)
+    st_buf_printf(&lower, "%s%s", i ? ":" : "", ct->spec.lower[i]);
+  return json_pack("{s:s, s:{s:s, s:s, s:s, s:s}}", "Name", "overlay", "Data",
+                   "LowerDir", lower.data ? lower.data : "", "UpperDir",
+                   ct->spec.upper ? ct->spec.upper : "", "WorkDir",
+                   ct->spec.work ? ct->spec.work : "", "MergedDir",
+                   ct->spec.rootfs);
+}
+
+static json_t *host_config_json(const st_ct *ct) {
+  bool host_net = !(ct->spec.ns_flags & CLONE_NEWNET);
+  json_t *binds = json_array();
+  for (size_t i = 0; i < ct->spec.n_mounts; i++) {
+    const st_mount_op *m = &ct->spec.mounts[i];
+    if (m->bind && strstr(m->source, "/containers/") == NULL) {
+      cleanup_free char *b = NULL;
+      if (asprintf(&b, "%s:%s%s", m->source, m->dest,
+                   m->readonly ? ":ro" : "") > 0)
+        json_array_append_new(binds, json_string(b));
+    }
+  }
+  return json_pack("{s:o, s:s, s:b, s:b, s:b, s:{s:s, s:i}}", "Binds", binds,
+                   "NetworkMode", host_net ? "host" : "none", "AutoRemove",
+                   ct->c.auto_remove, "Privileged", ct->spec.seccomp == NULL,
+                   "ReadonlyRootfs", ct->spec.root_readonly, "RestartPolicy",
+                   "Name", "no", "MaximumRetryCount", 0);
+}
+
+int st_container_inspect(st_store *s, const char *ref, json_t **out,
+                         st_error **err) {
+  st_ct ct;
+  if (st_ct_open(s, ref, &ct, err) < 0)
+    return -1;
+  cleanup_free char *name = NULL, *hosts = NULL, *hostname = NULL,
+                    *resolv = NULL, *log = NULL;
+  if (asprintf(&name, "/%s", ct.c.name) < 0 ||
+      asprintf(&hosts, "%s/hosts", ct.dir) < 0 ||
+      asprintf(&hostname, "%s/hostname", ct.dir) < 0 ||
+      asprintf(&resolv, "%s/resolv.conf", ct.dir) < 0 ||
+      (log = st_container_log_path(s, ct.c.id)) == NULL) {
+    st_ct_close(&ct);
+    return st_error_errno(err, ENOMEM, "inspect");
+  }
+  json_t *args = json_array();
+  for (size_t i = 1; ct.spec.args[i]; i++)
+    json_array_append_new(args, json_string(ct.spec.args[i]));
+  json_t *o = json_object();
+  json_object_set_new(o, "Id", json_string(ct.c.id));
+  json_object_set_new(o, "Created", time_json(ct.c.created));
+  json_object_set_new(o, "Path", json_string(ct.spec.args[0]));
+  json_object_set_new(o, "Args", args);
+  json_object_set_new(o, "State", state_json(&ct.c));
+  json_object_set_new(o, "Image", json_string(ct.c.image));
+  json_object_set_new(o, "ResolvConfPath", json_string(resolv));
+  json_object_set_new(o, "HostnamePath", json_string(hostname));
+  json_object_set_new(o, "HostsPath", json_string(hosts));
+  json_object_set_new(o, "LogPath", json_string(log));
+  json_object_set_new(o, "Name", json_string(name));
+  json_object_set_new(o, "RestartCount", json_integer(0));
+  json_object_set_new(o, "Driver", json_string("overlay"));
+  json_object_set_new(o, "Platform", json_string("linux"));
+  json_object_set_new(o, "HostConfig", host_config_json(&ct));
+  json_object_set_new(o, "GraphDriver", graph_json(&ct));
+  json_object_set_new(o, "Mounts", mounts_json(&ct.spec));
+  json_object_set_new(o, "Config", config_json(s, &ct));
+  json_object_set_new(o, "NetworkSettings",
+                      json_pack("{s:s, s:s, s:{}}", "SandboxKey", "",
+                                "IPAddress", "", "Networks"));
+  st_ct_close(&ct);
+  *out = o;
+  return 0;
+}

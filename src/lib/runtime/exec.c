@@ -1,0 +1,423 @@
+/* `exec`: a new process in a running container. The caller joins the
+ * container's PID namespace for its children (setns), forks, and the child
+ * joins the IPC, UTS, network and mount namespaces of the container's
+ * PID 1 (the mount namespace last: it moves the root and working directory
+ * to the container's), its cgroup, then takes the container's user,
+ * capabilities, no_new_privs and seccomp filter (compiled here, before the
+ * fork: libseccomp is loaded lazily and cannot be loaded from inside the
+ * container) and execs. Failures before exec come back on a close-on-exec
+ * pipe with Docker's exit code (125, 126, 127), as for `run`. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/filter.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "runtime/launch.h"
+#include "runtime/manage_internal.h"
+#include "util/buf.h"
+#include "util/cleanup.h"
+
+typedef struct exec_fail {
+  int code;
+  char msg[1020];
+} exec_fail;
+
+typedef struct exec_plan {
+  char **env; /* NULL-terminated, heap */
+  const char *cwd;
+  st_user user;
+  bool has_user;
+  uint64_t caps;
+  bool no_new_privs;
+  struct sock_fprog seccomp;
+  int ns[4];    /* ipc, uts, net, mnt of PID 1 */
+  int cgroup;   /* its cgroup.procs, or -1 */
+  int slave;    /* pty slave with -t, else -1 */
+  int stdin_fd; /* /dev/null without -i, else -1 */
+  int errfd;    /* the child's end of the failure pipe */
+  char *const *argv;
+} exec_plan;
+
+static _Noreturn void fail(const exec_plan *p, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static _Noreturn void fail(const exec_plan *p, int code, const char *fmt, ...) {
+  exec_fail f = {.code = code};
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(f.msg, sizeof(f.msg), fmt, ap);
+  va_end(ap);
+  if (write(p->errfd, &f, sizeof(f)) < 0)
+    _exit(code);
+  _exit(code);
+}
+
+static const char *env_get(char **env, const char *name) {
+  size_t n = strlen(name);
+  for (size_t i = 0; env[i]; i++)
+    if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
+      return env[i] + n + 1;
+  return NULL;
+}
+
+/* Looks the command up in the container's PATH and execs it. */
+static _Noreturn void exec_cmd(const exec_plan *p) {
+  const char *cmd = p->argv[0];
+  if (strchr(cmd, '/')) {
+    execve(cmd, p->argv, p->env);
+    int e = errno;
+    if (e == ENOENT)
+      fail(p, 127, "exec: \"%s\": stat %s: no such file or directory", cmd,
+           cmd);
+    fail(p, 126, "exec: \"%s\": %s", cmd, strerror(e));
+  }
+  const char *path = env_get(p->env, "PATH");
+  char dirs[4096];
+  snprintf(dirs, sizeof(dirs), "%s", path ? path : ST_DEFAULT_PATH);
+  int denied = 0;
+  for (char *d = dirs, *c; d; d = c) {
+    c = strchr(d, ':');
+    if (c)
+      *c++ = '\0';
+    char full[8200];
+    if (snprintf(full, sizeof(full), "%s/%s", *d ? d : ".", cmd) >=
+        (int)sizeof(full))
+      continue;
+    execve(full, p->argv, p->env);
+    if (errno == EACCES || errno == ENOEXEC || errno == EPERM)
+      denied = errno;
+  }
+  if (denied)
+    fail(p, 126, "exec: \"%s\": %s", cmd, strerror(denied));
+  fail(p, 127, "exec: \"%s\": executable file not found in $PATH", cmd);
+}
+
+static _Noreturn void child_main(const exec_plan *p) {
+  static const char *const names[] = {"ipc", "uts", "net", "mnt"};
+  if (p->cgroup >= 0 && write(p->cgroup, "0", 1) < 0)
+    fail(p, 125, "join the container's cgroup: %s", strerror(errno));
+  for (size_t i = 0; i < 4; i++)
+    if (setns(p->ns[i], 0) < 0)
+      fail(p, 125, "join the container's %s namespace: %s", names[i],
+           strerror(errno));
+  if (p->slave >= 0) {
+    if (setsid() < 0 || ioctl(p->slave, TIOCSCTTY, 0) < 0)
+      fail(p, 125, "controlling terminal: %s", strerror(errno));
+    for (int i = 0; i < 3; i++)
+      if (dup2(p->slave, i) < 0)
+        fail(p, 125, "terminal stdio: %s", strerror(errno));
+  } else if (p->stdin_fd >= 0 && dup2(p->stdin_fd, 0) < 0) {
+    fail(p, 125, "stdin: %s", strerror(errno));
+  }
+  if (chdir(p->cwd) < 0)
+    fail(p, 125, "chdir to cwd (\"%s\") set in config.json failed: %s", p->cwd,
+         strerror(errno));
+  st_error *err = NULL;
+  if (st_caps_drop_bounding(p->caps, &err) < 0)
+    fail(p, 125, "%s", err->msg);
+  if (p->has_user && (setgroups(p->user.n_groups, p->user.groups) < 0 ||
+                      setresgid(p->user.gid, p->user.gid, p->user.gid) < 0 ||
+                      setresuid(p->user.uid, p->user.uid, p->user.uid) < 0))
+    fail(p, 125, "set user: %s", strerror(errno));
+  bool root = !p->has_user || p->user.uid == 0;
+  if (root && st_caps_set(p->caps, &err) < 0)
+    fail(p, 125, "%s", err->msg);
+  if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    fail(p, 125, "no_new_privs: %s", strerror(errno));
+  if (p->seccomp.len && st_seccomp_install(&p->seccomp, &err) < 0)
+    fail(p, 125, "%s", err->msg);
+  exec_cmd(p);
+}
+
+/* ---- preparing ------------------------------------------------------------
+ */
+
+/* The container's environment with the -e entries over it. */
+static char **build_env(const st_spec *spec, const st_exec_opts *o) {
+  size_t n = 0;
+  while (spec->env[n])
+    n++;
+  char **env = calloc(n + o->n_env + 2, sizeof(char *));
+  if (env == NULL)
+    return NULL;
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++)
+    env[len++] = strdup(spec->env[i]);
+  for (size_t i = 0; i < o->n_env + (o->tty ? 1 : 0); i++) {
+    const char *e = i < o->n_env ? o->env[i] : "TERM=xterm";
+    char *kv = NULL;
+    if (strchr(e, '=')) {
+      kv = strdup(e);
+    } else if (getenv(e) == NULL || asprintf(&kv, "%s=%s", e, getenv(e)) < 0) {
+      continue;
+    }
+    size_t k = (size_t)(strchr(kv, '=') - kv);
+    size_t j = 0;
+    while (j < len && !(env[j] && strncmp(env[j], kv, k + 1) == 0))
+      j++;
+    if (j < len && i >= o->n_env) { /* TERM the container already has */
+      free(kv);
+      continue;
+    }
+    if (j < len)
+      free(env[j]);
+    env[j] = kv;
+    if (j == len)
+      len++;
+  }
+  for (size_t i = 0; i < len; i++)
+    if (env[i] == NULL) {
+      for (size_t j = 0; j < len; j++)
+        free(env[j]);
+      free(env);
+      return NULL;
+    }
+  return env;
+}
+
+static int open_ns(pid_t pid, exec_plan *p, int *pidns, st_error **err) {
+  static const char *const names[] = {"ipc", "uts", "net", "mnt"};
+  char path[64];
+  for (size_t i = 0; i < 4; i++) {
+    snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, names[i]);
+    if ((p->ns[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+      return st_error_errno(err, errno, "open %s", path);
+  }
+  snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+  if ((*pidns = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    return st_error_errno(err, errno, "open %s", path);
+  return 0;
+}
+
+/* cgroup.procs of PID 1's cgroup (v2), or -1. */
+static int open_cgroup(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+  cleanup_file FILE *f = fopen(path, "re");
+  char line[4096];
+  while (f && fgets(line, sizeof(line), f)) {
+    if (strncmp(line, "0::/", 4) != 0)
+      continue;
+    line[strcspn(line, "\n")] = '\0';
+    cleanup_free char *procs = NULL;
+    if (asprintf(&procs, "/sys/fs/cgroup%s/cgroup.procs", line + 3) < 0)
+      return -1;
+    return open(procs, O_WRONLY | O_CLOEXEC);
+  }
+  return -1;
+}
+
+static int resolve_user(const st_ct *ct, const char *user, exec_plan *p,
+                        st_error **err) {
+  if (user == NULL || *user == '\0')
+    return 0;
+  size_t n = 0;
+  while (ct->spec.lower && ct->spec.lower[n])
+    n++;
+  cleanup_free char **dirs = calloc(n + 2, sizeof(char *));
+  if (dirs == NULL)
+    return st_error_errno(err, ENOMEM, "exec");
+  dirs[0] = ct->spec.upper;
+  for (size_t i = 0; i < n; i++)
+    dirs[i + 1] = ct->spec.lower[i];
+  if (st_user_resolve(dirs, n + 1, user, &p->user, err) < 0)
+    return -1;
+  p->has_user = true;
+  return 0;
+}
+
+static void plan_clear(exec_plan *p) {
+  for (size_t i = 0; p->env && p->env[i]; i++)
+    free(p->env[i]);
+  free(p->env);
+  st_user_clear(&p->user);
+  free(p->seccomp.filter);
+  for (size_t i = 0; i < 4; i++)
+    if (p->ns[i] >= 0)
+      close(p->ns[i]);
+  if (p->cgroup >= 0)
+    close(p->cgroup);
+  if (p->slave >= 0)
+    close(p->slave);
+  if (p->stdin_fd >= 0)
+    close(p->stdin_fd);
+}
+
+static int prepare(const st_ct *ct, const st_exec_opts *o, exec_plan *p,
+                   int *pidns, st_error **err) {
+  const st_spec *spec = &ct->spec;
+  p->argv = o->argv;
+  p->cwd = o->workdir && *o->workdir ? o->workdir : spec->cwd;
+  p->caps = o->privileged ? st_caps_all() : spec->caps;
+  p->no_new_privs = spec->no_new_privs && !o->privileged;
+  if ((p->env = build_env(spec, o)) == NULL)
+    return st_error_errno(err, ENOMEM, "exec");
+  if (resolve_user(ct, o->user, p, err) < 0)
+    return -1;
+  if (!o->privileged && spec->seccomp &&
+      st_seccomp_compile(spec->seccomp, &p->seccomp, err) < 0)
+    return -1;
+  if (open_ns(ct->c.pid, p, pidns, err) < 0)
+    return -1;
+  p->cgroup = open_cgroup(ct->c.pid);
+  if (!o->interactive && !o->tty &&
+      (p->stdin_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+    return st_error_errno(err, errno, "open /dev/null");
+  return 0;
+}
+
+/* ---- running --------------------------------------------------------------
+ */
+
+static int open_pty(int *master, int *slave, st_error **err) {
+  *master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (*master < 0 || grantpt(*master) < 0 || unlockpt(*master) < 0)
+    return st_error_errno(err, errno, "open a pseudo-terminal");
+  char name[128];
+  if (ptsname_r(*master, name, sizeof(name)) != 0 ||
+      (*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+    return st_error_errno(err, errno, "open the terminal");
+  struct winsize ws;
+  if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+    ioctl(*master, TIOCSWINSZ, &ws);
+  return 0;
+}
+
+static bool copy_some(int from, int to) {
+  char buf[16384];
+  ssize_t n = read(from, buf, sizeof(buf));
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return true;
+  if (n <= 0)
+    return false;
+  for (ssize_t off = 0; off < n;) {
+    ssize_t w = write(to, buf + off, (size_t)(n - off));
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return false;
+    off += w;
+  }
+  return true;
+}
+
+/* Relays our terminal and the pty until the command's side closes. */
+static void relay_tty(int master, bool interactive) {
+  struct termios saved, raw;
+  bool restore = isatty(0) && tcgetattr(0, &saved) == 0;
+  if (restore) {
+    raw = saved;
+    cfmakeraw(&raw);
+    tcsetattr(0, TCSANOW, &raw);
+  }
+  int in = interactive ? 0 : -1;
+  for (;;) {
+    struct pollfd p[2] = {{master, POLLIN, 0}, {in, POLLIN, 0}};
+    if (poll(p, in >= 0 ? 2 : 1, -1) < 0) {
+      if (errno == EINTR)
+        continue;
+      break;
+    }
+    if (p[0].revents && !copy_some(master, 1))
+      break;
+    if (in >= 0 && p[1].revents && !copy_some(0, master))
+      in = -1;
+  }
+  if (restore)
+    tcsetattr(0, TCSANOW, &saved);
+}
+
+static int await_exec(int rd, pid_t pid, st_error **err) {
+  exec_fail f;
+  ssize_t n;
+  do
+    n = read(rd, &f, sizeof(f));
+  while (n < 0 && errno == EINTR);
+  if (n == 0)
+    return 0;
+  waitpid(pid, NULL, 0);
+  if (n != (ssize_t)sizeof(f))
+    return st_error_set(err, EIO, "exec setup failed");
+  f.msg[sizeof(f.msg) - 1] = '\0';
+  return st_error_set(err,
+                      f.code == 127   ? ENOENT
+                      : f.code == 126 ? EACCES
+                                      : EIO,
+                      "%s", f.msg);
+}
+
+static int launch(exec_plan *p, int pidns, const st_exec_opts *o, int *status,
+                  st_error **err) {
+  cleanup_close int master = -1;
+  if (o->tty && open_pty(&master, &p->slave, err) < 0)
+    return -1;
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) < 0)
+    return st_error_errno(err, errno, "pipe");
+  cleanup_close int rd = pipefd[0];
+  p->errfd = pipefd[1];
+  /* Only the child is to live in the container's PID namespace: the
+   * parent goes back to its own right after the fork, so that any task it
+   * makes later (threads of sanitizers, helpers) is not created in there. */
+  cleanup_close int own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+  if (own_pidns < 0 || setns(pidns, CLONE_NEWPID) < 0) {
+    close(pipefd[1]);
+    return st_error_errno(err, errno, "join the container's pid namespace");
+  }
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0)
+    child_main(p);
+  setns(own_pidns, CLONE_NEWPID);
+  close(pipefd[1]);
+  if (pid < 0)
+    return st_error_errno(err, errno, "fork");
+  if (p->slave >= 0) {
+    close(p->slave);
+    p->slave = -1;
+  }
+  if (await_exec(rd, pid, err) < 0)
+    return -1;
+  if (master >= 0)
+    relay_tty(master, o->interactive);
+  int ws;
+  while (waitpid(pid, &ws, 0) < 0)
+    if (errno != EINTR)
+      return st_error_errno(err, errno, "wait for the exec'd process");
+  *status = st_exit_status(ws);
+  return 0;
+}
+
+int st_container_exec(st_store *s, const char *ref, const st_exec_opts *o,
+                      int *status, st_error **err) {
+  if (o->argv == NULL || o->argv[0] == NULL)
+    return st_error_set(err, EINVAL, "no command specified");
+  st_ct ct;
+  if (st_ct_open(s, ref, &ct, err) < 0)
+    return -1;
+  exec_plan p = {.ns = {-1, -1, -1, -1},
+                 .cgroup = -1,
+                 .slave = -1,
+                 .stdin_fd = -1,
+                 .errfd = -1};
+  cleanup_close int pidns = -1;
+  int r;
+  if (ct.c.state != ST_CT_RUNNING)
+    r = st_error_set(err, EINVAL, "container %s is not running", ct.c.id);
+  else if ((r = prepare(&ct, o, &p, &pidns, err)) == 0)
+    r = launch(&p, pidns, o, status, err);
+  plan_clear(&p);
+  st_ct_close(&ct);
+  return r;
+}

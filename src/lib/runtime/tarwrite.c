@@ -1,0 +1,239 @@
+/* Tar streams of file system trees (libarchive writer, pax format). */
+#include "runtime/tarwrite.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+
+static void entry_freep(struct archive_entry **e) {
+  if (*e)
+    archive_entry_free(*e);
+}
+#define cleanup_entry __attribute__((cleanup(entry_freep)))
+
+static int tw_fail(st_tw *w, const char *what, st_error **err) {
+  const char *m = archive_error_string(w->a);
+  int code = archive_errno(w->a);
+  return st_error_set(err, code > 0 ? code : EIO, "write tar entry \"%s\": %s",
+                      what, m ? m : "unknown error");
+}
+
+int st_tw_open(st_tw *w, int fd, st_error **err) {
+  memset(w, 0, sizeof(*w));
+  w->a = archive_write_new();
+  if (w->a == NULL)
+    return st_error_errno(err, ENOMEM, "tar writer");
+  if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
+      archive_write_add_filter_none(w->a) != ARCHIVE_OK ||
+      archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK ||
+      archive_write_open_fd(w->a, fd) != ARCHIVE_OK) {
+    int r = tw_fail(w, "-", err);
+    st_tw_free(w);
+    return r;
+  }
+  return 0;
+}
+
+void st_tw_free(st_tw *w) {
+  if (w->a)
+    archive_write_free(w->a);
+  for (size_t i = 0; i < w->n_links; i++)
+    free(w->links[i].name);
+  free(w->links);
+  memset(w, 0, sizeof(*w));
+}
+
+int st_tw_close(st_tw *w, st_error **err) {
+  int r = 0;
+  if (archive_write_close(w->a) != ARCHIVE_OK)
+    r = tw_fail(w, "-", err);
+  st_tw_free(w);
+  return r;
+}
+
+/* The name a hard link of st should point at, or NULL (and st recorded
+ * under tarname) when this is the first of its links. */
+static const char *link_target(st_tw *w, const struct stat *st,
+                               const char *tarname) {
+  if (!S_ISREG(st->st_mode) || st->st_nlink < 2)
+    return NULL;
+  for (size_t i = 0; i < w->n_links; i++)
+    if (w->links[i].dev == st->st_dev && w->links[i].ino == st->st_ino)
+      return w->links[i].name;
+  if (w->n_links == w->cap_links) {
+    size_t cap = w->cap_links ? w->cap_links * 2 : 16;
+    st_tw_link *n = realloc(w->links, cap * sizeof(*n));
+    if (n == NULL)
+      return NULL;
+    w->links = n;
+    w->cap_links = cap;
+  }
+  char *copy = strdup(tarname);
+  if (copy)
+    w->links[w->n_links++] = (st_tw_link){st->st_dev, st->st_ino, copy};
+  return NULL;
+}
+
+static int copy_data(st_tw *w, int fd, const char *tarname, st_error **err) {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return st_error_errno(err, errno, "read \"%s\"", tarname);
+    if (n == 0)
+      return 0;
+    if (archive_write_data(w->a, buf, (size_t)n) != n)
+      return tw_fail(w, tarname, err);
+  }
+}
+
+static void fill_entry(struct archive_entry *e, const char *tarname,
+                       const struct stat *st) {
+  archive_entry_set_pathname(e, tarname);
+  archive_entry_set_mode(e, st->st_mode);
+  archive_entry_set_uid(e, st->st_uid);
+  archive_entry_set_gid(e, st->st_gid);
+  archive_entry_set_mtime(e, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+  if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
+    archive_entry_set_rdev(e, st->st_rdev);
+  archive_entry_set_size(e, S_ISREG(st->st_mode) ? st->st_size : 0);
+}
+
+int st_tw_entry(st_tw *w, int dirfd, const char *name, const char *tarname,
+                const struct stat *st, st_error **err) {
+  cleanup_entry struct archive_entry *e = archive_entry_new();
+  if (e == NULL)
+    return st_error_errno(err, ENOMEM, "tar entry");
+  fill_entry(e, tarname, st);
+  const char *target = link_target(w, st, tarname);
+  cleanup_close int fd = -1;
+  if (target) {
+    archive_entry_set_hardlink(e, target);
+    archive_entry_set_size(e, 0);
+  } else if (S_ISLNK(st->st_mode)) {
+    char buf[4097];
+    ssize_t n = readlinkat(dirfd, name, buf, sizeof(buf) - 1);
+    if (n < 0)
+      return st_error_errno(err, errno, "readlink \"%s\"", tarname);
+    buf[n] = '\0';
+    archive_entry_set_symlink(e, buf);
+  } else if (S_ISREG(st->st_mode)) {
+    fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+      return st_error_errno(err, errno, "open \"%s\"", tarname);
+  }
+  if (archive_write_header(w->a, e) != ARCHIVE_OK)
+    return tw_fail(w, tarname, err);
+  if (fd >= 0 && copy_data(w, fd, tarname, err) < 0)
+    return -1;
+  return 0;
+}
+
+int st_tw_marker(st_tw *w, const char *tarname, st_error **err) {
+  struct stat st = {.st_mode = S_IFREG | 0644};
+  cleanup_entry struct archive_entry *e = archive_entry_new();
+  if (e == NULL)
+    return st_error_errno(err, ENOMEM, "tar entry");
+  fill_entry(e, tarname, &st);
+  if (archive_write_header(w->a, e) != ARCHIVE_OK)
+    return tw_fail(w, tarname, err);
+  return 0;
+}
+
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void names_free(char **v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+/* The sorted names in the directory fd (consumed). */
+static int read_names(int fd, char ***out, size_t *n, st_error **err) {
+  DIR *d = fdopendir(fd);
+  if (d == NULL) {
+    close(fd);
+    return st_error_errno(err, errno, "read directory");
+  }
+  char **v = NULL;
+  size_t len = 0, cap = 0;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue;
+    if (len == cap) {
+      cap = cap ? cap * 2 : 32;
+      char **nv = realloc(v, cap * sizeof(*nv));
+      if (nv == NULL)
+        break;
+      v = nv;
+    }
+    if ((v[len] = strdup(de->d_name)) == NULL)
+      break;
+    len++;
+  }
+  bool failed = de != NULL;
+  closedir(d);
+  if (failed) {
+    names_free(v, len);
+    return st_error_errno(err, ENOMEM, "read directory");
+  }
+  if (len)
+    qsort(v, len, sizeof(*v), cmp_names);
+  *out = v;
+  *n = len;
+  return 0;
+}
+
+static bool other_mount(st_tw *w, int dirfd, const char *name) {
+  struct statx sx;
+  if (!w->only_mnt ||
+      statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0 ||
+      !(sx.stx_mask & STATX_MNT_ID))
+    return false;
+  return sx.stx_mnt_id != w->skip_mnt;
+}
+
+int st_tw_tree(st_tw *w, int dirfd, const char *name, const char *tarname,
+               st_error **err) {
+  struct stat st;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return st_error_errno(err, errno, "stat \"%s\"", tarname);
+  if (*tarname && strcmp(tarname, ".") != 0 &&
+      st_tw_entry(w, dirfd, name, tarname, &st, err) < 0)
+    return -1;
+  if (!S_ISDIR(st.st_mode) || other_mount(w, dirfd, name))
+    return 0;
+  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return st_error_errno(err, errno, "open \"%s\"", tarname);
+  cleanup_close int dir = dup(fd);
+  char **names = NULL;
+  size_t n = 0;
+  if (dir < 0 || read_names(fd, &names, &n, err) < 0)
+    return dir < 0 ? st_error_errno(err, errno, "dup") : -1;
+  int r = 0;
+  for (size_t i = 0; i < n && r == 0; i++) {
+    cleanup_free char *child = NULL;
+    bool top = *tarname == '\0' || strcmp(tarname, ".") == 0;
+    if (asprintf(&child, "%s%s%s", top ? "" : tarname, top ? "" : "/",
+                 names[i]) < 0)
+      r = st_error_errno(err, ENOMEM, "tar");
+    else
+      r = st_tw_tree(w, dir, names[i], child, err);
+  }
+  names_free(names, n);
+  return r;
+}

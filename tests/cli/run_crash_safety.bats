@@ -1,0 +1,73 @@
+#!/usr/bin/env bats
+# What a `run --rm` shows while it runs, and what a killed strata leaves:
+# a container directory without a row, or a row without its directory, is
+# cleaned by the next strata process that has the store to itself.
+
+load helpers
+
+setup() {
+  strata_setup
+  if [ "$(id -u)" != 0 ]; then
+    skip "containers need root here"
+  fi
+  import_busybox busybox >/dev/null
+}
+
+@test "run --rm: ps lists it while it runs; nothing is left after" {
+  "$STRATA" run --rm --name brief busybox sleep 2 &
+  bg=$!
+  sleep 0.7
+  run --separate-stderr "$STRATA" ps --format '{{.Names}} {{.Status}}'
+  assert_match "$output" '^brief Up '
+  wait "$bg"
+  run --separate-stderr "$STRATA" ps -aq
+  assert_eq "$output" ""
+  [ -z "$(ls -A "$STRATA_ROOT/containers")" ]
+}
+
+@test "a container directory without a row is removed by the next command" {
+  "$STRATA" run --rm busybox true
+  orphan=$STRATA_ROOT/containers/$(printf 'ab%.0s' $(seq 32))
+  mkdir -p "$orphan/upper/etc" "$orphan/work/work"
+  echo '{}' >"$orphan/config.json"
+  chmod 000 "$orphan/work/work"
+  run --separate-stderr "$STRATA" images
+  assert_status 0
+  [ ! -e "$orphan" ]
+}
+
+@test "a container whose directory is gone is removed by the next command" {
+  "$STRATA" create --name lost busybox true >/dev/null
+  id=$("$STRATA" ps -aq --no-trunc)
+  rm -rf "${STRATA_ROOT:?}/containers/$id"
+  run --separate-stderr "$STRATA" ps -a --format '{{.Names}}'
+  assert_eq "$output" ""
+}
+
+@test "nothing is swept while another strata process has the store open" {
+  "$STRATA" run --rm busybox sleep 2 &
+  bg=$!
+  sleep 0.5
+  orphan=$STRATA_ROOT/containers/$(printf 'cd%.0s' $(seq 32))
+  mkdir -p "$orphan"
+  run --separate-stderr "$STRATA" ps -a
+  [ -d "$orphan" ]
+  wait "$bg"
+  run --separate-stderr "$STRATA" ps -a
+  [ ! -e "$orphan" ]
+}
+
+@test "a killed run --rm: its container is recorded and removed once it exits" {
+  "$STRATA" run --rm --name killed busybox sleep 1 &
+  bg=$!
+  sleep 0.5
+  kill -9 "$bg"
+  wait "$bg" || true
+  run --separate-stderr "$STRATA" ps --format '{{.Names}}'
+  assert_eq "$output" "killed"
+  sleep 1.2
+  run --separate-stderr "$STRATA" ps -aq
+  assert_eq "$output" ""
+  run --separate-stderr "$STRATA" ps -aq
+  [ -z "$(ls -A "$STRATA_ROOT/containers")" ]
+}
