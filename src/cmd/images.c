@@ -178,6 +178,22 @@ static bool row_visible(st_store *s, const st_image_row *r,
   return refs_match(r, f) && labels_match(s, r->img.id, f);
 }
 
+/* The familiar repository of a row: its tag's, or for an image known only
+ * by a repo digest (pulled by digest), that digest's repository, as Docker
+ * shows it. NULL for a dangling image. */
+static char *row_repo(const st_image_row *r, char **tag) {
+  cleanup_free char *repo = NULL;
+  *tag = NULL;
+  if (r->name && st_ref_split_tag(r->name, &repo, tag) == 0)
+    return st_ref_familiar(repo);
+  if (r->repo_digest && strchr(r->repo_digest, '@')) {
+    repo = strndup(r->repo_digest,
+                   (size_t)(strchr(r->repo_digest, '@') - r->repo_digest));
+    return repo ? st_ref_familiar(repo) : NULL;
+  }
+  return NULL;
+}
+
 static void put(json_t *o, const char *key, const char *value) {
   json_object_set_new_nocheck(o, key, json_string(value ? value : ""));
 }
@@ -187,11 +203,8 @@ static void put(json_t *o, const char *key, const char *value) {
  * format can show it. */
 static json_t *row_json(const st_image_row *r, const struct images_opts *o,
                         time_t now, bool want_created_at) {
-  cleanup_free char *repo = NULL;
   cleanup_free char *tag = NULL;
-  cleanup_free char *fam = NULL;
-  if (r->name && st_ref_split_tag(r->name, &repo, &tag) == 0)
-    fam = st_ref_familiar(repo);
+  cleanup_free char *fam = row_repo(r, &tag);
   const char *digest = "<none>";
   if (r->repo_digest && strchr(r->repo_digest, '@'))
     digest = strchr(r->repo_digest, '@') + 1;
@@ -244,11 +257,8 @@ static int print_default(const st_image_row *rows, size_t n, st_store *s,
       st_buf_printf(&out, "%.*s\n", idlen, id);
       continue;
     }
-    cleanup_free char *repo = NULL;
     cleanup_free char *tag = NULL;
-    cleanup_free char *fam = NULL;
-    if (r->name && st_ref_split_tag(r->name, &repo, &tag) == 0)
-      fam = st_ref_familiar(repo);
+    cleanup_free char *fam = row_repo(r, &tag);
     const char *at = r->repo_digest ? strchr(r->repo_digest, '@') : NULL;
     cleanup_free char *since = st_created_since(r->img.created, now);
     cleanup_free char *size = st_human_size(r->img.size);
