@@ -48,8 +48,7 @@ static void print_help(FILE *f) {
         "\"warn\"|\"error\") (default \"warn\")\n"
         "  -D, --debug              Enable debug mode\n"
         "  -v, --version            Print version information and quit\n"
-        "  -h, --help               Print usage\n\n"
-        "Commands:\n",
+        "  -h, --help               Print usage\n\n",
         f);
   size_t n = (size_t)(__stop_strata_cmds - __start_strata_cmds);
   const st_command **sorted = calloc(n ? n : 1, sizeof(*sorted));
@@ -58,10 +57,24 @@ static void print_help(FILE *f) {
   for (size_t i = 0; i < n; i++)
     sorted[i] = &__start_strata_cmds[i];
   qsort(sorted, n, sizeof(*sorted), cmp_cmd);
+  /* Like Docker: management commands (groups) first, then the commands
+   * whose main name is one word; group members are listed by `strata
+   * GROUP`. */
+  static const struct {
+    const char *name, *summary;
+  } groups[] = {{"container", "Manage containers"},
+                {"image", "Manage images"},
+                {"system", "Manage strata"}};
+  fputs("Management Commands:\n", f);
+  for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+    fprintf(f, "  %-11s %s\n", groups[i].name, groups[i].summary);
+  fputs("\nCommands:\n", f);
   for (size_t i = 0; i < n; i++) {
     const char *names = sorted[i]->names;
     size_t len = strcspn(names, "|");
-    fprintf(f, "  %-*.*s %s\n", 16, (int)len, names, sorted[i]->summary);
+    if (memchr(names, ' ', len) != NULL)
+      continue;
+    fprintf(f, "  %-11.*s %s\n", (int)len, names, sorted[i]->summary);
   }
   free(sorted);
   fputs("\nRun 'strata COMMAND --help' for more information on a command.\n",
