@@ -51,7 +51,12 @@ ST_COMMAND(run, "run|container run", run_run,
            "Options:\n"
            "  -d, --detach              Run container in background and "
            "print container ID\n" CONTAINER_FLAGS
-           "      --help                Print usage\n");
+           "      --help                Print usage\n"
+           "\nThe command runs as PID 1 of the container, without an init: "
+           "it gets only\nthe signals it handles (SIGKILL always), so "
+           "`strata stop` falls back to\nSIGKILL after -t seconds. Run an "
+           "init from the image (tini, dumb-init) for\nsignal forwarding "
+           "and reaping.\n");
 
 static int run_run(int argc, char **argv) {
   cli_create c;

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -48,6 +49,7 @@ typedef struct exec_plan {
   int stdin_fd; /* /dev/null without -i, else -1 */
   int errfd;    /* the child's end of the failure pipe */
   char *const *argv;
+  sigset_t mask; /* the signal mask the command starts with */
 } exec_plan;
 
 static _Noreturn void fail(const exec_plan *p, int code, const char *fmt, ...)
@@ -105,6 +107,7 @@ static _Noreturn void exec_cmd(const exec_plan *p) {
 
 static _Noreturn void child_main(const exec_plan *p) {
   static const char *const names[] = {"ipc", "uts", "net", "mnt"};
+  sigprocmask(SIG_SETMASK, &p->mask, NULL);
   if (p->cgroup >= 0 && write(p->cgroup, "0", 1) < 0)
     fail(p, 125, "join the container's cgroup: %s", strerror(errno));
   for (size_t i = 0; i < 4; i++)
@@ -312,8 +315,24 @@ static bool copy_some(int from, int to) {
   return true;
 }
 
-/* Relays our terminal and the pty until the command's side closes. */
-static void relay_tty(int master, bool interactive) {
+/* What the relay does with a signal strata received: SIGWINCH copies our
+ * window size to the pty, the others go to the command. */
+static void on_signals(int sigfd, int master, pid_t pid) {
+  struct signalfd_siginfo si;
+  while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+    struct winsize w;
+    if (si.ssi_signo == SIGWINCH) {
+      if (ioctl(0, TIOCGWINSZ, &w) == 0)
+        ioctl(master, TIOCSWINSZ, &w);
+    } else {
+      kill(pid, (int)si.ssi_signo);
+    }
+  }
+}
+
+/* Relays our terminal and the pty until the command's side closes, and
+ * the signals of sigfd (-1: none) meanwhile. */
+static void relay_tty(int master, bool interactive, int sigfd, pid_t pid) {
   struct termios saved, raw;
   bool restore = isatty(0) && tcgetattr(0, &saved) == 0;
   if (restore) {
@@ -323,19 +342,33 @@ static void relay_tty(int master, bool interactive) {
   }
   int in = interactive ? 0 : -1;
   for (;;) {
-    struct pollfd p[2] = {{master, POLLIN, 0}, {in, POLLIN, 0}};
-    if (poll(p, in >= 0 ? 2 : 1, -1) < 0) {
+    struct pollfd p[3] = {
+        {master, POLLIN, 0}, {sigfd, POLLIN, 0}, {in, POLLIN, 0}};
+    if (poll(p, 3, -1) < 0) {
       if (errno == EINTR)
         continue;
       break;
     }
     if (p[0].revents && !copy_some(master, 1))
       break;
-    if (in >= 0 && p[1].revents && !copy_some(0, master))
+    if (p[1].revents)
+      on_signals(sigfd, master, pid);
+    if (in >= 0 && p[2].revents && !copy_some(0, master))
       in = -1;
   }
   if (restore)
     tcsetattr(0, TCSANOW, &saved);
+}
+
+/* Blocks the signals `exec -t` relays (the child restores *old). */
+static void block_relayed(sigset_t *old) {
+  sigset_t set;
+  sigemptyset(&set);
+  const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,
+                      SIGUSR1, SIGUSR2, SIGWINCH};
+  for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+    sigaddset(&set, sigs[i]);
+  sigprocmask(SIG_BLOCK, &set, old);
 }
 
 static int await_exec(int rd, pid_t pid, st_error **err) {
@@ -375,10 +408,17 @@ static int launch(exec_plan *p, int pidns, const st_exec_opts *o, int *status,
     close(pipefd[1]);
     return st_error_errno(err, errno, "join the container's pid namespace");
   }
+  /* Until it execs, the child is this binary, visible to the container's
+   * processes: not dumpable, its /proc/<pid>/exe (the host's strata
+   * binary) cannot be opened or read by them. */
   fflush(NULL);
+  int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   pid_t pid = fork();
   if (pid == 0)
     child_main(p);
+  if (dumpable > 0)
+    prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
   setns(own_pidns, CLONE_NEWPID);
   close(pipefd[1]);
   if (pid < 0)
@@ -389,8 +429,13 @@ static int launch(exec_plan *p, int pidns, const st_exec_opts *o, int *status,
   }
   if (await_exec(rd, pid, err) < 0)
     return -1;
-  if (master >= 0)
-    relay_tty(master, o->interactive);
+  if (master >= 0) {
+    sigset_t relayed;
+    sigprocmask(SIG_BLOCK, NULL, &relayed);
+    cleanup_close int sigfd =
+        signalfd(-1, &relayed, SFD_CLOEXEC | SFD_NONBLOCK);
+    relay_tty(master, o->interactive, sigfd, pid);
+  }
   int ws;
   while (waitpid(pid, &ws, 0) < 0)
     if (errno != EINTR)
@@ -415,8 +460,15 @@ int st_container_exec(st_store *s, const char *ref, const st_exec_opts *o,
   int r;
   if (ct.c.state != ST_CT_RUNNING)
     r = st_error_set(err, EINVAL, "container %s is not running", ct.c.id);
-  else if ((r = prepare(&ct, o, &p, &pidns, err)) == 0)
+  else if ((r = prepare(&ct, o, &p, &pidns, err)) == 0) {
+    if (o->tty) /* relayed to the command (restored for the child) */
+      block_relayed(&p.mask);
+    else
+      sigprocmask(SIG_BLOCK, NULL, &p.mask);
     r = launch(&p, pidns, o, status, err);
+    if (o->tty)
+      sigprocmask(SIG_SETMASK, &p.mask, NULL);
+  }
   plan_clear(&p);
   st_ct_close(&ct);
   return r;

@@ -127,9 +127,12 @@ int st_caps_drop_bounding(uint64_t caps, st_error **err);
 /* Sets effective/permitted (inheritable empty) to caps. */
 int st_caps_set(uint64_t caps, st_error **err);
 
-/* seccomp.c: Docker's default profile essentials as an OCI seccomp object,
- * and loading an OCI seccomp object with libseccomp. */
-json_t *st_seccomp_default(void);
+/* seccomp_profile.c: Docker's default profile as an OCI seccomp object,
+ * resolved for the capability set caps (the groups of calls Docker allows
+ * only with a capability are in it when caps holds that capability). */
+json_t *st_seccomp_default(uint64_t caps);
+/* seccomp.c: compiling an OCI seccomp object with libseccomp, the cache of
+ * compiled programs, installing one. */
 struct sock_fprog;
 /* Compiles an OCI seccomp object to a BPF program (out->filter is heap). */
 int st_seccomp_compile(json_t *seccomp, struct sock_fprog *out, st_error **err);

@@ -1,20 +1,21 @@
-/* Seccomp: the essentials of Docker's default profile, written as an OCI
- * seccomp object (so an external runtime given the same config.json
- * applies the same filter), and loading such an object with libseccomp.
- *
- * Docker's profile is an allow list of ~350 system calls; this one allows
- * by default and refuses (EPERM) the calls Docker's profile leaves out
- * that matter for isolation: kernel modules, kexec, mounts and the new
- * mount API, namespaces (unshare, setns, clone with CLONE_NEW*), keyrings,
- * bpf, perf, ptrace and process_vm_*, clock and swap changes, reboot.
- * clone3 gets ENOSYS so that libc falls back to clone, whose flags a
- * filter can inspect.
+/* Seccomp: compiling an OCI seccomp object (the profile itself is in
+ * seccomp_profile.c) with libseccomp, caching the compiled program, and
+ * installing it.
  *
  * The filter is compiled to BPF in the parent (libseccomp is not reachable
  * once the child has pivoted into the container's root, and compiling once
  * keeps the child short); the child only installs the program. Compiled
- * programs are cached in the store by the digest of the profile, so a
- * `run` with a known profile neither loads libseccomp nor compiles. */
+ * programs are cached in the store by the digest of the profile: the
+ * profile in config.json is already resolved for the container's
+ * capabilities, so the digest covers the capability set (two sets that
+ * open the same calls share one program). A `run` with a known profile
+ * neither loads libseccomp nor compiles.
+ *
+ * Like runc, a program whose default action is an errno answers ENOSYS,
+ * not that errno, for native system calls numbered above every call the
+ * profile names: calls newer than the profile (or than libseccomp) then
+ * look unimplemented, and libc falls back to the older call instead of
+ * failing with EPERM. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
@@ -34,95 +35,6 @@
 #include "util/fs.h"
 
 #include "runtime/internal.h"
-
-static const char *const denied[] = {"acct",
-                                     "add_key",
-                                     "bpf",
-                                     "clock_adjtime",
-                                     "clock_settime",
-                                     "create_module",
-                                     "delete_module",
-                                     "finit_module",
-                                     "get_kernel_syms",
-                                     "get_mempolicy",
-                                     "init_module",
-                                     "ioperm",
-                                     "iopl",
-                                     "kcmp",
-                                     "kexec_file_load",
-                                     "kexec_load",
-                                     "keyctl",
-                                     "lookup_dcookie",
-                                     "mbind",
-                                     "mount",
-                                     "mount_setattr",
-                                     "move_mount",
-                                     "move_pages",
-                                     "name_to_handle_at",
-                                     "nfsservctl",
-                                     "open_by_handle_at",
-                                     "open_tree",
-                                     "fsopen",
-                                     "fsconfig",
-                                     "fsmount",
-                                     "fspick",
-                                     "perf_event_open",
-                                     "pivot_root",
-                                     "process_vm_readv",
-                                     "process_vm_writev",
-                                     "ptrace",
-                                     "query_module",
-                                     "quotactl",
-                                     "quotactl_fd",
-                                     "reboot",
-                                     "request_key",
-                                     "set_mempolicy",
-                                     "setns",
-                                     "settimeofday",
-                                     "stime",
-                                     "swapon",
-                                     "swapoff",
-                                     "sysfs",
-                                     "_sysctl",
-                                     "syslog",
-                                     "umount",
-                                     "umount2",
-                                     "unshare",
-                                     "uselib",
-                                     "userfaultfd",
-                                     "ustat",
-                                     "vm86",
-                                     "vm86old",
-                                     "vhangup",
-                                     NULL};
-
-static json_t *names_json(const char *const *v) {
-  json_t *a = json_array();
-  for (size_t i = 0; v[i]; i++)
-    json_array_append_new(a, json_string(v[i]));
-  return a;
-}
-
-json_t *st_seccomp_default(void) {
-  json_t *rules = json_array();
-  json_array_append_new(rules, json_pack("{s:o, s:s, s:i}", "names",
-                                         names_json(denied), "action",
-                                         "SCMP_ACT_ERRNO", "errnoRet", EPERM));
-  json_array_append_new(rules, json_pack("{s:[s], s:s, s:i}", "names", "clone3",
-                                         "action", "SCMP_ACT_ERRNO", "errnoRet",
-                                         ENOSYS));
-  const int ns[] = {CLONE_NEWNS,  CLONE_NEWUTS, CLONE_NEWIPC,   CLONE_NEWUSER,
-                    CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP};
-  for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
-    json_array_append_new(
-        rules,
-        json_pack("{s:[s], s:s, s:i, s:[{s:i, s:I, s:I, s:s}]}", "names",
-                  "clone", "action", "SCMP_ACT_ERRNO", "errnoRet", EPERM,
-                  "args", "index", 0, "value", (json_int_t)ns[i], "valueTwo",
-                  (json_int_t)ns[i], "op", "SCMP_CMP_MASKED_EQ"));
-  return json_pack("{s:s, s:o}", "defaultAction", "SCMP_ACT_ALLOW", "syscalls",
-                   rules);
-}
 
 static int parse_action(const char *a, int errno_ret, uint32_t *out) {
   if (a == NULL)
@@ -182,7 +94,10 @@ static int parse_args(json_t *args, struct scmp_arg_cmp *out, unsigned *n) {
   return 0;
 }
 
-static int add_rule(scmp_filter_ctx ctx, json_t *rule, st_error **err) {
+/* Adds one rule of the profile; *max_nr grows to the highest native
+ * system call number it names. */
+static int add_rule(scmp_filter_ctx ctx, json_t *rule, int *max_nr,
+                    st_error **err) {
   uint32_t action;
   int errno_ret = (int)json_integer_value(json_object_get(rule, "errnoRet"));
   if (errno_ret == 0)
@@ -199,12 +114,74 @@ static int add_rule(scmp_filter_ctx ctx, json_t *rule, st_error **err) {
   json_array_foreach(json_object_get(rule, "names"), i, name) {
     int nr = seccomp_syscall_resolve_name(json_string_value(name));
     if (nr == __NR_SCMP_ERROR)
-      continue; /* not a system call on this architecture */
+      continue; /* unknown to libseccomp */
+    if (nr > *max_nr)
+      *max_nr = nr;
     int r = seccomp_rule_add_array(ctx, action, nr, nargs, args);
-    if (r < 0 && r != -EEXIST)
+    /* -EDOM, -EOPNOTSUPP: not a call of any architecture of the filter;
+     * -EACCES: the rule's action is the default one. */
+    if (r < 0 && r != -EEXIST && r != -EDOM && r != -EOPNOTSUPP && r != -EACCES)
       return st_error_errno(err, -r, "seccomp: rule for %s",
                             json_string_value(name));
   }
+  return 0;
+}
+
+/* "SCMP_ARCH_X86" -> libseccomp's token, 0 when unknown. */
+static uint32_t arch_token(const char *name) {
+  if (name == NULL || strncmp(name, "SCMP_ARCH_", 10) != 0)
+    return 0;
+  char lower[32];
+  size_t n = 0;
+  for (const char *p = name + 10; *p && n + 1 < sizeof(lower); p++)
+    lower[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+  lower[n] = '\0';
+  return seccomp_arch_resolve_name(lower);
+}
+
+/* Adds the profile's architectures besides the native one (unknown or
+ * foreign ones are skipped, as runc does on a host that lacks them). */
+static int add_arches(scmp_filter_ctx ctx, json_t *arches, st_error **err) {
+  size_t i;
+  json_t *a;
+  json_array_foreach(arches, i, a) {
+    uint32_t t = arch_token(json_string_value(a));
+    if (t == 0 || t == seccomp_arch_native())
+      continue;
+    int r = seccomp_arch_add(ctx, t);
+    if (r < 0 && r != -EEXIST)
+      return st_error_errno(err, -r, "seccomp: architecture %s",
+                            json_string_value(a));
+  }
+  return 0;
+}
+
+/* Puts in front of prog: native calls above max_nr return ENOSYS. */
+static int prepend_enosys(struct sock_fprog *prog, int max_nr, st_error **err) {
+#if defined(__x86_64__)
+  const uint32_t x32_bit = 0x40000000; /* x32 calls: left to the filter */
+#else
+  const uint32_t x32_bit = 0xffffffff;
+#endif
+  const struct sock_filter head[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4), /* seccomp_data.arch */
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, seccomp_arch_native(), 0, 4),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0), /* seccomp_data.nr */
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, x32_bit, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, (uint32_t)max_nr, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+  };
+  size_t nh = sizeof(head) / sizeof(head[0]);
+  if (prog->len + nh > BPF_MAXINSNS)
+    return st_error_set(err, E2BIG, "seccomp: filter too long");
+  struct sock_filter *f = malloc((prog->len + nh) * sizeof(*f));
+  if (f == NULL)
+    return st_error_errno(err, ENOMEM, "seccomp");
+  memcpy(f, head, sizeof(head));
+  memcpy(f + nh, prog->filter, prog->len * sizeof(*f));
+  free(prog->filter);
+  prog->filter = f;
+  prog->len = (unsigned short)(prog->len + nh);
   return 0;
 }
 
@@ -230,25 +207,44 @@ static int export_filter(scmp_filter_ctx ctx, struct sock_fprog *out,
   return 0;
 }
 
+static int compile_rules(scmp_filter_ctx ctx, json_t *seccomp, int *max_nr,
+                         st_error **err) {
+  /* A binary tree of system calls rather than a list: ~380 allowed
+   * calls would otherwise cost every call a linear scan. */
+  seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+  if (add_arches(ctx, json_object_get(seccomp, "architectures"), err) < 0)
+    return -1;
+  size_t i;
+  json_t *rule;
+  json_array_foreach(json_object_get(seccomp, "syscalls"), i, rule) {
+    if (add_rule(ctx, rule, max_nr, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
 int st_seccomp_compile(json_t *seccomp, struct sock_fprog *out,
                        st_error **err) {
   uint32_t def;
-  if (parse_action(json_string_value(json_object_get(seccomp, "defaultAction")),
-                   EPERM, &def) < 0)
+  json_t *ret = json_object_get(seccomp, "defaultErrnoRet");
+  int def_errno = ret ? (int)json_integer_value(ret) : EPERM;
+  const char *def_name =
+      json_string_value(json_object_get(seccomp, "defaultAction"));
+  if (parse_action(def_name, def_errno, &def) < 0)
     return st_error_set(err, EINVAL, "seccomp: unknown default action");
   scmp_filter_ctx ctx = seccomp_init(def);
   if (ctx == NULL)
     return st_error_set(err, ENOMEM, "seccomp: init");
-  size_t i;
-  json_t *rule;
-  int r = 0;
-  json_array_foreach(json_object_get(seccomp, "syscalls"), i, rule) {
-    if ((r = add_rule(ctx, rule, err)) < 0)
-      break;
-  }
+  int max_nr = -1;
+  int r = compile_rules(ctx, seccomp, &max_nr, err);
   if (r == 0)
     r = export_filter(ctx, out, err);
   seccomp_release(ctx);
+  if (r == 0 && max_nr >= 0 && strcmp(def_name, "SCMP_ACT_ERRNO") == 0 &&
+      (r = prepend_enosys(out, max_nr, err)) < 0) {
+    free(out->filter);
+    out->filter = NULL;
+  }
   return r < 0 ? -1 : 0;
 }
 
@@ -258,7 +254,7 @@ int st_seccomp_compile(json_t *seccomp, struct sock_fprog *out,
  * the program) and the program. A file that does not check out (torn
  * write, other version) is ignored and rewritten; no fsync is needed. */
 
-#define BPF_MAGIC "stbpf01"
+#define BPF_MAGIC "stbpf02"
 
 typedef struct bpf_header {
   char magic[8];

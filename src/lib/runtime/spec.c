@@ -363,7 +363,8 @@ static json_t *build_resources(const st_create_opts *o) {
   return r;
 }
 
-static json_t *build_linux(const st_spec_input *in, const security *sec) {
+static json_t *build_linux(const st_spec_input *in, const security *sec,
+                           uint64_t caps) {
   json_t *ns = json_array();
   const char *types[] = {"pid", "ipc", "uts", "mount", "network"};
   bool host_net = in->o->network && strcmp(in->o->network, "host") == 0;
@@ -376,7 +377,7 @@ static json_t *build_linux(const st_spec_input *in, const security *sec) {
     json_object_set_new(l, "readonlyPaths", strv_json(readonly_paths));
   }
   if (sec->seccomp)
-    json_object_set_new(l, "seccomp", st_seccomp_default());
+    json_object_set_new(l, "seccomp", st_seccomp_default(caps));
   json_t *res = build_resources(in->o);
   if (in->o->privileged) {
     json_t *devs = json_array();
@@ -447,7 +448,7 @@ int st_spec_generate(const st_spec_input *in, json_t **out, st_error **err) {
       "{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o, s:o}", "ociVersion", "1.0.2",
       "process", build_process(in, args, caps, sec.no_new_privs), "root",
       "path", rootfs, "readonly", in->o->read_only, "hostname", in->hostname,
-      "mounts", mounts, "linux", build_linux(in, &sec), "annotations",
+      "mounts", mounts, "linux", build_linux(in, &sec, caps), "annotations",
       build_annotations(in));
   if (spec == NULL)
     return st_error_errno(err, ENOMEM, "generate config.json");
