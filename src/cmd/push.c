@@ -20,6 +20,10 @@ ST_COMMAND(push, "push|image push", run_push, "Upload an image to a registry",
            "Options:\n"
            "      --compression-format string   Compression for uncompressed "
            "layers: gzip or zstd (default \"gzip\")\n"
+           "      --max-concurrent-uploads int  Layers uploaded at once "
+           "(default 3, or\n"
+           "                                    max-concurrent-uploads in "
+           "daemon.json)\n"
            "  -q, --quiet                       Suppress verbose output\n"
            "      --tls-verify                  Require HTTPS and verify "
            "certificates (default true)\n"
@@ -42,6 +46,7 @@ static void on_event(void *ctx, const st_reg_event *ev) {
 static int run_push(int argc, char **argv) {
   static const struct option opts[] = {
       {"compression-format", required_argument, 0, 'C'},
+      {"max-concurrent-uploads", required_argument, 0, 'M'},
       {"quiet", no_argument, 0, 'q'},
       {"tls-verify", optional_argument, 0, 'T'},
       {"help", no_argument, 0, 'h'},
@@ -60,6 +65,18 @@ static int run_push(int argc, char **argv) {
                              optarg);
       o.compression = optarg;
       break;
+    case 'M': {
+      char *end = NULL;
+      long n = strtol(optarg, &end, 10);
+      if (end == optarg || *end != '\0' || n <= 0 || n > 1000)
+        return cli_bad_usage("push",
+                             "invalid argument \"%s\" for "
+                             "\"--max-concurrent-uploads\" flag: a positive "
+                             "integer",
+                             optarg);
+      o.max_concurrent = (int)n;
+      break;
+    }
     case 'q':
       quiet = true;
       break;

@@ -96,3 +96,49 @@ teardown() {
   assert_status 1
   assert_contains "$stderr" "$STRATA_CONFIG"
 }
+
+@test "config: a failing mirror falls back to the next one, then to docker.io" {
+  id=$(import_busybox "$MIRROR/library/busybox:latest")
+  "$STRATA" push -q "$MIRROR/library/busybox:latest" >/dev/null
+  "$STRATA" rmi "$MIRROR/library/busybox:latest" >/dev/null
+  dead=127.0.0.1:$(reg_free_port)
+  # A mirror that lacks the image: the proxy answers 404 for its manifest.
+  proxy_start "${MIRROR##*:}" --status 404 --match /manifests/ --status-times 100
+  printf '{"registry-mirrors": ["http://%s", "http://%s", "http://%s"]}\n' \
+    "$dead" "$PROXY" "$MIRROR" >"$STRATA_CONFIG"
+  run --separate-stderr "$STRATA" pull busybox
+  assert_status 0
+  assert_eq "${lines[0]}" "latest: Pulling from library/busybox"
+  assert_contains "$output" "Status: Downloaded newer image for busybox:latest"
+  grep -q "^STATUS 404 for GET /v2/library/busybox/manifests/latest" "$PROXY_LOG"
+  run "$STRATA" images -q --no-trunc busybox
+  assert_eq "$output" "$id"
+  "$STRATA" rmi busybox >/dev/null
+  # Every mirror failing (refused, 404): docker.io itself is asked last,
+  # here through the dead proxy, and its error is the one reported.
+  printf '{"registry-mirrors": ["http://%s", "http://%s"]}\n' "$dead" "$PROXY" >"$STRATA_CONFIG"
+  run --separate-stderr "$STRATA" pull -q busybox
+  assert_status 1
+  assert_contains "$stderr" "registry-1.docker.io"
+  [ "$(grep -c "^STATUS 404 for GET /v2/library/busybox/manifests/latest" "$PROXY_LOG")" -eq 2 ]
+  assert_store_empty_and_clean
+}
+
+@test "config: a mirror answering 5xx falls back too; pushes never use mirrors" {
+  import_busybox "$MIRROR/library/busybox:latest" >/dev/null
+  "$STRATA" push -q "$MIRROR/library/busybox:latest" >/dev/null
+  "$STRATA" rmi "$MIRROR/library/busybox:latest" >/dev/null
+  proxy_start "${MIRROR##*:}" --status 503 --match /v2/ --status-times 100
+  printf '{"registry-mirrors": ["http://%s", "http://%s"]}\n' "$PROXY" "$MIRROR" >"$STRATA_CONFIG"
+  STRATA_REGISTRY_RETRIES=2 run --separate-stderr "$STRATA" pull -q busybox
+  assert_status 0
+  assert_eq "$output" "docker.io/library/busybox:latest"
+  grep -q "^STATUS 503 for GET /v2/" "$PROXY_LOG"
+  # A push to docker.io goes to docker.io (here: the dead proxy), not to
+  # a mirror.
+  : >"$PROXY_LOG"
+  run --separate-stderr "$STRATA" push busybox
+  assert_status 1
+  assert_contains "$stderr" "docker.io"
+  [ ! -s "$PROXY_LOG" ]
+}

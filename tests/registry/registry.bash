@@ -2,7 +2,8 @@
 # distribution v2) on free ports of 127.0.0.1 for the tests. Sourced by
 # tests/cli/registry*.bats (`load ../registry/registry`) and bench/.
 #
-#   reg_start MODE DIR   MODE: http | https | basic | token
+#   reg_start MODE DIR   MODE: http | https | basic | https-basic | token
+#                        (https-basic: htpasswd Basic auth over HTTPS)
 #                        sets REG (127.0.0.1:PORT), REG_PID, REG_DIR and, by
 #                        mode: REG_CA (https: the CA file), REG_CERTS_D (a
 #                        certs.d root holding it), REG_USER / REG_PASS
@@ -70,15 +71,16 @@ reg_start() {
   } >"$dir/config.yml"
   case $mode in
   http) ;;
-  https)
+  https | https-basic)
     _reg_ca "$dir" || return 1
     REG_CA=$dir/ca.crt
     REG_CERTS_D=$dir/certs.d
     mkdir -p "$REG_CERTS_D/$REG" && cp "$REG_CA" "$REG_CERTS_D/$REG/ca.crt"
     printf '  tls:\n    certificate: %s\n    key: %s\n' \
       "$dir/server.crt" "$dir/server.key" >>"$dir/config.yml"
-    ;;
-  basic)
+    ;;&
+  https) ;;
+  basic | https-basic)
     REG_USER=alice REG_PASS=wonderland
     htpasswd -Bbn "$REG_USER" "$REG_PASS" >"$dir/htpasswd" 2>/dev/null || return 1
     printf 'auth:\n  htpasswd:\n    realm: strata-test\n    path: %s\n' \
@@ -227,4 +229,42 @@ PY
 reg_blob_file() {
   local hex=${1#sha256:}
   echo "$REG_DIR/data/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data"
+}
+
+# make_layered_archive OUT TAG SIZE_KB...: a `docker save` archive in OUT
+# holding TAG, an image with one layer per SIZE_KB (bottom first), each a
+# file /layerN of that many KiB of (seeded, so repeatable) random bytes.
+# Load it with `strata load -i OUT`.
+make_layered_archive() {
+  python3 - "$@" <<'PY'
+import hashlib, io, json, random, sys, tarfile
+out, tag, sizes = sys.argv[1], sys.argv[2], [int(x) for x in sys.argv[3:]]
+def tar_bytes(files):
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for name, data in files:
+            ti = tarfile.TarInfo(name)
+            ti.size, ti.mtime, ti.mode = len(data), 0, 0o644
+            t.addfile(ti, io.BytesIO(data))
+    return b.getvalue()
+layers = []
+for i, kb in enumerate(sizes):
+    rnd = random.Random("%s/%d" % (tag, i))
+    layers.append(tar_bytes([("layer%d" % i, rnd.randbytes(kb * 1024))]))
+diff_ids = ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]
+config = json.dumps({"architecture": "amd64", "os": "linux",
+                     "config": {"Cmd": ["sh"]},
+                     "created": "2024-01-01T00:00:00Z",
+                     "rootfs": {"type": "layers", "diff_ids": diff_ids}},
+                    separators=(",", ":")).encode()
+chex = hashlib.sha256(config).hexdigest()
+files = [(chex + ".json", config)]
+names = []
+for d, l in zip(diff_ids, layers):
+    names.append(d[7:] + "/layer.tar")
+    files.append((names[-1], l))
+files.append(("manifest.json", json.dumps(
+    [{"Config": chex + ".json", "RepoTags": [tag], "Layers": names}]).encode()))
+open(out, "wb").write(tar_bytes(files))
+PY
 }

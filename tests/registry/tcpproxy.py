@@ -6,12 +6,16 @@ Usage: tcpproxy.py LISTEN_PORT TARGET_PORT [options]
   --cut-after N        close a connection once it has sent N bytes of a
                        response to the client ...
   --cut-times K        ... for the first K such connections (default 1)
-  --log FILE           append each request line and Range header seen
+  --log FILE           append each request line and Range / Content-Range
+                       header seen
   --status CODE        answer a request with CODE (429, 500, 503, ...)
                        itself instead of forwarding it, then close ...
   --status-times K     ... for the first K such requests (default 1)
   --match TEXT         ... only requests whose request line contains TEXT
                        (default "/blobs/sha256:")
+  --methods M,M        ... only requests with these methods (default
+                       GET,HEAD; PATCH or PUT fail an upload midway)
+  --status-skip N      ... after letting the first N such requests through
   --retry-after VALUE  add "Retry-After: VALUE" to those answers
   --page-tags N        answer GET /v2/<repo>/tags/list itself, N tags a page
                        (sorted, ?n= and ?last= honoured, a Link header to
@@ -35,6 +39,8 @@ ap.add_argument("--log")
 ap.add_argument("--status", type=int, default=0)
 ap.add_argument("--status-times", type=int, default=1)
 ap.add_argument("--match", default="/blobs/sha256:")
+ap.add_argument("--methods", default="GET,HEAD")
+ap.add_argument("--status-skip", type=int, default=0)
 ap.add_argument("--retry-after")
 ap.add_argument("--page-tags", type=int, default=0)
 args = ap.parse_args()
@@ -42,6 +48,7 @@ args = ap.parse_args()
 lock = threading.Lock()
 cuts_done = 0
 statuses_done = 0
+statuses_seen = 0
 REASONS = {429: "Too Many Requests", 500: "Internal Server Error",
            502: "Bad Gateway", 503: "Service Unavailable",
            504: "Gateway Timeout"}
@@ -75,15 +82,19 @@ def tags_page(line):
 
 def inject(data):
     """The canned answer for a request in data, or None to forward it."""
-    global statuses_done
+    global statuses_done, statuses_seen
     line = data.split(b"\r\n", 1)[0].decode(errors="replace")
     if args.page_tags and line.startswith("GET ") and "/tags/list" in line:
         return tags_page(line)
     if not args.status:
         return None
-    if not line.startswith(("GET ", "HEAD ")) or args.match not in line:
+    methods = tuple(m + " " for m in args.methods.split(","))
+    if not line.startswith(methods) or args.match not in line:
         return None
     with lock:
+        if statuses_seen < args.status_skip:
+            statuses_seen += 1
+            return None
         if statuses_done >= args.status_times:
             return None
         statuses_done += 1
@@ -121,7 +132,7 @@ def client_to_server(c, s):
             for line in data.split(b"\r\n"):
                 if line.startswith((b"GET ", b"HEAD ", b"PUT ", b"POST ",
                                     b"PATCH ")) or line.lower().startswith(
-                                        b"range:"):
+                                        (b"range:", b"content-range:")):
                     log(line.decode(errors="replace"))
             s.sendall(data)
     except OSError:

@@ -271,6 +271,12 @@ static int load_creds(st_reg_client *c, const st_reg_opts *o, st_error **err) {
 int st_reg_client_new(const char *domain, const char *repo, const char *actions,
                       const st_reg_opts *o, st_reg_client **out,
                       st_error **err) {
+  return st_reg_client_new_at(domain, repo, actions, 0, o, out, err);
+}
+
+int st_reg_client_new_at(const char *domain, const char *repo,
+                         const char *actions, int mirror, const st_reg_opts *o,
+                         st_reg_client **out, st_error **err) {
   pthread_once(&curl_once, curl_init_once);
   st_reg_client *c = calloc(1, sizeof(*c));
   if (c == NULL)
@@ -283,12 +289,13 @@ int st_reg_client_new(const char *domain, const char *repo, const char *actions,
       strcmp(domain, "docker.io") == 0 ? "registry-1.docker.io" : domain;
   c->insecure = (o && o->tls_insecure) || st_reg_config_insecure(conf, domain);
   c->http_ok = c->insecure || is_loopback(domain);
-  const char *mirror = NULL;
+  const char *mirror_host = NULL;
   bool mirror_http = false;
   if (strcmp(domain, "docker.io") == 0 && strcmp(actions, "pull") == 0 &&
-      st_reg_config_mirror(conf, &mirror, &mirror_http)) {
-    host = mirror;
-    c->http_ok = c->http_ok || mirror_http || is_loopback(mirror);
+      mirror >= 0 &&
+      st_reg_config_mirror(conf, (size_t)mirror, &mirror_host, &mirror_http)) {
+    host = mirror_host;
+    c->http_ok = c->http_ok || mirror_http || is_loopback(mirror_host);
   }
   if ((c->domain = strdup(domain)) == NULL ||
       (c->host = strdup(host)) == NULL || (c->repo = strdup(repo)) == NULL ||
@@ -302,6 +309,45 @@ int st_reg_client_new(const char *domain, const char *repo, const char *actions,
   find_certs(c);
   if (load_creds(c, o, err) < 0)
     return -1;
+  *out = steal_pointer(&guard);
+  return 0;
+}
+
+static int dup_opt(char **dst, const char *src) {
+  *dst = NULL;
+  return src && (*dst = strdup(src)) == NULL ? -1 : 0;
+}
+
+static int dup_challenge(st_auth_challenge *dst, const st_auth_challenge *src) {
+  dst->scheme = src->scheme;
+  return dup_opt(&dst->realm, src->realm) |
+         dup_opt(&dst->service, src->service) |
+         dup_opt(&dst->scope, src->scope) | dup_opt(&dst->error, src->error);
+}
+
+int st_reg_client_clone(const st_reg_client *c, st_reg_client **out,
+                        st_error **err) {
+  pthread_once(&curl_once, curl_init_once);
+  st_reg_client *n = calloc(1, sizeof(*n));
+  if (n == NULL)
+    return st_error_errno(err, ENOMEM, "registry client");
+  __attribute__((cleanup(st_reg_client_freep))) st_reg_client *guard = n;
+  n->insecure = c->insecure;
+  n->http_ok = c->http_ok;
+  n->token_scopes = c->token_scopes;
+  if ((dup_opt(&n->domain, c->domain) | dup_opt(&n->host, c->host) |
+       dup_opt(&n->base, c->base) | dup_opt(&n->repo, c->repo) |
+       dup_opt(&n->ca_file, c->ca_file) | dup_opt(&n->cert_file, c->cert_file) |
+       dup_opt(&n->key_file, c->key_file) | dup_opt(&n->user, c->user) |
+       dup_opt(&n->pass, c->pass) | dup_opt(&n->token, c->token) |
+       dup_opt(&n->scope, c->scope) | dup_opt(&n->extra_scope, c->extra_scope) |
+       dup_challenge(&n->chal, &c->chal)) < 0 ||
+      (n->easy = curl_easy_init()) == NULL ||
+      (n->share = curl_share_init()) == NULL)
+    return st_error_errno(err, ENOMEM, "registry client");
+  curl_share_setopt(n->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  curl_share_setopt(n->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  curl_share_setopt(n->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
   *out = steal_pointer(&guard);
   return 0;
 }

@@ -18,8 +18,9 @@ static st_reg_config config;
 static st_error *config_err;
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;
 /* Mirrors without their scheme, parallel to config.mirrors. */
-static char *mirror_host;
-static bool mirror_http;
+static char **mirror_host;
+static bool *mirror_http;
+static size_t n_mirrors;
 
 static char **string_list(const json_t *a, const char *key, const char *path) {
   size_t n = json_array_size(a);
@@ -40,16 +41,48 @@ static char **string_list(const json_t *a, const char *key, const char *path) {
 }
 
 /* "https://host:5000/" -> host:5000, and whether it was http://. */
-static void parse_mirror(const char *url) {
+static char *parse_mirror(const char *url, bool *http) {
   const char *p = url;
-  mirror_http = false;
+  *http = false;
   if (strncmp(p, "http://", 7) == 0) {
-    mirror_http = true;
+    *http = true;
     p += 7;
   } else if (strncmp(p, "https://", 8) == 0) {
     p += 8;
   }
-  mirror_host = strndup(p, strcspn(p, "/"));
+  return strndup(p, strcspn(p, "/"));
+}
+
+static void parse_mirrors(void) {
+  size_t n = 0;
+  while (config.mirrors && config.mirrors[n])
+    n++;
+  mirror_host = calloc(n + 1, sizeof(*mirror_host));
+  mirror_http = calloc(n + 1, sizeof(*mirror_http));
+  if (mirror_host == NULL || mirror_http == NULL)
+    return;
+  for (size_t i = 0; i < n; i++) {
+    char *h = parse_mirror(config.mirrors[i], &mirror_http[n_mirrors]);
+    if (h && *h)
+      mirror_host[n_mirrors++] = h;
+    else
+      free(h);
+  }
+}
+
+/* A positive integer setting, or 0 when absent. */
+static int positive_int(const json_t *j, const char *key, const char *path) {
+  const json_t *v = json_object_get(j, key);
+  if (v == NULL)
+    return 0;
+  if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+      json_integer_value(v) > 1000) {
+    if (config_err == NULL)
+      st_error_set(&config_err, EINVAL, "%s: \"%s\" must be a positive integer",
+                   path, key);
+    return 0;
+  }
+  return (int)json_integer_value(v);
 }
 
 static void load(void) {
@@ -75,8 +108,9 @@ static void load(void) {
   }
   config.insecure = string_list(ins, "insecure-registries", path);
   config.mirrors = string_list(mir, "registry-mirrors", path);
-  if (config.mirrors && config.mirrors[0])
-    parse_mirror(config.mirrors[0]);
+  parse_mirrors();
+  config.max_uploads = positive_int(j, "max-concurrent-uploads", path);
+  config.max_downloads = positive_int(j, "max-concurrent-downloads", path);
 }
 
 int st_reg_config_get(const st_reg_config **out, st_error **err) {
@@ -118,12 +152,17 @@ bool st_reg_config_insecure(const st_reg_config *c, const char *domain) {
   return false;
 }
 
-bool st_reg_config_mirror(const st_reg_config *c, const char **host,
+bool st_reg_config_mirror(const st_reg_config *c, size_t i, const char **host,
                           bool *http) {
-  if (c->mirrors == NULL || c->mirrors[0] == NULL || mirror_host == NULL ||
-      *mirror_host == '\0')
+  (void)c;
+  if (i >= n_mirrors)
     return false;
-  *host = mirror_host;
-  *http = mirror_http;
+  *host = mirror_host[i];
+  *http = mirror_http[i];
   return true;
+}
+
+size_t st_reg_config_n_mirrors(const st_reg_config *c) {
+  (void)c;
+  return n_mirrors;
 }

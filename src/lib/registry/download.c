@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "layer/tar.h"
+#include "registry/config.h"
 #include "util/cleanup.h"
 
 #define ERROR_BODY_LIMIT (64u << 10)
@@ -437,6 +438,12 @@ int st_download_layers(st_store *s, st_reg_client *c, const st_reg_opts *o,
                        st_dl_layer *layers, size_t n, st_error **err) {
   dl d = {.s = s, .c = c, .o = o, .n = n};
   d.max_active = o && o->max_concurrent > 0 ? o->max_concurrent : 3;
+  const st_reg_config *conf = NULL;
+  st_error *ignored = NULL;
+  if ((o == NULL || o->max_concurrent <= 0) &&
+      st_reg_config_get(&conf, &ignored) == 0 && conf->max_downloads > 0)
+    d.max_active = conf->max_downloads;
+  st_error_free(ignored);
   if (n == 0)
     return 0;
   if ((d.jobs = calloc(n, sizeof(*d.jobs))) == NULL ||

@@ -68,6 +68,17 @@ typedef struct st_reg_client {
 int st_reg_client_new(const char *domain, const char *repo, const char *actions,
                       const st_reg_opts *o, st_reg_client **out,
                       st_error **err);
+/* Same, choosing the endpoint of a docker.io pull: mirror i of
+ * registry-mirrors (i >= 0; docker.io itself when there is no such
+ * mirror), or docker.io itself (i < 0). st_reg_client_new is mirror 0. */
+int st_reg_client_new_at(const char *domain, const char *repo,
+                         const char *actions, int mirror, const st_reg_opts *o,
+                         st_reg_client **out, st_error **err);
+/* A client for the same repository with c's transport, scheme and auth
+ * state (token, challenge, credentials) but its own curl handles, for use
+ * by another thread while c is used by this one. */
+int st_reg_client_clone(const st_reg_client *c, st_reg_client **out,
+                        st_error **err);
 void st_reg_client_free(st_reg_client *c);
 static inline void st_reg_client_freep(st_reg_client **c) {
   st_reg_client_free(*c);

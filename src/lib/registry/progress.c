@@ -60,6 +60,9 @@ const char *st_reg_event_status(const st_reg_event *ev, bool with_bar,
   case ST_REG_LAYER_PREPARING:
     s = "Preparing";
     break;
+  case ST_REG_LAYER_PUSH_WAITING:
+    s = "Waiting";
+    break;
   case ST_REG_LAYER_PUSHING:
     if (with_bar && ev->total) {
       bar(buf, n, "Pushing", ev->current, ev->total);

@@ -7,6 +7,7 @@
 
 #include "image/image.h"
 #include "ref/ref.h"
+#include "registry/config.h"
 #include "registry/db.h"
 #include "registry/download.h"
 #include "registry/fetch.h"
@@ -251,6 +252,31 @@ static int run_pull(pull *p, st_pull_result *out, st_error **err) {
   return 0;
 }
 
+/* How many registry-mirrors a pull from domain may use: 0 unless it is
+ * docker.io. */
+static int n_mirrors(const char *domain, st_error **err) {
+  if (strcmp(domain, "docker.io") != 0)
+    return 0;
+  const st_reg_config *conf = NULL;
+  if (st_reg_config_get(&conf, err) < 0)
+    return -1;
+  size_t n = st_reg_config_n_mirrors(conf);
+  return n > 64 ? 64 : (int)n;
+}
+
+/* The pull from one endpoint (see st_reg_client_new_at). */
+static int pull_from(pull *p, int endpoint, st_pull_result *out,
+                     st_error **err) {
+  cleanup_client st_reg_client *c = NULL;
+  if (st_reg_client_new_at(p->ref.domain, p->ref.path, "pull", endpoint, p->o,
+                           &c, err) < 0)
+    return st_error_wrap(err, "pull %s", p->display);
+  p->c = c;
+  int rc = run_pull(p, out, err);
+  p->c = NULL;
+  return rc;
+}
+
 int st_registry_pull(st_store *s, const char *ref, const st_reg_opts *o,
                      st_pull_result *out, st_error **err) {
   memset(out, 0, sizeof(*out));
@@ -265,15 +291,29 @@ int st_registry_pull(st_store *s, const char *ref, const st_reg_opts *o,
     return st_error_errno(err, ENOMEM, "pull");
   p.repo = repo;
   p.display = display;
-  cleanup_client st_reg_client *c = NULL;
-  if (st_reg_client_new(r.domain, r.path, "pull", o, &c, err) < 0)
+  int last = n_mirrors(r.domain, err);
+  if (last < 0)
     return st_error_wrap(err, "pull %s", display);
-  p.c = c;
   st_reg_emit(o, ST_REG_PULLING_FROM, NULL, r.digest ? r.digest : r.tag, r.path,
               0, 0);
-  if (run_pull(&p, out, err) < 0) {
+  /* Each mirror in turn, then docker.io itself (endpoint -1), as Docker
+   * does: whatever fails on a mirror (refused connection, 5xx, an unknown
+   * manifest, a broken layer) sends the pull to the next endpoint; only the
+   * last endpoint's error is reported. */
+  for (int e = 0;; e++) {
+    int endpoint = e < last ? e : -1;
+    st_error *e_err = NULL;
+    int rc = pull_from(&p, endpoint, out, &e_err);
+    if (rc == 0)
+      return 0;
     st_pull_result_clear(out);
-    return -1;
+    if (endpoint < 0 || (e_err && e_err->code == ENOMEM)) {
+      if (err && *err == NULL)
+        *err = e_err;
+      else
+        st_error_free(e_err);
+      return -1;
+    }
+    st_error_free(e_err);
   }
-  return 0;
 }

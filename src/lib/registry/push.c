@@ -1,5 +1,6 @@
-/* `push`: image -> (compress uncompressed layers, once) -> blobs the
- * registry lacks -> manifest -> repo digest. */
+/* `push`: image -> blobs the registry lacks (uncompressed layers
+ * compressed once, N layers at a time: push_layers.c) -> config ->
+ * manifest -> repo digest. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -25,15 +26,6 @@ static void image_clearp(st_image *i) {
   st_image_clear(i);
 }
 
-/* One layer as pushed. */
-typedef struct push_layer {
-  char blob[ST_DIGEST_LEN];
-  int64_t size;
-  const char *media_type;
-  const char *diff_id; /* what progress names it by, as Docker does */
-  bool foreign;
-} push_layer;
-
 typedef struct push {
   st_store *s;
   const st_reg_opts *o;
@@ -42,10 +34,11 @@ typedef struct push {
   st_image img;
   st_layer_rec *layers;
   size_t n_layers;
-  push_layer *out;
+  st_push_layer *out;
   char *manifest; /* bytes to PUT */
   size_t manifest_len;
   char *manifest_mt;
+  bool all_existed; /* the registry had every blob before this push */
 } push;
 
 static bool uncompressed(const char *mt) {
@@ -104,70 +97,53 @@ static int prepare_manifest(push *p, st_error **err) {
   return 0;
 }
 
-/* Picks (making it when needed) the blob each layer is pushed as. */
-static int prepare_layers(push *p, st_error **err) {
-  if ((p->out = calloc(p->n_layers ? p->n_layers : 1, sizeof(*p->out))) == NULL)
-    return st_error_errno(err, ENOMEM, "push");
-  const char *algo = algo_of(p->o);
+/* The compressed media type for uncompressed layers. */
+static const char *compressed_mt(const push *p) {
   bool docker = strcmp(p->img.manifest_media_type, ST_MT_DOCKER_MANIFEST) == 0;
-  const char *cmt =
-      strcmp(algo, "zstd") == 0
-          ? ST_MT_OCI_LAYER_ZSTD
-          : (docker ? ST_MT_DOCKER_LAYER_GZIP : ST_MT_OCI_LAYER_GZIP);
-  for (size_t i = 0; i < p->n_layers; i++) {
-    const st_layer_rec *l = &p->layers[i];
-    push_layer *o = &p->out[i];
-    o->diff_id = l->diff_id;
-    o->foreign = st_layer_media_type_foreign(l->media_type);
-    if (!uncompressed(l->media_type)) {
-      memcpy(o->blob, l->blob, ST_DIGEST_LEN);
-      o->size = l->blob_size;
-      o->media_type = l->media_type;
-      continue;
-    }
-    bool made = false;
-    if (st_push_compressed(p->s, l, algo, cmt, o->blob, &o->size, &made, err) <
-        0)
-      return st_error_wrap(err, "layer %.19s", l->diff_id);
-    o->media_type = cmt;
-  }
-  return 0;
+  if (strcmp(algo_of(p->o), "zstd") == 0)
+    return ST_MT_OCI_LAYER_ZSTD;
+  return docker ? ST_MT_DOCKER_LAYER_GZIP : ST_MT_OCI_LAYER_GZIP;
 }
 
 static int push_blobs(push *p, st_error **err) {
-  /* Top layer first, as Docker lists them. */
-  for (size_t k = p->n_layers; k-- > 0;)
-    if (!p->out[k].foreign) /* pulled from its URLs, as Docker does */
-      st_reg_emit(p->o, ST_REG_LAYER_PREPARING, p->out[k].diff_id, NULL,
-                  p->repo, 0, 0);
-  for (size_t k = p->n_layers; k-- > 0;) {
-    push_layer *o = &p->out[k];
-    if (o->foreign)
-      continue;
-    cleanup_free char *from_full =
-        st_reg_db_remote_find(p->s, p->c->domain, o->blob, p->repo);
-    const char *from = from_full ? from_full + strlen(p->c->domain) + 1 : NULL;
-    st_reg_emit(p->o, ST_REG_LAYER_PUSHING, o->diff_id, NULL, p->repo, 0,
-                (uint64_t)o->size);
-    int r = st_push_blob(p->s, p->c, o->blob, o->size, from, err);
-    if (r < 0)
-      return st_error_wrap(err, "layer %.19s", o->diff_id);
-    st_reg_emit(p->o,
-                r == 1   ? ST_REG_LAYER_ALREADY_PUSHED
-                : r == 2 ? ST_REG_LAYER_MOUNTED
-                         : ST_REG_LAYER_PUSHED,
-                o->diff_id, from, p->repo, (uint64_t)o->size,
-                (uint64_t)o->size);
-    if (st_reg_db_remote_put(p->s, p->repo, o->blob, err) < 0)
-      return -1;
-  }
+  if ((p->out = calloc(p->n_layers ? p->n_layers : 1, sizeof(*p->out))) == NULL)
+    return st_error_errno(err, ENOMEM, "push");
+  for (size_t i = 0; i < p->n_layers; i++)
+    p->out[i].l = &p->layers[i];
+  if (st_push_layers(p->s, p->c, p->o, p->repo, algo_of(p->o), compressed_mt(p),
+                     p->out, p->n_layers, err) < 0)
+    return -1;
   cleanup_free char *cfg = NULL;
   size_t clen = 0;
   if (st_blob_get(p->s, p->img.id, &cfg, &clen, err) < 0)
     return -1;
-  if (st_push_blob(p->s, p->c, p->img.id, (int64_t)clen, NULL, err) < 0)
+  int r = st_push_blob(p->s, p->c, p->img.id, (int64_t)clen, NULL, err);
+  if (r < 0)
     return st_error_wrap(err, "config");
+  p->all_existed = r == 1;
+  for (size_t i = 0; i < p->n_layers; i++)
+    p->all_existed &= p->out[i].foreign || p->out[i].result == 1;
   return 0;
+}
+
+/* Whether the tag already names exactly these manifest bytes (a re-push
+ * of an unchanged image): then the PUT, the slowest request of a re-push
+ * as the registry writes and links the manifest again, is not needed. Any
+ * doubt (error, no digest in the answer) means no. */
+static bool manifest_current(push *p, const char *path, const char *digest) {
+  cleanup_free char *accept = NULL;
+  if (asprintf(&accept, "Accept: %s", p->manifest_mt) < 0)
+    return false;
+  const char *headers[] = {accept, NULL};
+  st_http_resp r;
+  st_http_resp_init(&r, 0);
+  st_error *ignored = NULL;
+  int rc = st_reg_request(p->c, "HEAD", path, headers, NULL, &r, &ignored);
+  bool same = rc == 0 && r.status == 200 && r.docker_digest &&
+              strcmp(r.docker_digest, digest) == 0;
+  st_error_free(ignored);
+  st_http_resp_clear(&r);
+  return same;
 }
 
 static int put_manifest(push *p, const char *tag, char digest[ST_DIGEST_LEN],
@@ -176,6 +152,8 @@ static int put_manifest(push *p, const char *tag, char digest[ST_DIGEST_LEN],
   cleanup_free char *path = NULL;
   if (asprintf(&path, "/v2/%s/manifests/%s", p->c->repo, tag) < 0)
     return st_error_errno(err, ENOMEM, "push");
+  if (p->all_existed && manifest_current(p, path, digest))
+    return 0;
   st_http_body body = {.data = p->manifest,
                        .len = p->manifest_len,
                        .fd = -1,
@@ -195,13 +173,13 @@ static int put_manifest(push *p, const char *tag, char digest[ST_DIGEST_LEN],
 
 static int run_push(push *p, const st_ref *r, st_push_result *out,
                     st_error **err) {
-  if (st_image_layers(p->s, p->img.id, &p->layers, &p->n_layers, err) < 0 ||
-      prepare_layers(p, err) < 0 || prepare_manifest(p, err) < 0)
+  if (st_image_layers(p->s, p->img.id, &p->layers, &p->n_layers, err) < 0)
     return -1;
   if (st_reg_client_new(r->domain, r->path, "pull,push", p->o, &p->c, err) < 0)
     return -1;
   st_reg_emit(p->o, ST_REG_PUSH_REFERS, NULL, NULL, p->repo, 0, 0);
   if (st_reg_ping(p->c, err) < 0 || push_blobs(p, err) < 0 ||
+      prepare_manifest(p, err) < 0 ||
       put_manifest(p, r->tag, out->digest, err) < 0)
     return -1;
   out->size = (int64_t)p->manifest_len;
@@ -234,6 +212,7 @@ int st_registry_push(st_store *s, const char *ref, const st_reg_opts *o,
   }
   p.img = img;
   int rc = run_push(&p, &r, out, err);
+  st_push_layers_clear(p.out, p.n_layers);
   st_layers_free(p.layers, p.n_layers);
   free(p.out);
   free(p.manifest);

@@ -42,6 +42,7 @@ typedef enum st_reg_event_kind {
   ST_REG_LAYER_ALREADY_PUSHED, /* "Layer already exists" */
   ST_REG_IMAGE_MISSING,        /* st_image_ensure is about to pull; text: the
                                   familiar reference ("busybox:latest") */
+  ST_REG_LAYER_PUSH_WAITING,   /* queued behind other uploads ("Waiting") */
 } st_reg_event_kind;
 
 typedef struct st_reg_event {

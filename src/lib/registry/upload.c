@@ -21,8 +21,7 @@ static void resp_clearp(st_http_resp *r) {
 }
 #define cleanup_resp __attribute__((cleanup(resp_clearp)))
 
-/* 1 when the repository has the blob, 0 when not, < 0 on error. */
-static int blob_exists(st_reg_client *c, const char *digest, st_error **err) {
+int st_push_blob_exists(st_reg_client *c, const char *digest, st_error **err) {
   cleanup_free char *path = NULL;
   if (asprintf(&path, "/v2/%s/blobs/%s", c->repo, digest) < 0)
     return st_error_errno(err, ENOMEM, "push");
@@ -136,18 +135,23 @@ static int set_mount_scope(st_reg_client *c, const char *from) {
   return 0;
 }
 
-int st_push_blob(st_store *s, st_reg_client *c, const char *digest,
-                 int64_t size, const char *mount_from, st_error **err) {
-  int r = blob_exists(c, digest, err);
-  if (r != 0)
-    return r < 0 ? -1 : 1;
+int st_push_blob_send(st_store *s, st_reg_client *c, const char *digest,
+                      int64_t size, const char *mount_from, st_error **err) {
   if (mount_from && set_mount_scope(c, mount_from) < 0)
     return st_error_errno(err, ENOMEM, "push");
   char *location = NULL;
-  r = start_upload(c, digest, mount_from, &location, err);
+  int r = start_upload(c, digest, mount_from, &location, err);
   if (r < 0)
     return -1;
   if (r == 1)
     return 2;
   return upload(s, c, digest, size, location, err);
+}
+
+int st_push_blob(st_store *s, st_reg_client *c, const char *digest,
+                 int64_t size, const char *mount_from, st_error **err) {
+  int r = st_push_blob_exists(c, digest, err);
+  if (r != 0)
+    return r < 0 ? -1 : 1;
+  return st_push_blob_send(s, c, digest, size, mount_from, err);
 }
