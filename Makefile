@@ -34,9 +34,10 @@ asan: deps
 	$(call configure,$(ASAN_BUILD),-Db_sanitize=address,undefined -Db_lundef=false)
 	@ninja -C $(ASAN_BUILD) >/dev/null || ninja -C $(ASAN_BUILD)
 
-# Every test: style, unit (cmocka), CLI (bats), all under ASan + UBSan.
-test: test-deps asan
-	@tests/run.sh $(ASAN_BUILD)
+# Every test: style, unit (cmocka), CLI (bats), all under ASan + UBSan; then
+# the unit tests and a few CLI commands under valgrind on the plain build.
+test: test-deps asan build
+	@tests/run.sh $(ASAN_BUILD) $(BUILD)
 
 style:
 	@scripts/check-style.sh

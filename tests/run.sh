@@ -2,25 +2,34 @@
 # Runs every test against one build directory and sums the results:
 #   1. the style check (scripts/check-style.sh), counted as one test;
 #   2. each unit test binary BUILD_DIR/test_* (cmocka, TAP output);
-#   3. each tests/cli/*.bats file (bats --tap), with STRATA_BIN=BUILD_DIR/strata.
+#   3. each tests/cli/*.bats file (bats --tap), with STRATA_BIN=BUILD_DIR/strata;
+#   4. with a second, non-sanitized build (VALGRIND_BUILD_DIR or
+#      $VALGRIND_BUILD): tests/valgrind.sh on it (unit binaries and a
+#      handful of CLI commands under valgrind's leak check).
 # Every suite's output is printed so failures are visible; the last line is
 # always "N passed, M failed" (", K skipped" when some were skipped). Exits 1
 # when anything failed or nothing ran.
 #
-# Usage: tests/run.sh BUILD_DIR
+# Usage: tests/run.sh BUILD_DIR [VALGRIND_BUILD_DIR]
 # Env:   UNIT_TIMEOUT (s, default 600), BATS_TIMEOUT (s, default 3600),
-#        TEST_FILTER (only unit binaries / bats files whose name contains it;
-#        the style check is then skipped too).
+#        VALGRIND_BUILD (same as VALGRIND_BUILD_DIR),
+#        TEST_FILTER (only unit binaries / bats files / valgrind tests whose
+#        name contains it; the style check is then skipped too).
 set -u
 set -o pipefail
 
-if [ $# -ne 1 ]; then
-  echo "usage: $0 BUILD_DIR" >&2
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+  echo "usage: $0 BUILD_DIR [VALGRIND_BUILD_DIR]" >&2
   exit 2
 fi
 case $1 in
 /*) build=$1 ;;
 *) build=$PWD/$1 ;;
+esac
+vg_build=${2:-${VALGRIND_BUILD:-}}
+case $vg_build in
+"" | /*) ;;
+*) vg_build=$PWD/$vg_build ;;
 esac
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo" || exit 2
@@ -162,6 +171,24 @@ for f in "${bats_files[@]}"; do
   fi
   count_tap "$name" "$out/stdout" "$rc"
 done
+
+# --- 4. valgrind (non-sanitized build) --------------------------------------
+# With TEST_FILTER, only when the filter names valgrind ("valgrind",
+# "valgrind unit/test_store", ...): every name there starts with it.
+if [ -n "$vg_build" ] && { [ -z "$filter" ] || [[ $filter == *valgrind* ]] ||
+  [[ valgrind == *"$filter"* ]]; }; then
+  name=valgrind
+  banner "$name: tests/valgrind.sh $vg_build"
+  (TEST_FILTER=$filter timeout -k 10 "$bats_timeout" tests/valgrind.sh "$vg_build" \
+    >"$out/stdout" 2>"$out/stderr" </dev/null; exit $?) 2>/dev/null
+  rc=$?
+  cat "$out/stdout"
+  if [ -s "$out/stderr" ]; then
+    echo "# --- stderr of $name ---"
+    cat "$out/stderr"
+  fi
+  count_tap "$name" "$out/stdout" "$rc"
+fi
 
 # --- summary --------------------------------------------------------------
 if [ "${#failures[@]}" -gt 0 ]; then

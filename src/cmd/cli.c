@@ -71,6 +71,27 @@ int cli_bad_usage(const char *cmdname, const char *fmt, ...) {
   return 1;
 }
 
+int cli_each(const char *cmdname, int argc, char **argv, int first,
+             cli_each_fn fn, void *ctx, bool print_name) {
+  if (first >= argc)
+    return cli_bad_usage(cmdname, "\"strata %s\" requires at least 1 argument.",
+                         cmdname);
+  st_store *s = cli_store();
+  if (s == NULL)
+    return 1;
+  int code = 0;
+  for (int i = first; i < argc; i++) {
+    cleanup_error st_error *err = NULL;
+    if (fn(s, argv[i], ctx, &err) < 0) {
+      cli_print_error(err);
+      code = 1;
+    } else if (print_name) {
+      printf("%s\n", argv[i]);
+    }
+  }
+  return code;
+}
+
 bool cli_confirm(const char *msg) {
   fprintf(stderr, "%s [y/N] ", msg);
   fflush(stderr);

@@ -57,6 +57,22 @@ int cli_bad_usage(const char *cmdname, const char *fmt, ...)
 /* Asks "msg [y/N] " on stderr and reads stdin; true when the answer is y. */
 bool cli_confirm(const char *msg);
 
+/* One step of a verb that takes NAME... (stop, kill, rm, ...): acts on name
+ * and returns 0, or < 0 with *err set. It may print its own result. */
+typedef int (*cli_each_fn)(struct st_store *s, const char *name, void *ctx,
+                           st_error **err);
+
+/* The loop of such verbs: with no name in argv[first..] reports Docker's
+ * "\"strata CMD\" requires at least 1 argument." usage error; otherwise
+ * opens the store and calls fn(store, name, ctx) for each name in order,
+ * printing the name on success when print_name and "Error: ..." on failure,
+ * and going on with the next name either way.
+ *
+ * Returns the exit code: 0 when every call succeeded, 1 when one failed,
+ * the store did not open or no name was given. */
+int cli_each(const char *cmdname, int argc, char **argv, int first,
+             cli_each_fn fn, void *ctx, bool print_name);
+
 #endif
 
 /* Parses a reference that names a tag to create ("busybox", "x:v1"):

@@ -1,13 +1,11 @@
 /* strata kill: send a signal to running containers. */
 #include <getopt.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "runtime/runtime.h"
-#include "util/cleanup.h"
 
 static int run_kill(int argc, char **argv);
 
@@ -38,6 +36,10 @@ static int parse_signal(const char *s) {
   return *end == '\0' && n > 0 && n < 65 ? (int)n : -1;
 }
 
+static int kill_one(st_store *s, const char *name, void *sig, st_error **err) {
+  return st_container_kill(s, name, *(int *)sig, err);
+}
+
 static int run_kill(int argc, char **argv) {
   static const struct option opts[] = {{"signal", required_argument, 0, 's'},
                                        {"help", no_argument, 0, 'h'},
@@ -55,21 +57,5 @@ static int run_kill(int argc, char **argv) {
       return cli_bad_usage("kill", "unknown flag");
     }
   }
-  if (optind >= argc)
-    return cli_bad_usage("kill",
-                         "\"strata kill\" requires at least 1 argument.");
-  st_store *s = cli_store();
-  if (s == NULL)
-    return 1;
-  int code = 0;
-  for (int i = optind; i < argc; i++) {
-    cleanup_error st_error *err = NULL;
-    if (st_container_kill(s, argv[i], sig, &err) < 0) {
-      cli_print_error(err);
-      code = 1;
-    } else {
-      printf("%s\n", argv[i]);
-    }
-  }
-  return code;
+  return cli_each("kill", argc, argv, optind, kill_one, &sig, true);
 }

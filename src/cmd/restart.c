@@ -1,11 +1,9 @@
 /* strata restart: stop and start containers again. */
 #include <getopt.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"
 #include "runtime/runtime.h"
-#include "util/cleanup.h"
 
 static int run_restart(int argc, char **argv);
 
@@ -19,6 +17,13 @@ ST_COMMAND(restart, "restart|container restart", run_restart,
            "  -t, --time int   Seconds to wait before killing the container "
            "(default 10)\n"
            "  -h, --help       Print usage\n");
+
+static int restart_one(st_store *s, const char *name, void *timeout,
+                       st_error **err) {
+  if (st_container_stop(s, name, *(int *)timeout, err) < 0)
+    return -1;
+  return st_container_start_detached(s, name, err);
+}
 
 static int run_restart(int argc, char **argv) {
   static const struct option opts[] = {{"time", required_argument, 0, 't'},
@@ -37,22 +42,5 @@ static int run_restart(int argc, char **argv) {
       return cli_bad_usage("restart", "unknown flag");
     }
   }
-  if (optind >= argc)
-    return cli_bad_usage("restart",
-                         "\"strata restart\" requires at least 1 argument.");
-  st_store *s = cli_store();
-  if (s == NULL)
-    return 1;
-  int code = 0;
-  for (int i = optind; i < argc; i++) {
-    cleanup_error st_error *err = NULL;
-    if (st_container_stop(s, argv[i], timeout, &err) < 0 ||
-        st_container_start_detached(s, argv[i], &err) < 0) {
-      cli_print_error(err);
-      code = 1;
-    } else {
-      printf("%s\n", argv[i]);
-    }
-  }
-  return code;
+  return cli_each("restart", argc, argv, optind, restart_one, &timeout, true);
 }

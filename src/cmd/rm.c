@@ -1,11 +1,9 @@
 /* strata rm: remove containers. */
 #include <getopt.h>
 #include <stdbool.h>
-#include <stdio.h>
 
 #include "cli.h"
 #include "runtime/runtime.h"
-#include "util/cleanup.h"
 
 static int run_rm(int argc, char **argv);
 
@@ -21,6 +19,10 @@ ST_COMMAND(rm, "rm|container rm|container remove", run_rm,
            "  -v, --volumes   Remove anonymous volumes associated with the "
            "container\n"
            "  -h, --help      Print usage\n");
+
+static int rm_one(st_store *s, const char *name, void *force, st_error **err) {
+  return st_container_remove(s, name, *(bool *)force, err);
+}
 
 static int run_rm(int argc, char **argv) {
   static const struct option opts[] = {{"force", no_argument, 0, 'f'},
@@ -42,20 +44,5 @@ static int run_rm(int argc, char **argv) {
       return cli_bad_usage("rm", "unknown flag");
     }
   }
-  if (optind >= argc)
-    return cli_bad_usage("rm", "\"strata rm\" requires at least 1 argument.");
-  st_store *s = cli_store();
-  if (s == NULL)
-    return 1;
-  int code = 0;
-  for (int i = optind; i < argc; i++) {
-    cleanup_error st_error *err = NULL;
-    if (st_container_remove(s, argv[i], force, &err) < 0) {
-      cli_print_error(err);
-      code = 1;
-    } else {
-      printf("%s\n", argv[i]);
-    }
-  }
-  return code;
+  return cli_each("rm", argc, argv, optind, rm_one, &force, true);
 }

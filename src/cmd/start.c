@@ -1,11 +1,9 @@
 /* strata start: start stopped containers. */
 #include <getopt.h>
 #include <stdbool.h>
-#include <stdio.h>
 
 #include "cli.h"
 #include "runtime/runtime.h"
-#include "util/cleanup.h"
 
 static int run_start(int argc, char **argv);
 
@@ -19,6 +17,29 @@ ST_COMMAND(start, "start|container start", run_start,
            "  -a, --attach        Attach STDOUT/STDERR and forward signals\n"
            "  -i, --interactive   Attach container's STDIN\n"
            "  -h, --help          Print usage\n");
+
+static int start_one(st_store *s, const char *name, void *ctx, st_error **err) {
+  return st_container_start_detached(s, name, err);
+}
+
+/* start -a: the exit code is the last container's; the first failure
+ * stops the loop (the names after it are not started). */
+typedef struct attached {
+  int status;
+  bool failed;
+} attached;
+
+static int start_attached(st_store *s, const char *name, void *ctx,
+                          st_error **err) {
+  attached *a = ctx;
+  if (a->failed)
+    return 0;
+  if (st_container_run(s, name, &a->status, err) < 0) {
+    a->failed = true;
+    return -1;
+  }
+  return 0;
+}
 
 static int run_start(int argc, char **argv) {
   static const struct option opts[] = {{"attach", no_argument, 0, 'a'},
@@ -39,26 +60,9 @@ static int run_start(int argc, char **argv) {
       return cli_bad_usage("start", "unknown flag");
     }
   }
-  if (optind >= argc)
-    return cli_bad_usage("start",
-                         "\"strata start\" requires at least 1 argument.");
-  st_store *s = cli_store();
-  if (s == NULL)
-    return 1;
-  int code = 0;
-  for (int i = optind; i < argc; i++) {
-    cleanup_error st_error *err = NULL;
-    int status = 0;
-    if (attach) {
-      if (st_container_run(s, argv[i], &status, &err) < 0)
-        return cli_print_error(err), 1;
-      code = status;
-    } else if (st_container_start_detached(s, argv[i], &err) < 0) {
-      cli_print_error(err);
-      code = 1;
-    } else {
-      printf("%s\n", argv[i]);
-    }
-  }
-  return code;
+  if (!attach)
+    return cli_each("start", argc, argv, optind, start_one, NULL, true);
+  attached a = {0};
+  int code = cli_each("start", argc, argv, optind, start_attached, &a, false);
+  return code != 0 ? code : a.status;
 }

@@ -4,7 +4,6 @@
 
 #include "cli.h"
 #include "runtime/runtime.h"
-#include "util/cleanup.h"
 
 static int run_wait(int argc, char **argv);
 
@@ -19,6 +18,15 @@ ST_COMMAND(wait, "wait|container wait", run_wait,
            "Options:\n"
            "  -h, --help   Print usage\n");
 
+/* Prints the exit code of the container once it stops. */
+static int wait_one(st_store *s, const char *name, void *ctx, st_error **err) {
+  int status;
+  if (st_container_wait(s, name, &status, err) < 0)
+    return -1;
+  printf("%d\n", status);
+  return 0;
+}
+
 static int run_wait(int argc, char **argv) {
   static const struct option opts[] = {{"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
@@ -26,22 +34,5 @@ static int run_wait(int argc, char **argv) {
   while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1)
     return ch == 'h' ? cli_usage(&st_cmd_wait)
                      : cli_bad_usage("wait", "unknown flag");
-  if (optind >= argc)
-    return cli_bad_usage("wait",
-                         "\"strata wait\" requires at least 1 argument.");
-  st_store *s = cli_store();
-  if (s == NULL)
-    return 1;
-  int code = 0;
-  for (int i = optind; i < argc; i++) {
-    cleanup_error st_error *err = NULL;
-    int status;
-    if (st_container_wait(s, argv[i], &status, &err) < 0) {
-      cli_print_error(err);
-      code = 1;
-    } else {
-      printf("%d\n", status);
-    }
-  }
-  return code;
+  return cli_each("wait", argc, argv, optind, wait_one, NULL, false);
 }

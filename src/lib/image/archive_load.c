@@ -505,8 +505,8 @@ static int record_all(st_store *s, const ld_plan *p, const ld_recs *recs,
   return st_tx_commit(s, err);
 }
 
-int st_archive_load(st_store *s, int fd, const char *what,
-                    st_loaded_image **out, size_t *n, st_error **err) {
+static int load(st_store *s, int fd, const char *what, st_loaded_image **out,
+                size_t *n, st_error **err) {
   cleanup_xdir st_xdir *x = NULL;
   if (st_xdir_extract(s, fd, &x, err) < 0)
     return st_error_wrap(err, "%s", what);
@@ -543,4 +543,18 @@ int st_archive_load(st_store *s, int fd, const char *what,
   *out = v;
   *n = p.n;
   return 0;
+}
+
+int st_archive_load(st_store *s, int fd, const char *what,
+                    st_loaded_image **out, size_t *n, st_error **err) {
+  if (load(s, fd, what, out, n, err) == 0)
+    return 0;
+  /* Blobs stored before the failure (layers, configs) are garbage now:
+   * give the space back, which matters when the disk is full. Runs after
+   * load() removed its extraction directory from tmp/. When another
+   * process has the store open, the next gc does it. */
+  st_error *gc_err = NULL;
+  st_store_gc(s, &gc_err);
+  st_error_free(gc_err);
+  return -1;
 }

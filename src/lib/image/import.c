@@ -90,11 +90,21 @@ int st_image_import(st_store *s, int fd, const st_import_opts *o,
     if (st_config_apply_change(probe, o->changes[i], err) < 0)
       return st_error_wrap(err, "--change");
   st_layer_rec layer = {0};
-  if (st_layer_import(s, fd, o->source ? o->source : "-", &layer, err) < 0)
+  /* o->source is what the comment records ("-" for a file too, as Docker
+   * does), not what fd is; the caller names the input. */
+  if (st_layer_import(s, fd, "rootfs tarball", &layer, err) < 0)
     return -1;
   cleanup_free char *config = NULL;
-  if (build_config(o, &layer, &config, err) < 0)
+  if (build_config(o, &layer, &config, err) < 0 ||
+      st_image_store(s, config, strlen(config), &layer, 1, NULL, tags, n_tags,
+                     id_out, err) < 0) {
+    /* The layer (and maybe the config) blob is stored but nothing refers
+     * to it: give the space back now, which matters when the disk is full.
+     * When another process has the store open, the next gc does it. */
+    st_error *gc_err = NULL;
+    st_store_gc(s, &gc_err);
+    st_error_free(gc_err);
     return -1;
-  return st_image_store(s, config, strlen(config), &layer, 1, NULL, tags,
-                        n_tags, id_out, err);
+  }
+  return 0;
 }

@@ -124,7 +124,11 @@ static int store_layer(st_store *s, const st_ct *ct, st_layer_rec *layer,
   close(p[0]);
   p[0] = -1;
   pthread_join(th, NULL);
-  if (lw.err) { /* the writer's failure is the cause of the import's */
+  /* The writer's failure causes the import's, unless it is only the broken
+   * pipe left by an import that failed first (a full disk, say). */
+  if (lw.err && r < 0 && lw.err->code == EPIPE) {
+    st_error_free(lw.err);
+  } else if (lw.err) {
     r = -1;
     if (err) {
       st_error_free(*err);
