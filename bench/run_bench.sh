@@ -11,9 +11,9 @@
 # Env:   RUNS (hyperfine runs, default 30), ROUNDS (interleaved rounds,
 #        default 30), PARALLEL (default 100), BENCH_KEEP=1 keeps the work
 #        dir. Exit status 1 when a check fails.
-# Nothing outside the work dir is changed, except (as ../shared/peers-setup.sh
-# explains for these hosts) mounting cgroup v1 hierarchies for controllers
-# still on the v2 hierarchy of a hybrid setup, which crun and podman need.
+# Nothing outside the work dir is changed, except mounting cgroup v1
+# hierarchies for controllers still on the v2 hierarchy of a hybrid setup
+# (hosts without systemd that mount both), which crun and podman need.
 set -eu
 . "$(dirname "$0")/lib.sh"
 bench_init "${1:-}"

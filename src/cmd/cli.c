@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,53 @@ int cli_bad_usage(const char *cmdname, const char *fmt, ...) {
   va_end(ap);
   fprintf(stderr, "\nSee 'strata %s --help'.\n", cmdname);
   return 1;
+}
+
+st_store *cli_start_help_only(const st_command *cmd, const char *cmdname,
+                              int argc, char **argv, int nargs, int *code) {
+  static const struct option opts[] = {{"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  int ch;
+  while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'h':
+      *code = cli_usage(cmd);
+      return NULL;
+    default:
+      *code = cli_bad_usage(cmdname, "unknown flag");
+      return NULL;
+    }
+  }
+  if (argc - optind != nargs) {
+    *code =
+        cli_bad_usage(cmdname, "\"strata %s\" requires exactly %d %s.", cmdname,
+                      nargs, nargs == 1 ? "argument" : "arguments");
+    return NULL;
+  }
+  *code = 1;
+  return cli_store();
+}
+
+int cli_parse_stop_timeout(const st_command *cmd, const char *cmdname, int argc,
+                           char **argv, int *timeout) {
+  static const struct option opts[] = {{"time", required_argument, 0, 't'},
+                                       {"timeout", required_argument, 0, 't'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  int ch;
+  *timeout = 10;
+  while ((ch = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 't':
+      *timeout = atoi(optarg);
+      break;
+    case 'h':
+      return cli_usage(cmd);
+    default:
+      return cli_bad_usage(cmdname, "unknown flag");
+    }
+  }
+  return CLI_GO_ON;
 }
 
 int cli_each(const char *cmdname, int argc, char **argv, int first,

@@ -54,6 +54,27 @@ int cli_usage(const st_command *cmd);
 int cli_bad_usage(const char *cmdname, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The start of a verb whose only option is -h/--help and that takes
+ * exactly nargs operands (diff, rename): parses argv, then opens the store.
+ * Returns the store, the operands being at argv[optind..]; or NULL with
+ * *code set to the exit code to return at once: 0 after printing the usage
+ * of cmd, 1 after Docker's usage error (unknown flag, or "\"strata NAME\"
+ * requires exactly 1 argument.") or when the store did not open. */
+struct st_store *cli_start_help_only(const st_command *cmd, const char *cmdname,
+                                     int argc, char **argv, int nargs,
+                                     int *code);
+
+/* cli_parse_stop_timeout returns this when parsing is done and the verb
+ * goes on with its operands at argv[optind..]. */
+enum { CLI_GO_ON = -1 };
+
+/* Parses the flags of stop and restart: -t/--time/--timeout SECONDS (into
+ * *timeout; 10 when absent) and -h/--help. Returns CLI_GO_ON, or the exit
+ * code to return at once: 0 after printing the usage of cmd, 1 for an
+ * unknown flag. */
+int cli_parse_stop_timeout(const st_command *cmd, const char *cmdname, int argc,
+                           char **argv, int *timeout);
+
 /* Asks "msg [y/N] " on stderr and reads stdin; true when the answer is y. */
 bool cli_confirm(const char *msg);
 
@@ -73,8 +94,6 @@ typedef int (*cli_each_fn)(struct st_store *s, const char *name, void *ctx,
 int cli_each(const char *cmdname, int argc, char **argv, int first,
              cli_each_fn fn, void *ctx, bool print_name);
 
-#endif
-
 /* Parses a reference that names a tag to create ("busybox", "x:v1"):
  * returns the normalized "docker.io/library/busybox:latest" (malloc) or
  * NULL after setting *err (digest references are refused). */
@@ -82,3 +101,5 @@ char *cli_tag_name(const char *ref, st_error **err);
 
 /* Docker's short form of a normalized name ("busybox:latest"). */
 char *cli_familiar(const char *normalized);
+
+#endif

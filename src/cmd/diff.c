@@ -1,5 +1,5 @@
 /* strata diff: changes to a container's file system. */
-#include <getopt.h>
+#include <getopt.h> /* optind */
 #include <stdio.h>
 
 #include "cli.h"
@@ -21,23 +21,10 @@ ST_COMMAND(diff, "diff|container diff", run_diff,
            "  -h, --help   Print usage\n");
 
 static int run_diff(int argc, char **argv) {
-  static const struct option opts[] = {{"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-  int ch;
-  while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'h':
-      return cli_usage(&st_cmd_diff);
-    default:
-      return cli_bad_usage("diff", "unknown flag");
-    }
-  }
-  if (argc - optind != 1)
-    return cli_bad_usage("diff",
-                         "\"strata diff\" requires exactly 1 argument.");
-  st_store *s = cli_store();
+  int code;
+  st_store *s = cli_start_help_only(&st_cmd_diff, "diff", argc, argv, 1, &code);
   if (s == NULL)
-    return 1;
+    return code;
   cleanup_error st_error *err = NULL;
   st_change *v = NULL;
   size_t n = 0;

@@ -1,5 +1,5 @@
 /* strata rename: rename a container. */
-#include <getopt.h>
+#include <getopt.h> /* optind */
 #include <stdio.h>
 
 #include "cli.h"
@@ -17,23 +17,11 @@ ST_COMMAND(rename, "rename|container rename", run_rename, "Rename a container",
            "  -h, --help   Print usage\n");
 
 static int run_rename(int argc, char **argv) {
-  static const struct option opts[] = {{"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-  int ch;
-  while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'h':
-      return cli_usage(&st_cmd_rename);
-    default:
-      return cli_bad_usage("rename", "unknown flag");
-    }
-  }
-  if (argc - optind != 2)
-    return cli_bad_usage("rename",
-                         "\"strata rename\" requires exactly 2 arguments.");
-  st_store *s = cli_store();
+  int code;
+  st_store *s =
+      cli_start_help_only(&st_cmd_rename, "rename", argc, argv, 2, &code);
   if (s == NULL)
-    return 1;
+    return code;
   cleanup_error st_error *err = NULL;
   st_container c;
   if (st_container_find(s, argv[optind], &c, &err) < 0) {

@@ -1,6 +1,5 @@
 /* strata restart: stop and start containers again. */
-#include <getopt.h>
-#include <stdlib.h>
+#include <getopt.h> /* optind */
 
 #include "cli.h"
 #include "runtime/runtime.h"
@@ -26,21 +25,10 @@ static int restart_one(st_store *s, const char *name, void *timeout,
 }
 
 static int run_restart(int argc, char **argv) {
-  static const struct option opts[] = {{"time", required_argument, 0, 't'},
-                                       {"timeout", required_argument, 0, 't'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-  int timeout = 10, ch;
-  while ((ch = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
-    switch (ch) {
-    case 't':
-      timeout = atoi(optarg);
-      break;
-    case 'h':
-      return cli_usage(&st_cmd_restart);
-    default:
-      return cli_bad_usage("restart", "unknown flag");
-    }
-  }
+  int timeout;
+  int code =
+      cli_parse_stop_timeout(&st_cmd_restart, "restart", argc, argv, &timeout);
+  if (code != CLI_GO_ON)
+    return code;
   return cli_each("restart", argc, argv, optind, restart_one, &timeout, true);
 }

@@ -1,6 +1,5 @@
 /* strata stop: stop running containers. */
-#include <getopt.h>
-#include <stdlib.h>
+#include <getopt.h> /* optind */
 
 #include "cli.h"
 #include "runtime/runtime.h"
@@ -24,21 +23,9 @@ static int stop_one(st_store *s, const char *name, void *timeout,
 }
 
 static int run_stop(int argc, char **argv) {
-  static const struct option opts[] = {{"time", required_argument, 0, 't'},
-                                       {"timeout", required_argument, 0, 't'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-  int timeout = 10, ch;
-  while ((ch = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
-    switch (ch) {
-    case 't':
-      timeout = atoi(optarg);
-      break;
-    case 'h':
-      return cli_usage(&st_cmd_stop);
-    default:
-      return cli_bad_usage("stop", "unknown flag");
-    }
-  }
+  int timeout;
+  int code = cli_parse_stop_timeout(&st_cmd_stop, "stop", argc, argv, &timeout);
+  if (code != CLI_GO_ON)
+    return code;
   return cli_each("stop", argc, argv, optind, stop_one, &timeout, true);
 }

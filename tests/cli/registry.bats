@@ -4,28 +4,10 @@
 # PID; skopeo for interop.
 
 load helpers
-load ../registry/registry
-
-setup_file() {
-  command -v docker-registry >/dev/null || skip "docker-registry is not installed"
-  export REG_STATE=$BATS_FILE_TMPDIR/registry
-  reg_start http "$REG_STATE" || return 1
-  export REG REG_PID REG_DIR
-}
-
-teardown_file() {
-  reg_stop
-}
+load ../registry/registry # its hooks: one http registry for the whole file
 
 setup() {
-  strata_setup
-  export DOCKER_CONFIG=$BATS_TEST_TMPDIR/docker REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
-  export STRATA_REGISTRY_RETRIES=3
-  R=$REG/t$BATS_TEST_NUMBER
-}
-
-teardown() {
-  proxy_stop
+  reg_setup 3
 }
 
 # push_busybox NAME: imports busybox as NAME and pushes it; prints the ID.

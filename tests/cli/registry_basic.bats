@@ -5,21 +5,11 @@ load helpers
 load ../registry/registry
 
 setup_file() {
-  command -v docker-registry >/dev/null || skip "docker-registry is not installed"
-  command -v htpasswd >/dev/null || skip "htpasswd (apache2-utils) is not installed"
-  reg_start basic "$BATS_FILE_TMPDIR/registry" || return 1
-  export REG REG_PID REG_DIR REG_USER REG_PASS
-}
-
-teardown_file() {
-  reg_stop
+  reg_setup_file basic
 }
 
 setup() {
-  strata_setup
-  export DOCKER_CONFIG=$BATS_TEST_TMPDIR/docker REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
-  export STRATA_REGISTRY_RETRIES=1
-  R=$REG/t$BATS_TEST_NUMBER
+  reg_setup 1
 }
 
 @test "registry basic: push without credentials says to log in" {

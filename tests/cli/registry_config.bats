@@ -31,10 +31,6 @@ setup() {
   export STRATA_CONFIG=$BATS_TEST_TMPDIR/daemon.json
 }
 
-teardown() {
-  proxy_stop
-}
-
 @test "config: registry-mirrors serves docker.io pulls; only the mirror is asked" {
   id=$(import_busybox "$MIRROR/library/busybox:latest")
   "$STRATA" push -q "$MIRROR/library/busybox:latest" >/dev/null

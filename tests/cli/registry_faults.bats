@@ -7,24 +7,10 @@
 # image, tag or blob behind.
 
 load helpers
-load ../registry/registry
-
-setup_file() {
-  command -v docker-registry >/dev/null || skip "docker-registry is not installed"
-  export REG_STATE=$BATS_FILE_TMPDIR/registry
-  reg_start http "$REG_STATE" || return 1
-  export REG REG_PID REG_DIR
-}
-
-teardown_file() {
-  reg_stop
-}
+load ../registry/registry # its hooks: one http registry for the whole file
 
 setup() {
-  strata_setup
-  export DOCKER_CONFIG=$BATS_TEST_TMPDIR/docker REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
-  export STRATA_REGISTRY_RETRIES=3
-  R=$REG/t$BATS_TEST_NUMBER
+  reg_setup 3
   ID=$(import_busybox "$R:latest")
   "$STRATA" push -q "$R:latest" >/dev/null
   # The layer's blob digest, to aim faults at it.
@@ -32,10 +18,6 @@ setup() {
     python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["digest"])')
   "$STRATA" rmi "$R:latest" >/dev/null
   IMAGES_BEFORE=$("$STRATA" images -q)
-}
-
-teardown() {
-  proxy_stop
 }
 
 # assert_nothing_left: no image, tag or partial blob; system check passes.

@@ -6,20 +6,11 @@ load helpers
 load ../registry/registry
 
 setup_file() {
-  command -v docker-registry >/dev/null || skip "docker-registry is not installed"
-  reg_start https "$BATS_FILE_TMPDIR/registry" || return 1
-  export REG REG_PID REG_DIR REG_CA REG_CERTS_D
-}
-
-teardown_file() {
-  reg_stop
+  reg_setup_file https
 }
 
 setup() {
-  strata_setup
-  export DOCKER_CONFIG=$BATS_TEST_TMPDIR/docker REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
-  export STRATA_REGISTRY_RETRIES=1
-  R=$REG/t$BATS_TEST_NUMBER
+  reg_setup 1
 }
 
 @test "registry https: the CA in certs.d/HOST:PORT/ca.crt is trusted" {

@@ -4,28 +4,7 @@
 # (Debian's docker-registry, plain HTTP on a free port of 127.0.0.1).
 
 load helpers
-load ../registry/registry
-
-setup_file() {
-  command -v docker-registry >/dev/null || skip "docker-registry is not installed"
-  export REG_STATE=$BATS_FILE_TMPDIR/registry
-  reg_start http "$REG_STATE" || return 1
-  export REG REG_PID REG_DIR
-}
-
-teardown_file() {
-  reg_stop
-}
-
-setup() {
-  strata_setup
-  export DOCKER_CONFIG=$BATS_TEST_TMPDIR/docker REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
-  R=$REG/t$BATS_TEST_NUMBER
-}
-
-teardown() {
-  proxy_stop
-}
+load ../registry/registry # its hooks: one http registry for the whole file
 
 @test "pull -a: every tag, following the registry's Link pages" {
   declare -A ids

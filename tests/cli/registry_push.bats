@@ -25,15 +25,8 @@ teardown_file() {
 }
 
 setup() {
-  strata_setup
-  export DOCKER_CONFIG=$BATS_TEST_TMPDIR/docker REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
+  reg_setup 1
   export STRATA_CONFIG=$BATS_TEST_TMPDIR/daemon.json
-  export STRATA_REGISTRY_RETRIES=1
-  R=$REG/t$BATS_TEST_NUMBER
-}
-
-teardown() {
-  proxy_stop
 }
 
 # load_layered NAME SIZE_KB...: loads an image of those layers as NAME;

@@ -4,23 +4,10 @@
 # --pull missing|never|always says.
 
 load helpers
-load ../registry/registry
-
-setup_file() {
-  command -v docker-registry >/dev/null || skip "docker-registry is not installed"
-  export REG_STATE=$BATS_FILE_TMPDIR/registry
-  reg_start http "$REG_STATE" || return 1
-  export REG REG_PID REG_DIR
-}
-
-teardown_file() {
-  reg_stop
-}
+load ../registry/registry # its hooks: one http registry for the whole file
 
 setup() {
-  strata_setup
-  export DOCKER_CONFIG=$BATS_TEST_TMPDIR/docker REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
-  R=$REG/t$BATS_TEST_NUMBER
+  reg_setup
   # The image is in the registry, not in the store.
   import_busybox "$R:latest" >/dev/null
   "$STRATA" push -q "$R:latest" >/dev/null

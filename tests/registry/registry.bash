@@ -10,6 +10,13 @@
 #                        (basic, token), TOKEN_PID (token).
 #   reg_stop             stops what reg_start started, by PID.
 #   reg_kill             SIGKILLs the registry only (a crash mid-transfer).
+#   reg_setup_file MODE  setup_file of a bats file with one registry.
+#   reg_setup [RETRIES]  the common start of such a file's setup.
+#
+# It also gives the bats files that load it their hooks, which a file
+# replaces where it needs more: setup_file starts one http registry for the
+# file, teardown_file stops it, setup is `reg_setup`, and teardown stops the
+# proxy a test may have started.
 #
 # The registry's log is $REG_DIR/registry.log.
 
@@ -144,6 +151,50 @@ reg_stop() {
     TOKEN_PID=
   fi
   return 0
+}
+
+# reg_setup_file MODE: the setup_file of a tests/cli/registry*.bats file
+# that uses one registry: skips the file when docker-registry (or, for the
+# Basic modes, htpasswd) is not installed, starts a MODE registry in
+# $BATS_FILE_TMPDIR/registry and exports what reg_start set for the tests.
+reg_setup_file() {
+  command -v docker-registry >/dev/null || skip "docker-registry is not installed"
+  case $1 in
+  basic | https-basic)
+    command -v htpasswd >/dev/null || skip "htpasswd (apache2-utils) is not installed"
+    ;;
+  esac
+  reg_start "$1" "$BATS_FILE_TMPDIR/registry" || return 1
+  export REG REG_PID REG_DIR REG_CA REG_CERTS_D REG_USER REG_PASS TOKEN_PID
+}
+
+# reg_setup [RETRIES]: the common start of those files' setup: a store of
+# the test's own (strata_setup), Docker and registry auth files of the
+# test's own, STRATA_REGISTRY_RETRIES=RETRIES when given, and R, a
+# repository of the test's own on the registry.
+reg_setup() {
+  strata_setup
+  export DOCKER_CONFIG=$BATS_TEST_TMPDIR/docker REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
+  if [ -n "${1:-}" ]; then
+    export STRATA_REGISTRY_RETRIES=$1
+  fi
+  R=$REG/t$BATS_TEST_NUMBER
+}
+
+setup_file() {
+  reg_setup_file http
+}
+
+teardown_file() {
+  reg_stop
+}
+
+setup() {
+  reg_setup
+}
+
+teardown() {
+  proxy_stop
 }
 
 # proxy_start TARGET_PORT [tcpproxy.py options...]: a misbehaving TCP proxy

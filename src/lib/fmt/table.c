@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt/utf8.h"
 #include "util/buf.h"
 
 #define ESCAPE ((char)0xff)
@@ -202,35 +203,6 @@ static int rune_width(uint32_t r) {
   return IN_TABLE(r, double_width) ? 2 : 1;
 }
 
-/* Decodes one UTF-8 sequence at s (n > 0 bytes left) as Go does: an
- * invalid or truncated sequence is U+FFFD and consumes one byte. */
-static size_t decode_utf8(const unsigned char *s, size_t n, uint32_t *r) {
-  static const uint32_t min_of_len[] = {0, 0, 0x80, 0x800, 0x10000};
-  size_t len = s[0] < 0x80   ? 1
-               : s[0] < 0xC2 ? 0
-               : s[0] < 0xE0 ? 2
-               : s[0] < 0xF0 ? 3
-               : s[0] < 0xF5 ? 4
-                             : 0;
-  *r = 0xFFFD;
-  if (len == 0 || len > n)
-    return 1;
-  if (len == 1) {
-    *r = s[0];
-    return 1;
-  }
-  uint32_t v = s[0] & (0x7F >> len);
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80)
-      return 1;
-    v = (v << 6) | (s[i] & 0x3F);
-  }
-  if (v < min_of_len[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-    return 1;
-  *r = v;
-  return len;
-}
-
 static bool is_emoji_modifier(uint32_t r) {
   return r >= 0x1F3FB && r <= 0x1F3FF;
 }
@@ -255,7 +227,7 @@ static int display_width(const char *text, size_t n) {
   bool first = true;
   for (size_t i = 0; i < n;) {
     uint32_t r;
-    i += decode_utf8(s + i, n - i, &r);
+    i += st_utf8_decode(s + i, n - i, &r);
     if (first || !extends_cluster(prev, r)) {
       width += cluster;
       cluster = 0;

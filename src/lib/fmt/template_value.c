@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fmt/template_internal.h"
+#include "fmt/utf8.h"
 #include "util/cleanup.h"
 
 /* ==== sink ============================================================ */
@@ -44,31 +45,9 @@ void st_tpl_put_repeat(struct sink *s, char c, json_int_t n) {
 
 /* ==== UTF-8 =========================================================== */
 
+/* The template engine's name for st_utf8_decode (fmt/utf8.h). */
 size_t st_tpl_utf8_decode(const unsigned char *s, size_t n, uint32_t *r) {
-  static const uint32_t min_of_len[] = {0, 0, 0x80, 0x800, 0x10000};
-  size_t len = s[0] < 0x80   ? 1
-               : s[0] < 0xC2 ? 0
-               : s[0] < 0xE0 ? 2
-               : s[0] < 0xF0 ? 3
-               : s[0] < 0xF5 ? 4
-                             : 0;
-  *r = 0xFFFD;
-  if (len == 0 || len > n)
-    return 1;
-  if (len == 1) {
-    *r = s[0];
-    return 1;
-  }
-  uint32_t v = s[0] & (0x7F >> len);
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80)
-      return 1;
-    v = (v << 6) | (s[i] & 0x3F);
-  }
-  if (v < min_of_len[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-    return 1;
-  *r = v;
-  return len;
+  return st_utf8_decode(s, n, r);
 }
 
 size_t st_tpl_utf8_encode(uint32_t r, char *out) {
@@ -303,7 +282,7 @@ static void put_json_string(struct sink *s, const char *str, size_t n) {
   st_tpl_put_char(s, '"');
   for (size_t i = 0; i < n;) {
     uint32_t r;
-    size_t len = st_tpl_utf8_decode(p + i, n - i, &r);
+    size_t len = st_utf8_decode(p + i, n - i, &r);
     if (r == 0xFFFD && len == 1 && p[i] >= 0x80)
       st_tpl_put_str(s, "\\ufffd");
     else if (r == 0x2028 || r == 0x2029)
