@@ -6,6 +6,17 @@
 
 #include "fmt/template.h"
 
+/* The --format lines of a listing command's --help, as Docker words them. */
+#define CLI_FORMAT_HELP                                                        \
+  "      --format string   Format output using a custom template:\n"           \
+  "                        'table':            Print output in table "         \
+  "format with column headers (default)\n"                                     \
+  "                        'table TEMPLATE':   Print output in table "         \
+  "format using the given Go template\n"                                       \
+  "                        'json':             Print in JSON format\n"         \
+  "                        'TEMPLATE':         Print output using the "        \
+  "given Go template\n"
+
 /* Prints rows (a JSON array of objects) with format:
  *   NULL or "table"        -> default_table ("table {{.A}}\t{{.B}}")
  *   "table TEMPLATE"       -> a tabwriter table with a header row

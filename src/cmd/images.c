@@ -28,16 +28,7 @@ ST_COMMAND(images, "images|image ls|image list", run_images, "List images",
            "intermediate images)\n"
            "      --digests         Show digests\n"
            "  -f, --filter filter   Filter output based on conditions "
-           "provided\n"
-           "      --format string   Format output using a custom template:\n"
-           "                        'table':            Print output in "
-           "table format with column headers (default)\n"
-           "                        'table TEMPLATE':   Print output in "
-           "table format using the given Go template\n"
-           "                        'json':             Print in JSON "
-           "format\n"
-           "                        'TEMPLATE':         Print output using "
-           "the given Go template\n"
+           "provided\n" CLI_FORMAT_HELP
            "      --no-trunc        Don't truncate output\n"
            "  -q, --quiet           Only show image IDs\n"
            "  -h, --help            Print usage\n");

@@ -20,16 +20,7 @@ static int run_df(int argc, char **argv);
 ST_COMMAND(system_df, "system df", run_df, "Show strata disk usage",
            "\nUsage:  strata system df [OPTIONS]\n\n"
            "Show strata disk usage\n\n"
-           "Options:\n"
-           "      --format string   Format output using a custom template:\n"
-           "                        'table':            Print output in "
-           "table format with column headers (default)\n"
-           "                        'table TEMPLATE':   Print output in "
-           "table format using the given Go template\n"
-           "                        'json':             Print in JSON "
-           "format\n"
-           "                        'TEMPLATE':         Print output using "
-           "the given Go template\n"
+           "Options:\n" CLI_FORMAT_HELP
            "  -v, --verbose         Show detailed information on space "
            "usage\n"
            "  -h, --help            Print usage\n");

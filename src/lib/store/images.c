@@ -441,49 +441,69 @@ int st_tag_remove(st_store *s, const char *tag, st_error **err) {
   return 0;
 }
 
+/* Runs one statement whose only parameter is id; returns the number of
+ * rows it changed, or < 0 with *err set. */
+static int exec_with_id(st_store *s, const char *sql, const char *id,
+                        const char *what, st_error **err) {
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  if (st_db_prepare(s, sql, &st, err) < 0)
+    return -1;
+  bind_text(st, 1, id);
+  if (sqlite3_step(st) != SQLITE_DONE)
+    return st_db_error(s, err, what);
+  return sqlite3_changes(s->db);
+}
+
+/* Removes the rows of the given layers that no image uses any more: only
+ * the deleted image's layers are looked at (an index lookup each), so
+ * pruning many images stays linear. */
+static int delete_unused_layers(st_store *s, const st_layer_rec *layers,
+                                size_t n, st_error **err) {
+  for (size_t i = 0; i < n; i++)
+    if (exec_with_id(s,
+                     "DELETE FROM layers WHERE blob = ?1 AND NOT EXISTS"
+                     " (SELECT 1 FROM image_layers WHERE blob = ?1)",
+                     layers[i].blob, "delete layer", err) < 0)
+      return -1;
+  return 0;
+}
+
+static int delete_in_tx(st_store *s, const char *id, bool force,
+                        st_error **err) {
+  cleanup_stmt sqlite3_stmt *tags = NULL;
+  if (st_db_prepare(s, "SELECT count(*) FROM tags WHERE image = ?", &tags,
+                    err) < 0)
+    return -1;
+  bind_text(tags, 1, id);
+  bool tagged =
+      sqlite3_step(tags) == SQLITE_ROW && sqlite3_column_int(tags, 0) > 0;
+  if (tagged && !force)
+    return st_error_set(err, EBUSY, "image %s is still tagged", id);
+  if (tagged &&
+      exec_with_id(s, "DELETE FROM tags WHERE image = ?", id, "untag", err) < 0)
+    return -1;
+  st_layer_rec *layers = NULL;
+  size_t n = 0;
+  if (st_image_layers(s, id, &layers, &n, err) < 0)
+    return -1;
+  int r = exec_with_id(s, "DELETE FROM images WHERE id = ?", id, "delete image",
+                       err);
+  if (r == 0)
+    r = st_error_set(err, ENOENT, "No such image: %s", id);
+  if (r > 0)
+    r = delete_unused_layers(s, layers, n, err);
+  st_layers_free(layers, n);
+  return r < 0 ? -1 : 0;
+}
+
 int st_image_delete(st_store *s, const char *id, bool force, st_error **err) {
   if (st_tx_begin(s, err) < 0)
     return -1;
-  cleanup_stmt sqlite3_stmt *tags = NULL;
-  cleanup_stmt sqlite3_stmt *del = NULL;
-  if (st_db_prepare(s, "SELECT count(*) FROM tags WHERE image = ?", &tags,
-                    err) < 0)
-    goto fail;
-  bind_text(tags, 1, id);
-  if (sqlite3_step(tags) == SQLITE_ROW && sqlite3_column_int(tags, 0) > 0) {
-    if (!force) {
-      st_error_set(err, EBUSY, "image %s is still tagged", id);
-      goto fail;
-    }
-    cleanup_stmt sqlite3_stmt *untag = NULL;
-    if (st_db_prepare(s, "DELETE FROM tags WHERE image = ?", &untag, err) < 0)
-      goto fail;
-    bind_text(untag, 1, id);
-    if (sqlite3_step(untag) != SQLITE_DONE) {
-      st_db_error(s, err, "untag");
-      goto fail;
-    }
+  if (delete_in_tx(s, id, force, err) < 0) {
+    st_tx_rollback(s);
+    return -1;
   }
-  if (st_db_prepare(s, "DELETE FROM images WHERE id = ?", &del, err) < 0)
-    goto fail;
-  bind_text(del, 1, id);
-  if (sqlite3_step(del) != SQLITE_DONE) {
-    st_db_error(s, err, "delete image");
-    goto fail;
-  }
-  if (sqlite3_changes(s->db) == 0) {
-    st_error_set(err, ENOENT, "No such image: %s", id);
-    goto fail;
-  }
-  if (st_db_exec(s,
-                 "DELETE FROM layers WHERE blob NOT IN"
-                 " (SELECT blob FROM image_layers)",
-                 err) < 0)
-    goto fail;
   return st_tx_commit(s, err);
-fail:
-  st_tx_rollback(s);
-  return -1;
 }
 
 int64_t st_image_last_tag_time(st_store *s, const char *id) {
