@@ -11,8 +11,10 @@
 
 /* Splits s into words: whitespace separates, "..." and '...' group,
  * backslash escapes the next character (outside single quotes). Returns a
- * json array of strings, or NULL on an unterminated quote. */
-static json_t *split_words(const char *s) {
+ * json array of strings, or NULL on an unterminated quote. Without split,
+ * whitespace is kept and s is one word (quotes and escapes still removed,
+ * as Docker processes a legacy "ENV key value" value). */
+static json_t *split_words(const char *s, bool split) {
   json_t *words = json_array();
   cleanup_buf st_buf w = ST_BUF_INIT;
   bool in_word = false;
@@ -35,7 +37,7 @@ static json_t *split_words(const char *s) {
         st_buf_putc(&w, c);
       continue;
     }
-    if (isspace((unsigned char)c)) {
+    if (split && isspace((unsigned char)c)) {
       if (in_word)
         json_array_append_new(words, json_string(w.data ? w.data : ""));
       st_buf_free(&w);
@@ -104,7 +106,7 @@ static int apply_pairs(json_t *cfg, const char *inst, const char *args,
                        bool legacy_ok,
                        void (*set)(json_t *, const char *, const char *),
                        st_error **err) {
-  json_t *words = split_words(args);
+  json_t *words = split_words(args, true);
   if (words == NULL)
     return st_error_set(err, EINVAL, "%s %s: unterminated quote", inst, args);
   size_t n = json_array_size(words);
@@ -119,7 +121,9 @@ static int apply_pairs(json_t *cfg, const char *inst, const char *args,
       const char *rest = args + strspn(args, " \t");
       rest += strcspn(rest, " \t");
       rest += strspn(rest, " \t");
-      set(cfg, first, rest);
+      json_t *value = split_words(rest, false);
+      set(cfg, first, json_string_value(json_array_get(value, 0)));
+      json_decref(value);
     }
   } else {
     for (size_t i = 0; i < n && r == 0; i++) {
@@ -147,7 +151,7 @@ static int apply_set(json_t *cfg, const char *member, const char *args,
   json_t *words = args[0] == '[' ? json_loads(args, 0, NULL) : NULL;
   if (!json_is_array(words)) {
     json_decref(words);
-    words = split_words(args);
+    words = split_words(args, true);
   }
   if (words == NULL || json_array_size(words) == 0) {
     json_decref(words);

@@ -70,6 +70,13 @@ static int remove_in_tx(st_store *s, const char *ref, bool force,
     return r;
   }
   bool children = st_image_has_children(s, id);
+  if (tag && children) { /* Docker: untag, keep the parent of other images */
+    r = st_tag_remove(s, tag, err);
+    if (r == 0)
+      r = add_untagged(out, tag, err);
+    st_strv_free(tags, n);
+    return r;
+  }
   if (!tag && n > 1 && !force)
     r = short_id_conflict(id,
                           "(must be forced) - image is referenced in "

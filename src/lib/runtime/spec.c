@@ -66,7 +66,9 @@ static int build_args(const st_spec_input *in, json_t **out, st_error **err) {
     for (size_t i = 0; i < o->n_cmd; i++)
       json_array_append_new(args, json_string(o->cmd[i]));
   } else if (!o->entrypoint) {
-    json_array_extend(args, copy_strings(json_object_get(cfg, "Cmd")));
+    json_t *cmd = copy_strings(json_object_get(cfg, "Cmd"));
+    json_array_extend(args, cmd); /* does not steal cmd */
+    json_decref(cmd);
   }
   if (json_array_size(args) == 0) {
     json_decref(args);

@@ -23,8 +23,12 @@ int st_mkdir_p(const char *path, mode_t mode, st_error **err) {
       return st_error_errno(err, errno, "mkdir `%s`", p);
     *s = '/';
   }
-  if (mkdir(p, mode) < 0 && errno != EEXIST)
-    return st_error_errno(err, errno, "mkdir `%s`", p);
+  if (mkdir(p, mode) < 0) {
+    int e = errno; /* EEXIST is fine only for a directory (or a link to one) */
+    struct stat st;
+    if (e != EEXIST || stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
+      return st_error_errno(err, e, "mkdir `%s`", p);
+  }
   return 0;
 }
 
