@@ -184,8 +184,10 @@ for r in rows:
 '
 }
 
-# docker_size BYTES: Docker's SIZE (decimal units, 3 significant digits, Go's
-# %.3g): 1982371 -> 1.98MB, 9140 -> 9.14kB, 118000000 -> 118MB.
+# docker_size BYTES [PRECISION]: Docker's sizes (decimal units, go-units'
+# %.<PRECISION>g). Precision 3 (the default) is `images`' SIZE: 1982371 ->
+# 1.98MB, 9140 -> 9.14kB; 4 is HumanSize, what `system df` and prune's
+# "Total reclaimed space" print: 12345 -> 12.35kB.
 docker_size() {
   python3 -c '
 import sys
@@ -193,8 +195,13 @@ s, units, i = float(sys.argv[1]), ["B", "kB", "MB", "GB", "TB", "PB"], 0
 while s >= 1000 and i < len(units) - 1:
     s /= 1000
     i += 1
-print("%.3g%s" % (s, units[i]))
-' "$1"
+print("%.*g%s" % (int(sys.argv[2]), s, units[i]))
+' "$1" "${2:-3}"
+}
+
+# human_size4 BYTES: go-units HumanSize (4 significant digits).
+human_size4() {
+  docker_size "$1" 4
 }
 
 # tar_content_size TAR: the bytes the unpacked tree holds, Docker's way

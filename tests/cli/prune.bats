@@ -3,19 +3,6 @@
 
 load helpers
 
-# human_size4 BYTES: go-units HumanSize (4 significant digits), what prune's
-# "Total reclaimed space" and `system df` print: 12345 -> 12.35kB.
-human_size4() {
-  python3 -c '
-import sys
-s, units, i = float(sys.argv[1]), ["B", "kB", "MB", "GB", "TB", "PB"], 0
-while s >= 1000 and i < len(units) - 1:
-    s /= 1000
-    i += 1
-print("%.4g%s" % (s, units[i]))
-' "$1"
-}
-
 # small_tar: a rootfs tarball (unlike busybox's) with one 12345-byte file;
 # prints its path.
 small_tar() {

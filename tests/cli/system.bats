@@ -4,19 +4,6 @@
 
 load helpers
 
-# human_size4 BYTES: go-units HumanSize (4 significant digits), what
-# `docker system df` prints for SIZE, RECLAIMABLE, SHARED and UNIQUE SIZE.
-human_size4() {
-  python3 -c '
-import sys
-s, units, i = float(sys.argv[1]), ["B", "kB", "MB", "GB", "TB", "PB"], 0
-while s >= 1000 and i < len(units) - 1:
-    s /= 1000
-    i += 1
-print("%.4g%s" % (s, units[i]))
-' "$1"
-}
-
 # busybox_sizes PRECISION: both renderings of the busybox layer's size
 # (files only, files + symlinks), space-separated.
 busybox_sizes() {

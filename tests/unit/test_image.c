@@ -29,34 +29,7 @@
 
 /* ---- fixtures ---------------------------------------------------------- */
 
-typedef struct ctx {
-  char root[64];
-  st_store *s;
-} ctx;
-
-static int setup(void **state) {
-  ctx *c = calloc(1, sizeof(*c));
-  if (c == NULL)
-    return -1;
-  snprintf(c->root, sizeof(c->root), "/tmp/strata-test-image.XXXXXX");
-  cleanup_error st_error *err = NULL;
-  if (mkdtemp(c->root) == NULL || st_store_open(c->root, &c->s, &err) < 0) {
-    free(c);
-    return -1;
-  }
-  *state = c;
-  return 0;
-}
-
-static int teardown(void **state) {
-  ctx *c = *state;
-  st_store_close(c->s);
-  st_error *err = NULL;
-  st_rm_rf(c->root, &err);
-  st_error_free(err);
-  free(c);
-  return 0;
-}
+#include "store_fixture.h"
 
 static la_ssize_t buf_write(struct archive *a, void *data, const void *p,
                             size_t n) {

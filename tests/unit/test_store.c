@@ -32,32 +32,7 @@
 #define MT_CONFIG "application/vnd.oci.image.config.v1+json"
 #define NS 1000000000LL
 
-typedef struct ctx {
-  char root[64];
-  st_store *s;
-} ctx;
-
-static int setup(void **state) {
-  ctx *c = calloc(1, sizeof(*c));
-  snprintf(c->root, sizeof(c->root), "/tmp/strata-test-store.XXXXXX");
-  if (mkdtemp(c->root) == NULL)
-    return -1;
-  cleanup_error st_error *err = NULL;
-  if (st_store_open(c->root, &c->s, &err) < 0)
-    return -1;
-  *state = c;
-  return 0;
-}
-
-static int teardown(void **state) {
-  ctx *c = *state;
-  st_store_close(c->s);
-  st_error *err = NULL;
-  st_rm_rf(c->root, &err);
-  st_error_free(err);
-  free(c);
-  return 0;
-}
+#include "store_fixture.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
