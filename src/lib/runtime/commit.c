@@ -22,7 +22,7 @@
 #include "image/image.h"
 #include "layer/tar.h"
 #include "runtime/manage_internal.h"
-#include "runtime/tarwrite.h"
+#include "layer/tarwrite.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/safepath.h"

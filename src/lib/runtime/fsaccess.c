@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "runtime/manage_internal.h"
-#include "runtime/tarwrite.h"
+#include "layer/tarwrite.h"
 #include "store/layers.h"
 #include "util/cleanup.h"
 #include "util/safepath.h"

@@ -1,8 +1,8 @@
-/* Private to src/lib/runtime: writing file system trees as tar streams
- * (commit, export, cp). Entries keep mode, owner, times and file types;
+/* Writing file system trees as tar streams (commit, export, cp, build).
+ * Entries keep mode, owner, times and file types;
  * hard links inside one stream are written as links. */
-#ifndef STRATA_RUNTIME_TARWRITE_H
-#define STRATA_RUNTIME_TARWRITE_H
+#ifndef STRATA_LAYER_TARWRITE_H
+#define STRATA_LAYER_TARWRITE_H
 
 #include <stdbool.h>
 #include <stddef.h>

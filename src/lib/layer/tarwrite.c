@@ -1,5 +1,5 @@
 /* Tar streams of file system trees (libarchive writer, pax format). */
-#include "runtime/tarwrite.h"
+#include "layer/tarwrite.h"
 
 #include <archive.h>
 #include <archive_entry.h>

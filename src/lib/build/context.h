@@ -1,0 +1,85 @@
+/* Sources of COPY and ADD: the build context (a directory, with its
+ * compiled .dockerignore) or another root (a stage's or an image's file
+ * system, mounted by the driver). Only what an instruction names is read:
+ * nothing is copied up front.
+ *
+ * Paths given to these functions are relative to the root, '/'-separated;
+ * a source that would leave the root ("../x", or a symlink that points out
+ * of it while being resolved) is refused with EINVAL ("COPY failed:
+ * forbidden path outside the build context: ../x"). Every file is opened
+ * through util/safepath.h, relative to the root's fd.
+ */
+#ifndef STRATA_BUILD_CONTEXT_H
+#define STRATA_BUILD_CONTEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "build/ignore.h"
+#include "digest/digest.h"
+#include "util/error.h"
+
+typedef struct st_ctx st_ctx;
+
+/* Opens dir as a source root; ig (may be NULL, borrowed, must outlive the
+ * ctx) excludes paths as .dockerignore says: an excluded path is as if it
+ * did not exist (a pattern that matches only excluded files matches
+ * nothing; a directory's excluded children are not copied). */
+int st_ctx_open(const char *dir, const st_ignore *ig, st_ctx **out,
+                st_error **err);
+void st_ctx_free(st_ctx *c);
+
+/* Resolves one source as written in COPY/ADD (after variable expansion):
+ * a path, or a pattern with '*', '?', '[...]' in any component (matched
+ * per component like Go's filepath.Match). Leading '/' and "./" are
+ * ignored; "." is the root. Appends the matches (sorted, relative paths,
+ * "." for the root) to *paths (a heap array of heap strings; *n counts
+ * them). ENOENT when nothing matches: "COPY failed: file not found in
+ * build context or excluded by .dockerignore: stat NAME: file does not
+ * exist". */
+int st_ctx_match(st_ctx *c, const char *source, char ***paths, size_t *n,
+                 st_error **err);
+
+/* What a COPY writes. */
+typedef struct st_copy_spec {
+  char *const *srcs; /* from st_ctx_match */
+  size_t n_srcs;
+  /* Absolute destination, already joined with WORKDIR and cleaned, with
+   * its trailing '/' kept when the instruction had one. */
+  const char *dest;
+  /* The destination is a directory: it ends in '/', there are several
+   * sources or a pattern, or it exists as a directory in the image. Then
+   * a file source goes to dest/BASENAME and a directory source's CONTENTS
+   * go into dest; else the single source becomes dest itself. */
+  bool dest_is_dir;
+  uid_t uid; /* --chown (resolved by the driver), default 0 */
+  gid_t gid;
+  int mode; /* --chmod as permission bits, or -1 to keep the source's */
+  /* mtime written for every entry, or -1 to keep the source's (Docker
+   * keeps it); SOURCE_DATE_EPOCH sets it for reproducible layers. */
+  long long mtime;
+} st_copy_spec;
+
+/* Writes the tar stream (pax, uncompressed, entries in a stable order:
+ * sorted by name) of a COPY to fd (not closed): dest's parent
+ * directories, then each source as the spec places it. Symlinks are copied
+ * as symlinks (never followed, except a source named directly that is a
+ * symlink to a file: Docker copies the file it points to); hard links
+ * within the copy stay hard links; xattrs are kept; whiteout names
+ * (".wh.*") are plain names. */
+int st_ctx_write_tar(st_ctx *c, const st_copy_spec *spec, int fd,
+                     st_error **err);
+
+/* The cache checksum of what a COPY would write, without writing it: the
+ * sha256 over, for every entry in tar order, its destination name, type,
+ * permission bits, size, link target and content digest (never mtime,
+ * the source's owner, or inode numbers; uid/gid/mode of the spec are part
+ * of the key the driver builds, not of this). Two contexts with the same
+ * bytes under the same names give the same checksum. To explain a miss,
+ * *files (may be NULL) receives one "NAME\tDIGEST" line per entry (heap
+ * array of heap strings, NULL-terminated), which the cache stores. */
+int st_ctx_checksum(st_ctx *c, const st_copy_spec *spec,
+                    char out[ST_DIGEST_LEN], char ***files, st_error **err);
+
+#endif
