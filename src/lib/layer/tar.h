@@ -51,4 +51,14 @@ int st_layer_inspect_blob(st_store *s, const char *blob_digest,
 int st_layer_inspect_fd(int fd, const char *what, char diff_id[ST_DIGEST_LEN],
                         int64_t *size, st_error **err);
 
+/* Stores as a layer the tar stream that produce(ctx, fd, err) writes to
+ * fd (a pipe; produce must not close it), with produce running on a thread
+ * of its own while the import reads the other end. The first failure is
+ * reported: produce's, unless it is only the broken pipe of an import
+ * that failed first. */
+int st_layer_import_from(st_store *s,
+                         int (*produce)(void *ctx, int fd, st_error **err),
+                         void *ctx, const char *what, st_layer_rec *out,
+                         st_error **err);
+
 #endif

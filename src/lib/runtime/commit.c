@@ -277,3 +277,13 @@ int st_container_commit(st_store *s, const char *ref, const st_commit_opts *o,
   st_ct_close(&ct);
   return r;
 }
+
+int st_container_layer(st_store *s, const char *ref, st_layer_rec *out,
+                       st_error **err) {
+  st_ct ct;
+  if (st_ct_open(s, ref, &ct, err) < 0)
+    return -1;
+  int r = store_layer(s, &ct, out, err);
+  st_ct_close(&ct);
+  return r;
+}

@@ -34,6 +34,9 @@ typedef struct st_create_opts {
   char *const *tmpfs; /* "CTR[:options]" */
   size_t n_tmpfs;
   bool read_only, tty, interactive, auto_remove, privileged;
+  /* the read-write layer is read once right after the run (a build step):
+   * overlay need not sync it */
+  bool volatile_layer;
   char *const *cap_add; /* --cap-add / --cap-drop: names or ALL */
   size_t n_cap_add;
   char *const *cap_drop;

@@ -418,7 +418,7 @@ static json_t *build_annotations(const st_spec_input *in) {
     json_object_set_new(a, ST_ANN_STOPSIGNAL, json_string(sig));
   /* A --rm container's layer is thrown away: overlay need not sync it
    * when it is unmounted (that sync is most of the cost of a short run). */
-  if (a && in->o->auto_remove)
+  if (a && (in->o->auto_remove || in->o->volatile_layer))
     json_object_set_new(a, ST_ANN_VOLATILE, json_string("true"));
   if (a && in->runtime)
     json_object_set_new(a, ST_ANN_RUNTIME, json_string(in->runtime));

@@ -89,6 +89,20 @@ static const char schema_containers[] =
     " auto_remove INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX containers_image ON containers(image);";
 
+/* The build cache (store/cache.h): (parent image, step key) -> the image
+ * the step made; parent "" for a step on `FROM scratch`. */
+static const char schema_build_cache[] =
+    "CREATE TABLE build_cache ("
+    " parent TEXT NOT NULL,"
+    " key TEXT NOT NULL," /* sha256 of the step's inputs */
+    " image TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+    " instr TEXT NOT NULL,"  /* the instruction as written */
+    " inputs TEXT NOT NULL," /* JSON: what the key was made of */
+    " created INTEGER NOT NULL," /* unix ns */
+    " used INTEGER NOT NULL,"    /* unix ns of the last hit */
+    " PRIMARY KEY (parent, key));"
+    "CREATE INDEX build_cache_image ON build_cache(image);";
+
 /* Schema migrations, applied in order in one transaction: migrations[i]
  * takes the schema from version i to i + 1. Append; never edit a released
  * entry. */
@@ -96,6 +110,7 @@ static const char *const migrations[] = {
     schema_v1,
     schema_registry,
     schema_containers,
+    schema_build_cache,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

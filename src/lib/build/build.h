@@ -1,0 +1,72 @@
+/* `strata build`: a Dockerfile turned into an image, one image per step
+ * (Docker's classic model: every step's result is an image whose parent
+ * is the previous step's), with a build cache that maps (parent image,
+ * step key) to the step's result and can say why a step missed.
+ *
+ * The driver parses the Dockerfile (build/dockerfile.h), splits it into
+ * stages, builds only the stages the target needs, and for each step asks
+ * the cache (store/cache.h) before executing it: RUN in a container made by
+ * runtime/ (its read-write layer becomes the step's layer), COPY/ADD as a
+ * tar written straight from the context (build/context.h), every other
+ * instruction as a change of the config with an `empty_layer` history
+ * entry. Nothing is printed: progress goes through a callback.
+ */
+#ifndef STRATA_BUILD_H
+#define STRATA_BUILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/error.h"
+
+typedef enum st_build_event_kind {
+  ST_BUILD_STEP_START,  /* a numbered step starts: name, text */
+  ST_BUILD_STEP_CACHED, /* it was found in the cache */
+  ST_BUILD_STEP_MISS,   /* it will be executed: text = why it missed */
+  ST_BUILD_STEP_OUTPUT, /* a line of a RUN's output (text, no newline) */
+  ST_BUILD_STEP_INFO,   /* a line about the step ("writing image ...") */
+  ST_BUILD_STEP_DONE,   /* it finished: seconds */
+  ST_BUILD_STEP_ERROR,  /* it failed: text = the error */
+  ST_BUILD_WARNING,     /* text: a warning (unused build arg, lint) */
+} st_build_event_kind;
+
+typedef struct st_build_event {
+  st_build_event_kind kind;
+  int step;          /* Docker's "#N" number */
+  const char *name;  /* "[build 2/5] RUN make" or "[internal] ..." */
+  const char *text;  /* see the kinds */
+  double seconds;    /* since the step started (OUTPUT, DONE) */
+} st_build_event;
+
+typedef void (*st_build_progress_fn)(void *ctx, const st_build_event *ev);
+
+typedef struct st_build_opts {
+  const char *context;     /* directory of the build context */
+  const char *dockerfile;  /* bytes of the Dockerfile */
+  size_t dockerfile_len;
+  const char *dockerfile_name; /* for messages: "Dockerfile" */
+  const char *ignore_text;     /* .dockerignore bytes, or NULL */
+  size_t ignore_len;
+  char *const *build_args; /* "K=V", or "K" (value from the environment) */
+  size_t n_build_args;
+  char *const *labels; /* "K=V" added to the final image */
+  size_t n_labels;
+  const char *target;  /* stage name, or NULL for the last stage */
+  const char *network; /* RUN's network: "host" (default) or "none" */
+  bool no_cache;
+  bool pull; /* --pull: always pull base images */
+  const char *const *tags; /* normalized names for the final image */
+  size_t n_tags;
+  st_build_progress_fn progress;
+  void *progress_ctx;
+} st_build_opts;
+
+/* Builds; the final image's ID goes to id_out. Errors name the Dockerfile
+ * line ("Dockerfile:7: RUN make: exit code: 2"); on failure nothing is
+ * tagged, and steps that had finished stay cached. */
+int st_build(st_store *s, const st_build_opts *o, char id_out[ST_DIGEST_LEN],
+             st_error **err);
+
+#endif

@@ -1,0 +1,277 @@
+/* COPY and ADD: a layer written straight from the sources as a tar
+ * stream (build/context.h), keyed by the checksum of what it writes.
+ * Sources come from the build context, a stage or an image (--from), or
+ * here-documents (written to a private directory first). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "build/internal.h"
+#include "layer/tar.h"
+#include "runtime/internal.h"
+#include "store/layers.h"
+#include "util/buf.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+typedef struct copy_prep {
+  st_ctx *own;  /* a source root opened for this step (--from, heredocs) */
+  st_ctx *ctx;  /* the root sources come from */
+  char **paths; /* matched sources */
+  size_t n_paths;
+  char *dest;
+  st_copy_spec spec;
+} copy_prep;
+
+static void prep_free(void *p) {
+  copy_prep *c = p;
+  if (c == NULL)
+    return;
+  st_ctx_free(c->own);
+  for (size_t i = 0; i < c->n_paths; i++)
+    free(c->paths[i]);
+  free(c->paths);
+  free(c->dest);
+  free(c);
+}
+
+static bool has_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
+
+/* Here-document sources: each body becomes a file named after its
+ * delimiter in a fresh directory, which is then the step's source root. */
+static int heredoc_root(st_bstate *st, const st_df_instr *in, copy_prep *cp,
+                        st_error **err) {
+  cleanup_free char *dir = NULL;
+  char *tmp;
+  static int seq;
+  if (st_bprivate_dir(st->b, &tmp, err) < 0)
+    return -1;
+  if (asprintf(&dir, "%s/heredoc-%d", tmp, ++seq) < 0)
+    return st_error_errno(err, ENOMEM, "heredoc");
+  if (mkdir(dir, 0700) < 0)
+    return st_error_errno(err, errno, "mkdir %s", dir);
+  for (size_t i = 0; i < in->n_heredocs; i++) {
+    const st_df_heredoc *h = &in->heredocs[i];
+    cleanup_free char *body = NULL, *path = NULL;
+    if (h->expand ? st_bexpand(st, h->content, &body, err) < 0
+                  : (body = strdup(h->content)) == NULL)
+      return body ? -1 : st_error_errno(err, ENOMEM, "heredoc");
+    if (strchr(h->name, '/') || asprintf(&path, "%s/%s", dir, h->name) < 0)
+      return st_error_set(err, EINVAL, "bad here-document name %s", h->name);
+    cleanup_close int fd =
+        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    size_t len = strlen(body);
+    if (fd < 0 || write(fd, body, len) != (ssize_t)len)
+      return st_error_errno(err, errno, "write %s", path);
+  }
+  return st_ctx_open(dir, NULL, &cp->own, err);
+}
+
+static int source_root(st_bstate *st, const st_df_instr *in, copy_prep *cp,
+                       json_t *inputs, st_error **err) {
+  const char *from = st_df_flag_get(in, "from", NULL);
+  if (in->n_heredocs) {
+    if (heredoc_root(st, in, cp, err) < 0)
+      return -1;
+    cp->ctx = cp->own;
+    return 0;
+  }
+  if (from == NULL) {
+    cp->ctx = st->b->ctx;
+    if (cp->ctx == NULL)
+      return st_error_set(err, EINVAL, "no build context to copy from");
+    return 0;
+  }
+  cleanup_free char *f = NULL, *root = NULL;
+  char id[ST_DIGEST_LEN];
+  if (st_bexpand(st, from, &f, err) < 0 ||
+      st_bresolve_from(st->b, f, id, err) < 0 ||
+      st_bimage_root(st->b, id, &root, err) < 0 ||
+      st_ctx_open(root, NULL, &cp->own, err) < 0)
+    return -1;
+  json_object_set_new(inputs, "from", json_string(id));
+  cp->ctx = cp->own;
+  return 0;
+}
+
+/* --chown: numeric, or names looked up in the image's /etc/passwd and
+ * /etc/group. */
+static int resolve_chown(st_bstate *st, const char *spec, uid_t *uid,
+                         gid_t *gid, st_error **err) {
+  char **lower = NULL;
+  size_t n = 0;
+  if (*st->image && st_image_unpack(st->b->s, st->image, &lower, &n, err) < 0)
+    return -1;
+  st_user u = {0};
+  int r = st_user_resolve(lower, n, spec, &u, err);
+  st_strv_free(lower, n);
+  if (r < 0)
+    return st_error_wrap(err, "--chown=%s", spec);
+  /* Docker: a user without a group gets the GID of the same number */
+  *uid = u.uid;
+  *gid = strchr(spec, ':') ? u.gid : (gid_t)u.uid;
+  free(u.groups);
+  free(u.home);
+  return 0;
+}
+
+static int parse_flags(st_bstate *st, const st_df_instr *in, copy_prep *cp,
+                       json_t *inputs, st_error **err) {
+  cp->spec.mode = -1;
+  cp->spec.mtime = st->b->epoch;
+  for (size_t i = 0; i < in->n_flags; i++) {
+    const char *n = in->flags[i].name, *v = in->flags[i].value;
+    if (strcmp(n, "chown") == 0) {
+      cleanup_free char *e = NULL;
+      if (st_bexpand(st, v ? v : "", &e, err) < 0 ||
+          resolve_chown(st, e, &cp->spec.uid, &cp->spec.gid, err) < 0)
+        return -1;
+      json_object_set_new(inputs, "chown", json_string(e));
+    } else if (strcmp(n, "chmod") == 0) {
+      char *end;
+      long m = v ? strtol(v, &end, 8) : -1;
+      if (v == NULL || *v == '\0' || *end || m < 0 || m > 07777)
+        return st_error_set(err, EINVAL, "invalid chmod %s: use an octal "
+                            "mode such as 0755", v ? v : "");
+      cp->spec.mode = (int)m;
+      json_object_set_new(inputs, "chmod", json_integer(m));
+    } else if (strcmp(n, "parents") == 0 || strcmp(n, "exclude") == 0) {
+      return st_error_set(err, ENOTSUP, "--%s is not supported yet", n);
+    } else if (strcmp(n, "from") && strcmp(n, "link") &&
+               !(in->kind == ST_DF_ADD && (strcmp(n, "checksum") == 0 ||
+                                           strcmp(n, "keep-git-dir") == 0))) {
+      return st_error_set(err, EINVAL, "unknown flag: --%s", n);
+    }
+  }
+  return 0;
+}
+
+/* Expands the words and matches the sources; the last word is the
+ * destination. */
+static int match_sources(st_bstate *st, const st_df_instr *in, copy_prep *cp,
+                         st_buf *by, bool *glob, st_error **err) {
+  size_t nw = in->n_args;
+  if (nw < 2 && in->n_heredocs == 0)
+    return st_error_set(err, EINVAL, "%s requires at least two arguments, "
+                        "but only one was provided. Destination could not "
+                        "be determined.", st_df_kind_name(in->kind));
+  for (size_t i = 0; i + 1 < nw; i++) {
+    cleanup_free char *w = NULL;
+    const char *word = in->args[i];
+    if (strncmp(word, "<<", 2) == 0) { /* a here-document */
+      word += 2 + (word[2] == '-');
+      w = strdup(word);
+      for (char *q = w; q && *q; q++)
+        if (*q == '"' || *q == '\'')
+          memmove(q, q + 1, strlen(q));
+    } else if (st_bexpand(st, word, &w, err) < 0) {
+      return -1;
+    }
+    if (w == NULL)
+      return st_error_errno(err, ENOMEM, "COPY");
+    *glob = *glob || has_glob(w);
+    st_buf_printf(by, " %s", w);
+    if (st_ctx_match(cp->ctx, w, &cp->paths, &cp->n_paths, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+static int make_dest(st_bstate *st, const st_df_instr *in, copy_prep *cp,
+                     bool glob, st_buf *by, st_error **err) {
+  cleanup_free char *d = NULL;
+  if (st_bexpand(st, in->args[in->n_args - 1], &d, err) < 0)
+    return -1;
+  size_t len = strlen(d);
+  bool slash = len && d[len - 1] == '/';
+  bool dot = strcmp(d, ".") == 0 || (len >= 2 && strcmp(d + len - 2, "/.") ==
+                                                     0);
+  cleanup_free char *abs = st_bjoin_workdir(st, d);
+  if (abs == NULL)
+    return st_error_errno(err, ENOMEM, "COPY");
+  bool root = strcmp(abs, "/") == 0;
+  if (asprintf(&cp->dest, "%s%s", abs, (slash || dot) && !root ? "/" : "") <
+      0)
+    return st_error_errno(err, ENOMEM, "COPY");
+  st_buf_printf(by, " %s", d);
+  cp->spec.dest = cp->dest;
+  cp->spec.dest_is_dir = slash || dot || root || glob || cp->n_paths > 1;
+  if (!cp->spec.dest_is_dir && cp->n_paths == 1) {
+    int isdir = st_bis_dir_in_image(st, abs, err);
+    if (isdir < 0)
+      return -1;
+    cp->spec.dest_is_dir = isdir == 1;
+  }
+  return 0;
+}
+
+/* The files part of the inputs, when it is small enough to keep. */
+static void add_files(json_t *inputs, char **files) {
+  size_t n = 0;
+  while (files && files[n])
+    n++;
+  if (n == 0 || n > 5000)
+    return;
+  json_t *obj = json_object();
+  for (size_t i = 0; i < n; i++) {
+    char *tab = strchr(files[i], '\t');
+    if (tab == NULL)
+      continue;
+    *tab = '\0';
+    json_object_set_new(obj, files[i], json_string(tab + 1));
+    *tab = '\t';
+  }
+  json_object_set_new(inputs, "files", obj);
+}
+
+int st_bcopy_prepare(st_bstate *st, st_bstep *step, st_error **err) {
+  const st_df_instr *in = step->in;
+  copy_prep *cp = calloc(1, sizeof(*cp));
+  if (cp == NULL)
+    return st_error_errno(err, ENOMEM, "COPY");
+  step->priv = cp;
+  step->priv_free = prep_free;
+  step->layer = step->numbered = true;
+  step->inputs = json_object();
+  cleanup_buf st_buf by = ST_BUF_INIT;
+  st_buf_puts(&by, st_df_kind_name(in->kind));
+  bool glob = false;
+  if (step->inputs == NULL || parse_flags(st, in, cp, step->inputs, err) < 0 ||
+      source_root(st, in, cp, step->inputs, err) < 0 ||
+      match_sources(st, in, cp, &by, &glob, err) < 0 ||
+      make_dest(st, in, cp, glob, &by, err) < 0)
+    return -1;
+  cp->spec.srcs = cp->paths;
+  cp->spec.n_srcs = cp->n_paths;
+  step->title = st_buf_steal(&by);
+  char sum[ST_DIGEST_LEN];
+  char **files = NULL;
+  int r = st_ctx_checksum(cp->ctx, &cp->spec, sum, &files, err);
+  if (r == 0) {
+    add_files(step->inputs, files);
+    json_object_set_new(step->inputs, "sources", json_string(sum));
+  }
+  for (size_t i = 0; files && files[i]; i++)
+    free(files[i]);
+  free(files);
+  if (r < 0 || step->title == NULL ||
+      asprintf(&step->created_by, "%s # buildkit", step->title) < 0)
+    return r < 0 ? -1 : st_error_errno(err, ENOMEM, "COPY");
+  json_object_set_new(step->inputs, "instr", json_string(step->created_by));
+  return 0;
+}
+
+static int produce(void *ctx, int fd, st_error **err) {
+  copy_prep *cp = ctx;
+  return st_ctx_write_tar(cp->ctx, &cp->spec, fd, err);
+}
+
+int st_bcopy_exec(st_bstate *st, st_bstep *step, st_layer_rec *layer,
+                  st_error **err) {
+  copy_prep *cp = step->priv;
+  return st_layer_import_from(st->b->s, produce, cp, step->title, layer, err);
+}

@@ -1,0 +1,142 @@
+/* Cache keys of build steps, and why a step missed.
+ *
+ * A step's inputs are a JSON object: "instr" (the expanded instruction as
+ * history shows it) and, by kind, "args" (build args a RUN sees), "files"
+ * (NAME -> content digest of what a COPY writes), "sources" (their
+ * checksum), "from" (the image a COPY --from reads). The key is the sha256
+ * of that object serialized with sorted keys; the object itself is stored
+ * with the cache row, so a miss is explained by comparing the new inputs
+ * with the previous row's for the same parent. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build/internal.h"
+#include "digest/digest.h"
+#include "image/image.h"
+#include "store/cache.h"
+#include "util/buf.h"
+#include "util/cleanup.h"
+
+#define KEY_VERSION "strata-build-cache-v1\n"
+
+int st_bkey(const st_bstep *step, char key[ST_DIGEST_LEN], st_error **err) {
+  cleanup_free char *text =
+      json_dumps(step->inputs, JSON_COMPACT | JSON_SORT_KEYS);
+  if (text == NULL)
+    return st_error_errno(err, ENOMEM, "cache key");
+  st_sha256 *h = st_sha256_new();
+  if (h == NULL)
+    return st_error_errno(err, ENOMEM, "cache key");
+  st_sha256_update(h, KEY_VERSION, strlen(KEY_VERSION));
+  st_sha256_update(h, text, strlen(text));
+  st_sha256_final(h, key); /* frees h */
+  return 0;
+}
+
+/* "VERSION changed: 1.2 -> 1.3", "VERSION added", "VERSION removed". */
+static void diff_args(st_buf *out, json_t *now, json_t *before) {
+  const char *k;
+  json_t *v;
+  json_object_foreach(now, k, v) {
+    json_t *old = json_object_get(before, k);
+    if (old == NULL)
+      st_buf_printf(out, "%sbuild arg %s added: %s", out->len ? "; " : "", k,
+                    json_string_value(v));
+    else if (!json_equal(old, v))
+      st_buf_printf(out, "%sbuild arg %s changed: %s -> %s",
+                    out->len ? "; " : "", k, json_string_value(old),
+                    json_string_value(v));
+  }
+  json_object_foreach(before, k, v) {
+    if (json_object_get(now, k) == NULL)
+      st_buf_printf(out, "%sbuild arg %s removed", out->len ? "; " : "", k);
+  }
+}
+
+/* "src/main.c changed (content)", "+2 more". */
+static void diff_files(st_buf *out, json_t *now, json_t *before) {
+  const char *k;
+  json_t *v;
+  int shown = 0, more = 0;
+  json_object_foreach(now, k, v) {
+    json_t *old = json_object_get(before, k);
+    const char *what = old == NULL ? "added" : NULL;
+    if (old && !json_equal(old, v)) {
+      const char *a = json_string_value(old), *b = json_string_value(v);
+      /* values are "TYPE MODE SIZE DIGEST" (see copy.c) */
+      what = a && b && strncmp(a, b, strcspn(a, " ")) != 0 ? "changed (type)"
+             : a && b && strchr(a, ' ') && strchr(b, ' ') &&
+                     strncmp(strchr(a, ' '), strchr(b, ' '),
+                             strcspn(strchr(a, ' ') + 1, " ") + 1) != 0
+                 ? "changed (mode)"
+                 : "changed (content)";
+    }
+    if (what == NULL)
+      continue;
+    if (shown < 3)
+      st_buf_printf(out, "%s%s %s", out->len ? ", " : "", k, what);
+    else
+      more++;
+    shown++;
+  }
+  json_object_foreach(before, k, v) {
+    if (json_object_get(now, k))
+      continue;
+    if (shown < 3)
+      st_buf_printf(out, "%s%s removed", out->len ? ", " : "", k);
+    else
+      more++;
+    shown++;
+  }
+  if (more)
+    st_buf_printf(out, " (+%d more)", more);
+}
+
+static void diff_inputs(st_buf *out, json_t *now, json_t *before) {
+  diff_args(out, json_object_get(now, "args"), json_object_get(before, "args"));
+  json_t *fn = json_object_get(now, "files"), *fb = json_object_get(before,
+                                                                   "files");
+  if (fn && fb)
+    diff_files(out, fn, fb);
+  else if (!json_equal(json_object_get(now, "sources"),
+                       json_object_get(before, "sources")))
+    st_buf_printf(out, "%ssource files changed", out->len ? "; " : "");
+  if (!json_equal(json_object_get(now, "from"), json_object_get(before,
+                                                                "from")))
+    st_buf_printf(out, "%s--from image changed", out->len ? "; " : "");
+  if (out->len == 0)
+    st_buf_puts(out, "inputs changed");
+}
+
+char *st_bexplain(st_bstate *st, const st_bstep *step) {
+  st_cache_entry prev = {0};
+  cleanup_buf st_buf out = ST_BUF_INIT;
+  int r = st_cache_previous(st->b->s, st->image, step->in->text, &prev, NULL);
+  if (r <= 0) {
+    if (strcmp(st->image, st->base) == 0)
+      st_buf_printf(&out, "base image changed: nothing was built on %.19s yet",
+                    *st->image ? st->image : "scratch");
+    else
+      st_buf_puts(&out, "first build of this step");
+    return st_buf_steal(&out);
+  }
+  if (strcmp(prev.instr, step->in->text) != 0) {
+    st_buf_printf(&out, "instruction changed (was: %s)", prev.instr);
+  } else {
+    cleanup_json json_t *before = json_loads(prev.inputs, 0, NULL);
+    if (before == NULL)
+      st_buf_puts(&out, "inputs changed");
+    else if (!json_equal(json_object_get(step->inputs, "instr"),
+                         json_object_get(before, "instr")))
+      st_buf_printf(&out, "expanded to %s (was: %s)",
+                    json_string_value(json_object_get(step->inputs, "instr")),
+                    json_string_value(json_object_get(before, "instr")));
+    else
+      diff_inputs(&out, step->inputs, before);
+  }
+  st_cache_entry_clear(&prev);
+  char *s = st_buf_steal(&out);
+  return s ? s : strdup("cache miss");
+}
