@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "build/build.h"
 #include "cli.h"
 #include "fmt/units.h"
 #include "format.h"
@@ -121,14 +122,16 @@ static json_t *summary_row(const char *type, int64_t total, int64_t active,
   return row;
 }
 
-static int print_summary(const st_usage *u, const char *format) {
+static int print_summary(const st_usage *u, const st_build_usage *bu,
+                         const char *format) {
   json_t *rows = json_array();
   json_array_append_new(rows, summary_row("Images", (int64_t)u->n_images,
                                           (int64_t)u->active, u->size,
                                           u->reclaimable));
   json_array_append_new(rows, summary_row("Containers", 0, 0, 0, 0));
   json_array_append_new(rows, summary_row("Local Volumes", 0, 0, 0, 0));
-  json_array_append_new(rows, summary_row("Build Cache", 0, 0, 0, 0));
+  json_array_append_new(rows, summary_row("Build Cache", bu->entries, 0,
+                                          bu->mount_bytes, bu->mount_bytes));
   int code = cli_print_rows(format, summary_table, summary_headers, rows);
   json_decref(rows);
   return code;
@@ -258,8 +261,14 @@ static int run_df(int argc, char **argv) {
     return 1;
   }
   int code;
+  st_build_usage bu = {0};
+  if (st_build_usage_get(s, &bu, &err) < 0) {
+    st_usage_clear(&u);
+    cli_print_error(err);
+    return 1;
+  }
   if (!verbose)
-    code = print_summary(&u, format);
+    code = print_summary(&u, &bu, format);
   else if (format == NULL || strcmp(format, "table") == 0)
     code = print_verbose_tables(&u);
   else

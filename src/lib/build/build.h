@@ -69,4 +69,19 @@ typedef struct st_build_opts {
 int st_build(st_store *s, const st_build_opts *o, char id_out[ST_DIGEST_LEN],
              st_error **err);
 
+/* What the build cache holds: rows of the cache table, and the bytes of
+ * the RUN --mount=type=cache directories (<root>/build-cache). */
+typedef struct st_build_usage {
+  int64_t entries;
+  int64_t mount_bytes;
+} st_build_usage;
+int st_build_usage_get(st_store *s, st_build_usage *out, st_error **err);
+
+/* `builder prune`: forgets cache rows last used before until (unix ns; 0:
+ * every row) and, with all, empties the cache mounts too. The images the
+ * rows named stay until `image prune` (they may be parents of tagged
+ * images). *reclaimed: bytes freed from cache mounts. */
+int st_build_prune(st_store *s, bool all, int64_t until, int64_t *entries,
+                   int64_t *reclaimed, st_error **err);
+
 #endif
