@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "build/internal.h"
 #include "util/buf.h"
@@ -299,7 +300,8 @@ static int prep_health(st_bstate *st, st_bstep *step, meta *m, st_buf *by,
   const st_df_instr *in = step->in;
   m->member = "Healthcheck";
   json_t *hc = m->value = json_object();
-  if (in->sub == NULL) {
+  if (in->sub == NULL || (in->n_args && strcasecmp(in->args[0], "NONE") ==
+                                             0)) {
     json_object_set_new(hc, "Test", json_pack("[s]", "NONE"));
     st_buf_puts(by, "HEALTHCHECK NONE");
     return 0;
