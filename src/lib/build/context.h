@@ -4,10 +4,13 @@
  * nothing is copied up front.
  *
  * Paths given to these functions are relative to the root, '/'-separated;
- * a source that would leave the root ("../x", or a symlink that points out
- * of it while being resolved) is refused with EINVAL ("COPY failed:
- * forbidden path outside the build context: ../x"). Every file is opened
- * through util/safepath.h, relative to the root's fd.
+ * a source that would leave the root by its own ".." ("../x", "a/../../x")
+ * is refused with EINVAL ("COPY failed: forbidden path outside the build
+ * context: ../x"). Symlinks are resolved as if the root were "/" (Docker's
+ * FollowSymlinkInScope, BuildKit's scoped paths): one pointing out of the
+ * root lands inside it instead, usually on nothing (ENOENT), so nothing
+ * outside is ever read. Every file is opened through util/safepath.h,
+ * relative to the root's fd.
  */
 #ifndef STRATA_BUILD_CONTEXT_H
 #define STRATA_BUILD_CONTEXT_H
@@ -64,10 +67,21 @@ typedef struct st_copy_spec {
 /* Writes the tar stream (pax, uncompressed, entries in a stable order:
  * sorted by name) of a COPY to fd (not closed): dest's parent
  * directories, then each source as the spec places it. Symlinks are copied
- * as symlinks (never followed, except a source named directly that is a
- * symlink to a file: Docker copies the file it points to); hard links
- * within the copy stay hard links; xattrs are kept; whiteout names
- * (".wh.*") are plain names. */
+ * as symlinks (never followed, except a source named directly: Docker
+ * copies what it points to, under the symlink's name); hard links within
+ * the copy stay hard links; user.* and security.capability xattrs are
+ * kept; whiteout names (".wh.*") are plain names; sockets are skipped.
+ *
+ * Ownership and modes: the directories COPY makes above what it copies
+ * (dest's parents, and dest itself when it only receives files) are
+ * written root-owned 0755, since the layer would otherwise re-own
+ * directories the image already has (/usr, /opt); every copied entry is
+ * uid:gid, with the spec's mode when it has one (symlinks keep 0777). A
+ * directory source's own mode and mtime go to the directory that receives
+ * its contents (as BuildKit). Every entry gets spec->mtime when >= 0; else
+ * copied entries keep the source's and made-up directories get the current
+ * time. When two sources put something at the same name, the later one
+ * wins (EEXIST when one is a directory and the other not). */
 int st_ctx_write_tar(st_ctx *c, const st_copy_spec *spec, int fd,
                      st_error **err);
 
@@ -75,10 +89,12 @@ int st_ctx_write_tar(st_ctx *c, const st_copy_spec *spec, int fd,
  * sha256 over, for every entry in tar order, its destination name, type,
  * permission bits, size, link target and content digest (never mtime,
  * the source's owner, or inode numbers; uid/gid/mode of the spec are part
- * of the key the driver builds, not of this). Two contexts with the same
+ * of the key the driver builds, not of this; hard links count as links to
+ * their first name, xattrs do not count). Two contexts with the same
  * bytes under the same names give the same checksum. To explain a miss,
- * *files (may be NULL) receives one "NAME\tDIGEST" line per entry (heap
- * array of heap strings, NULL-terminated), which the cache stores. */
+ * *files (may be NULL) receives one "NAME\tDIGEST" line per entry, DIGEST
+ * being the sha256 of that entry's record (heap array of heap strings,
+ * NULL-terminated), which the cache stores. */
 int st_ctx_checksum(st_ctx *c, const st_copy_spec *spec,
                     char out[ST_DIGEST_LEN], char ***files, st_error **err);
 

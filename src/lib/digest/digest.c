@@ -44,6 +44,14 @@ void st_sha256_final(st_sha256 *h, char out[ST_DIGEST_LEN]) {
   st_sha256_free(h);
 }
 
+void st_sha256_restart(st_sha256 *h, char out[ST_DIGEST_LEN]) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(h->ctx, md, &len);
+  to_digest(md, out);
+  EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL);
+}
+
 void st_sha256_free(st_sha256 *h) {
   if (h == NULL)
     return;

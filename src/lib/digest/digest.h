@@ -18,6 +18,9 @@ void st_sha256_update(st_sha256 *h, const void *buf, size_t n);
 /* Writes "sha256:<hex>" to out and frees h. */
 void st_sha256_final(st_sha256 *h, char out[ST_DIGEST_LEN]);
 void st_sha256_free(st_sha256 *h);
+/* Writes "sha256:<hex>" of what h has seen to out and starts h over, empty:
+ * hashing many files with one st_sha256 allocates nothing per file. */
+void st_sha256_restart(st_sha256 *h, char out[ST_DIGEST_LEN]);
 
 /* One-shot digest of a buffer. */
 void st_digest_of(const void *buf, size_t n, char out[ST_DIGEST_LEN]);

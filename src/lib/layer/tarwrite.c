@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -109,34 +110,108 @@ static void fill_entry(struct archive_entry *e, const char *tarname,
   archive_entry_set_size(e, S_ISREG(st->st_mode) ? st->st_size : 0);
 }
 
+/* Only these xattrs travel in layers: file capabilities (as Docker keeps)
+ * and the user namespace; never overlay's trusted.* or SELinux labels. */
+static bool xattr_kept(const char *name) {
+  return strncmp(name, "user.", 5) == 0 ||
+         strcmp(name, "security.capability") == 0;
+}
+
+static int add_xattrs(struct archive_entry *e, int fd, const char *tarname,
+                      st_error **err) {
+  char small[1024];
+  cleanup_free char *big = NULL;
+  char *names = small;
+  ssize_t len = flistxattr(fd, small, sizeof(small));
+  if (len < 0 && errno == ERANGE) {
+    len = flistxattr(fd, NULL, 0);
+    if (len > 0 && (names = big = malloc((size_t)len)) == NULL)
+      return st_error_errno(err, ENOMEM, "xattrs of \"%s\"", tarname);
+    if (len > 0)
+      len = flistxattr(fd, names, (size_t)len);
+  }
+  if (len < 0)
+    return errno == ENOTSUP
+               ? 0
+               : st_error_errno(err, errno, "list xattrs of \"%s\"", tarname);
+  for (char *n = names; n < names + len; n += strlen(n) + 1) {
+    if (!xattr_kept(n))
+      continue;
+    char value[65536];
+    ssize_t vl = fgetxattr(fd, n, value, sizeof(value));
+    if (vl < 0 && errno == ENODATA)
+      continue;
+    if (vl < 0)
+      return st_error_errno(err, errno, "xattr %s of \"%s\"", n, tarname);
+    archive_entry_xattr_add_entry(e, n, value, (size_t)vl);
+  }
+  return 0;
+}
+
+/* Writes the entry e describes: as a hard link, a symlink to target, or
+ * with the content of datafd (a regular file; -1 for none). */
+static int write_entry(st_tw *w, struct archive_entry *e, const char *tarname,
+                       const char *hardlink, const char *target, int datafd,
+                       st_error **err) {
+  if (hardlink) {
+    archive_entry_set_hardlink(e, hardlink);
+    archive_entry_set_size(e, 0);
+    datafd = -1;
+  } else if (target) {
+    archive_entry_set_symlink(e, target);
+  }
+  if (archive_write_header(w->a, e) != ARCHIVE_OK)
+    return tw_fail(w, tarname, err);
+  if (datafd >= 0 && copy_data(w, datafd, tarname, err) < 0)
+    return -1;
+  return 0;
+}
+
 int st_tw_entry(st_tw *w, int dirfd, const char *name, const char *tarname,
                 const struct stat *st, st_error **err) {
   cleanup_entry struct archive_entry *e = archive_entry_new();
   if (e == NULL)
     return st_error_errno(err, ENOMEM, "tar entry");
   fill_entry(e, tarname, st);
-  const char *target = link_target(w, st, tarname);
+  const char *hardlink = link_target(w, st, tarname);
   cleanup_close int fd = -1;
-  if (target) {
-    archive_entry_set_hardlink(e, target);
-    archive_entry_set_size(e, 0);
-  } else if (S_ISLNK(st->st_mode)) {
-    char buf[4097];
+  char buf[4097];
+  const char *target = NULL;
+  if (hardlink == NULL && S_ISLNK(st->st_mode)) {
     ssize_t n = readlinkat(dirfd, name, buf, sizeof(buf) - 1);
     if (n < 0)
       return st_error_errno(err, errno, "readlink \"%s\"", tarname);
     buf[n] = '\0';
-    archive_entry_set_symlink(e, buf);
-  } else if (S_ISREG(st->st_mode)) {
+    target = buf;
+  } else if (hardlink == NULL && S_ISREG(st->st_mode)) {
     fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
       return st_error_errno(err, errno, "open \"%s\"", tarname);
   }
-  if (archive_write_header(w->a, e) != ARCHIVE_OK)
-    return tw_fail(w, tarname, err);
-  if (fd >= 0 && copy_data(w, fd, tarname, err) < 0)
+  return write_entry(w, e, tarname, hardlink, target, fd, err);
+}
+
+int st_tw_entry_fd(st_tw *w, int fd, const char *tarname, const struct stat *st,
+                   const char *hardlink, st_error **err) {
+  cleanup_entry struct archive_entry *e = archive_entry_new();
+  if (e == NULL)
+    return st_error_errno(err, ENOMEM, "tar entry");
+  fill_entry(e, tarname, st);
+  char buf[4097];
+  const char *target = NULL;
+  if (hardlink == NULL && S_ISLNK(st->st_mode)) {
+    ssize_t n = readlinkat(fd, "", buf, sizeof(buf) - 1);
+    if (n < 0)
+      return st_error_errno(err, errno, "readlink \"%s\"", tarname);
+    buf[n] = '\0';
+    target = buf;
+  }
+  if (w->xattrs && fd >= 0 && hardlink == NULL &&
+      (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) &&
+      add_xattrs(e, fd, tarname, err) < 0)
     return -1;
-  return 0;
+  return write_entry(w, e, tarname, hardlink, target,
+                     S_ISREG(st->st_mode) ? fd : -1, err);
 }
 
 int st_tw_marker(st_tw *w, const char *tarname, st_error **err) {

@@ -25,6 +25,10 @@ typedef struct st_tw {
   size_t n_links, cap_links;
   uint64_t skip_mnt; /* with only_mnt: the mount ID to stay on */
   bool only_mnt;     /* skip what other mounts hold (export of /proc/N/root) */
+  /* Write the user.* and security.capability xattrs of what st_tw_entry_fd
+   * reads from (set after st_tw_open; off by default, so that overlay's
+   * trusted.* never reach a commit). */
+  bool xattrs;
 } st_tw;
 
 /* Starts a tar (pax) stream on fd (not closed). */
@@ -37,6 +41,14 @@ void st_tw_free(st_tw *w);
  * followed when a symlink), described by st. */
 int st_tw_entry(st_tw *w, int dirfd, const char *name, const char *tarname,
                 const struct stat *st, st_error **err);
+/* Writes one entry named tarname exactly as st says (type, permission
+ * bits, owner, mtime, size; rdev of devices) whose data comes from fd: the
+ * content of a regular file (fd opened O_RDONLY), the target of a symlink
+ * (fd opened O_PATH | O_NOFOLLOW); fd is not read for other types and may
+ * be -1 for them. hardlink, when not NULL, makes the entry a hard link to
+ * that earlier entry (no detection of links here: the caller decides). */
+int st_tw_entry_fd(st_tw *w, int fd, const char *tarname, const struct stat *st,
+                   const char *hardlink, st_error **err);
 /* Writes an empty regular file entry (whiteouts, opaque markers). */
 int st_tw_marker(st_tw *w, const char *tarname, st_error **err);
 /* Writes name in dirfd and, for a directory, everything under it (names
