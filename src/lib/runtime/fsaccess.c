@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/manage_internal.h"
 #include "layer/tarwrite.h"
+#include "runtime/manage_internal.h"
 #include "store/layers.h"
 #include "util/cleanup.h"
 #include "util/safepath.h"
@@ -119,7 +119,7 @@ int st_container_copy_in(st_store *s, const char *ref, const char *path, int fd,
     cleanup_close int dir =
         st_open_in_root(root, path, O_RDONLY | O_DIRECTORY, 0, err);
     if (dir >= 0)
-      r = st_layer_unpack_fd(fd, dir, err);
+      r = st_layer_unpack_fd(fd, dir, ST_UNPACK_PLAIN, err);
     else
       st_error_wrap(err, "copy into %s", path);
   }
@@ -214,7 +214,7 @@ static int unpack_to_host(void *ctx, int fd, st_error **err) {
   cleanup_close int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (d < 0)
     return st_error_errno(err, errno, "open %s", dir);
-  return st_layer_unpack_fd(fd, d, err);
+  return st_layer_unpack_fd(fd, d, ST_UNPACK_PLAIN, err);
 }
 
 int st_container_copy_to_host(st_store *s, const char *ref, const char *path,
