@@ -129,6 +129,15 @@ PY
   assert_status 0
   assert_eq "$output" "capfile SCHILY.xattr.security.capability=$cap SCHILY.xattr.user.test=31
 xdir SCHILY.xattr.user.dir=64"
+  # export keeps them too
+  run python3 -c '
+import sys, tarfile
+with tarfile.open(fileobj=sys.stdin.buffer, mode="r|") as t:
+    for m in t:
+        if m.name == "capfile":
+            print(sorted(k for k in m.pax_headers if "xattr" in k))
+' < <("$STRATA" export xa)
+  assert_eq "$output" "['SCHILY.xattr.security.capability', 'SCHILY.xattr.user.test']"
   # unpacked for a new container, the capability is on the file again
   "$STRATA" create --name xb withx >/dev/null
   lower=$("$STRATA" inspect --format '{{.GraphDriver.Data.LowerDir}}' xb)

@@ -76,3 +76,13 @@ assert_regular() {
   run --separate-stderr "$STRATA" exec whrun sh -c 'cat /d/x /d/.wh.x; ls -la /d | grep -c "^c"'
   assert_eq "$output" $'kept\ndata\n0'
 }
+
+@test "cp out: a file capability set in the container does not reach the host" {
+  "$STRATA" run --name capc busybox sh -c 'echo x >/capfile'
+  upper=$("$STRATA" inspect --format '{{.GraphDriver.Data.UpperDir}}' capc)
+  setcap cap_sys_admin+ep "$upper/capfile"
+  "$STRATA" cp capc:/capfile "$BATS_TEST_TMPDIR/capfile"
+  assert_regular "$BATS_TEST_TMPDIR/capfile" "x"
+  run getcap "$BATS_TEST_TMPDIR/capfile"
+  assert_eq "$output" ""
+}

@@ -695,6 +695,7 @@ static void test_tarwrite_xattrs(void **state) {
   cleanup_error st_error *err = NULL;
   st_tw w;
   assert_int_equal(st_tw_open(&w, fd, &err), 0);
+  w.xattrs = true;
   if (st_tw_tree(&w, dirfd, "tree", "tree", &err) < 0)
     fail_msg("st_tw_tree: %s", err->msg);
   assert_int_equal(st_tw_close(&w, &err), 0);

@@ -225,7 +225,7 @@ int st_tw_entry(st_tw *w, int dirfd, const char *name, const char *tarname,
     fd = open_for_xattrs(dirfd, name, st);
     if (fd < 0 && errno != 0)
       return st_error_errno(err, errno, "open \"%s\"", tarname);
-    if (fd >= 0 && add_xattrs(e, fd, tarname, err) < 0)
+    if (fd >= 0 && w->xattrs && add_xattrs(e, fd, tarname, err) < 0)
       return -1;
   }
   if (archive_write_header(w->a, e) != ARCHIVE_OK)
