@@ -148,8 +148,7 @@ static void print_failure(progress *p, const st_error *err, const char *df,
     const char *e = memchr(s, '\n', (size_t)(end - s));
     size_t len = e ? (size_t)(e - s) : (size_t)(end - s);
     if (n >= line - 2 && n <= line + 2)
-      fprintf(o, " %3d | %s %.*s\n", n, n == line ? ">>>" : "   ", (int)len,
-              s);
+      fprintf(o, " %3d | %s %.*s\n", n, n == line ? ">>>" : "   ", (int)len, s);
     n++;
     s = e ? e + 1 : end;
   }
@@ -224,8 +223,7 @@ static int load_inputs(const char *context, const char *file, inputs *in) {
       }
     }
     if (path == NULL || read_file(path, &in->df, &in->df_len) < 0)
-      return cli_fail(1,
-                      "failed to read dockerfile: open %s: %s",
+      return cli_fail(1, "failed to read dockerfile: open %s: %s",
                       path ? path : "Dockerfile", strerror(errno));
     const char *base = strrchr(path, '/');
     in->df_name = strdup(base ? base + 1 : path);
@@ -345,13 +343,15 @@ static int check_flags(const args *a) {
   if (a->progress && strcmp(a->progress, "auto") &&
       strcmp(a->progress, "plain") && strcmp(a->progress, "tty") &&
       strcmp(a->progress, "quiet") && strcmp(a->progress, "rawjson"))
-    return cli_bad_usage("build", "invalid progress mode \"%s\": use auto, "
-                                  "plain, tty or quiet",
+    return cli_bad_usage("build",
+                         "invalid progress mode \"%s\": use auto, "
+                         "plain, tty or quiet",
                          a->progress);
   if (a->o.network && strcmp(a->o.network, "host") &&
       strcmp(a->o.network, "none") && strcmp(a->o.network, "default"))
-    return cli_bad_usage("build", "network mode \"%s\" not supported by "
-                                  "strata build: use host or none",
+    return cli_bad_usage("build",
+                         "network mode \"%s\" not supported by "
+                         "strata build: use host or none",
                          a->o.network);
   return 0;
 }
@@ -453,8 +453,10 @@ static int run_build(int argc, char **argv) {
     r = cli_fail(1, "a build context on standard input is not supported yet; "
                     "give a directory");
   else if (stat(context, &sb) < 0 || !S_ISDIR(sb.st_mode))
-    r = cli_fail(1, "unable to prepare context: path \"%s\" not found or not "
-                    "a directory", context);
+    r = cli_fail(1,
+                 "unable to prepare context: path \"%s\" not found or not "
+                 "a directory",
+                 context);
   else
     r = do_build(&a, context);
   for (size_t i = 0; norm && i < n_tags; i++)

@@ -34,17 +34,17 @@ typedef enum st_build_event_kind {
 
 typedef struct st_build_event {
   st_build_event_kind kind;
-  int step;          /* Docker's "#N" number */
-  const char *name;  /* "[build 2/5] RUN make" or "[internal] ..." */
-  const char *text;  /* see the kinds */
-  double seconds;    /* since the step started (OUTPUT, DONE) */
+  int step;         /* Docker's "#N" number */
+  const char *name; /* "[build 2/5] RUN make" or "[internal] ..." */
+  const char *text; /* see the kinds */
+  double seconds;   /* since the step started (OUTPUT, DONE) */
 } st_build_event;
 
 typedef void (*st_build_progress_fn)(void *ctx, const st_build_event *ev);
 
 typedef struct st_build_opts {
-  const char *context;     /* directory of the build context */
-  const char *dockerfile;  /* bytes of the Dockerfile */
+  const char *context;    /* directory of the build context */
+  const char *dockerfile; /* bytes of the Dockerfile */
   size_t dockerfile_len;
   const char *dockerfile_name; /* for messages: "Dockerfile" */
   const char *ignore_text;     /* .dockerignore bytes, or NULL */
@@ -56,7 +56,7 @@ typedef struct st_build_opts {
   const char *target;  /* stage name, or NULL for the last stage */
   const char *network; /* RUN's network: "host" (default) or "none" */
   bool no_cache;
-  bool pull; /* --pull: always pull base images */
+  bool pull;               /* --pull: always pull base images */
   const char *const *tags; /* normalized names for the final image */
   size_t n_tags;
   st_build_progress_fn progress;

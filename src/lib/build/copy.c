@@ -39,7 +39,9 @@ static void prep_free(void *p) {
   free(c);
 }
 
-static bool has_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
+static bool has_glob(const char *s) {
+  return strpbrk(s, "*?[") != NULL;
+}
 
 /* Here-document sources: each body becomes a file named after its
  * delimiter in a fresh directory, which is then the step's source root. */
@@ -135,8 +137,10 @@ static int parse_flags(st_bstate *st, const st_df_instr *in, copy_prep *cp,
       char *end;
       long m = v ? strtol(v, &end, 8) : -1;
       if (v == NULL || *v == '\0' || *end || m < 0 || m > 07777)
-        return st_error_set(err, EINVAL, "invalid chmod %s: use an octal "
-                            "mode such as 0755", v ? v : "");
+        return st_error_set(err, EINVAL,
+                            "invalid chmod %s: use an octal "
+                            "mode such as 0755",
+                            v ? v : "");
       cp->spec.mode = (int)m;
       json_object_set_new(inputs, "chmod", json_integer(m));
     } else if (strcmp(n, "parents") == 0 || strcmp(n, "exclude") == 0) {
@@ -156,9 +160,11 @@ static int match_sources(st_bstate *st, const st_df_instr *in, copy_prep *cp,
                          st_buf *by, bool *glob, st_error **err) {
   size_t nw = in->n_args;
   if (nw < 2 && in->n_heredocs == 0)
-    return st_error_set(err, EINVAL, "%s requires at least two arguments, "
+    return st_error_set(err, EINVAL,
+                        "%s requires at least two arguments, "
                         "but only one was provided. Destination could not "
-                        "be determined.", st_df_kind_name(in->kind));
+                        "be determined.",
+                        st_df_kind_name(in->kind));
   for (size_t i = 0; i + 1 < nw; i++) {
     cleanup_free char *w = NULL;
     const char *word = in->args[i];
@@ -188,14 +194,13 @@ static int make_dest(st_bstate *st, const st_df_instr *in, copy_prep *cp,
     return -1;
   size_t len = strlen(d);
   bool slash = len && d[len - 1] == '/';
-  bool dot = strcmp(d, ".") == 0 || (len >= 2 && strcmp(d + len - 2, "/.") ==
-                                                     0);
+  bool dot =
+      strcmp(d, ".") == 0 || (len >= 2 && strcmp(d + len - 2, "/.") == 0);
   cleanup_free char *abs = st_bjoin_workdir(st, d);
   if (abs == NULL)
     return st_error_errno(err, ENOMEM, "COPY");
   bool root = strcmp(abs, "/") == 0;
-  if (asprintf(&cp->dest, "%s%s", abs, (slash || dot) && !root ? "/" : "") <
-      0)
+  if (asprintf(&cp->dest, "%s%s", abs, (slash || dot) && !root ? "/" : "") < 0)
     return st_error_errno(err, ENOMEM, "COPY");
   st_buf_printf(by, " %s", d);
   cp->spec.dest = cp->dest;

@@ -39,8 +39,8 @@ void st_bemit(st_bctx *b, st_build_event_kind kind, int num, const char *name,
 }
 
 int st_berr(st_bstate *st, const st_df_instr *in, st_error **err) {
-  const char *name = st->b->o->dockerfile_name ? st->b->o->dockerfile_name
-                                               : "Dockerfile";
+  const char *name =
+      st->b->o->dockerfile_name ? st->b->o->dockerfile_name : "Dockerfile";
   return st_error_wrap(err, "%s:%d: %s", name, in->line,
                        st_df_kind_name(in->kind));
 }
@@ -148,8 +148,8 @@ static const char *cli_arg(st_bctx *b, const char *name, bool *given) {
 /* Docker's predefined ARGs: usable in RUN without an ARG line, kept out of
  * the history and the cache key. */
 static bool proxy_arg(const char *name) {
-  static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY",
-                                      "FTP_PROXY", "NO_PROXY", "ALL_PROXY"};
+  static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY",
+                                      "NO_PROXY", "ALL_PROXY"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     if (strcasecmp(names[i], name) == 0)
       return true;
@@ -199,10 +199,10 @@ static int global_defaults(st_bctx *b, st_error **err) {
   const char *arch = st_host_arch();
   char plat[64];
   snprintf(plat, sizeof(plat), "linux/%s", arch);
-  const char *const kv[][2] = {
-      {"TARGETPLATFORM", plat}, {"TARGETOS", "linux"}, {"TARGETARCH", arch},
-      {"TARGETVARIANT", ""},    {"BUILDPLATFORM", plat}, {"BUILDOS", "linux"},
-      {"BUILDARCH", arch},      {"BUILDVARIANT", ""}};
+  const char *const kv[][2] = {{"TARGETPLATFORM", plat}, {"TARGETOS", "linux"},
+                               {"TARGETARCH", arch},     {"TARGETVARIANT", ""},
+                               {"BUILDPLATFORM", plat},  {"BUILDOS", "linux"},
+                               {"BUILDARCH", arch},      {"BUILDVARIANT", ""}};
   for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
     if (vars_set(&b->global, &b->n_global, kv[i][0], kv[i][1]) < 0)
       return st_error_errno(err, ENOMEM, "build args");
@@ -551,9 +551,8 @@ int st_bresolve_from(st_bctx *b, const char *from, char id[ST_DIGEST_LEN],
   }
   st_reg_opts ro = {0};
   st_pull_result pr = {0};
-  int r = st_image_ensure(b->s, from,
-                          b->o->pull ? ST_PULL_ALWAYS : ST_PULL_MISSING, &ro,
-                          &pr, err);
+  int r = st_image_ensure(
+      b->s, from, b->o->pull ? ST_PULL_ALWAYS : ST_PULL_MISSING, &ro, &pr, err);
   if (r == 1)
     st_pull_result_clear(&pr);
   if (r < 0)
@@ -577,9 +576,10 @@ static int stage_from(st_bstate *st, const st_df_instr *in, st_error **err) {
   if (in->n_args < 1 || st_expand_word(&x, in->args[0], &ref, err) < 0)
     return st_berr(st, in, err);
   if (*ref == '\0')
-    return st_error_set(err, EINVAL, "%s:%d: FROM: base name (%s) should not "
-                        "be blank", b->o->dockerfile_name, in->line,
-                        in->args[0]);
+    return st_error_set(err, EINVAL,
+                        "%s:%d: FROM: base name (%s) should not "
+                        "be blank",
+                        b->o->dockerfile_name, in->line, in->args[0]);
   st->pos = 1;
   int num = ++b->step;
   double t0 = st_bclock();
@@ -626,9 +626,9 @@ static int run_triggers(st_bstate *st, st_error **err) {
     if (st_dockerfile_parse(file, strlen(file), "ONBUILD trigger", &df, err) <
         0)
       return -1;
-    int r = df.n == 2 ? do_step(st, &df.instrs[1], err)
-                      : st_error_set(err, EINVAL, "bad ONBUILD trigger %s",
-                                     text);
+    int r = df.n == 2
+                ? do_step(st, &df.instrs[1], err)
+                : st_error_set(err, EINVAL, "bad ONBUILD trigger %s", text);
     st_dockerfile_free(&df);
     if (r < 0)
       return -1;
@@ -649,8 +649,7 @@ static int build_stage(st_bctx *b, st_bstage *sg, st_error **err) {
   int r = stage_from(&st, &b->df.instrs[sg->from], err);
   for (size_t i = sg->from + 1; r == 0 && i < sg->end; i++) {
     const st_df_instr *in = &b->df.instrs[i];
-    r = in->kind == ST_DF_ARG ? stage_arg(&st, in, err)
-                              : do_step(&st, in, err);
+    r = in->kind == ST_DF_ARG ? stage_arg(&st, in, err) : do_step(&st, in, err);
   }
   if (r == 0 && *st.image == '\0') {
     /* FROM scratch with nothing after it: an image of no layers */
@@ -671,8 +670,8 @@ static int add_labels(st_bctx *b, char id[ST_DIGEST_LEN], st_error **err) {
     return 0;
   st_bstate st = {.b = b};
   int r = adopt_image(&st, id, err);
-  json_t *labels = r == 0 ? json_object_get(st_bconfig_cc(&st), "Labels")
-                          : NULL;
+  json_t *labels =
+      r == 0 ? json_object_get(st_bconfig_cc(&st), "Labels") : NULL;
   if (r == 0 && !json_is_object(labels)) {
     labels = json_object();
     json_object_set_new(st_bconfig_cc(&st), "Labels", labels);
@@ -728,8 +727,8 @@ static void warn_unused(st_bctx *b) {
   if (w.len == 0)
     return;
   cleanup_free char *msg = NULL;
-  if (asprintf(&msg, "One or more build-args [%s] were not consumed",
-               w.data) > 0)
+  if (asprintf(&msg, "One or more build-args [%s] were not consumed", w.data) >
+      0)
     st_bemit(b, ST_BUILD_WARNING, 0, NULL, msg, 0);
 }
 
@@ -795,8 +794,8 @@ static int run_build(st_bctx *b, char id_out[ST_DIGEST_LEN], st_error **err) {
   snprintf(what, sizeof(what), "[internal] load build definition from %s",
            o->dockerfile_name);
   internal_step(b, what);
-  if (st_dockerfile_parse(o->dockerfile, o->dockerfile_len,
-                          o->dockerfile_name, &b->df, err) < 0)
+  if (st_dockerfile_parse(o->dockerfile, o->dockerfile_len, o->dockerfile_name,
+                          &b->df, err) < 0)
     return -1;
   for (size_t i = 0; i < b->df.n_warnings; i++)
     st_bemit(b, ST_BUILD_WARNING, 0, NULL, b->df.warnings[i], 0);

@@ -21,8 +21,8 @@
 #include "fmt/units.h"
 #include "image/image.h"
 #include "layer/tar.h"
-#include "runtime/manage_internal.h"
 #include "layer/tarwrite.h"
+#include "runtime/manage_internal.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/safepath.h"
@@ -80,6 +80,7 @@ static void *writer_main(void *arg) {
   pthread_sigmask(SIG_BLOCK, &pipe_set, NULL); /* EPIPE instead */
   st_tw w;
   if (st_tw_open(&w, lw->fd, &lw->err) == 0) {
+    w.xattrs = true;
     int r = 0;
     for (size_t i = 0; i < lw->n && r == 0; i++)
       r = write_change(&w, lw, i, &lw->err);
