@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 static int run_build(int argc, char **argv);
 
@@ -363,9 +364,17 @@ static int write_iidfile(const char *path, const char *id) {
   return 0;
 }
 
-static int do_build(args *a, const char *context) {
+static int do_build(args *a, const char *context, char *stdin_df,
+                    size_t stdin_len) {
   inputs in = {0};
-  int rc = load_inputs(context, a->file, &in);
+  int rc = 0;
+  if (stdin_df) { /* `build - < Dockerfile` */
+    in.df = stdin_df;
+    in.df_len = stdin_len;
+    in.df_name = strdup("Dockerfile");
+  } else {
+    rc = load_inputs(context, a->file, &in);
+  }
   if (rc) {
     inputs_clear(&in);
     return rc;
@@ -415,6 +424,29 @@ static int do_build(args *a, const char *context) {
   return rc;
 }
 
+/* `build -`: the context (a tar) or the Dockerfile on standard input. */
+static int build_stdin(args *a) {
+  if (a->file && strcmp(a->file, "-") == 0)
+    return cli_fail(1, "invalid argument: can't use stdin for both build "
+                       "context and dockerfile");
+  st_store *s = cli_store();
+  if (s == NULL)
+    return 1;
+  cleanup_error st_error *err = NULL;
+  char *dir = NULL, *df = NULL;
+  size_t len = 0;
+  if (st_build_stdin(s, 0, &dir, &df, &len, &err) < 0) {
+    cli_print_error(err);
+    return 1;
+  }
+  int r = do_build(a, dir, df, len);
+  st_error *ignored = NULL;
+  if (st_rm_rf(dir, &ignored) < 0)
+    st_error_free(ignored);
+  free(dir);
+  return r;
+}
+
 static int run_build(int argc, char **argv) {
   size_t cap = (size_t)argc + 1;
   cleanup_free const char **tags = calloc(cap, sizeof(char *));
@@ -450,15 +482,14 @@ static int run_build(int argc, char **argv) {
   a.o.labels = (char *const *)labels;
   struct stat sb;
   if (strcmp(context, "-") == 0)
-    r = cli_fail(1, "a build context on standard input is not supported yet; "
-                    "give a directory");
+    r = build_stdin(&a);
   else if (stat(context, &sb) < 0 || !S_ISDIR(sb.st_mode))
     r = cli_fail(1,
                  "unable to prepare context: path \"%s\" not found or not "
                  "a directory",
                  context);
   else
-    r = do_build(&a, context);
+    r = do_build(&a, context, NULL, 0);
   for (size_t i = 0; norm && i < n_tags; i++)
     free(norm[i]);
   return r;

@@ -69,6 +69,13 @@ typedef struct st_build_opts {
 int st_build(st_store *s, const st_build_opts *o, char id_out[ST_DIGEST_LEN],
              st_error **err);
 
+/* `build -`: reads standard input (fd). A tar (any compression) is
+ * unpacked as the context into a new directory under the store's tmp/
+ * (*dir, heap; the caller removes it) and *dockerfile is NULL; anything
+ * else is the Dockerfile (*dockerfile, *len) with an empty context. */
+int st_build_stdin(st_store *s, int fd, char **dir, char **dockerfile,
+                   size_t *len, st_error **err);
+
 /* What the build cache holds: rows of the cache table, and the bytes of
  * the RUN --mount=type=cache directories (<root>/build-cache). */
 typedef struct st_build_usage {

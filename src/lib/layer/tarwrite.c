@@ -32,7 +32,11 @@ int st_tw_open(st_tw *w, int fd, st_error **err) {
   w->a = archive_write_new();
   if (w->a == NULL)
     return st_error_errno(err, ENOMEM, "tar writer");
+  /* xattrs as SCHILY.xattr.* records only, as Go's archive/tar (Docker,
+   * containerd) writes and reads them. */
   if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
+      archive_write_set_format_option(w->a, "pax", "xattrheader", "SCHILY") !=
+          ARCHIVE_OK ||
       archive_write_add_filter_none(w->a) != ARCHIVE_OK ||
       archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK ||
       archive_write_open_fd(w->a, fd) != ARCHIVE_OK) {
