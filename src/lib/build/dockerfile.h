@@ -108,7 +108,7 @@ typedef struct st_df_instr {
 typedef struct st_dockerfile {
   st_df_instr *instrs;
   size_t n;
-  char escape; /* '\\' or '`' */
+  char escape;          /* '\\' or '`' */
   char *syntax, *check; /* directive values, or NULL */
   /* Warnings found while parsing (e.g. "empty continuation line"), each
    * "LINE:message" — reported by the build as Docker does; may be empty. */
