@@ -17,206 +17,19 @@
 #include "build/lint.h"
 #include "util/cleanup.h"
 
-/* ---- a Dockerfile, built the way build/dockerfile.h describes ----
- *
- * Until the parser lands these tests build st_dockerfile by hand from a
- * one-instruction-per-line text: the keyword, "--flag=value" words, then
- * the arguments split per instruction as the header says. */
-
-static char *dup_n(const char *s, size_t n) {
-  char *d = strndup(s, n);
-  assert_non_null(d);
-  return d;
-}
-
-static void push(char ***v, size_t *n, char *s) {
-  *v = realloc(*v, (*n + 2) * sizeof(**v));
-  assert_non_null(*v);
-  (*v)[(*n)++] = s;
-  (*v)[*n] = NULL;
-}
-
-static void split_words(const char *s, char ***v, size_t *n) {
-  while (*s) {
-    while (*s == ' ')
-      s++;
-    size_t len = strcspn(s, " ");
-    if (len)
-      push(v, n, dup_n(s, len));
-    s += len;
-  }
-}
-
-/* ["a", "b"] without escapes. */
-static bool split_json(const char *s, char ***v, size_t *n) {
-  if (*s != '[')
-    return false;
-  for (s++; *s && *s != ']';) {
-    const char *q = strchr(s, '"');
-    if (q == NULL)
-      break;
-    const char *e = strchr(q + 1, '"');
-    push(v, n, dup_n(q + 1, (size_t)(e - q - 1)));
-    s = e + 1;
-  }
-  return true;
-}
-
-static const struct {
-  const char *name;
-  st_df_kind kind;
-} kinds[] = {
-    {"FROM", ST_DF_FROM},
-    {"RUN", ST_DF_RUN},
-    {"COPY", ST_DF_COPY},
-    {"ADD", ST_DF_ADD},
-    {"ENV", ST_DF_ENV},
-    {"ARG", ST_DF_ARG},
-    {"CMD", ST_DF_CMD},
-    {"ENTRYPOINT", ST_DF_ENTRYPOINT},
-    {"WORKDIR", ST_DF_WORKDIR},
-    {"USER", ST_DF_USER},
-    {"LABEL", ST_DF_LABEL},
-    {"EXPOSE", ST_DF_EXPOSE},
-    {"VOLUME", ST_DF_VOLUME},
-    {"SHELL", ST_DF_SHELL},
-    {"STOPSIGNAL", ST_DF_STOPSIGNAL},
-    {"HEALTHCHECK", ST_DF_HEALTHCHECK},
-    {"ONBUILD", ST_DF_ONBUILD},
-    {"MAINTAINER", ST_DF_MAINTAINER},
-};
-
-static void parse_pairs(st_df_instr *in, const char *s) {
-  size_t first = strcspn(s, " ");
-  if (in->kind != ST_DF_ARG && memchr(s, '=', first) == NULL) {
-    in->legacy = true;
-    in->pairs = calloc(1, sizeof(*in->pairs));
-    in->pairs[0].key = dup_n(s, first);
-    in->pairs[0].value = strdup(s[first] ? s + first + 1 : "");
-    in->n_pairs = 1;
-    return;
-  }
-  char **w = NULL;
-  size_t n = 0;
-  split_words(s, &w, &n);
-  in->pairs = calloc(n + 1, sizeof(*in->pairs));
-  for (size_t i = 0; i < n; i++) {
-    char *eq = strchr(w[i], '=');
-    in->pairs[i].key = eq ? dup_n(w[i], (size_t)(eq - w[i])) : strdup(w[i]);
-    in->pairs[i].value = eq ? strdup(eq + 1) : NULL;
-    free(w[i]);
-  }
-  in->n_pairs = n;
-  free(w);
-}
-
-static void parse_line(st_df_instr *in, const char *line, int lineno) {
-  size_t kw = strcspn(line, " ");
-  in->keyword = dup_n(line, kw);
-  in->text = strdup(line);
-  in->line = in->end_line = lineno;
-  bool known = false;
-  for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-    if (strcasecmp(in->keyword, kinds[i].name) == 0) {
-      in->kind = kinds[i].kind;
-      known = true;
-    }
-  assert_true(known);
-  const char *p = line + kw;
-  while (*p == ' ')
-    p++;
-  while (strncmp(p, "--", 2) == 0) {
-    size_t len = strcspn(p, " ");
-    const char *eq = memchr(p, '=', len);
-    in->flags = realloc(in->flags, (in->n_flags + 1) * sizeof(*in->flags));
-    in->flags[in->n_flags].name =
-        dup_n(p + 2, (size_t)((eq ? eq : p + len) - p - 2));
-    in->flags[in->n_flags++].value =
-        eq ? dup_n(eq + 1, (size_t)(p + len - eq - 1)) : NULL;
-    p += len;
-    while (*p == ' ')
-      p++;
-  }
-  switch (in->kind) {
-  case ST_DF_RUN:
-  case ST_DF_CMD:
-  case ST_DF_ENTRYPOINT:
-  case ST_DF_SHELL:
-    in->json = split_json(p, &in->args, &in->n_args);
-    if (!in->json)
-      in->rest = strdup(p);
-    break;
-  case ST_DF_ENV:
-  case ST_DF_LABEL:
-  case ST_DF_ARG:
-    parse_pairs(in, p);
-    break;
-  case ST_DF_FROM:
-  case ST_DF_COPY:
-  case ST_DF_ADD:
-  case ST_DF_VOLUME:
-  case ST_DF_EXPOSE:
-    split_words(p, &in->args, &in->n_args);
-    break;
-  case ST_DF_WORKDIR:
-  case ST_DF_USER:
-  case ST_DF_STOPSIGNAL:
-  case ST_DF_MAINTAINER:
-  case ST_DF_HEALTHCHECK:
-  case ST_DF_ONBUILD:
-  default:
-    in->rest = strdup(p);
-    break;
-  }
-}
+/* ---- Dockerfiles through the real parser ---- */
 
 static st_dockerfile *df_parse(const char *text) {
   st_dockerfile *df = calloc(1, sizeof(*df));
   assert_non_null(df);
-  df->escape = '\\';
-  df->instrs = calloc(64, sizeof(*df->instrs));
-  int lineno = 0;
-  for (const char *p = text; *p;) {
-    size_t len = strcspn(p, "\n");
-    cleanup_free char *line = dup_n(p, len);
-    lineno++;
-    p += len + (p[len] == '\n');
-    if (strncmp(line, "# check=", 8) == 0)
-      df->check = strdup(line + 8);
-    if (line[0] == '#' || line[0] == '\0')
-      continue;
-    parse_line(&df->instrs[df->n++], line, lineno);
-  }
+  cleanup_error st_error *err = NULL;
+  if (st_dockerfile_parse(text, strlen(text), "Dockerfile", df, &err) < 0)
+    fail_msg("parse: %s", err->msg);
   return df;
 }
 
-static void strv_free(char **v, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    free(v[i]);
-  free(v);
-}
-
 static void df_free(st_dockerfile *df) {
-  for (size_t i = 0; i < df->n; i++) {
-    st_df_instr *in = &df->instrs[i];
-    free(in->keyword);
-    free(in->text);
-    free(in->rest);
-    strv_free(in->args, in->n_args);
-    for (size_t j = 0; j < in->n_flags; j++) {
-      free(in->flags[j].name);
-      free(in->flags[j].value);
-    }
-    free(in->flags);
-    for (size_t j = 0; j < in->n_pairs; j++) {
-      free(in->pairs[j].key);
-      free(in->pairs[j].value);
-    }
-    free(in->pairs);
-  }
-  free(df->instrs);
-  free(df->check);
-  strv_free(df->warnings, df->n_warnings);
+  st_dockerfile_free(df);
   free(df);
 }
 
@@ -346,24 +159,16 @@ static void test_from_as_casing(void **state) {
 
 static void test_no_empty_continuation(void **state) {
   (void)state;
-  st_dockerfile *df = df_parse("FROM alpine\nRUN a && b\n");
-  df->warnings = calloc(2, sizeof(char *));
-  df->warnings[0] = strdup("3:empty continuation line");
-  df->n_warnings = 1;
-  st_lint_finding *f = NULL;
-  size_t n = 0;
-  assert_int_equal(st_lint(df, NULL, &f, &n, NULL, NULL), 0);
-  assert_int_equal(n, 1);
-  assert_string_equal(f[0].rule, "NoEmptyContinuation");
-  assert_int_equal(f[0].line, 3);
-  assert_string_equal(f[0].message, "Empty continuation line");
-  st_lint_free(f, n);
-  df_free(df);
+  expect_one("FROM alpine\nRUN a && \\\n\n  b\n", "NoEmptyContinuation", 4,
+             "Empty continuation line");
+  expect_none("FROM alpine\nRUN a && \\\n  b\n", "NoEmptyContinuation");
   /* Other parser warnings are not this rule's. */
-  df = df_parse("FROM alpine\nRUN a && b\n");
+  st_dockerfile *df = df_parse("FROM alpine\nRUN a && b\n");
   df->warnings = calloc(2, sizeof(char *));
   df->warnings[0] = strdup("2:something else");
   df->n_warnings = 1;
+  st_lint_finding *f = NULL;
+  size_t n = 0;
   assert_int_equal(st_lint(df, NULL, &f, &n, NULL, NULL), 0);
   assert_int_equal(n, 0);
   df_free(df);
@@ -755,6 +560,19 @@ static void test_order_and_fields(void **state) {
   assert_string_equal(name, "CopyBeforeDependencyInstall");
 }
 
+/* What only the real parser gives: the escape directive, here-documents,
+ * multi-line instructions (their first line is reported). */
+static void test_parser_forms(void **state) {
+  (void)state;
+  expect_none("# escape=`\nFROM alpine\nENV A=`$NOPE\n", "UndefinedVar");
+  expect_one("FROM node\nCOPY . .\nRUN <<EOF\nset -e\nnpm ci\nEOF\n",
+             "CopyBeforeDependencyInstall", 3, NULL);
+  expect_one("FROM alpine\nCMD echo \\\n  hi\nMAINTAINER x\n",
+             "JSONArgsRecommended", 2, NULL);
+  expect_one("FROM alpine\nCMD echo \\\n  hi\nMAINTAINER x\n",
+             "MaintainerDeprecated", 4, NULL);
+}
+
 static void test_clean_file(void **state) {
   (void)state;
   result r = lint("ARG BASE=alpine:3.19\n"
@@ -801,6 +619,7 @@ int main(void) {
       cmocka_unit_test(test_check_directive_sources),
       cmocka_unit_test(test_check_bad_directive),
       cmocka_unit_test(test_order_and_fields),
+      cmocka_unit_test(test_parser_forms),
       cmocka_unit_test(test_clean_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
