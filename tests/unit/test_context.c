@@ -661,9 +661,9 @@ static void test_checksum_files(void **state) {
     unsigned mode = 0;
     long long size = -1;
     char digest[ST_DIGEST_LEN + 1] = "";
-    assert_int_equal(sscanf(files[n] + l, "\t%c %o %lld %72s", &type, &mode,
-                            &size, digest),
-                     4);
+    assert_int_equal(
+        sscanf(files[n] + l, "\t%c %o %lld %72s", &type, &mode, &size, digest),
+        4);
     assert_true(strchr("fdlh", type) != NULL);
     assert_true(st_digest_valid(digest));
     free(files[n]);

@@ -118,22 +118,28 @@ static int rename_entry(struct archive_entry *e, const char *prefix,
   const char *name = archive_entry_pathname(e);
   cleanup_free char *clean = clean_name(name ? name : "");
   if (clean == NULL)
-    return st_error_set(err, EINVAL, "ADD %s: entry \"%.200s\": path leaves "
-                        "the destination (\"..\")", archive, name);
+    return st_error_set(err, EINVAL,
+                        "ADD %s: entry \"%.200s\": path leaves "
+                        "the destination (\"..\")",
+                        archive, name);
   if (whiteout(clean))
-    return st_error_set(err, EINVAL, "ADD %s: entry \"%.200s\": a whiteout "
-                        "name cannot be stored in a layer", archive, name);
+    return st_error_set(err, EINVAL,
+                        "ADD %s: entry \"%.200s\": a whiteout "
+                        "name cannot be stored in a layer",
+                        archive, name);
   cleanup_free char *full = NULL;
-  if (asprintf(&full, "%s%s%s", prefix, *prefix && *clean ? "/" : "",
-               clean) < 0)
+  if (asprintf(&full, "%s%s%s", prefix, *prefix && *clean ? "/" : "", clean) <
+      0)
     return st_error_errno(err, ENOMEM, "ADD");
   archive_entry_set_pathname(e, *full ? full : ".");
   const char *hl = archive_entry_hardlink(e);
   if (hl) {
     cleanup_free char *hc = clean_name(hl), *hfull = NULL;
     if (hc == NULL)
-      return st_error_set(err, EINVAL, "ADD %s: hard link \"%.200s\" leaves "
-                          "the archive", archive, hl);
+      return st_error_set(err, EINVAL,
+                          "ADD %s: hard link \"%.200s\" leaves "
+                          "the archive",
+                          archive, hl);
     if (asprintf(&hfull, "%s%s%s", prefix, *prefix ? "/" : "", hc) < 0)
       return st_error_errno(err, ENOMEM, "ADD");
     archive_entry_set_hardlink(e, hfull);
@@ -150,8 +156,7 @@ static int rename_entry(struct archive_entry *e, const char *prefix,
 }
 
 static int copy_one(struct archive *r, struct archive *w, const char *archive,
-                    const char *prefix, const st_badd_spec *s,
-                    st_error **err) {
+                    const char *prefix, const st_badd_spec *s, st_error **err) {
   struct archive_entry *e;
   int rc;
   while ((rc = archive_read_next_header(r, &e)) == ARCHIVE_OK ||
@@ -194,10 +199,8 @@ int st_badd_write(const st_badd_spec *s, int out, st_error **err) {
     r = write_parents(w, s->dest, s, err);
   for (size_t i = 0; r == 0 && i < s->n; i++) {
     cleanup_aread struct archive *rd = reader_new();
-    if (rd == NULL ||
-        archive_read_open_fd(rd, s->fds[i], 65536) != ARCHIVE_OK)
-      r = st_error_set(err, EIO, "ADD %s: not a readable archive",
-                       s->names[i]);
+    if (rd == NULL || archive_read_open_fd(rd, s->fds[i], 65536) != ARCHIVE_OK)
+      r = st_error_set(err, EIO, "ADD %s: not a readable archive", s->names[i]);
     else
       r = copy_one(rd, w, s->names[i], prefix, s, err);
   }
@@ -262,8 +265,10 @@ static int verify(const char *path, const char *want, st_error **err) {
 int st_badd_fetch(const char *url, const char *checksum, const char *dir,
                   char **name, st_error **err) {
   if (checksum && !st_digest_valid(checksum))
-    return st_error_set(err, EINVAL, "invalid checksum %s: expected "
-                        "sha256:<64 hex digits>", checksum);
+    return st_error_set(err, EINVAL,
+                        "invalid checksum %s: expected "
+                        "sha256:<64 hex digits>",
+                        checksum);
   cleanup_free char *n = url_name(url), *path = NULL;
   if (n == NULL || asprintf(&path, "%s/%s", dir, n) < 0)
     return st_error_errno(err, ENOMEM, "ADD %s", url);

@@ -14,7 +14,7 @@ int st_badd_is_archive(int fd);
 
 /* Archives to unpack at dest. */
 typedef struct st_badd_spec {
-  const int *fds; /* open archives, rewound */
+  const int *fds;           /* open archives, rewound */
   const char *const *names; /* for messages */
   size_t n;
   const char *dest; /* absolute directory */

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "build/lint.h"
 #include "store/store.h"
 #include "util/error.h"
 
@@ -68,6 +69,13 @@ typedef struct st_build_opts {
  * tagged, and steps that had finished stay cached. */
 int st_build(st_store *s, const st_build_opts *o, char id_out[ST_DIGEST_LEN],
              st_error **err);
+
+/* `build --check`: parses the Dockerfile and runs the build checks
+ * (build/lint.h) without building; base images found in the store tell
+ * which variables they set. *error is set when a "# check=error=true"
+ * directive makes findings fatal. */
+int st_build_check(st_store *s, const st_build_opts *o, st_lint_finding **out,
+                   size_t *n, bool *error, st_error **err);
 
 /* `build -`: reads standard input (fd). A tar (any compression) is
  * unpacked as the context into a new directory under the store's tmp/

@@ -60,8 +60,9 @@ static bool is_url(const char *s) {
 static int fetch_url(st_bstate *st, const st_df_instr *in, copy_prep *cp,
                      const char *url, json_t *inputs, st_error **err) {
   if (in->n_args != 2)
-    return st_error_set(err, EINVAL, "ADD with a URL takes exactly one "
-                                     "source");
+    return st_error_set(err, EINVAL,
+                        "ADD with a URL takes exactly one "
+                        "source");
   char *tmp;
   cleanup_free char *dir = NULL, *name = NULL;
   static int seq;
@@ -213,8 +214,9 @@ static int parse_flags(st_bstate *st, const st_df_instr *in, copy_prep *cp,
       return st_error_set(err, ENOTSUP, "--%s is not supported yet", n);
     } else if (strcmp(n, "checksum") == 0 && in->kind == ST_DF_ADD &&
                !(in->n_args == 2 && is_url(in->args[0]))) {
-      return st_error_set(err, EINVAL, "ADD --checksum is only supported "
-                                       "for HTTP(S) sources");
+      return st_error_set(err, EINVAL,
+                          "ADD --checksum is only supported "
+                          "for HTTP(S) sources");
     } else if (strcmp(n, "from") && strcmp(n, "link") &&
                !(in->kind == ST_DF_ADD && (strcmp(n, "checksum") == 0 ||
                                            strcmp(n, "keep-git-dir") == 0))) {

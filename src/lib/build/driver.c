@@ -704,7 +704,8 @@ static int tag_final(st_bctx *b, const char *id, st_error **err) {
   return st_tx_commit(b->s, err);
 }
 
-static void export_steps(st_bctx *b, const char *id, double t0) {
+static void export_steps(st_bctx *b, const char *id) {
+  double t0 = st_bclock();
   int num = ++b->step;
   const char *name = "exporting to image";
   st_bemit(b, ST_BUILD_STEP_START, num, name, NULL, 0);
@@ -760,7 +761,7 @@ static void source_date_epoch(st_bctx *b) {
 
 static int open_context(st_bctx *b, st_error **err) {
   const st_build_opts *o = b->o;
-  if (o->ignore_text &&
+  if (o->ignore_text && b->ignore == NULL &&
       st_ignore_compile(o->ignore_text, o->ignore_len, &b->ignore, err) < 0)
     return st_error_wrap(err, ".dockerignore");
   if (o->context && st_ctx_open(o->context, b->ignore, &b->ctx, err) < 0)
@@ -787,9 +788,73 @@ static void bctx_clear(st_bctx *b) {
   st_ignore_free(b->ignore);
 }
 
+/* For UndefinedVar: whether a base image sets name. An image this store
+ * does not have counts as setting it (no false warning). */
+static bool base_env(void *ctx, const char *image, const char *name) {
+  st_store *s = ctx;
+  st_image img;
+  json_t *config = NULL;
+  if (st_image_resolve(s, image, &img, NULL) < 0)
+    return true;
+  bool set =
+      st_config_load(s, img.id, &config, NULL) == 0 &&
+      env_lookup(json_object_get(json_object_get(config, "config"), "Env"),
+                 name) != NULL;
+  json_decref(config);
+  st_image_clear(&img);
+  return set;
+}
+
+static int lint(st_bctx *b, const st_dockerfile *df, st_lint_finding **out,
+                size_t *n, bool *error, st_error **err) {
+  const st_build_opts *o = b->o;
+  if (o->ignore_text && b->ignore == NULL &&
+      st_ignore_compile(o->ignore_text, o->ignore_len, &b->ignore, err) < 0)
+    return st_error_wrap(err, ".dockerignore");
+  st_lint_opts lo = {.ignore = b->ignore,
+                     .build_args = o->build_args,
+                     .n_build_args = o->n_build_args,
+                     .base_env = base_env,
+                     .base_env_ctx = b->s};
+  return st_lint(df, &lo, out, n, error, err);
+}
+
+int st_build_check(st_store *s, const st_build_opts *o, st_lint_finding **out,
+                   size_t *n, bool *error, st_error **err) {
+  st_bctx b = {.s = s, .o = o, .epoch = -1};
+  int r = st_dockerfile_parse(o->dockerfile, o->dockerfile_len,
+                              o->dockerfile_name, &b.df, err);
+  if (r == 0)
+    r = lint(&b, &b.df, out, n, error, err);
+  bctx_clear(&b);
+  return r;
+}
+
+/* A normal build reports the checks as warnings, as BuildKit does; a
+ * "# check=error=true" directive makes them fatal. */
+static int warn_checks(st_bctx *b, st_error **err) {
+  st_lint_finding *f = NULL;
+  size_t n = 0;
+  bool error = false;
+  if (lint(b, &b->df, &f, &n, &error, err) < 0)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    cleanup_free char *msg = NULL;
+    if (asprintf(&msg, "%s: %s (line %d)", f[i].rule, f[i].message, f[i].line) >
+        0)
+      st_bemit(b, ST_BUILD_WARNING, 0, NULL, msg, 0);
+  }
+  st_lint_free(f, n);
+  if (error)
+    return st_error_set(err, EINVAL,
+                        "%zu build check%s failed and the Dockerfile asks "
+                        "for check=error=true",
+                        n, n == 1 ? "" : "s");
+  return 0;
+}
+
 static int run_build(st_bctx *b, char id_out[ST_DIGEST_LEN], st_error **err) {
   const st_build_opts *o = b->o;
-  double t0 = st_bclock();
   char what[256];
   snprintf(what, sizeof(what), "[internal] load build definition from %s",
            o->dockerfile_name);
@@ -797,8 +862,8 @@ static int run_build(st_bctx *b, char id_out[ST_DIGEST_LEN], st_error **err) {
   if (st_dockerfile_parse(o->dockerfile, o->dockerfile_len, o->dockerfile_name,
                           &b->df, err) < 0)
     return -1;
-  for (size_t i = 0; i < b->df.n_warnings; i++)
-    st_bemit(b, ST_BUILD_WARNING, 0, NULL, b->df.warnings[i], 0);
+  if (warn_checks(b, err) < 0)
+    return -1;
   if (o->ignore_text)
     internal_step(b, "[internal] load .dockerignore");
   st_bstage *target = NULL;
@@ -813,7 +878,7 @@ static int run_build(st_bctx *b, char id_out[ST_DIGEST_LEN], st_error **err) {
   memcpy(id_out, target->image, ST_DIGEST_LEN);
   if (add_labels(b, id_out, err) < 0 || tag_final(b, id_out, err) < 0)
     return -1;
-  export_steps(b, id_out, t0);
+  export_steps(b, id_out);
   warn_unused(b);
   return 0;
 }
