@@ -500,7 +500,7 @@ int st_brun_exec(st_bstate *st, st_bstep *step, st_layer_rec *layer,
   if (r == 0)
     r = check_status(rp, status, err);
   if (r == 0)
-    r = st_container_layer(st->b->s, id, layer, err);
+    r = st_container_layer(st->b->s, id, st->b->epoch, layer, err);
   st_error *ignored = NULL;
   if (st_container_remove(st->b->s, id, true, &ignored) < 0)
     st_error_free(ignored);

@@ -29,6 +29,7 @@ static int tw_fail(st_tw *w, const char *what, st_error **err) {
 
 int st_tw_open(st_tw *w, int fd, st_error **err) {
   memset(w, 0, sizeof(*w));
+  w->clamp_mtime = -1;
   w->a = archive_write_new();
   if (w->a == NULL)
     return st_error_errno(err, ENOMEM, "tar writer");
@@ -102,13 +103,16 @@ static int copy_data(st_tw *w, int fd, const char *tarname, st_error **err) {
   }
 }
 
-static void fill_entry(struct archive_entry *e, const char *tarname,
-                       const struct stat *st) {
+static void fill_entry(const st_tw *w, struct archive_entry *e,
+                       const char *tarname, const struct stat *st) {
   archive_entry_set_pathname(e, tarname);
   archive_entry_set_mode(e, st->st_mode);
   archive_entry_set_uid(e, st->st_uid);
   archive_entry_set_gid(e, st->st_gid);
-  archive_entry_set_mtime(e, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+  if (w->clamp_mtime >= 0 && st->st_mtim.tv_sec >= w->clamp_mtime)
+    archive_entry_set_mtime(e, (time_t)w->clamp_mtime, 0);
+  else
+    archive_entry_set_mtime(e, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
   if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
     archive_entry_set_rdev(e, st->st_rdev);
   archive_entry_set_size(e, S_ISREG(st->st_mode) ? st->st_size : 0);
@@ -227,7 +231,7 @@ int st_tw_entry(st_tw *w, int dirfd, const char *name, const char *tarname,
   cleanup_entry struct archive_entry *e = archive_entry_new();
   if (e == NULL)
     return st_error_errno(err, ENOMEM, "tar entry");
-  fill_entry(e, tarname, st);
+  fill_entry(w, e, tarname, st);
   const char *hardlink = link_target(w, st, tarname);
   cleanup_close int fd = -1;
   char buf[4097];
@@ -254,7 +258,7 @@ int st_tw_entry_fd(st_tw *w, int fd, const char *tarname, const struct stat *st,
   cleanup_entry struct archive_entry *e = archive_entry_new();
   if (e == NULL)
     return st_error_errno(err, ENOMEM, "tar entry");
-  fill_entry(e, tarname, st);
+  fill_entry(w, e, tarname, st);
   char buf[4097];
   const char *target = NULL;
   if (hardlink == NULL && S_ISLNK(st->st_mode)) {
@@ -277,7 +281,7 @@ int st_tw_marker(st_tw *w, const char *tarname, st_error **err) {
   cleanup_entry struct archive_entry *e = archive_entry_new();
   if (e == NULL)
     return st_error_errno(err, ENOMEM, "tar entry");
-  fill_entry(e, tarname, &st);
+  fill_entry(w, e, tarname, &st);
   if (archive_write_header(w->a, e) != ARCHIVE_OK)
     return tw_fail(w, tarname, err);
   return 0;

@@ -31,6 +31,10 @@ typedef struct st_tw {
    * export and COPY; not cp: a container's file capabilities must not land
    * on the host). */
   bool xattrs;
+  /* mtimes later than this (unix seconds) are written as it, so a layer
+   * made under SOURCE_DATE_EPOCH is reproducible; -1 (st_tw_open's
+   * default): as found */
+  long long clamp_mtime;
 } st_tw;
 
 /* Starts a tar (pax) stream on fd (not closed). */
