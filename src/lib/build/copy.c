@@ -336,7 +336,8 @@ int st_bcopy_prepare(st_bstate *st, st_bstep *step, st_error **err) {
     return -1;
   cp->spec.srcs = cp->paths;
   cp->spec.n_srcs = cp->n_paths;
-  step->title = st_buf_steal(&by);
+  /* shown as written (BuildKit's title); history has no flags */
+  step->title = strdup(in->text);
   char sum[ST_DIGEST_LEN];
   char **files = NULL;
   int r = st_ctx_checksum(cp->ctx, &cp->spec, sum, &files, err);
@@ -348,7 +349,7 @@ int st_bcopy_prepare(st_bstate *st, st_bstep *step, st_error **err) {
     free(files[i]);
   free(files);
   if (r < 0 || step->title == NULL ||
-      asprintf(&step->created_by, "%s # buildkit", step->title) < 0)
+      asprintf(&step->created_by, "%s # buildkit", by.data) < 0)
     return r < 0 ? -1 : st_error_errno(err, ENOMEM, "COPY");
   json_object_set_new(step->inputs, "instr", json_string(step->created_by));
   return 0;

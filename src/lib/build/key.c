@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "build/internal.h"
 #include "digest/digest.h"
@@ -130,6 +131,12 @@ char *st_bexplain(st_bstate *st, const st_bstep *step) {
   st_cache_entry prev = {0};
   cleanup_buf st_buf out = ST_BUF_INIT;
   int r = st_cache_previous(st->b->s, st->image, step->in->text, &prev, NULL);
+  /* a row of another instruction says nothing about this one */
+  if (r > 0 && strncasecmp(prev.instr, step->in->text,
+                           strcspn(step->in->text, " ")) != 0) {
+    st_cache_entry_clear(&prev);
+    r = 0;
+  }
   if (r <= 0) {
     if (strcmp(st->image, st->base) == 0)
       st_buf_printf(&out, "base image changed: nothing was built on %.19s yet",

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,18 +390,27 @@ typedef struct reader {
   const st_bstep *step;
   const char *name;
   int fd;
+  sem_t ready;
 } reader;
 
 static void *reader_main(void *arg) {
   reader *r = arg;
   char buf[8192];
   st_buf line = ST_BUF_INIT;
+  /* Thread start-up may take libc's and the dynamic linker's locks: it is
+   * over once this thread holds the clone lock, and the container is
+   * cloned only after that (see st_runtime_clone_lock). */
+  st_runtime_clone_lock();
+  (void)read(r->fd, buf, 0);
+  st_runtime_clone_unlock();
+  sem_post(&r->ready);
   for (;;) {
     ssize_t k = read(r->fd, buf, sizeof(buf));
     if (k < 0 && errno == EINTR)
       continue;
     if (k <= 0)
       break;
+    st_runtime_clone_lock(); /* no malloc or stdio across a clone() */
     for (ssize_t i = 0; i < k; i++) {
       if (buf[i] != '\n' && buf[i] != '\r') {
         st_buf_putc(&line, buf[i]);
@@ -414,6 +424,7 @@ static void *reader_main(void *arg) {
       if (line.data)
         line.data[0] = '\0';
     }
+    st_runtime_clone_unlock();
   }
   if (line.len)
     st_bemit(r->b, ST_BUILD_STEP_OUTPUT, r->step->num, r->name, line.data,
@@ -438,8 +449,11 @@ static int run_captured(st_bstate *st, const st_bstep *step, const char *id,
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
+  sem_init(&rd.ready, 0, 0);
   bool started = pthread_create(&th, NULL, reader_main, &rd) == 0;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
+  while (started && sem_wait(&rd.ready) < 0 && errno == EINTR)
+    ;
   dup2(p[1], 1);
   dup2(p[1], 2);
   close(p[1]);
@@ -450,6 +464,7 @@ static int run_captured(st_bstate *st, const st_bstep *step, const char *id,
   close(saved2);
   if (started)
     pthread_join(th, NULL);
+  sem_destroy(&rd.ready);
   close(p[0]);
   return r;
 }

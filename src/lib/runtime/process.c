@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -270,6 +271,16 @@ static int release_child(st_launch *l, int syncw, st_error **err) {
   return 0;
 }
 
+static pthread_mutex_t clone_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void st_runtime_clone_lock(void) {
+  pthread_mutex_lock(&clone_lock);
+}
+
+void st_runtime_clone_unlock(void) {
+  pthread_mutex_unlock(&clone_lock);
+}
+
 int st_launch_start(st_launch *l, st_error **err) {
   int pipefd[2], sv[2] = {-1, -1}, syncp[2] = {-1, -1};
   if (l->spec->seccomp && l->seccomp.len == 0 &&
@@ -295,11 +306,15 @@ int st_launch_start(st_launch *l, st_error **err) {
   l->errfd = pipefd[1];
   l->sock = sv[1];
   fflush(NULL);
+  /* no other thread of ours is inside malloc or stdio now (see
+   * st_runtime_clone_lock): the child's copy of their locks is free */
+  pthread_mutex_lock(&clone_lock);
   pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD | l->spec->ns_flags, NULL, NULL,
                              NULL, NULL);
   if (pid == 0)
     child_main(l);
   int saved = errno;
+  pthread_mutex_unlock(&clone_lock);
   close(pipefd[1]);
   if (sv[1] >= 0)
     close(sv[1]);

@@ -67,6 +67,15 @@ int st_container_run(st_store *s, const char *id, int *status, st_error **err);
  * the container's log; returns once the command runs (or failed to). */
 int st_container_start_detached(st_store *s, const char *id, st_error **err);
 
+/* The container's first process is cloned (not forked) and runs some of
+ * strata's code before it execs: a lock that another thread of this
+ * process held at that moment (malloc's, stdio's) would stay locked in it
+ * forever. A thread that allocates or prints while a container starts in
+ * this process (a build's output reader) does that work between these two
+ * calls; the launcher holds the same lock across clone(). */
+void st_runtime_clone_lock(void);
+void st_runtime_clone_unlock(void);
+
 /* 125 (strata failed), 126 (command cannot be invoked) or 127 (not
  * found), by err's code. */
 int st_runtime_exit_code(const st_error *err);
