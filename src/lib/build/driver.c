@@ -454,7 +454,10 @@ static int execute(st_bstate *st, st_bstep *step, st_error **err) {
     r = st_brun_exec(st, step, &layer, err);
   else if (step->in->kind == ST_DF_COPY || step->in->kind == ST_DF_ADD)
     r = st_bcopy_exec(st, step, &layer, err);
-  else
+  else if (step->layer)
+    r = st_bmeta_layer(st, step, &layer, err);
+  if (r == 0 && step->in->kind != ST_DF_RUN && step->in->kind != ST_DF_COPY &&
+      step->in->kind != ST_DF_ADD)
     r = st_bmeta_apply(st, step, config, err);
   char id[ST_DIGEST_LEN];
   if (r < 0 ||

@@ -100,6 +100,9 @@ int st_bresolve_from(st_bctx *b, const char *from, char id[ST_DIGEST_LEN],
 
 /* ---- meta.c: instructions that only change the config ---- */
 int st_bmeta_prepare(st_bstate *st, st_bstep *step, st_error **err);
+/* The layer of a WORKDIR that makes its directory (step->layer set). */
+int st_bmeta_layer(st_bstate *st, st_bstep *step, st_layer_rec *layer,
+                   st_error **err);
 /* Applies the prepared change to config (the "config" object inside). */
 int st_bmeta_apply(st_bstate *st, st_bstep *step, json_t *config,
                    st_error **err);

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "build/add.h"
 #include "build/internal.h"
+#include "layer/tar.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 
@@ -21,6 +23,7 @@ typedef struct meta {
   json_t *value; /* replaces member; NULL with merge */
   json_t *merge; /* ENV: array of "K=V"; LABEL/EXPOSE/VOLUME: object */
   bool reset_cmd;
+  char *mkdir; /* WORKDIR: the directory to make, as a layer */
 } meta;
 
 static void meta_free(void *p) {
@@ -29,6 +32,7 @@ static void meta_free(void *p) {
     return;
   json_decref(m->value);
   json_decref(m->merge);
+  free(m->mkdir);
   free(m);
 }
 
@@ -201,6 +205,14 @@ static int prep_word(st_bstate *st, st_bstep *step, meta *m, st_buf *by,
     m->value = json_string(dir);
     st_buf_printf(by, "WORKDIR %s", dir);
     step->numbered = true;
+    /* BuildKit makes the directory (a layer) when the image lacks it */
+    int isdir = st_bis_dir_in_image(st, dir, err);
+    if (isdir < 0)
+      return -1;
+    if (isdir == 0 && strcmp(dir, "/") != 0) {
+      step->layer = true;
+      m->mkdir = strdup(dir);
+    }
   } else if (in->kind == ST_DF_MAINTAINER) {
     m->member = "author";
     m->top = true;
@@ -403,7 +415,24 @@ int st_bmeta_prepare(st_bstate *st, st_bstep *step, st_error **err) {
     return -1;
   if (step->in->kind == ST_DF_WORKDIR && step->title == NULL)
     step->title = strdup(by.data ? by.data : "WORKDIR");
-  return set_inputs(step, &by, err);
+  if (set_inputs(step, &by, err) < 0)
+    return -1;
+  if (m->mkdir)
+    json_object_set_new(step->inputs, "mkdir", json_true());
+  return 0;
+}
+
+static int produce_dir(void *ctx, int fd, st_error **err) {
+  const st_badd_spec *a = ctx;
+  return st_badd_write(a, fd, err);
+}
+
+int st_bmeta_layer(st_bstate *st, st_bstep *step, st_layer_rec *layer,
+                   st_error **err) {
+  meta *m = step->priv;
+  st_badd_spec a = {.dest = m->mkdir, .mtime = st->b->epoch};
+  return st_layer_import_from(st->b->s, produce_dir, &a, step->title, layer,
+                              err);
 }
 
 static void merge_env(json_t *cc, json_t *pairs) {
