@@ -5,7 +5,9 @@
 #   3. each tests/cli/*.bats file (bats --tap), with STRATA_BIN=BUILD_DIR/strata;
 #   4. with a second, non-sanitized build (VALGRIND_BUILD_DIR or
 #      $VALGRIND_BUILD): tests/valgrind.sh on it (unit binaries and a
-#      handful of CLI commands under valgrind's leak check).
+#      handful of CLI commands under valgrind's leak check);
+#   5. with that build too: tests/fuzz.sh (libFuzzer on the parsers for
+#      FUZZ_SECONDS each, every corpus replayed).
 # Every suite's output is printed so failures are visible; the last line is
 # always "N passed, M failed" (", K skipped" when some were skipped). Exits 1
 # when anything failed or nothing ran.
@@ -180,6 +182,21 @@ if [ -n "$vg_build" ] && { [ -z "$filter" ] || [[ $filter == *valgrind* ]] ||
   name=valgrind
   banner "$name: tests/valgrind.sh $vg_build"
   (TEST_FILTER=$filter timeout -k 10 "$bats_timeout" tests/valgrind.sh "$vg_build" \
+    >"$out/stdout" 2>"$out/stderr" </dev/null; exit $?) 2>/dev/null
+  rc=$?
+  cat "$out/stdout"
+  if [ -s "$out/stderr" ]; then
+    echo "# --- stderr of $name ---"
+    cat "$out/stderr"
+  fi
+  count_tap "$name" "$out/stdout" "$rc"
+fi
+
+# --- 5. fuzz targets, bounded (FUZZ_SECONDS each) ---------------------------
+if [ -n "$vg_build" ] && { [ -z "$filter" ] || [[ fuzz == *"$filter"* ]]; }; then
+  name=fuzz
+  banner "$name: tests/fuzz.sh $vg_build (${FUZZ_SECONDS:-60}s per target)"
+  (timeout -k 10 "$bats_timeout" tests/fuzz.sh "$vg_build" \
     >"$out/stdout" 2>"$out/stderr" </dev/null; exit $?) 2>/dev/null
   rc=$?
   cat "$out/stdout"

@@ -438,3 +438,7 @@ int st_ctx_open_source(st_ctx *c, const char *path, struct stat *st,
   int flags = S_ISREG(st->st_mode) ? O_RDONLY | O_NONBLOCK : O_PATH;
   return st_open_in_root(c->rootfd, *real ? real : ".", flags, 0, err);
 }
+
+void st_ctx_set_hashes(st_ctx *c, const st_ctx_hashes *h) {
+  c->hashes = h;
+}

@@ -51,6 +51,21 @@ int st_ctx_match(st_ctx *c, const char *source, char ***paths, size_t *n,
 int st_ctx_open_source(st_ctx *c, const char *path, struct stat *st,
                        st_error **err);
 
+/* A memory of file content digests, keyed by what identifies one version
+ * of a file (device, inode, size, mtime and ctime, to the nanosecond), so
+ * that an unchanged context is not read again. get returns true and fills
+ * digest when it knows that version; put remembers one (it may decline,
+ * e.g. for a file changed too recently to trust its times). */
+typedef struct st_ctx_hashes {
+  bool (*get)(void *ctx, const struct stat *st, char digest[ST_DIGEST_LEN]);
+  void (*put)(void *ctx, const struct stat *st,
+              const char digest[ST_DIGEST_LEN]);
+  void *ctx;
+} st_ctx_hashes;
+
+/* Makes st_ctx_checksum use h (borrowed; NULL: read every file). */
+void st_ctx_set_hashes(st_ctx *c, const st_ctx_hashes *h);
+
 /* What a COPY writes. */
 typedef struct st_copy_spec {
   char *const *srcs; /* from st_ctx_match */

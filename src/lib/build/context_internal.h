@@ -16,6 +16,7 @@ struct st_ctx {
   char *real;          /* the root as /proc/self/fd shows it, no trailing
                           '/' ("" for "/"), or NULL when unknown */
   const st_ignore *ig; /* NULL when nothing is excluded */
+  const st_ctx_hashes *hashes; /* known content digests, or NULL */
 };
 
 /* Whether path (relative to the root, "" for the root) is excluded; an

@@ -180,9 +180,11 @@ static int entry_record(hasher *h, const ctx_entry *e, st_error **err) {
   char target[4097] = "", digest[ST_DIGEST_LEN] = "";
   long long size = type == 'f' ? (long long)e->st.st_size : 0;
   st_error *oe = NULL;
+  const st_ctx_hashes *hc = h->c->hashes;
+  bool known = type == 'f' && hc && hc->get(hc->ctx, &e->st, digest);
   /* Only file bytes and link targets are read; directories need no fd. */
   cleanup_close int fd =
-      type == 'f' || type == 'l' ? open_entry(h->c, l, e, &oe) : -1;
+      (type == 'f' && !known) || type == 'l' ? open_entry(h->c, l, e, &oe) : -1;
   if (oe) {
     if (err && *err == NULL)
       *err = oe;
@@ -200,8 +202,11 @@ static int entry_record(hasher *h, const ctx_entry *e, st_error **err) {
   } else if (type == 'c' || type == 'b') {
     snprintf(target, sizeof(target), "%u:%u", major(e->st.st_rdev),
              minor(e->st.st_rdev));
-  } else if (type == 'f' && hash_content(h, fd, src, digest, err) < 0) {
-    return -1;
+  } else if (type == 'f' && !known) {
+    if (hash_content(h, fd, src, digest, err) < 0)
+      return -1;
+    if (hc)
+      hc->put(hc->ctx, &e->st, digest);
   }
   if (type != 'f') /* links and devices: their target stands for content */
     st_digest_of(target, strlen(target), digest);

@@ -14,6 +14,7 @@
 #include "build/internal.h"
 #include "layer/tar.h"
 #include "runtime/internal.h"
+#include "store/cache.h"
 #include "store/layers.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -340,7 +341,9 @@ int st_bcopy_prepare(st_bstate *st, st_bstep *step, st_error **err) {
   step->title = strdup(in->text);
   char sum[ST_DIGEST_LEN];
   char **files = NULL;
+  st_filehashes_begin(st->b->hashes);
   int r = st_ctx_checksum(cp->ctx, &cp->spec, sum, &files, err);
+  st_filehashes_end(st->b->hashes);
   if (r == 0) {
     add_files(step->inputs, files);
     json_object_set_new(step->inputs, "sources", json_string(sum));

@@ -762,6 +762,16 @@ static void source_date_epoch(st_bctx *b) {
   b->epoch = v && *v && *end == '\0' && e >= 0 ? e : -1;
 }
 
+static bool hash_get(void *ctx, const struct stat *st,
+                     char digest[ST_DIGEST_LEN]) {
+  return st_filehashes_get(ctx, st, digest);
+}
+
+static void hash_put(void *ctx, const struct stat *st,
+                     const char digest[ST_DIGEST_LEN]) {
+  st_filehashes_put(ctx, st, digest);
+}
+
 static int open_context(st_bctx *b, st_error **err) {
   const st_build_opts *o = b->o;
   if (o->ignore_text && b->ignore == NULL &&
@@ -769,6 +779,13 @@ static int open_context(st_bctx *b, st_error **err) {
     return st_error_wrap(err, ".dockerignore");
   if (o->context && st_ctx_open(o->context, b->ignore, &b->ctx, err) < 0)
     return -1;
+  st_error *e = NULL;
+  if (b->ctx && st_filehashes_open(b->s, &b->hashes, &e) == 0) {
+    b->hash_ops =
+        (st_ctx_hashes){.get = hash_get, .put = hash_put, .ctx = b->hashes};
+    st_ctx_set_hashes(b->ctx, &b->hash_ops);
+  }
+  st_error_free(e); /* without it every file is read: slower, not wrong */
   return 0;
 }
 
@@ -788,6 +805,7 @@ static void bctx_clear(st_bctx *b) {
   vars_free(b->global, b->n_global);
   free(b->cli_used);
   st_ctx_free(b->ctx);
+  st_filehashes_close(b->hashes);
   st_ignore_free(b->ignore);
 }
 

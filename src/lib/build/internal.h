@@ -43,7 +43,9 @@ typedef struct st_bctx {
   st_bvar *global; /* ARGs before the first FROM */
   size_t n_global;
   st_ignore *ignore;
-  st_ctx *ctx;     /* the build context */
+  st_ctx *ctx;                  /* the build context */
+  struct st_filehashes *hashes; /* remembered content digests */
+  st_ctx_hashes hash_ops;
   int step;        /* the last "#N" given out */
   char *tmp;       /* a private directory under the store's tmp/ */
   int n_mounts;    /* image roots mounted under tmp */

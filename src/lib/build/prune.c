@@ -30,6 +30,8 @@ int st_build_prune(st_store *s, bool all, int64_t until, int64_t *entries,
   *entries = st_cache_prune(s, until, err);
   if (*entries < 0)
     return -1;
+  if (st_filehashes_clear(s, err) < 0)
+    return -1;
   if (!all)
     return 0;
   cleanup_free char *dir = mounts_dir(s);

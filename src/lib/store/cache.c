@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "store/containers.h"
 #include "store/internal.h"
@@ -144,4 +146,101 @@ int st_cache_count(st_store *s, int64_t *rows, st_error **err) {
     return st_db_error(s, err, "count the build cache");
   *rows = sqlite3_column_int64(st, 0);
   return 0;
+}
+
+struct st_filehashes {
+  st_store *s;
+  sqlite3_stmt *get, *put;
+  bool in_tx;
+};
+
+int st_filehashes_open(st_store *s, st_filehashes **out, st_error **err) {
+  st_filehashes *h = calloc(1, sizeof(*h));
+  if (h == NULL)
+    return st_error_errno(err, ENOMEM, "file hashes");
+  h->s = s;
+  if (st_db_prepare(s,
+                    "SELECT digest FROM file_hashes WHERE dev = ? AND ino = ? "
+                    "AND size = ? AND mtime = ? AND ctime = ?",
+                    &h->get, err) < 0 ||
+      st_db_prepare(s,
+                    "INSERT OR REPLACE INTO file_hashes (dev, ino, size, "
+                    "mtime, ctime, digest) VALUES (?,?,?,?,?,?)",
+                    &h->put, err) < 0) {
+    st_filehashes_close(h);
+    return -1;
+  }
+  *out = h;
+  return 0;
+}
+
+static int64_t ns(const struct timespec *t) {
+  return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+static void bind_version(sqlite3_stmt *q, const struct stat *st) {
+  sqlite3_reset(q);
+  sqlite3_bind_int64(q, 1, (int64_t)st->st_dev);
+  sqlite3_bind_int64(q, 2, (int64_t)st->st_ino);
+  sqlite3_bind_int64(q, 3, (int64_t)st->st_size);
+  sqlite3_bind_int64(q, 4, ns(&st->st_mtim));
+  sqlite3_bind_int64(q, 5, ns(&st->st_ctim));
+}
+
+bool st_filehashes_get(st_filehashes *h, const struct stat *st,
+                       char digest[ST_DIGEST_LEN]) {
+  bind_version(h->get, st);
+  if (sqlite3_step(h->get) != SQLITE_ROW)
+    return false;
+  const char *d = (const char *)sqlite3_column_text(h->get, 0);
+  bool ok = d && strlen(d) < ST_DIGEST_LEN;
+  if (ok)
+    memcpy(digest, d, strlen(d) + 1);
+  sqlite3_reset(h->get); /* ends the statement's read */
+  return ok;
+}
+
+void st_filehashes_put(st_filehashes *h, const struct stat *st,
+                       const char digest[ST_DIGEST_LEN]) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  if (!h->in_tx || st->st_ctim.tv_sec >= now.tv_sec - 2 ||
+      st->st_mtim.tv_sec >= now.tv_sec - 2)
+    return;
+  bind_version(h->put, st);
+  sqlite3_bind_text(h->put, 6, digest, -1, SQLITE_STATIC);
+  (void)sqlite3_step(h->put);
+}
+
+void st_filehashes_begin(st_filehashes *h) {
+  st_error *e = NULL;
+  if (h && !h->in_tx && st_tx_begin(h->s, &e) == 0)
+    h->in_tx = true;
+  st_error_free(e); /* busy: lookups still work, nothing is remembered */
+}
+
+void st_filehashes_end(st_filehashes *h) {
+  if (h == NULL || !h->in_tx)
+    return;
+  sqlite3_reset(h->get);
+  sqlite3_reset(h->put);
+  st_error *e = NULL;
+  if (st_tx_commit(h->s, &e) < 0) {
+    st_error_free(e);
+    st_tx_rollback(h->s);
+  }
+  h->in_tx = false;
+}
+
+void st_filehashes_close(st_filehashes *h) {
+  if (h == NULL)
+    return;
+  st_filehashes_end(h);
+  sqlite3_finalize(h->get);
+  sqlite3_finalize(h->put);
+  free(h);
+}
+
+int st_filehashes_clear(st_store *s, st_error **err) {
+  return st_db_exec(s, "DELETE FROM file_hashes", err);
 }

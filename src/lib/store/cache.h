@@ -54,4 +54,28 @@ int64_t st_cache_prune(st_store *s, int64_t until, st_error **err);
 /* Number of rows and of distinct images they name. */
 int st_cache_count(st_store *s, int64_t *rows, st_error **err);
 
+/* ---- file content digests (st_ctx_hashes for the build context) ----- */
+
+typedef struct st_filehashes st_filehashes;
+
+struct stat;
+
+/* Prepares the lookups. Between begin and end, lookups and puts share one
+ * transaction (one lock, not one per file); puts outside are dropped. */
+int st_filehashes_open(st_store *s, st_filehashes **out, st_error **err);
+/* True with digest filled when this exact version of the file (device,
+ * inode, size, mtime, ctime) was hashed before. */
+bool st_filehashes_get(st_filehashes *h, const struct stat *st,
+                       char digest[ST_DIGEST_LEN]);
+/* Remembers a digest, unless the file changed in the last 2 seconds: the
+ * file system's clock is coarse, so a write right after could keep the
+ * same times (git's "racy" entries). */
+void st_filehashes_put(st_filehashes *h, const struct stat *st,
+                       const char digest[ST_DIGEST_LEN]);
+void st_filehashes_begin(st_filehashes *h);
+void st_filehashes_end(st_filehashes *h);
+void st_filehashes_close(st_filehashes *h);
+/* Forgets them all (builder prune). */
+int st_filehashes_clear(st_store *s, st_error **err);
+
 #endif

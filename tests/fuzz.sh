@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The fuzz targets, bounded, as TAP:
+#   - the pure parsers (Dockerfile, .dockerignore, word expansion) are built
+#     with clang's libFuzzer + ASan/UBSan from their own sources and run for
+#     FUZZ_SECONDS each (default 60), starting from fuzz/corpus/<name>;
+#   - every target (the registry ones too) replays its corpus, linked
+#     against BUILD_DIR/libstrata.a (gcc, no libFuzzer).
+# A crash fails the test and leaves the input in $FUZZ_OUT (default a temp
+# dir, printed); turn it into a unit test. bench/fuzz.sh runs them longer.
+#
+# Usage: tests/fuzz.sh BUILD_DIR
+set -u
+build=$(cd "${1:?usage: tests/fuzz.sh BUILD_DIR}" && pwd)
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo" || exit 2
+secs=${FUZZ_SECONDS:-60}
+out=${FUZZ_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/strata-fuzz.XXXXXX")}
+n=0
+result() { # result OK|FAIL NAME
+  n=$((n + 1))
+  if [ "$1" = OK ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
+}
+
+# target -> its sources (besides util/error.c and util/buf.c)
+declare -A srcs=(
+  [dockerfile]="src/lib/build/dockerfile*.c"
+  [ignore]="src/lib/build/ignore.c"
+  [expand]="src/lib/build/expand.c"
+)
+echo "1..$((${#srcs[@]} + 5))"
+for t in dockerfile ignore expand; do
+  bin=$out/fuzz_$t
+  # shellcheck disable=SC2086
+  if ! command -v clang >/dev/null; then
+    result FAIL "fuzz_$t: clang is not installed (apt-get install clang)"
+    continue
+  fi
+  if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+    -Isrc/lib -Isrc -I"$build" "fuzz/fuzz_$t.c" ${srcs[$t]} \
+    src/lib/util/error.c src/lib/util/buf.c \
+    $(pkg-config --libs jansson) -o "$bin" 2>"$out/$t.cc"; then
+    cat "$out/$t.cc"
+    result FAIL "fuzz_$t: does not build"
+    continue
+  fi
+  mkdir -p "$out/corpus-$t"
+  if "$bin" -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10 \
+    -artifact_prefix="$out/$t-" "$out/corpus-$t" "fuzz/corpus/$t" \
+    >"$out/$t.log" 2>&1; then
+    runs=$(grep -o 'Done [0-9]* runs' "$out/$t.log" | grep -o '[0-9]*')
+    result OK "fuzz_$t: ${secs}s of libFuzzer, ${runs:-?} inputs, no crash"
+  else
+    tail -30 "$out/$t.log"
+    result FAIL "fuzz_$t: crash (inputs in $out)"
+  fi
+done
+
+# replay every corpus through the gcc build of each target
+if FUZZ_REPLAY=1 fuzz/build.sh "$build" "$out/replay" >"$out/replay.log" 2>&1; then
+  for t in manifest www_auth dockerfile ignore expand; do
+    if "$out/replay/fuzz_$t" fuzz/corpus/"$t"/* >"$out/r-$t.log" 2>&1; then
+      result OK "fuzz_$t: corpus replays"
+    else
+      tail -20 "$out/r-$t.log"
+      result FAIL "fuzz_$t: corpus replay crashed"
+    fi
+  done
+else
+  cat "$out/replay.log"
+  for t in manifest www_auth dockerfile ignore expand; do
+    result FAIL "fuzz_$t: replay build failed"
+  done
+fi
+[ -z "${FUZZ_OUT:-}" ] && rm -rf "$out"
+exit 0
