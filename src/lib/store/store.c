@@ -105,25 +105,21 @@ static const char schema_build_cache[] =
 
 /* Content digests of build-context files by file version (store/cache.h),
  * so an unchanged context is not read again. */
-static const char schema_file_hashes[] =
-    "CREATE TABLE file_hashes ("
-    " dev INTEGER NOT NULL,"
-    " ino INTEGER NOT NULL,"
-    " size INTEGER NOT NULL,"
-    " mtime INTEGER NOT NULL," /* ns */
-    " ctime INTEGER NOT NULL," /* ns */
-    " digest TEXT NOT NULL,"
-    " PRIMARY KEY (dev, ino));";
+static const char schema_file_hashes[] = "CREATE TABLE file_hashes ("
+                                         " dev INTEGER NOT NULL,"
+                                         " ino INTEGER NOT NULL,"
+                                         " size INTEGER NOT NULL,"
+                                         " mtime INTEGER NOT NULL," /* ns */
+                                         " ctime INTEGER NOT NULL," /* ns */
+                                         " digest TEXT NOT NULL,"
+                                         " PRIMARY KEY (dev, ino));";
 
 /* Schema migrations, applied in order in one transaction: migrations[i]
  * takes the schema from version i to i + 1. Append; never edit a released
  * entry. */
 static const char *const migrations[] = {
-    schema_v1,
-    schema_registry,
-    schema_containers,
-    schema_build_cache,
-    schema_file_hashes,
+    schema_v1,          schema_registry,    schema_containers,
+    schema_build_cache, schema_file_hashes,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
