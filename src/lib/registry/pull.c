@@ -113,12 +113,13 @@ static int parse_config(const pull *p, const char *buf, size_t len,
                         "rootfs.diff_ids)",
                         p->display);
   }
-  if (json_array_size(ids) != n_layers) {
+  size_t n_ids = json_array_size(ids); /* ids dies with j */
+  if (n_ids != n_layers) {
     json_decref(j);
     return st_error_set(err, EINVAL,
                         "%s: the manifest lists %zu layers but the config "
                         "has %zu diff IDs",
-                        p->display, n_layers, json_array_size(ids));
+                        p->display, n_layers, n_ids);
   }
   *created = 0;
   const char *c = json_string_value(json_object_get(j, "created"));
