@@ -472,6 +472,8 @@ static int run_captured(st_bstate *st, const st_bstep *step, const char *id,
 static int check_status(const run_prep *rp, int status, st_error **err) {
   if (status == 0)
     return 0;
+  if (status == 128 + SIGKILL)
+    return st_error_set(err, EINTR, "interrupted: the RUN step was killed");
   cleanup_buf st_buf cmd = ST_BUF_INIT;
   for (size_t i = 0; i < rp->argc; i++)
     st_buf_printf(&cmd, "%s%s", i ? " " : "", rp->argv[i]);
@@ -506,7 +508,8 @@ int st_brun_exec(st_bstate *st, st_bstep *step, st_layer_rec *layer,
                       .n_volumes = rp->n_volumes,
                       .tmpfs = rp->tmpfs,
                       .n_tmpfs = rp->n_tmpfs,
-                      .volatile_layer = true};
+                      .volatile_layer = true,
+                      .kill_on_interrupt = true};
   char id[ST_CONTAINER_ID_LEN];
   if (st_container_create(st->b->s, &o, id, err) < 0)
     return -1;

@@ -15,6 +15,7 @@
 #define ST_ANN_WORK "io.strata.overlay.workdir"
 #define ST_ANN_STOPSIGNAL "io.strata.stopsignal"
 #define ST_ANN_VOLATILE "io.strata.overlay.volatile" /* "true": --rm */
+#define ST_ANN_INTERRUPT "io.strata.interrupt"       /* "kill": build steps */
 #define ST_ANN_RUNTIME "io.strata.runtime" /* --runtime: absolute path */
 #define ST_DEFAULT_PATH                                                        \
   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -58,7 +59,8 @@ typedef struct st_spec {
   bool root_readonly;
   char **lower; /* NULL-terminated, top first */
   char *upper, *work;
-  bool volatile_upper; /* skip syncing the upper dir (--rm) */
+  bool volatile_upper;  /* skip syncing the upper dir (--rm) */
+  bool interrupt_kills; /* SIGINT/SIGTERM/SIGHUP: SIGKILL the container */
   st_mount_op *mounts;
   size_t n_mounts;
   char **masked, **readonly_paths; /* NULL-terminated */

@@ -37,6 +37,10 @@ typedef struct st_create_opts {
   /* the read-write layer is read once right after the run (a build step):
    * overlay need not sync it */
   bool volatile_layer;
+  /* Ctrl-C (SIGINT, SIGTERM, SIGHUP to the process that runs it) kills the
+   * container instead of being passed on (a build step: PID 1 usually
+   * ignores SIGINT, and the build must stop) */
+  bool kill_on_interrupt;
   char *const *cap_add; /* --cap-add / --cap-drop: names or ALL */
   size_t n_cap_add;
   char *const *cap_drop;

@@ -420,6 +420,8 @@ static json_t *build_annotations(const st_spec_input *in) {
    * when it is unmounted (that sync is most of the cost of a short run). */
   if (a && (in->o->auto_remove || in->o->volatile_layer))
     json_object_set_new(a, ST_ANN_VOLATILE, json_string("true"));
+  if (a && in->o->kill_on_interrupt)
+    json_object_set_new(a, ST_ANN_INTERRUPT, json_string("kill"));
   if (a && in->runtime)
     json_object_set_new(a, ST_ANN_RUNTIME, json_string(in->runtime));
   return a;

@@ -29,6 +29,7 @@ typedef struct relay {
   pid_t pid;
   bool exited;
   int status;
+  bool interrupt_kills; /* see st_create_opts.kill_on_interrupt */
 } relay;
 
 static void close_fd(int *fd) {
@@ -106,6 +107,10 @@ static void on_signal(relay *r) {
       struct winsize w;
       if (r->master >= 0 && ioctl(0, TIOCGWINSZ, &w) == 0)
         ioctl(r->master, TIOCSWINSZ, &w);
+    } else if (!r->exited && r->interrupt_kills &&
+               (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM ||
+                si.ssi_signo == SIGHUP)) {
+      kill(r->pid, SIGKILL);
     } else if (!r->exited) {
       kill(r->pid, (int)si.ssi_signo);
     }
@@ -225,7 +230,8 @@ static int run_launched(st_store *s, const char *id, const char *dir,
              .out = x->out_rd,
              .err = x->err_rd,
              .log = x->log,
-             .pid = l->pid};
+             .pid = l->pid,
+             .interrupt_kills = l->spec->interrupt_kills};
   x->out_rd = x->err_rd = -1;
   sigset_t set;
   sigprocmask(SIG_BLOCK, NULL, &set);
