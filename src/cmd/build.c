@@ -48,6 +48,8 @@ ST_COMMAND(
     "                                \"tty\", \"quiet\") (default \"auto\")\n"
     "      --pull                    Always attempt to pull all referenced "
     "images\n"
+    "      --secret stringArray      Secret to expose to the build (format: "
+    "\"id=mysecret[,src=/local/secret]\")\n"
     "  -q, --quiet                   Suppress the build output and print "
     "image ID on\n"
     "                                success\n"
@@ -261,6 +263,7 @@ static int load_inputs(const char *context, const char *file, inputs *in) {
 
 typedef struct args {
   st_build_opts o;
+  st_build_secret *secrets;
   const char **tags, **build_args, **labels;
   const char *file, *iidfile, *progress;
   bool quiet, check, verbose;
@@ -278,8 +281,50 @@ enum {
   OPT_CHECK,
   OPT_PLATFORM,
   OPT_VERBOSE,
+  OPT_SECRET,
   OPT_IGNORED,
 };
+
+/* --secret id=ID[,src=FILE|source=FILE][,env=VAR][,type=file|env]. The
+ * strings point into arg (argv), which lives as long as the build. */
+static int parse_secret(char *arg, st_build_secret *out) {
+  *out = (st_build_secret){0};
+  const char *type = NULL;
+  for (char *next = arg, *kv; next;) {
+    kv = next;
+    next = strchr(next, ',');
+    if (next)
+      *next++ = '\0';
+    char *eq = strchr(kv, '=');
+    if (eq == NULL)
+      return cli_fail(1, "invalid --secret: \"%s\" is not key=value", kv);
+    *eq = '\0';
+    const char *v = eq + 1;
+    if (strcmp(kv, "id") == 0)
+      out->id = v;
+    else if (strcmp(kv, "src") == 0 || strcmp(kv, "source") == 0)
+      out->src = v;
+    else if (strcmp(kv, "env") == 0)
+      out->env = v;
+    else if (strcmp(kv, "type") == 0)
+      type = v;
+    else
+      return cli_fail(1, "invalid --secret: unknown key %s", kv);
+  }
+  if (out->id == NULL || *out->id == '\0')
+    return cli_fail(1, "invalid --secret: id=ID is required");
+  if (type && strcmp(type, "env") == 0 && out->src) {
+    out->env = out->src;
+    out->src = NULL;
+  }
+  if (out->src == NULL && out->env == NULL && getenv(out->id) == NULL)
+    return cli_fail(1, "invalid --secret id=%s: give src=FILE or env=VAR",
+                    out->id);
+  if (out->src && access(out->src, R_OK) < 0)
+    return cli_fail(1, "secret %s: cannot read %s: %s", out->id, out->src,
+                    strerror(errno));
+  return 0;
+}
 
 static int parse_flag(args *a, int ch, char **tags_out, size_t *nt) {
   switch (ch) {
@@ -322,6 +367,11 @@ static int parse_flag(args *a, int ch, char **tags_out, size_t *nt) {
   case OPT_VERBOSE:
     a->verbose = true;
     break;
+  case OPT_SECRET:
+    if (parse_secret(optarg, &a->secrets[a->o.n_secrets]) < 0)
+      return -2;
+    a->o.n_secrets++;
+    break;
   case OPT_PLATFORM:
   case OPT_IGNORED:
     break;
@@ -347,6 +397,7 @@ static int parse_args(int argc, char **argv, args *a, size_t *n_tags) {
       {"network", required_argument, 0, OPT_NETWORK},
       {"check", no_argument, 0, OPT_CHECK},
       {"verbose", no_argument, 0, OPT_VERBOSE},
+      {"secret", required_argument, 0, OPT_SECRET},
       {"platform", required_argument, 0, OPT_PLATFORM},
       {"rm", optional_argument, 0, OPT_IGNORED},
       {"force-rm", optional_argument, 0, OPT_IGNORED},
@@ -356,8 +407,9 @@ static int parse_args(int argc, char **argv, args *a, size_t *n_tags) {
   while ((ch = getopt_long(argc, argv, "t:f:qh", opts, NULL)) != -1) {
     if (ch == 'h')
       return 2;
-    if (parse_flag(a, ch, NULL, n_tags) < 0)
-      return -1;
+    int r = parse_flag(a, ch, NULL, n_tags);
+    if (r < 0)
+      return r;
   }
   return 0;
 }
@@ -524,13 +576,17 @@ static int run_build(int argc, char **argv) {
   cleanup_free const char **tags = calloc(cap, sizeof(char *));
   cleanup_free const char **bargs = calloc(cap, sizeof(char *));
   cleanup_free const char **labels = calloc(cap, sizeof(char *));
-  if (tags == NULL || bargs == NULL || labels == NULL)
+  cleanup_free st_build_secret *secrets = calloc(cap, sizeof(*secrets));
+  if (tags == NULL || bargs == NULL || labels == NULL || secrets == NULL)
     return cli_fail(1, "out of memory");
-  args a = {.tags = tags, .build_args = bargs, .labels = labels};
+  args a = {
+      .tags = tags, .build_args = bargs, .labels = labels, .secrets = secrets};
   size_t n_tags = 0;
   int r = parse_args(argc, argv, &a, &n_tags);
   if (r == 2)
     return cli_usage(&st_cmd_build);
+  if (r == -2)
+    return 1; /* a bad --secret, already reported */
   if (r < 0)
     return cli_bad_usage("build", "unknown flag");
   if (check_flags(&a))
@@ -552,6 +608,7 @@ static int run_build(int argc, char **argv) {
   a.o.n_tags = n_tags;
   a.o.build_args = (char *const *)bargs;
   a.o.labels = (char *const *)labels;
+  a.o.secrets = secrets;
   struct stat sb;
   if (strcmp(context, "-") == 0)
     r = build_stdin(&a);

@@ -43,6 +43,13 @@ typedef struct st_build_event {
 
 typedef void (*st_build_progress_fn)(void *ctx, const st_build_event *ev);
 
+/* --secret id=ID[,src=FILE|,env=VAR]: a secret RUN can mount. */
+typedef struct st_build_secret {
+  const char *id;
+  const char *src; /* a file, or NULL */
+  const char *env; /* an environment variable (default: ID), when no src */
+} st_build_secret;
+
 typedef struct st_build_opts {
   const char *context;    /* directory of the build context */
   const char *dockerfile; /* bytes of the Dockerfile */
@@ -54,6 +61,8 @@ typedef struct st_build_opts {
   size_t n_build_args;
   char *const *labels; /* "K=V" added to the final image */
   size_t n_labels;
+  const st_build_secret *secrets;
+  size_t n_secrets;
   const char *target;  /* stage name, or NULL for the last stage */
   const char *network; /* RUN's network: "host" (default) or "none" */
   bool no_cache;

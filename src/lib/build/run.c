@@ -25,6 +25,7 @@
 #include "digest/digest.h"
 #include "runtime/manage.h"
 #include "runtime/runtime.h"
+#include "store/containers.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -38,6 +39,8 @@ typedef struct run_prep {
   size_t n_volumes;
   char **tmpfs;
   size_t n_tmpfs;
+  char **scrub; /* mount points (secrets) taken out of the layer */
+  size_t n_scrub;
   const char *network;
 } run_prep;
 
@@ -55,6 +58,7 @@ static void prep_free(void *p) {
   strv_free(r->env, r->n_env);
   strv_free(r->volumes, r->n_volumes);
   strv_free(r->tmpfs, r->n_tmpfs);
+  strv_free(r->scrub, r->n_scrub);
   free(r);
 }
 
@@ -289,6 +293,71 @@ static char *bind_source(st_bstate *st, const mount_opt *m, st_error **err) {
   return path;
 }
 
+/* The file a --secret gives: its src, or its env's value written to a
+ * private file. NULL (and no error) when the build was given no such id. */
+static char *secret_file(st_bstate *st, const char *id, st_error **err) {
+  const st_build_opts *o = st->b->o;
+  for (size_t i = 0; i < o->n_secrets; i++) {
+    const st_build_secret *sec = &o->secrets[i];
+    if (strcmp(sec->id, id) != 0)
+      continue;
+    if (sec->src)
+      return realpath(sec->src, NULL);
+    char *tmp, *path = NULL;
+    if (st_bprivate_dir(st->b, &tmp, err) < 0)
+      return NULL;
+    char d[ST_DIGEST_LEN];
+    st_digest_of(id, strlen(id), d);
+    if (asprintf(&path, "%s/secret-%.16s", tmp, st_digest_hex(d)) < 0)
+      return NULL;
+    const char *v = getenv(sec->env ? sec->env : id);
+    cleanup_close int fd =
+        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    size_t len = v ? strlen(v) : 0;
+    if (fd < 0 || (len && write(fd, v, len) != (ssize_t)len)) {
+      st_error_errno(err, errno, "secret %s", id);
+      free(path);
+      return NULL;
+    }
+    return path;
+  }
+  return NULL;
+}
+
+/* --mount=type=secret: the file read-only at target (default
+ * /run/secrets/<id>); it never enters the key, and its mount point is
+ * taken out of the layer after the run. */
+static int add_secret(st_bstate *st, run_prep *rp, const mount_opt *m,
+                      json_t *mounts, st_error **err) {
+  const char *id = m->id ? m->id : m->target ? strrchr(m->target, '/') : NULL;
+  if (id && *id == '/')
+    id++;
+  if (id == NULL || *id == '\0')
+    return st_error_set(err, EINVAL, "--mount type=secret: id is required");
+  cleanup_free char *file = secret_file(st, id, err), *target = NULL,
+                    *vol = NULL;
+  if (file == NULL && err && *err)
+    return -1;
+  if (file == NULL && m->required)
+    return st_error_set(err, EINVAL,
+                        "secret %s: not given to the build (--secret id=%s,"
+                        "src=FILE)",
+                        id, id);
+  if (file == NULL)
+    return 0; /* an optional secret that was not given: nothing mounted */
+  if (m->target)
+    target = strdup(m->target);
+  else if (asprintf(&target, "/run/secrets/%s", id) < 0)
+    target = NULL;
+  if (target == NULL || asprintf(&vol, "%s:%s:ro", file, target) < 0 ||
+      push(&rp->volumes, &rp->n_volumes, steal_pointer(&vol)) < 0 ||
+      push(&rp->scrub, &rp->n_scrub, strdup(target)) < 0)
+    return st_error_errno(err, ENOMEM, "--mount");
+  json_array_append_new(mounts, json_pack("{s:s, s:s, s:s}", "type", "secret",
+                                          "target", target, "id", id));
+  return 0;
+}
+
 static int add_mount(st_bstate *st, run_prep *rp, const mount_opt *m,
                      json_t *mounts, st_error **err) {
   if (m->target == NULL && strcmp(m->type, "secret") && strcmp(m->type, "ssh"))
@@ -307,12 +376,14 @@ static int add_mount(st_bstate *st, run_prep *rp, const mount_opt *m,
     if (push(&rp->tmpfs, &rp->n_tmpfs, strdup(m->target)) < 0)
       return st_error_errno(err, ENOMEM, "--mount");
     return 0;
-  } else if (strcmp(m->type, "secret") == 0 || strcmp(m->type, "ssh") == 0) {
+  } else if (strcmp(m->type, "secret") == 0) {
+    return add_secret(st, rp, m, mounts, err);
+  } else if (strcmp(m->type, "ssh") == 0) {
     if (m->required)
-      return st_error_set(err, EINVAL,
-                          "--mount type=%s: no %s was given to the build",
-                          m->type, m->type);
-    return 0; /* an optional secret that was not given: nothing mounted */
+      return st_error_set(err, ENOTSUP,
+                          "--mount type=ssh: SSH agent "
+                          "forwarding is not supported yet");
+    return 0;
   } else {
     return st_error_set(err, EINVAL, "--mount: unsupported type %s", m->type);
   }
@@ -483,6 +554,27 @@ static int check_status(const run_prep *rp, int status, st_error **err) {
                       cmd.data ? cmd.data : "", status);
 }
 
+/* A secret's mount point (an empty file, and the directories made for it
+ * when they are empty now) is no change of the step: out of the upper. */
+static void scrub_mount_points(st_bstate *st, const run_prep *rp,
+                               const char *id) {
+  cleanup_free char *dir = st_container_dir(st->b->s, id);
+  for (size_t i = 0; dir && i < rp->n_scrub; i++) {
+    cleanup_free char *p = NULL;
+    if (asprintf(&p, "%s/upper%s", dir, rp->scrub[i]) < 0)
+      continue;
+    struct stat sb;
+    if (lstat(p, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0)
+      unlink(p);
+    for (char *slash = strrchr(p, '/'); slash && slash > p + strlen(dir) + 6;
+         slash = strrchr(p, '/')) {
+      *slash = '\0';
+      if (rmdir(p) < 0) /* not empty, or the image had it: keep */
+        break;
+    }
+  }
+}
+
 int st_brun_exec(st_bstate *st, st_bstep *step, st_layer_rec *layer,
                  st_error **err) {
   run_prep *rp = step->priv;
@@ -517,6 +609,8 @@ int st_brun_exec(st_bstate *st, st_bstep *step, st_layer_rec *layer,
   int r = run_captured(st, step, id, &status, err);
   if (r == 0)
     r = check_status(rp, status, err);
+  if (r == 0)
+    scrub_mount_points(st, rp, id);
   if (r == 0)
     r = st_container_layer(st->b->s, id, st->b->epoch, layer, err);
   st_error *ignored = NULL;
