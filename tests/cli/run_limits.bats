@@ -78,8 +78,13 @@ cg_file() {
 @test "limits: --memory stops a process that allocates more" {
   run --separate-stderr "$STRATA" run --rm --memory 16m busybox sh -c \
     'head -c 64m /dev/zero | tail >/dev/null; echo $?'
-  # tail buffers its input: it is killed (137) or fails
-  assert_match "$output" '^(137|1)$'
+  # tail buffers its input: it is killed (137) or fails; or the OOM killer
+  # picks the shell itself, and the container ends with 137
+  if [ -z "$output" ]; then
+    assert_status 137
+  else
+    assert_match "$output" '^(137|1)$'
+  fi
   run --separate-stderr "$STRATA" run --rm busybox sh -c \
     'head -c 64m /dev/zero | tail >/dev/null; echo $?'
   assert_eq "$output" "0"
