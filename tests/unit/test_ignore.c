@@ -296,8 +296,23 @@ static void test_many_patterns(void **state) {
   st_ignore_free(ig);
 }
 
+/* Found by fuzz_ignore: patterns that clean to nothing ("/", "!/") leave
+ * components without tokens; matching them must not offset a NULL token
+ * array (UBSan: pointer overflow). */
+static void test_empty_components(void **state) {
+  (void)state;
+  st_ignore *ig = compile("# c\n !/  \n/\n");
+  assert_false(st_ignore_match(ig, "b/  "));
+  assert_false(st_ignore_match(ig, "x"));
+  st_ignore_free(ig);
+  ig = compile("/\n**\n");
+  assert_true(st_ignore_match(ig, "a/b"));
+  st_ignore_free(ig);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_empty_components),
       cmocka_unit_test(test_empty),
       cmocka_unit_test(test_literal),
       cmocka_unit_test(test_star),

@@ -476,7 +476,8 @@ static bool tok_match(const st_ignore *ig, const tok *t, const char *s,
                       size_t n, size_t *used) {
   if (t->kind == TOK_LIT) {
     *used = t->len;
-    return n >= t->len && memcmp(s, ig->lits.data + t->off, t->len) == 0;
+    return n >= t->len &&
+           (t->len == 0 || memcmp(s, ig->lits.data + t->off, t->len) == 0);
   }
   bool bad;
   uint32_t cp = utf8_next(s, n, used, &bad);
@@ -493,7 +494,8 @@ static bool tok_match(const st_ignore *ig, const tok *t, const char *s,
 /* Whether component k matches the whole segment s[0..n). */
 static bool comp_match(const st_ignore *ig, const comp *k, const char *s,
                        size_t n) {
-  const tok *t = ig->toks + k->tok;
+  /* an empty component has no tokens, and toks may then be NULL */
+  const tok *t = k->ntok ? ig->toks + k->tok : NULL;
   size_t ti = 0, si = 0, star_ti = SIZE_MAX, star_si = 0;
   while (si < n || ti < k->ntok) {
     if (ti < k->ntok) {
@@ -536,7 +538,7 @@ static size_t seg_end(const char *p, size_t i) {
  * below the path could match). */
 static bool pattern_walk(const st_ignore *ig, const pattern *pt,
                          const char *path, bool partial) {
-  const comp *k = ig->comps + pt->comp;
+  const comp *k = pt->ncomp ? ig->comps + pt->comp : NULL;
   size_t ci = 0, m = pt->ncomp, star_ci = SIZE_MAX, star_pos = 0;
   size_t pos = skip_slashes(path, 0);
   for (;;) {
