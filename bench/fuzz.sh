@@ -7,6 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
 [ -d "$build" ] || build=$here/../build
 export FUZZ_SECONDS=${FUZZ_SECONDS:-600}
+export FUZZ_SEED=${FUZZ_SEED:-$RANDOM$RANDOM}
 export FUZZ_OUT=${FUZZ_OUT:-$PWD/bench-fuzz-out}
 mkdir -p "$FUZZ_OUT"
 "$here/../tests/fuzz.sh" "$build"

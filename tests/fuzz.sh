@@ -14,6 +14,9 @@ build=$(cd "${1:?usage: tests/fuzz.sh BUILD_DIR}" && pwd)
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo" || exit 2
 secs=${FUZZ_SECONDS:-60}
+# A fixed seed by default, so a run is repeatable (the same inputs on the
+# same corpus); bench/fuzz.sh draws one.
+seed=${FUZZ_SEED:-1}
 out=${FUZZ_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/strata-fuzz.XXXXXX")}
 n=0
 result() { # result OK|FAIL NAME
@@ -45,6 +48,7 @@ for t in dockerfile ignore expand; do
   fi
   mkdir -p "$out/corpus-$t"
   if "$bin" -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10 \
+    -seed="$seed" \
     -artifact_prefix="$out/$t-" "$out/corpus-$t" "fuzz/corpus/$t" \
     >"$out/$t.log" 2>&1; then
     runs=$(grep -o 'Done [0-9]* runs' "$out/$t.log" | grep -o '[0-9]*')
