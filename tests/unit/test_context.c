@@ -649,9 +649,10 @@ static void test_checksum_files(void **state) {
   char d[ST_DIGEST_LEN];
   char **files = NULL;
   assert_int_equal(st_ctx_checksum(f->ctx, &spec, d, &files, NULL), 0);
-  const char *names[] = {S("d"),          S("d/f1"),  S("d/hl"),
-                         S("d/link"),     S("d/sub"), S("d/sub/f2"),
-                         S("d/sub/x.tmp")};
+  /* named by source path (what the user edits) */
+  const char *names[] = {S("dir"),          S("dir/f1"),  S("dir/hl"),
+                         S("dir/link"),     S("dir/sub"), S("dir/sub/f2"),
+                         S("dir/sub/x.tmp")};
   size_t n = 0;
   for (; files[n]; n++) {
     size_t l = strlen(names[n]);

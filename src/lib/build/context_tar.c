@@ -249,8 +249,17 @@ int st_ctx_checksum(st_ctx *c, const st_copy_spec *spec,
     r = entry_record(&h, &l.v[i], err);
     if (r == 0)
       st_sha256_update(h.all, h.rec.data, h.rec.len);
+    /* named by its source path, as the user knows it ("src/main.c"); the
+     * parents COPY makes have none: by destination, with a '/' */
+    const ctx_entry *e = &l.v[i];
+    const char *src = ctx_str(&l, e->src);
+    cleanup_free char *shown = NULL;
+    if (r == 0 && files && ((e->flags & CTX_PARENT) || *src == '\0'))
+      r = asprintf(&shown, "/%s", ctx_str(&l, e->dst)) < 0
+              ? st_error_errno(err, ENOMEM, "COPY: checksum")
+              : 0;
     if (r == 0 && files)
-      r = add_file_line(&h, ctx_str(&l, l.v[i].dst), err);
+      r = add_file_line(&h, shown ? shown : src, err);
   }
   if (r == 0 && files && h.files == NULL &&
       (h.files = calloc(1, sizeof(*h.files))) == NULL)

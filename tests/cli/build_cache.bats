@@ -1,0 +1,203 @@
+#!/usr/bin/env bats
+# strata build's cache: which steps hit, which miss and the reason printed
+# ("#N cache miss: ..."), and what rebuilding leaves behind (dangling
+# images, prune). Needs root.
+
+load helpers
+load build_helpers
+
+setup() {
+  build_setup
+  echo one >"$CTX/a.txt"
+  # Steps: FROM, RUN (#3), COPY (#4), RUN (#5), ENV (no number).
+  dockerfile <<'EOF'
+FROM busybox
+RUN echo first >/first
+COPY a.txt /a.txt
+RUN cat /a.txt >/copied
+ENV A=1
+EOF
+}
+
+teardown() {
+  "$STRATA" rm -f $("$STRATA" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
+}
+
+@test "cache: a second build hits every step and gives the same image ID" {
+  sbuild -t x "$CTX"
+  assert_status 0
+  id1=$(cfg x '{{.Id}}')
+  sbuild -t x "$CTX"
+  assert_status 0
+  assert_step_cached "RUN echo first >/first"
+  assert_step_cached "COPY a.txt /a.txt"
+  assert_step_cached "RUN cat /a.txt >/copied"
+  [[ $stderr != *"cache miss"* ]]
+  assert_eq "$(cfg x '{{.Id}}')" "$id1"
+  assert_contains "$stderr" "writing image $id1 done"
+}
+
+@test "cache: the first build says why each step missed" {
+  sbuild -t x "$CTX"
+  assert_status 0
+  assert_step_miss "RUN echo first >/first" "base image changed"
+  assert_step_miss "COPY a.txt /a.txt" "parent step rebuilt"
+  assert_step_miss "RUN cat /a.txt >/copied" "parent step rebuilt"
+}
+
+@test "cache: editing a copied file misses from that COPY on, earlier steps hit" {
+  sbuild -t x "$CTX"
+  assert_status 0
+  echo two >"$CTX/a.txt"
+  sbuild -t x "$CTX"
+  assert_status 0
+  assert_step_cached "RUN echo first >/first"
+  assert_step_miss "COPY a.txt /a.txt" "a.txt changed (content)"
+  assert_step_miss "RUN cat /a.txt >/copied" "parent step rebuilt"
+  assert_eq "$(in_image x 'cat /copied')" "two"
+}
+
+@test "cache: touching a file (mtime only) keeps the cache" {
+  sbuild -t x "$CTX"
+  assert_status 0
+  id1=$(cfg x '{{.Id}}')
+  touch -d '2001-01-01' "$CTX/a.txt"
+  sbuild -t x "$CTX"
+  assert_status 0
+  assert_step_cached "COPY a.txt /a.txt"
+  assert_eq "$(cfg x '{{.Id}}')" "$id1"
+}
+
+@test "cache: the same files in another context directory hit" {
+  sbuild -t x "$CTX"
+  assert_status 0
+  id1=$(cfg x '{{.Id}}')
+  cp -r "$CTX" "$BATS_TEST_TMPDIR/ctx2"
+  sbuild -t x "$BATS_TEST_TMPDIR/ctx2"
+  assert_status 0
+  assert_step_cached "COPY a.txt /a.txt"
+  assert_eq "$(cfg x '{{.Id}}')" "$id1"
+}
+
+@test "cache: a file's mode change misses" {
+  sbuild -t x "$CTX"
+  assert_status 0
+  chmod 0755 "$CTX/a.txt"
+  sbuild -t x "$CTX"
+  assert_status 0
+  assert_step_miss "COPY a.txt /a.txt" "a.txt changed (mode)"
+}
+
+@test "cache: a file added to or removed from a copied directory is named" {
+  mkdir "$CTX/d"
+  echo 1 >"$CTX/d/keep"
+  echo 2 >"$CTX/d/gone"
+  dockerfile <<'EOF'
+FROM busybox
+COPY d /d
+EOF
+  sbuild -t x "$CTX"
+  assert_status 0
+  echo 3 >"$CTX/d/new"
+  sbuild -t x "$CTX"
+  assert_status 0
+  assert_step_miss "COPY d /d" "d/new added"
+  rm "$CTX/d/gone"
+  sbuild -t x "$CTX"
+  assert_status 0
+  assert_step_miss "COPY d /d" "d/gone removed"
+}
+
+@test "cache: a changed --build-arg used by a RUN misses and names it" {
+  dockerfile <<'EOF'
+FROM busybox
+ARG V
+RUN echo "$V" >/v
+EOF
+  sbuild --build-arg V=1 -t x "$CTX"
+  assert_status 0
+  sbuild --build-arg V=1 -t x "$CTX"
+  assert_status 0
+  assert_step_cached 'RUN echo "$V" >/v'
+  sbuild --build-arg V=2 -t x "$CTX"
+  assert_status 0
+  assert_step_miss 'RUN echo "$V" >/v' "build arg V changed: 1 -> 2"
+  assert_eq "$(in_image x 'cat /v')" "2"
+}
+
+@test "cache: --no-cache rebuilds every step" {
+  sbuild -t x "$CTX"
+  assert_status 0
+  sbuild --no-cache -t x "$CTX"
+  assert_status 0
+  [[ $stderr != *CACHED* ]]
+  assert_step_miss "RUN echo first >/first" "--no-cache"
+  assert_step_miss "COPY a.txt /a.txt" "--no-cache"
+  assert_step_miss "RUN cat /a.txt >/copied" "--no-cache"
+}
+
+@test "cache: a changed RUN line misses with the old instruction" {
+  sbuild -t x "$CTX"
+  assert_status 0
+  sed -i 's|RUN echo first >/first|RUN echo FIRST >/first|' "$CTX/Dockerfile"
+  sbuild -t x "$CTX"
+  assert_status 0
+  assert_step_miss "RUN echo FIRST >/first" "instruction changed (was: RUN echo first >/first)"
+  assert_step_miss "COPY a.txt /a.txt" "parent step rebuilt"
+}
+
+@test "cache: a cached step after a changed one reruns when its parent changed" {
+  sbuild -t x "$CTX"
+  assert_status 0
+  sed -i 's|^ENV A=1|ENV A=2|' "$CTX/Dockerfile"
+  sbuild -t x "$CTX"
+  assert_status 0
+  assert_step_cached "RUN cat /a.txt >/copied"
+  assert_eq "$(cfg x '{{json .Config.Env}}')" '["A=2"]'
+}
+
+@test "cache: a rebuilt tag leaves the old image dangling; image prune -f removes it" {
+  sbuild -t x "$CTX"
+  assert_status 0
+  old=$(cfg x '{{.Id}}')
+  echo two >"$CTX/a.txt"
+  sbuild -t x "$CTX"
+  assert_status 0
+  new=$(cfg x '{{.Id}}')
+  [ "$old" != "$new" ]
+  run --separate-stderr "$STRATA" images -f dangling=true -q
+  assert_status 0
+  assert_contains "$output" "$(short_id "$old")"
+  [[ $output != *"$(short_id "$new")"* ]]
+  run --separate-stderr "$STRATA" image prune -f
+  assert_status 0
+  assert_contains "$output" "deleted: $old"
+  run --separate-stderr "$STRATA" images -f dangling=true -q
+  assert_eq "$output" ""
+  run --separate-stderr "$STRATA" image inspect "$old"
+  assert_failure
+  assert_eq "$(in_image x 'cat /copied')" "two"
+  run --separate-stderr "$STRATA" system check
+  assert_status 0
+}
+
+@test "cache: intermediate images of a build are not dangling" {
+  sbuild -t x "$CTX"
+  assert_status 0
+  run --separate-stderr "$STRATA" images -f dangling=true -q
+  assert_eq "$output" ""
+  run --separate-stderr "$STRATA" image prune -f
+  assert_status 0
+  sbuild -t x "$CTX"
+  assert_status 0
+  assert_step_cached "RUN cat /a.txt >/copied"
+}
+
+@test "cache: a different base image misses the first step" {
+  sbuild -t x "$CTX"
+  assert_status 0
+  "$STRATA" import --change 'ENV NEWBASE=1' "$(busybox_tar)" busybox >/dev/null
+  sbuild -t x "$CTX"
+  assert_status 0
+  assert_step_miss "RUN echo first >/first" "base image changed"
+}
