@@ -478,7 +478,7 @@ static int execute(st_bstate *st, st_bstep *step, st_error **err) {
 
 static void step_title(st_bstate *st, st_bstep *step, char *buf, size_t len) {
   snprintf(buf, len, "[%s%d/%d] %s", st->stage->label, st->pos,
-           st->stage->n_steps, step->title ? step->title : step->in->text);
+           st->stage->n_steps, step->in->text);
 }
 
 /* One instruction: cache lookup, else execute. */
@@ -486,14 +486,19 @@ static int do_step(st_bstate *st, const st_df_instr *in, st_error **err) {
   st_bctx *b = st->b;
   st_bstep step = {.in = in};
   char name[512] = "";
-  int r = prepare(st, &step, err);
-  if (r == 0 && step.numbered) {
+  /* shown before it is prepared: preparing reads the sources (a COPY's
+   * checksum) and may fail, and both belong to the step */
+  bool shown = in->kind == ST_DF_RUN || in->kind == ST_DF_COPY ||
+               in->kind == ST_DF_ADD || in->kind == ST_DF_WORKDIR;
+  if (shown) {
     st->pos++;
     step.num = ++b->step;
     step.t0 = st_bclock();
     step_title(st, &step, name, sizeof(name));
     st_bemit(b, ST_BUILD_STEP_START, step.num, name, NULL, 0);
   }
+  int r = prepare(st, &step, err);
+  step.numbered = shown;
   char key[ST_DIGEST_LEN], hit[ST_DIGEST_LEN];
   int found = 0;
   if (r == 0 && !b->o->no_cache && !st->missed &&
