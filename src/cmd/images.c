@@ -12,6 +12,7 @@
 #include "fmt/units.h"
 #include "format.h"
 #include "image/image.h"
+#include "images_tree.h"
 #include "ref/ref.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -31,6 +32,13 @@ ST_COMMAND(images, "images|image ls|image list", run_images, "List images",
            "provided\n" CLI_FORMAT_HELP
            "      --no-trunc        Don't truncate output\n"
            "  -q, --quiet           Only show image IDs\n"
+           "      --tree            Show images as a tree of the layers "
+           "they share: one\n"
+           "                        line per layer (12 hex digits of its "
+           "chain ID, its\n"
+           "                        size), each image on its top layer "
+           "with its shared\n"
+           "                        and unique size\n"
            "  -h, --help            Print usage\n");
 
 static const struct st_header_name image_headers[] = {
@@ -59,7 +67,7 @@ struct image_filters {
 };
 
 struct images_opts {
-  bool all, digests, no_trunc, quiet;
+  bool all, digests, no_trunc, quiet, tree;
   const char *format;
   struct image_filters f;
 };
@@ -272,6 +280,21 @@ static int print_default(const st_image_row *rows, size_t n, st_store *s,
   return 0;
 }
 
+/* --tree draws every image (-a: intermediate ones too); it does not
+ * filter or format. */
+static int check_tree_flags(const struct images_opts *o) {
+  const char *other = o->quiet     ? "--quiet"
+                      : o->format  ? "--format"
+                      : o->digests ? "--digests"
+                      : o->f.n_refs || o->f.n_labels || o->f.dangling >= 0 ||
+                              o->f.before || o->f.since
+                          ? "--filter or a REPOSITORY argument"
+                          : NULL;
+  if (other)
+    return cli_fail(1, "--tree cannot be combined with %s", other);
+  return 0;
+}
+
 static int parse_images_args(int argc, char **argv, struct images_opts *o) {
   static const struct option opts[] = {{"all", no_argument, 0, 'a'},
                                        {"digests", no_argument, 0, 'D'},
@@ -279,6 +302,7 @@ static int parse_images_args(int argc, char **argv, struct images_opts *o) {
                                        {"format", required_argument, 0, 'F'},
                                        {"no-trunc", no_argument, 0, 'T'},
                                        {"quiet", no_argument, 0, 'q'},
+                                       {"tree", no_argument, 0, 'R'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   int c;
@@ -303,6 +327,9 @@ static int parse_images_args(int argc, char **argv, struct images_opts *o) {
     case 'q':
       o->quiet = true;
       break;
+    case 'R':
+      o->tree = true;
+      break;
     case 'h':
       return cli_usage(&st_cmd_images) - 1; /* -1: exit 0 */
     default:
@@ -315,7 +342,7 @@ static int parse_images_args(int argc, char **argv, struct images_opts *o) {
                                    "[OPTIONS] [REPOSITORY[:TAG]]");
   if (optind < argc)
     o->f.refs[o->f.n_refs++] = argv[optind];
-  return 0;
+  return o->tree ? check_tree_flags(o) : 0;
 }
 
 static int run_images(int argc, char **argv) {
@@ -329,6 +356,8 @@ static int run_images(int argc, char **argv) {
   st_store *s = cli_store();
   if (s == NULL)
     return 1;
+  if (o.tree)
+    return images_print_tree(s, o.all, o.no_trunc);
   if (resolve_bound(s, o.f.before, &o.f.before_t, &o.f.before_added) ||
       resolve_bound(s, o.f.since, &o.f.since_t, &o.f.since_added))
     return 1;
