@@ -16,8 +16,6 @@
 #include "util/cleanup.h"
 
 #define NOT_TAR "not a tar archive (plain, gzip, xz, bzip2 or zstd)"
-/* Entry names quoted in messages are cut at this many bytes. */
-#define QUOTE_MAX 200
 
 /* Where the decompressed bytes go. Returns 0, or < 0 with *err set. */
 typedef int (*sink_fn)(void *ctx, const void *buf, size_t n, st_error **err);
@@ -106,24 +104,6 @@ static int scan_drain(scan *sc, st_error **err) {
 
 /* ---- messages ---------------------------------------------------------- */
 
-/* Appends s in double quotes, escaping quotes, backslashes and control
- * characters (names come from untrusted input and end up on terminals),
- * cut at QUOTE_MAX bytes. Out of memory only shortens the message. */
-static void quote(st_buf *b, const char *s) {
-  st_buf_putc(b, '"');
-  size_t i = 0;
-  for (; s[i] && i < QUOTE_MAX; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == '"' || c == '\\')
-      st_buf_printf(b, "\\%c", c);
-    else if (c < 0x20 || c == 0x7f)
-      st_buf_printf(b, "\\x%02x", c);
-    else
-      st_buf_putc(b, (char)c);
-  }
-  st_buf_puts(b, s[i] ? "\"..." : "\"");
-}
-
 /* Describes where in the archive the pass stopped. */
 static void where(const scan *sc, bool in_entry, st_buf *b) {
   if (sc->entries == 0) {
@@ -131,7 +111,7 @@ static void where(const scan *sc, bool in_entry, st_buf *b) {
     return;
   }
   st_buf_puts(b, in_entry ? "in entry " : "after entry ");
-  quote(b, sc->last.data ? sc->last.data : "");
+  st_buf_quote(b, sc->last.data ? sc->last.data : "");
 }
 
 /* Sets *err for a failed tar read. A sink or decompression failure is the
@@ -192,10 +172,10 @@ static int reject(const char *path, const char *link, const char *why,
                   st_error **err) {
   cleanup_buf st_buf b = ST_BUF_INIT;
   st_buf_puts(&b, "entry ");
-  quote(&b, path);
+  st_buf_quote(&b, path);
   if (link) {
     st_buf_puts(&b, ": hard link target ");
-    quote(&b, link);
+    st_buf_quote(&b, link);
     st_buf_puts(&b, " leaves the layer");
   } else {
     st_buf_puts(&b, ": path leaves the layer");
