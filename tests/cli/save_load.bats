@@ -420,6 +420,22 @@ EOF
     'images name each other as parent \(a cycle\): cyc:a -> cyc:b -> cyc:a$'
 }
 
+@test "load: refuses a layer no kernel could unpack (bad security.capability), naming the entry" {
+  python3 - "$BATS_TEST_TMPDIR/layer.tar" <<'EOF'
+import io, struct, sys, tarfile
+ti = tarfile.TarInfo("bin/ping")
+ti.size, ti.mode = 1, 0o755
+raw = struct.pack("<IIIB", 0x02000001, 1 << 13, 0, 0)
+ti.pax_headers = {"SCHILY.xattr.security.capability": raw.decode("latin-1")}
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    t.addfile(ti, io.BytesIO(b"x"))
+EOF
+  layer=$BATS_TEST_TMPDIR/layer.tar
+  docker_archive "$BATS_TEST_TMPDIR/bad.tar" "$layer" "$(file_digest "$layer")" >/dev/null
+  expect_refused "$BATS_TEST_TMPDIR/bad.tar" \
+    'entry "bin/ping": xattr "security.capability": wrong size'
+}
+
 @test "load: refuses what is not a tar, a truncated archive and an empty input" {
   import_busybox busybox:latest >/dev/null
   "$STRATA" save busybox >"$BATS_TEST_TMPDIR/good.tar"
