@@ -515,6 +515,26 @@ static int ensure_layer(st_store *s, const char *chain, const char *blob,
   return make_short_link(s, hex, err);
 }
 
+/* Adds which layer failed to *err. A full disk (or quota) also says so in
+ * words, with the layer's IDs and the directory it was going to: the
+ * write's own message names only the entry. Returns -1. */
+static int unpack_fail(st_store *s, size_t i, size_t n, const char *diff_id,
+                       const char *chain, st_error **err) {
+  int code = err && *err ? (*err)->code : 0;
+  if (code != ENOSPC && code != EDQUOT)
+    return st_error_wrap(err, "layer %zu/%zu", i + 1, n);
+  cleanup_free char *msg = steal_pointer(&(*err)->msg);
+  st_error_freep(err);
+  cleanup_free char *dir = layers_path(s, st_digest_hex(chain), "");
+  return st_error_set(err, code,
+                      "layer %zu/%zu (diff ID %s, chain ID %s): %s while "
+                      "unpacking it into %s (%s)",
+                      i + 1, n, diff_id, chain,
+                      code == ENOSPC ? "no space left on device"
+                                     : "disk quota exceeded",
+                      dir ? dir : s->root, msg ? msg : "");
+}
+
 int st_image_unpack(st_store *s, const char *id, char ***dirs, size_t *n,
                     st_error **err) {
   st_layer_rec *layers = NULL;
@@ -531,7 +551,7 @@ int st_image_unpack(st_store *s, const char *id, char ***dirs, size_t *n,
   st_chain_ids(layers, nl, chain);
   for (size_t i = 0; i < nl; i++) {
     if (ensure_layer(s, chain[i], layers[i].blob, err) < 0) {
-      st_error_wrap(err, "layer %zu/%zu", i + 1, nl);
+      unpack_fail(s, i, nl, layers[i].diff_id, chain[i], err);
       goto done;
     }
     out[nl - 1 - i] = layers_path(s, st_digest_hex(chain[i]), "/diff");
