@@ -59,6 +59,8 @@ static void print_repair(const st_fsck_repair *rep) {
     cleanup_free char *fam = cli_familiar(rep->references[i]);
     printf("Removed reference %s\n", fam ? fam : rep->references[i]);
   }
+  for (size_t i = 0; i < rep->n_cut; i++)
+    printf("Cut the parent link of image %s (a parent cycle)\n", rep->cut[i]);
   if (rep->n_stray > 0)
     printf("Removed %zu stray %s from blobs/sha256\n", rep->n_stray,
            plural(rep->n_stray, "entry", "entries"));

@@ -202,3 +202,24 @@ fat_container() {
   assert_error_line 'no space left on device'
   assert_contains "$stderr" "$STRATA_ROOT/tmp/"
 }
+
+@test "diskfull: unpacking a layer for run on a full disk names the layer, the directory and the full disk" {
+  [ "$(id -u)" = 0 ] || skip "containers need root here"
+  diskfull_mount 4m
+  DISKFULL_CONTAINERS=1
+  # The layer fits as a blob, but not a second time as an unpacked tree.
+  size=$(($(free_bytes) * 6 / 10))
+  big=$BATS_TEST_TMPDIR/big.tar
+  big_tar "$big" "$size"
+  id=$("$STRATA" import "$big" big:latest)
+  diff=sha256:$(sha256sum <"$big" | cut -d' ' -f1)
+  run --separate-stderr "$STRATA" run --rm big:latest /big.bin
+  assert_failure
+  assert_error_line "layer 1/1 \\(diff ID $diff, chain ID $diff\\): no space left on device while unpacking it into $STRATA_ROOT/layers/${diff#sha256:} \\(.*entry \"big\\.bin\": write: No space left on device\\)"
+  # nothing half-unpacked is left, and the image is intact
+  run find "$STRATA_ROOT/tmp" "$STRATA_ROOT/layers" -mindepth 1 -not -name '*.lock'
+  assert_eq "$output" ""
+  run --separate-stderr "$STRATA" system check
+  assert_status 0
+  assert_eq "$("$STRATA" images -q --no-trunc)" "$id"
+}

@@ -220,6 +220,86 @@ if bad:
   assert_store_empty_and_clean
 }
 
+# unrunnable_tar OUT KIND: a pax tarball, ok/file.txt then one entry that
+# no kernel could unpack:
+#   longname  a file whose name is 5,000 bytes long (NAME_MAX is 255)
+#   deep      a file 4,201 bytes deep in short directories (PATH_MAX 4096)
+#   cap-size  bin/ping with a security.capability of 13 bytes (revision 2)
+#   cap-rev   bin/ping with a revision 7 security.capability
+#   cap-ok    bin/ping with a valid revision 2 cap_net_raw+ep (accepted)
+#   escape    a file named "\e]0;owned\a" + 300 x "e", then a 5,000-byte one
+unrunnable_tar() {
+  python3 - "$@" <<'EOF'
+import io, struct, sys, tarfile
+out, kind = sys.argv[1:3]
+def entry(name, data=b"", pax=None):
+    ti = tarfile.TarInfo(name)
+    ti.mode, ti.mtime, ti.size = 0o644, 0, len(data)
+    if pax:
+        ti.pax_headers = pax
+    return ti, io.BytesIO(data)
+def cap(raw):
+    return {"SCHILY.xattr.security.capability": raw.decode("latin-1")}
+entries = [entry("ok/file.txt", b"fine\n")]
+if kind == "longname":
+    entries.append(entry("ok/" + "n" * 5000, b"x"))
+elif kind == "deep":
+    entries.append(entry("a/" * 2100 + "deepfile", b"x"))
+elif kind == "cap-size":
+    entries.append(entry("bin/ping", b"x", cap(struct.pack("<IIIB", 0x02000001, 1 << 13, 0, 0))))
+elif kind == "cap-rev":
+    entries.append(entry("bin/ping", b"x", cap(struct.pack("<IIIII", 0x07000001, 1 << 13, 0, 0, 0))))
+elif kind == "cap-ok":
+    entries.append(entry("bin/ping", b"x", cap(struct.pack("<IIIII", 0x02000001, 1 << 13, 0, 0, 0))))
+elif kind == "escape":
+    entries.append(entry("\x1b]0;owned\x07" + "e" * 300, b"x"))
+with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
+    for ti, f in entries:
+        t.addfile(ti, f)
+EOF
+}
+
+# expect_unrunnable KIND ERE: import refuses the tarball with a first error
+# line matching ERE, short, without control bytes, and stores nothing.
+expect_unrunnable() {
+  unrunnable_tar "$BATS_TEST_TMPDIR/$1.tar" "$1"
+  run --separate-stderr "$STRATA" import "$BATS_TEST_TMPDIR/$1.tar" bad:1
+  assert_failure
+  assert_eq "$output" ""
+  assert_error_line "$2"
+  [ "${#stderr}" -lt 600 ] || fail "error of ${#stderr} bytes: $stderr"
+  [[ $stderr != *$'\e'* && $stderr != *$'\a'* ]] || fail "control bytes in: $stderr"
+  assert_store_empty_and_clean
+}
+
+@test "import: an entry name of 5,000 bytes is refused, shortened" {
+  expect_unrunnable longname \
+    'rootfs tarball: entry "ok/n{190,}"\.\.\.: the path has a component of 5000 bytes, longer than Linux allows \(255 bytes\)$'
+}
+
+@test "import: a path deeper than PATH_MAX is refused" {
+  expect_unrunnable deep \
+    'entry "(a/)+a?"\.\.\.: the path of 4208 bytes is longer than Linux allows \(4095 bytes\)$'
+}
+
+@test "import: an invalid security.capability is refused; a valid one is kept" {
+  expect_unrunnable cap-size \
+    'entry "bin/ping": xattr "security.capability": wrong size \(revision 2 has 20 bytes\)$'
+  expect_unrunnable cap-rev \
+    'entry "bin/ping": xattr "security.capability": unknown revision'
+  unrunnable_tar "$BATS_TEST_TMPDIR/ok.tar" cap-ok
+  run --separate-stderr "$STRATA" import "$BATS_TEST_TMPDIR/ok.tar" good:1
+  assert_status 0
+}
+
+@test "import: entry names in errors are escaped" {
+  unrunnable_tar "$BATS_TEST_TMPDIR/esc.tar" escape
+  run --separate-stderr "$STRATA" import "$BATS_TEST_TMPDIR/esc.tar" bad:1
+  assert_failure
+  assert_error_line 'entry "\\x1b\]0;owned\\x07e{100,}"\.\.\.: the path has a component of 310 bytes'
+  [[ $stderr != *$'\e'* ]] || fail "escape byte in: $stderr"
+}
+
 # A symlink to an absolute path is legal in a layer; what must never happen
 # is a later entry being written through it onto the host.
 @test "import: nothing is written through a symlink that points outside" {

@@ -384,6 +384,58 @@ expect_refused() {
   expect_refused "$(hostile_tar hardlink)" 'hard link'
 }
 
+# cycle_archive OUT LAYER_FILE DIFF_ID: a legacy docker-archive of two
+# images, cyc:a and cyc:b, each naming the other as its Parent.
+cycle_archive() {
+  python3 - "$@" <<'EOF'
+import hashlib, io, json, sys, tarfile
+out, layer_file, diff_id = sys.argv[1:4]
+layer = open(layer_file, "rb").read()
+def config(n):
+    return json.dumps({"architecture": "amd64", "os": "linux",
+                       "created": "2024-01-01T00:00:0%dZ" % n, "config": {},
+                       "rootfs": {"type": "layers", "diff_ids": [diff_id]}},
+                      separators=(",", ":")).encode()
+cfgs = [config(1), config(2)]
+ids = ["sha256:" + hashlib.sha256(c).hexdigest() for c in cfgs]
+files = [(i[7:] + ".json", c) for i, c in zip(ids, cfgs)]
+files.append(("l1/layer.tar", layer))
+manifest = [{"Config": ids[k][7:] + ".json", "RepoTags": ["cyc:" + "ab"[k]],
+             "Layers": ["l1/layer.tar"], "Parent": ids[1 - k]}
+            for k in range(2)]
+files.append(("manifest.json", json.dumps(manifest).encode()))
+with tarfile.open(out, "w", format=tarfile.GNU_FORMAT) as t:
+    for name, data in files:
+        ti = tarfile.TarInfo(name)
+        ti.size = len(data)
+        t.addfile(ti, io.BytesIO(data))
+EOF
+}
+
+@test "load: refuses images that name each other as Parent, naming them" {
+  import_busybox keep:me >/dev/null
+  tar=$(busybox_tar)
+  cycle_archive "$BATS_TEST_TMPDIR/cycle.tar" "$tar" "$(file_digest "$tar")"
+  expect_refused "$BATS_TEST_TMPDIR/cycle.tar" \
+    'images name each other as parent \(a cycle\): cyc:a -> cyc:b -> cyc:a$'
+}
+
+@test "load: refuses a layer no kernel could unpack (bad security.capability), naming the entry" {
+  python3 - "$BATS_TEST_TMPDIR/layer.tar" <<'EOF'
+import io, struct, sys, tarfile
+ti = tarfile.TarInfo("bin/ping")
+ti.size, ti.mode = 1, 0o755
+raw = struct.pack("<IIIB", 0x02000001, 1 << 13, 0, 0)
+ti.pax_headers = {"SCHILY.xattr.security.capability": raw.decode("latin-1")}
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    t.addfile(ti, io.BytesIO(b"x"))
+EOF
+  layer=$BATS_TEST_TMPDIR/layer.tar
+  docker_archive "$BATS_TEST_TMPDIR/bad.tar" "$layer" "$(file_digest "$layer")" >/dev/null
+  expect_refused "$BATS_TEST_TMPDIR/bad.tar" \
+    'entry "bin/ping": xattr "security.capability": wrong size'
+}
+
 @test "load: refuses what is not a tar, a truncated archive and an empty input" {
   import_busybox busybox:latest >/dev/null
   "$STRATA" save busybox >"$BATS_TEST_TMPDIR/good.tar"

@@ -228,6 +228,47 @@ Build Cache     0         0         0B        0B"
   assert_eq "${#lines[@]}" 1
 }
 
+# db_exec SQL: runs SQL on the store's database behind strata's back.
+db_exec() {
+  python3 -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.executescript(sys.argv[2])
+db.commit()
+' "$STRATA_ROOT/strata.db" "$1"
+}
+
+@test "system check: images that are each other's parents are reported; --repair cuts the cycle" {
+  a=$(import_busybox a:latest)
+  b=$(import_busybox --change 'ENV B=1' b:latest)
+  c=$(import_busybox --change 'ENV C=1' c:latest)
+  db_exec "UPDATE images SET parent = '$b' WHERE id = '$a';
+           UPDATE images SET parent = '$a' WHERE id = '$b';
+           UPDATE images SET parent = '$a' WHERE id = '$c';"
+  # nothing can remove them: rmi only untags, by ID it refuses
+  run --separate-stderr "$STRATA" rmi -f a:latest
+  assert_eq "$output" "Untagged: a:latest"
+  run --separate-stderr "$STRATA" rmi -f "$a"
+  assert_failure
+  assert_error_line 'dependent child images'
+  run --separate-stderr "$STRATA" system check
+  assert_status 1
+  first=$(printf '%s\n%s\n' "$a" "$b" | sort | head -1)
+  other=$(printf '%s\n%s\n' "$a" "$b" | sort | tail -1)
+  assert_contains "$output" "image $first: parent cycle (no image on it can be removed): $first -> $other -> $first"
+  assert_eq "${lines[-1]}" "Checked 3 images and 7 blobs: 1 problem found."
+  run --separate-stderr "$STRATA" system check --repair
+  assert_status 0
+  assert_contains "$output" "Cut the parent link of image $first (a parent cycle)"
+  assert_eq "${lines[-1]}" "After the repair: checked 3 images and 7 blobs: no problems found."
+  # every image can go now
+  run --separate-stderr "$STRATA" rmi -f c:latest
+  assert_status 0
+  run --separate-stderr "$STRATA" image prune -a -f
+  assert_status 0
+  assert_store_empty_and_clean
+}
+
 @test "system check: usage" {
   run --separate-stderr "$STRATA" system check --help
   assert_status 0

@@ -377,6 +377,38 @@ static void test_plain_whiteout_names(void **state) {
   run_both(state, plain_whiteout_names);
 }
 
+/* Entry names in messages are escaped and cut (st_buf_quote): no control
+ * byte reaches the terminal, and a 5,000-byte name is not printed whole. */
+static void expect_short_quoted(ctx *c, const char *path, const char *want,
+                                const char *why) {
+  const fentry e[] = {{path, AE_IFREG, "x"}};
+  st_error *err = NULL;
+  assert_true(unpack(c, e, 1, &err) < 0);
+  assert_non_null(err);
+  if (strstr(err->msg, want) == NULL || strstr(err->msg, why) == NULL)
+    fail_msg("message |%s| lacks |%s| or |%s|", err->msg, want, why);
+  assert_null(strchr(err->msg, '\x1b'));
+  assert_true(strlen(err->msg) < 300);
+  st_error_free(err);
+  assert_outside_untouched(c);
+}
+
+static void hostile_names(ctx *c) {
+  char p[6000];
+  int n = snprintf(p, sizeof(p), "\x1b[2J\x1b]0;owned\x07");
+  memset(p + n, 'a', 300);
+  snprintf(p + n + 300, sizeof(p) - (size_t)n - 300, "/../../outside/evil");
+  expect_short_quoted(c, p, "entry \"\\x1b[2J\\x1b]0;owned\\x07aaa",
+                      "aaa\"...: path leaves the layer");
+  memset(p, 'b', 5000);
+  p[5000] = '\0';
+  expect_short_quoted(c, p, "entry \"bbbb", "bbb\"...: name too long");
+}
+
+static void test_hostile_names(void **state) {
+  run_both(state, hostile_names);
+}
+
 /* The kernel must be the one resolving: check the helper on its own. */
 static void open_in_root(ctx *c) {
   char p[256];
@@ -407,6 +439,7 @@ int main(void) {
       T(test_symlink_through), T(test_symlink_replaced),
       T(test_hardlinks),       T(test_whiteout_escape),
       T(test_open_in_root),    T(test_plain_whiteout_names),
+      T(test_hostile_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

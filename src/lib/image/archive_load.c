@@ -209,6 +209,45 @@ static void keep_loaded_parents(ld_plan *p) {
   }
 }
 
+/* A message naming the images on the cycle through start (up[] gives each
+ * image's parent in the plan). */
+static int cycle_error(const ld_plan *p, const size_t *up, size_t start,
+                       st_error **err) {
+  cleanup_buf st_buf b = ST_BUF_INIT;
+  size_t k = start;
+  do {
+    st_buf_printf(&b, "%s -> ", p->v[k].label);
+    k = up[k];
+  } while (k != start);
+  st_buf_puts(&b, p->v[start].label);
+  return st_error_set(err, EINVAL,
+                      ST_ARCHIVE_MANIFEST_FILE
+                      ": images name each other as parent (a cycle): %s",
+                      b.data ? b.data : "");
+}
+
+/* Refuses images that are their own ancestors: in the store, an image on
+ * such a cycle always has a child, so nothing could remove it. */
+static int refuse_parent_cycles(const ld_plan *p, st_error **err) {
+  cleanup_free size_t *up = calloc(p->n + 1, sizeof(*up));
+  if (up == NULL)
+    return st_error_errno(err, ENOMEM, "load");
+  for (size_t i = 0; i < p->n; i++) {
+    up[i] = p->n;
+    for (size_t j = 0; p->v[i].parent && j < p->n; j++)
+      if (strcmp(p->v[j].id, p->v[i].parent) == 0)
+        up[i] = j;
+  }
+  for (size_t i = 0; i < p->n; i++) {
+    size_t j = up[i];
+    for (size_t steps = 0; j < p->n && j != i && steps < p->n; steps++)
+      j = up[j];
+    if (j == i)
+      return cycle_error(p, up, i, err);
+  }
+  return 0;
+}
+
 static int plan_docker(st_xdir *x, st_xfile *mf, ld_plan *p, st_error **err) {
   cleanup_free char *buf = NULL;
   size_t len = 0;
@@ -223,6 +262,8 @@ static int plan_docker(st_xdir *x, st_xfile *mf, ld_plan *p, st_error **err) {
     ret = plan_docker_item(x, p, &items[i], i, err);
   st_docker_items_free(items, n);
   keep_loaded_parents(p);
+  if (ret == 0)
+    ret = refuse_parent_cycles(p, err);
   return ret;
 }
 

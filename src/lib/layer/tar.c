@@ -8,7 +8,11 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <limits.h>
+#include <linux/limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "layer/compress.h"
@@ -16,8 +20,6 @@
 #include "util/cleanup.h"
 
 #define NOT_TAR "not a tar archive (plain, gzip, xz, bzip2 or zstd)"
-/* Entry names quoted in messages are cut at this many bytes. */
-#define QUOTE_MAX 200
 
 /* Where the decompressed bytes go. Returns 0, or < 0 with *err set. */
 typedef int (*sink_fn)(void *ctx, const void *buf, size_t n, st_error **err);
@@ -106,24 +108,6 @@ static int scan_drain(scan *sc, st_error **err) {
 
 /* ---- messages ---------------------------------------------------------- */
 
-/* Appends s in double quotes, escaping quotes, backslashes and control
- * characters (names come from untrusted input and end up on terminals),
- * cut at QUOTE_MAX bytes. Out of memory only shortens the message. */
-static void quote(st_buf *b, const char *s) {
-  st_buf_putc(b, '"');
-  size_t i = 0;
-  for (; s[i] && i < QUOTE_MAX; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == '"' || c == '\\')
-      st_buf_printf(b, "\\%c", c);
-    else if (c < 0x20 || c == 0x7f)
-      st_buf_printf(b, "\\x%02x", c);
-    else
-      st_buf_putc(b, (char)c);
-  }
-  st_buf_puts(b, s[i] ? "\"..." : "\"");
-}
-
 /* Describes where in the archive the pass stopped. */
 static void where(const scan *sc, bool in_entry, st_buf *b) {
   if (sc->entries == 0) {
@@ -131,7 +115,7 @@ static void where(const scan *sc, bool in_entry, st_buf *b) {
     return;
   }
   st_buf_puts(b, in_entry ? "in entry " : "after entry ");
-  quote(b, sc->last.data ? sc->last.data : "");
+  st_buf_quote(b, sc->last.data ? sc->last.data : "");
 }
 
 /* Sets *err for a failed tar read. A sink or decompression failure is the
@@ -192,15 +176,105 @@ static int reject(const char *path, const char *link, const char *why,
                   st_error **err) {
   cleanup_buf st_buf b = ST_BUF_INIT;
   st_buf_puts(&b, "entry ");
-  quote(&b, path);
+  st_buf_quote(&b, path);
   if (link) {
     st_buf_puts(&b, ": hard link target ");
-    quote(&b, link);
+    st_buf_quote(&b, link);
     st_buf_puts(&b, " leaves the layer");
   } else {
     st_buf_puts(&b, ": path leaves the layer");
   }
   return st_error_set(err, EINVAL, "%s (%s)", b.data ? b.data : "entry", why);
+}
+
+/* Sets *err to "entry <quoted path>: <fmt...>" (EINVAL). Returns -1. */
+static int refuse(const char *path, st_error **err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int refuse(const char *path, st_error **err, const char *fmt, ...) {
+  cleanup_buf st_buf b = ST_BUF_INIT;
+  st_buf_puts(&b, "entry ");
+  st_buf_quote(&b, path);
+  st_buf_puts(&b, ": ");
+  va_list ap;
+  va_start(ap, fmt);
+  st_buf_vprintf(&b, fmt, ap);
+  va_end(ap);
+  return st_error_set(err, EINVAL, "%s", b.data ? b.data : "entry refused");
+}
+
+/* Refuses a name (the entry's path, or what kind names) that Linux could
+ * not create: longer than PATH_MAX - 1, or a component longer than
+ * NAME_MAX. Such a layer imports but could never be unpacked. */
+static int check_name_length(const char *path, const char *kind,
+                             const char *name, st_error **err) {
+  for (const char *c = name; *c;) {
+    const char *end = strchrnul(c, '/');
+    if (end - c > NAME_MAX)
+      return refuse(path, err,
+                    "%s has a component of %zu bytes, longer than Linux "
+                    "allows (%d bytes)",
+                    kind, (size_t)(end - c), NAME_MAX);
+    c = *end ? end + 1 : end;
+  }
+  size_t len = strlen(name);
+  if (len >= PATH_MAX)
+    return refuse(path, err,
+                  "%s of %zu bytes is longer than Linux allows (%d bytes)",
+                  kind, len, PATH_MAX - 1);
+  return 0;
+}
+
+/* Sizes of the security.capability forms Linux accepts (struct
+ * vfs_cap_data, little endian): revision 2 and 3 (with a root ID). */
+#define CAP_REVISION_MASK 0xFF000000u
+#define CAP_REVISION_2 0x02000000u
+#define CAP_REVISION_3 0x03000000u
+#define CAP_FLAGS_EFFECTIVE 0x000001u
+
+/* Returns NULL when value is a security.capability Linux would set, else
+ * why not. */
+static const char *bad_capability(const unsigned char *v, size_t n) {
+  if (n < 4)
+    return "shorter than its header";
+  uint32_t magic = (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 |
+                   (uint32_t)v[3] << 24;
+  uint32_t rev = magic & CAP_REVISION_MASK;
+  if (rev != CAP_REVISION_2 && rev != CAP_REVISION_3)
+    return "unknown revision (Linux takes 2 and 3)";
+  if (magic & ~(CAP_REVISION_MASK | CAP_FLAGS_EFFECTIVE))
+    return "unknown flags";
+  if (n != (rev == CAP_REVISION_2 ? 20u : 24u))
+    return rev == CAP_REVISION_2 ? "wrong size (revision 2 has 20 bytes)"
+                                 : "wrong size (revision 3 has 24 bytes)";
+  return NULL;
+}
+
+/* Refuses xattrs the unpacker could never set: overlayfs's own, names and
+ * values beyond Linux's limits, a malformed security.capability. */
+static int check_xattrs(const char *path, struct archive_entry *e,
+                        st_error **err) {
+  const char *name;
+  const void *value;
+  size_t size;
+  archive_entry_xattr_reset(e);
+  while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+    cleanup_buf st_buf q = ST_BUF_INIT;
+    st_buf_quote(&q, name);
+    const char *qn = q.data ? q.data : "";
+    const char *why = NULL;
+    if (strncmp(name, "trusted.overlay.", strlen("trusted.overlay.")) == 0)
+      why = "reserved for overlayfs";
+    else if (strlen(name) > XATTR_NAME_MAX)
+      why = "a name longer than Linux allows (255 bytes)";
+    else if (size > XATTR_SIZE_MAX)
+      why = "a value larger than Linux allows (64 KiB)";
+    else if (strcmp(name, "security.capability") == 0)
+      why = bad_capability(value, size);
+    if (why)
+      return refuse(path, err, "xattr %s: %s", qn, why);
+  }
+  return 0;
 }
 
 /* Checks one entry and adds a regular file's size. Returns 0, or < 0 with
@@ -224,6 +298,17 @@ static int check_entry(scan *sc, struct archive_entry *e, st_error **err) {
   const char *link = archive_entry_hardlink(e);
   if (link && (why = path_escapes(link)) != NULL)
     return reject(path, link, why, err);
+  const char *target = archive_entry_symlink(e);
+  if (check_name_length(path, "the path", path, err) < 0 ||
+      (link &&
+       check_name_length(path, "the hard link target", link, err) < 0) ||
+      (target && strlen(target) >= PATH_MAX &&
+       refuse(path, err,
+              "the symlink target of %zu bytes is longer than Linux allows "
+              "(%d bytes)",
+              strlen(target), PATH_MAX - 1) < 0) ||
+      check_xattrs(path, e, err) < 0)
+    return -1;
   if (link == NULL && archive_entry_filetype(e) == AE_IFREG &&
       archive_entry_size(e) > 0 &&
       __builtin_add_overflow(sc->size, archive_entry_size(e), &sc->size))

@@ -3,8 +3,14 @@
  * Both read the tar in one streaming pass, whatever its compression (plain,
  * gzip, xz, bzip2 or zstd, detected by content), and check every entry: no
  * empty, absolute or ".."-containing path, no hard link whose target is
- * absolute or contains "..". Symlink targets are not checked: they are only
- * followed when a layer is unpacked, which resolves them inside the root.
+ * absolute or contains "..", and nothing the unpacker could never create
+ * (so a layer that imports can run): no name component over NAME_MAX, no
+ * path, hard link or symlink target of PATH_MAX bytes or more, no
+ * trusted.overlay.* xattr, no security.capability Linux would refuse
+ * (revision 2 of 20 bytes or 3 of 24 only). Messages name the entry
+ * escaped and cut (st_buf_quote). Symlink targets are not otherwise
+ * checked: they are only followed when a layer is unpacked, which resolves
+ * them inside the root.
  */
 #ifndef STRATA_LAYER_TAR_H
 #define STRATA_LAYER_TAR_H

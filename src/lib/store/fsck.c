@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "store/internal.h"
+#include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -480,6 +482,125 @@ static int check_references(st_store *s, st_fsck_report *r, st_error **err) {
   return 0;
 }
 
+/* ---- parent links ------------------------------------------------------- */
+
+/* An image with a parent link; only those can be on a cycle. */
+typedef struct parent_link {
+  char id[ST_DIGEST_LEN];
+  char parent[ST_DIGEST_LEN];
+  size_t up; /* index of the parent's row; SIZE_MAX when not in the table */
+  int state; /* 0: not seen; 1: on the current walk; 2: done */
+} parent_link;
+
+static int cmp_link(const void *a, const void *b) {
+  return strcmp(((const parent_link *)a)->id, ((const parent_link *)b)->id);
+}
+
+static int load_parent_links(st_store *s, parent_link **out, size_t *n,
+                             st_error **err) {
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  if (st_db_prepare(s,
+                    "SELECT id, parent FROM images WHERE parent IS NOT NULL"
+                    " AND parent != '' ORDER BY id",
+                    &st, err) < 0)
+    return -1;
+  parent_link *v = NULL;
+  size_t count = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    parent_link *nv = realloc(v, (count + 1) * sizeof(*v));
+    if (nv == NULL) {
+      free(v);
+      return st_error_errno(err, ENOMEM, "check store");
+    }
+    v = nv;
+    memset(&v[count], 0, sizeof(*v));
+    st_db_digest(st, 0, v[count].id);
+    st_db_digest(st, 1, v[count].parent);
+    count++;
+  }
+  if (rc != SQLITE_DONE) {
+    free(v);
+    return st_db_error(s, err, "check store");
+  }
+  for (size_t i = 0; i < count; i++) {
+    parent_link key;
+    memcpy(key.id, v[i].parent, ST_DIGEST_LEN);
+    const parent_link *p = bsearch(&key, v, count, sizeof(*v), cmp_link);
+    v[i].up = p ? (size_t)(p - v) : SIZE_MAX;
+  }
+  *out = v;
+  *n = count;
+  return 0;
+}
+
+/* At most this many images are named in a cycle's message. */
+#define CYCLE_NAMED 8
+
+/* Records the cycle path[0..len): each entry's parent is the next, the
+ * last's the first. The image with the smallest ID is the subject: repair
+ * cuts its parent link. */
+static int cycle_problem(const parent_link *v, const size_t *path, size_t len,
+                         st_fsck_report *r, st_error **err) {
+  size_t first = 0;
+  for (size_t k = 1; k < len; k++)
+    if (strcmp(v[path[k]].id, v[path[first]].id) < 0)
+      first = k;
+  cleanup_buf st_buf b = ST_BUF_INIT;
+  for (size_t k = 0; k <= len && k <= CYCLE_NAMED; k++) {
+    if (k == CYCLE_NAMED && k < len) {
+      st_buf_printf(&b, " -> ... (%zu images)", len);
+      break;
+    }
+    st_buf_printf(&b, "%s%s", k ? " -> " : "", v[path[(first + k) % len]].id);
+  }
+  if (b.data == NULL)
+    return st_error_errno(err, ENOMEM, "check store");
+  const char *id = v[path[first]].id;
+  return add_problem(r, ST_FSCK_PARENT, id, err,
+                     "image %s: parent cycle (no image on it can be removed): "
+                     "%s",
+                     id, b.data);
+}
+
+/* Walks every chain of parent links once; a walk that meets itself found a
+ * cycle. Returns 0, or < 0 with *err set. */
+static int find_cycles(parent_link *v, size_t n, st_fsck_report *r,
+                       st_error **err) {
+  cleanup_free size_t *path = malloc((n ? n : 1) * sizeof(*path));
+  if (path == NULL)
+    return st_error_errno(err, ENOMEM, "check store");
+  for (size_t i = 0; i < n; i++) {
+    size_t len = 0;
+    size_t j = i;
+    for (; j != SIZE_MAX && v[j].state == 0; j = v[j].up) {
+      v[j].state = 1;
+      path[len++] = j;
+    }
+    size_t start = len;
+    if (j != SIZE_MAX && v[j].state == 1)
+      for (start = 0; path[start] != j; start++)
+        ;
+    for (size_t k = 0; k < len; k++)
+      v[path[k]].state = 2;
+    if (start < len && cycle_problem(v, path + start, len - start, r, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* Images that are their own ancestors: a child is never removed before its
+ * parent, so no image on such a cycle could ever be removed. */
+static int check_parents(st_store *s, st_fsck_report *r, st_error **err) {
+  parent_link *v = NULL;
+  size_t n = 0;
+  if (load_parent_links(s, &v, &n, err) < 0)
+    return -1;
+  int ret = find_cycles(v, n, r, err);
+  free(v);
+  return ret;
+}
+
 /* PRAGMA integrity_check, and foreign_key_check for the links that the
  * image and reference checks do not already cover. */
 static int check_database(st_store *s, st_fsck_report *r, st_error **err) {
@@ -564,6 +685,8 @@ static int check_snapshot(st_store *s, st_fsck_report *r, st_error **err) {
   if (ret == 0)
     ret = check_references(s, r, err);
   if (ret == 0)
+    ret = check_parents(s, r, err);
+  if (ret == 0)
     ret = count_garbage_layers(s, r, err);
   if (ret == 0)
     ret = check_database(s, r, err);
@@ -594,6 +717,7 @@ int st_store_check(st_store *s, st_fsck_report *r, st_error **err) {
 void st_fsck_repair_clear(st_fsck_repair *r) {
   st_strv_free(r->images, r->n_images);
   st_strv_free(r->references, r->n_references);
+  st_strv_free(r->cut, r->n_cut);
   memset(r, 0, sizeof(*r));
 }
 
@@ -667,6 +791,21 @@ static int remove_reference(st_store *s, const char *name, st_fsck_repair *out,
                  : 0;
 }
 
+/* Clears the parent link of the image `id` chose to break a cycle. */
+static int cut_parent(st_store *s, const char *id, st_fsck_repair *out,
+                      st_error **err) {
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  if (st_db_prepare(s, "UPDATE images SET parent = NULL WHERE id = ?", &st,
+                    err) < 0)
+    return -1;
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  if (sqlite3_step(st) != SQLITE_DONE)
+    return st_db_error(s, err, "cut parent link");
+  if (sqlite3_changes(s->db) == 0) /* removed as broken meanwhile */
+    return 0;
+  return push_str(&out->cut, &out->n_cut, id, err);
+}
+
 static int repair_records(st_store *s, const st_fsck_report *f,
                           st_fsck_repair *out, st_error **err) {
   if (st_tx_begin(s, err) < 0)
@@ -678,6 +817,8 @@ static int repair_records(st_store *s, const st_fsck_report *f,
       ret = remove_image(s, p->subject, out, err);
     else if (p->kind == ST_FSCK_REFERENCE)
       ret = remove_reference(s, p->subject, out, err);
+    else if (p->kind == ST_FSCK_PARENT)
+      ret = cut_parent(s, p->subject, out, err);
     if (ret < 0) {
       st_tx_rollback(s);
       return -1;

@@ -4,8 +4,9 @@
  * inconsistent: a blob whose bytes do not match its name, a missing or
  * unparsable config or manifest, a manifest or config that disagrees with
  * the recorded layers, a tag or digest pointing at no image, a stray file
- * among the blobs, a database integrity error. Unreferenced blobs are not
- * problems: a crash between storing a blob and recording it leaves them
+ * among the blobs, images whose parent links form a cycle (no rmi or
+ * prune could ever remove them), a database integrity error. Unreferenced blobs
+ * are not problems: a crash between storing a blob and recording it leaves them
  * legitimately; they are reported as reclaimable garbage.
  *
  * The check reads one database snapshot and holds the store lock shared, so
@@ -27,6 +28,8 @@ typedef enum st_fsck_kind {
   ST_FSCK_STRAY,     /* a non-blob entry in blobs/sha256 (`subject`: name) */
   ST_FSCK_IMAGE,     /* a broken image (`subject`: its ID) */
   ST_FSCK_REFERENCE, /* tag or repo digest to a missing image (`subject`) */
+  ST_FSCK_PARENT,    /* images that are their own ancestors (`subject`: the
+                        image whose parent link repair cuts) */
 } st_fsck_kind;
 
 typedef struct st_fsck_problem {
@@ -58,17 +61,19 @@ typedef struct st_fsck_repair {
   size_t n_images;
   char **references; /* tags and digests removed with them, or dangling */
   size_t n_references;
+  char **cut; /* IDs of the images whose parent link was cut (cycles) */
+  size_t n_cut;
   size_t n_stray; /* stray entries removed from blobs/sha256 */
   int64_t freed;  /* bytes of blobs removed by the sweep */
 } st_fsck_repair;
 
 /* Repairs what `found` (a report of st_store_check) lists: removes the
- * broken images with their tags and the dangling references (one
- * transaction), unused layer records, stray files, then every unreferenced
- * or corrupt blob through st_store_gc. Database corruption is not
- * repairable. Returns 0 with *out filled (free it with
- * st_fsck_repair_clear), or < 0 with *err. Run st_store_check again to see
- * what remains. */
+ * broken images with their tags and the dangling references, and cuts each
+ * parent cycle at one image (its parent link is cleared; one transaction),
+ * unused layer records, stray files, then every unreferenced or corrupt blob
+ * through st_store_gc. Database corruption is not repairable. Returns 0 with
+ * *out filled (free it with st_fsck_repair_clear), or < 0 with *err. Run
+ * st_store_check again to see what remains. */
 int st_store_repair(st_store *s, const st_fsck_report *found,
                     st_fsck_repair *out, st_error **err);
 void st_fsck_repair_clear(st_fsck_repair *r);

@@ -66,29 +66,27 @@ static la_ssize_t pull(struct archive *a, void *data, const void **buf) {
 
 /* Refuses the names a layer may not hold: absolute, or with a ".."
  * component. Writes the name without "./" prefixes or trailing slashes.
- * Returns 1 for the layer's root itself ("./"), which is skipped. */
+ * Returns 1 for the layer's root itself ("./"), which is skipped. Messages
+ * do not name the entry: the caller does. */
 static int clean_name(const char *name, char *out, size_t cap, st_error **err) {
   while (name[0] == '.' && name[1] == '/')
     name += 2;
   if (name[0] == '/')
-    return st_error_set(err, EINVAL,
-                        "entry \"%s\": path leaves the layer (absolute)", name);
+    return st_error_set(err, EINVAL, "path leaves the layer (absolute)");
   size_t len = strlen(name);
   while (len > 0 && name[len - 1] == '/')
     len--;
   if (len == 0 || (len == 1 && name[0] == '.'))
     return 1;
   if (len >= cap)
-    return st_error_set(err, EINVAL, "entry \"%s\": name too long", name);
+    return st_error_set(err, EINVAL, "name too long");
   memcpy(out, name, len);
   out[len] = '\0';
   for (const char *p = out; p; p = strchr(p, '/')) {
     p += *p == '/';
     if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == '\0'))
       return st_error_set(err, EINVAL,
-                          "entry \"%s\": path leaves the layer (\"..\" "
-                          "component)",
-                          name);
+                          "path leaves the layer (\"..\" component)");
   }
   return 0;
 }
@@ -150,32 +148,39 @@ static int make_room(int dirfd, const char *name, bool for_dir) {
   return rm_tree_at(dirfd, name);
 }
 
-static int set_xattrs(struct archive_entry *e, int fd, const char *path,
-                      st_error **err) {
+/* Sets *err for the xattr `name` (quoted: it comes from the tar too):
+ * setting it failed with errnum, or (errnum 0) it is overlayfs's.
+ * Returns -1. */
+static int xattr_error(st_error **err, int errnum, const char *name) {
+  cleanup_buf st_buf q = ST_BUF_INIT;
+  st_buf_quote(&q, name);
+  const char *n = q.data ? q.data : "";
+  if (errnum)
+    return st_error_errno(err, errnum, "set xattr %s", n);
+  return st_error_set(err, EINVAL, "xattr %s is reserved for overlayfs", n);
+}
+
+static int set_xattrs(struct archive_entry *e, int fd, st_error **err) {
   const char *name;
   const void *value;
   size_t size;
   archive_entry_xattr_reset(e);
   while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
     if (strncmp(name, OVERLAY_XATTR, strlen(OVERLAY_XATTR)) == 0)
-      return st_error_set(err, EINVAL,
-                          "entry \"%s\": xattr %s is reserved for overlayfs",
-                          path, name);
+      return xattr_error(err, 0, name);
     if (fsetxattr(fd, name, value, size, 0) < 0 && errno != ENOTSUP)
-      return st_error_errno(err, errno, "entry \"%s\": set xattr %s", path,
-                            name);
+      return xattr_error(err, errno, name);
   }
   return 0;
 }
 
 static int set_owner(unpacker *u, int dirfd, const char *name,
-                     struct archive_entry *e, const char *path,
-                     st_error **err) {
+                     struct archive_entry *e, st_error **err) {
   uid_t uid = (uid_t)archive_entry_uid(e);
   gid_t gid = (gid_t)archive_entry_gid(e);
   if (fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 &&
       (u->root_owner || errno != EPERM))
-    return st_error_errno(err, errno, "entry \"%s\": chown", path);
+    return st_error_errno(err, errno, "chown");
   return 0;
 }
 
@@ -191,9 +196,8 @@ static int set_times(int dirfd, const char *name, struct archive_entry *e) {
 
 /* Owner, mode, xattrs and times of a node just made at dirfd/name. */
 static int finish_node(unpacker *u, int dirfd, const char *name,
-                       struct archive_entry *e, const char *path,
-                       st_error **err) {
-  if (set_owner(u, dirfd, name, e, path, err) < 0)
+                       struct archive_entry *e, st_error **err) {
+  if (set_owner(u, dirfd, name, e, err) < 0)
     return -1;
   mode_t mode = archive_entry_perm(e) & 07777;
   if (archive_entry_filetype(e) == AE_IFLNK)
@@ -204,60 +208,86 @@ static int finish_node(unpacker *u, int dirfd, const char *name,
       archive_entry_filetype(e) != AE_IFDIR) {
     /* A device node need not open; its mode is set by name. */
     if (fchmodat(dirfd, name, mode, 0) < 0)
-      return st_error_errno(err, errno, "entry \"%s\": chmod", path);
+      return st_error_errno(err, errno, "chmod");
     set_times(dirfd, name, e);
     return 0;
   }
   if (fd < 0)
-    return st_error_errno(err, errno, "entry \"%s\": open", path);
+    return st_error_errno(err, errno, "open");
   if (fchmod(fd, mode) < 0)
-    return st_error_errno(err, errno, "entry \"%s\": chmod", path);
-  if (set_xattrs(e, fd, path, err) < 0)
+    return st_error_errno(err, errno, "chmod");
+  if (set_xattrs(e, fd, err) < 0)
     return -1;
   set_times(dirfd, name, e);
   return 0;
 }
 
+/* Writes the entry's data to fd at the offsets the tar gives (the holes of
+ * a sparse file stay holes), then sets its length. A failed write keeps
+ * its errno (ENOSPC: the disk is full). */
+static int copy_data(unpacker *u, int fd, struct archive_entry *e,
+                     st_error **err) {
+  for (;;) {
+    const void *buf = NULL;
+    size_t len = 0;
+    la_int64_t off = 0;
+    int r = archive_read_data_block(u->ar, &buf, &len, &off);
+    if (r == ARCHIVE_EOF)
+      break;
+    if (r < ARCHIVE_WARN) {
+      if (u->src_err)
+        return st_error_set(err, u->src_err->code, "%s", u->src_err->msg);
+      return st_error_set(err, EIO, "%s", archive_error_string(u->ar));
+    }
+    for (const char *p = buf; len > 0;) {
+      ssize_t n = pwrite(fd, p, len, (off_t)off);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return st_error_errno(err, errno, "write");
+      p += n;
+      len -= (size_t)n;
+      off += n;
+    }
+  }
+  if (ftruncate(fd, (off_t)archive_entry_size(e)) < 0)
+    return st_error_errno(err, errno, "write");
+  return 0;
+}
+
 static int write_file(unpacker *u, int dirfd, const char *name,
-                      struct archive_entry *e, const char *path,
-                      st_error **err) {
+                      struct archive_entry *e, st_error **err) {
   cleanup_close int fd = openat(
       dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
-    return st_error_errno(err, errno, "entry \"%s\": create", path);
-  if (archive_entry_size(e) > 0 &&
-      archive_read_data_into_fd(u->ar, fd) != ARCHIVE_OK) {
-    if (u->src_err)
-      return st_error_set(err, u->src_err->code, "entry \"%s\": %s", path,
-                          u->src_err->msg);
-    return st_error_set(err, EIO, "entry \"%s\": %s", path,
-                        archive_error_string(u->ar));
-  }
-  return finish_node(u, dirfd, name, e, path, err);
+    return st_error_errno(err, errno, "create");
+  if (archive_entry_size(e) > 0 && copy_data(u, fd, e, err) < 0)
+    return -1;
+  return finish_node(u, dirfd, name, e, err);
 }
 
 static int make_hardlink(unpacker *u, int dirfd, const char *name,
-                         struct archive_entry *e, const char *path,
-                         st_error **err) {
+                         struct archive_entry *e, st_error **err) {
   char target[4096];
   if (clean_name(archive_entry_hardlink(e), target, sizeof(target), NULL) != 0)
-    return st_error_set(err, EINVAL, "entry \"%s\": bad hard link target",
-                        path);
+    return st_error_set(err, EINVAL, "bad hard link target");
   const char *tname = split_name(target);
   const char *tparent = tname == target ? "." : target;
   cleanup_close int tdir =
       st_open_in_root(u->root, tparent, O_PATH | O_DIRECTORY, 0, err);
   if (tdir < 0)
-    return st_error_wrap(err, "entry \"%s\": hard link target", path);
-  if (linkat(tdir, tname, dirfd, name, 0) < 0)
-    return st_error_errno(err, errno, "entry \"%s\": hard link to \"%s\"", path,
-                          archive_entry_hardlink(e));
+    return st_error_wrap(err, "hard link target");
+  if (linkat(tdir, tname, dirfd, name, 0) < 0) {
+    int e_ = errno;
+    cleanup_buf st_buf q = ST_BUF_INIT;
+    st_buf_quote(&q, archive_entry_hardlink(e));
+    return st_error_errno(err, e_, "hard link to %s", q.data ? q.data : "");
+  }
   return 0;
 }
 
 static int make_node(unpacker *u, int dirfd, const char *name,
-                     struct archive_entry *e, const char *path,
-                     st_error **err) {
+                     struct archive_entry *e, st_error **err) {
   mode_t type = archive_entry_filetype(e);
   int r = 0;
   switch (type) {
@@ -277,63 +307,72 @@ static int make_node(unpacker *u, int dirfd, const char *name,
   case AE_IFSOCK:
     return 0; /* sockets are not kept in layers */
   default:
-    return st_error_set(err, EINVAL, "entry \"%s\": unknown file type 0%o",
-                        path, (unsigned)type);
+    return st_error_set(err, EINVAL, "unknown file type 0%o", (unsigned)type);
   }
   if (r < 0)
-    return st_error_errno(err, errno, "entry \"%s\": create", path);
-  return finish_node(u, dirfd, name, e, path, err);
+    return st_error_errno(err, errno, "create");
+  return finish_node(u, dirfd, name, e, err);
 }
 
-static int opaque_dir(int dirfd, const char *path, st_error **err) {
+static int opaque_dir(int dirfd, st_error **err) {
   if (fsetxattr(dirfd, OVERLAY_XATTR "opaque", "y", 1, 0) < 0)
-    return st_error_errno(err, errno, "entry \"%s\": mark opaque", path);
+    return st_error_errno(err, errno, "mark opaque");
   return 0;
 }
 
-static int whiteout(int dirfd, const char *name, const char *path,
-                    st_error **err) {
+static int whiteout(int dirfd, const char *name, st_error **err) {
   if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-    return st_error_set(err, EINVAL, "entry \"%s\": bad whiteout", path);
+    return st_error_set(err, EINVAL, "bad whiteout");
   if (make_room(dirfd, name, false) < 0 ||
       mknodat(dirfd, name, S_IFCHR | 0, makedev(0, 0)) < 0)
-    return st_error_errno(err, errno, "entry \"%s\": whiteout", path);
+    return st_error_errno(err, errno, "whiteout");
   return 0;
 }
 
 /* A layer entry named ".wh.*" (base): the opaque marker, other AUFS
  * metadata (dropped), or the whiteout of a sibling. */
-static int whiteout_entry(int dirfd, const char *base, const char *path,
-                          st_error **err) {
+static int whiteout_entry(int dirfd, const char *base, st_error **err) {
   if (strcmp(base, WH_OPAQUE) == 0)
-    return opaque_dir(dirfd, path, err);
+    return opaque_dir(dirfd, err);
   if (strncmp(base, WH_META, strlen(WH_META)) == 0)
     return 0; /* other AUFS metadata: not part of the tree */
-  return whiteout(dirfd, base + strlen(WH_PREFIX), path, err);
+  return whiteout(dirfd, base + strlen(WH_PREFIX), err);
 }
 
-static int unpack_entry(unpacker *u, struct archive_entry *e, st_error **err) {
-  const char *path = archive_entry_pathname(e);
+/* Makes the entry named path; messages leave the name to the caller. */
+static int place_entry(unpacker *u, struct archive_entry *e, const char *path,
+                       st_error **err) {
   char name[4096];
-  if (path == NULL)
-    return st_error_set(err, EINVAL, "entry without a name");
   int clean = clean_name(path, name, sizeof(name), err);
   if (clean != 0)
     return clean < 0 ? -1 : 0;
   const char *base = split_name(name);
   cleanup_close int dirfd = parent_dir(u, base == name ? "" : name, err);
   if (dirfd < 0)
-    return st_error_wrap(err, "entry \"%s\"", path);
+    return -1;
   if (u->whiteouts && strncmp(base, WH_PREFIX, strlen(WH_PREFIX)) == 0)
-    return whiteout_entry(dirfd, base, path, err);
+    return whiteout_entry(dirfd, base, err);
   bool is_dir = archive_entry_filetype(e) == AE_IFDIR;
   if (make_room(dirfd, base, is_dir) < 0)
-    return st_error_errno(err, errno, "entry \"%s\": replace", path);
+    return st_error_errno(err, errno, "replace");
   if (archive_entry_hardlink(e))
-    return make_hardlink(u, dirfd, base, e, path, err);
+    return make_hardlink(u, dirfd, base, e, err);
   if (archive_entry_filetype(e) == AE_IFREG)
-    return write_file(u, dirfd, base, e, path, err);
-  return make_node(u, dirfd, base, e, path, err);
+    return write_file(u, dirfd, base, e, err);
+  return make_node(u, dirfd, base, e, err);
+}
+
+/* Every message names the entry, escaped and shortened (st_buf_quote):
+ * names come from the tar and end up on terminals. */
+static int unpack_entry(unpacker *u, struct archive_entry *e, st_error **err) {
+  const char *path = archive_entry_pathname(e);
+  if (path == NULL)
+    return st_error_set(err, EINVAL, "entry without a name");
+  if (place_entry(u, e, path, err) == 0)
+    return 0;
+  cleanup_buf st_buf q = ST_BUF_INIT;
+  st_buf_quote(&q, path);
+  return st_error_wrap(err, "entry %s", q.data ? q.data : "");
 }
 
 static int unpack_all(unpacker *u, st_error **err) {
@@ -476,6 +515,26 @@ static int ensure_layer(st_store *s, const char *chain, const char *blob,
   return make_short_link(s, hex, err);
 }
 
+/* Adds which layer failed to *err. A full disk (or quota) also says so in
+ * words, with the layer's IDs and the directory it was going to: the
+ * write's own message names only the entry. Returns -1. */
+static int unpack_fail(st_store *s, size_t i, size_t n, const char *diff_id,
+                       const char *chain, st_error **err) {
+  int code = err && *err ? (*err)->code : 0;
+  if (code != ENOSPC && code != EDQUOT)
+    return st_error_wrap(err, "layer %zu/%zu", i + 1, n);
+  cleanup_free char *msg = steal_pointer(&(*err)->msg);
+  st_error_freep(err);
+  cleanup_free char *dir = layers_path(s, st_digest_hex(chain), "");
+  return st_error_set(err, code,
+                      "layer %zu/%zu (diff ID %s, chain ID %s): %s while "
+                      "unpacking it into %s (%s)",
+                      i + 1, n, diff_id, chain,
+                      code == ENOSPC ? "no space left on device"
+                                     : "disk quota exceeded",
+                      dir ? dir : s->root, msg ? msg : "");
+}
+
 int st_image_unpack(st_store *s, const char *id, char ***dirs, size_t *n,
                     st_error **err) {
   st_layer_rec *layers = NULL;
@@ -492,7 +551,7 @@ int st_image_unpack(st_store *s, const char *id, char ***dirs, size_t *n,
   st_chain_ids(layers, nl, chain);
   for (size_t i = 0; i < nl; i++) {
     if (ensure_layer(s, chain[i], layers[i].blob, err) < 0) {
-      st_error_wrap(err, "layer %zu/%zu", i + 1, nl);
+      unpack_fail(s, i, nl, layers[i].diff_id, chain[i], err);
       goto done;
     }
     out[nl - 1 - i] = layers_path(s, st_digest_hex(chain[i]), "/diff");

@@ -77,3 +77,18 @@ void st_buf_free(st_buf *b) {
   b->data = NULL;
   b->len = b->cap = 0;
 }
+
+void st_buf_quote(st_buf *b, const char *s) {
+  st_buf_putc(b, '"');
+  size_t i = 0;
+  for (; s[i] && i < ST_QUOTE_MAX; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '"' || c == '\\')
+      st_buf_printf(b, "\\%c", c);
+    else if (c < 0x20 || c == 0x7f)
+      st_buf_printf(b, "\\x%02x", c);
+    else
+      st_buf_putc(b, (char)c);
+  }
+  st_buf_puts(b, s[i] ? "\"..." : "\"");
+}

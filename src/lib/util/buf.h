@@ -21,6 +21,13 @@ int st_buf_putc(st_buf *b, char c);
 int st_buf_printf(st_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int st_buf_vprintf(st_buf *b, const char *fmt, va_list ap);
+/* Entry names and other untrusted names in messages are cut at this many
+ * bytes (a tar name can be kilobytes long). */
+#define ST_QUOTE_MAX 200
+/* Appends s in double quotes for a message: '"', '\\' and control bytes
+ * (below 0x20, 0x7f) escaped ("\x1b"), cut after ST_QUOTE_MAX bytes of s
+ * with "..." after the closing quote. Out of memory only shortens it. */
+void st_buf_quote(st_buf *b, const char *s);
 /* Returns the string (never NULL: "" for an empty buffer) and resets b. */
 char *st_buf_steal(st_buf *b);
 void st_buf_free(st_buf *b);
