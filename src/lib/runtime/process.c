@@ -107,11 +107,15 @@ static int setup_terminal(const st_launch *l, st_error **err) {
 }
 
 static int set_user(const st_spec *spec, st_error **err) {
-  if (setgroups(spec->n_groups, spec->groups) < 0)
+  /* Raw system calls: this process is a clone() of one that may have had
+   * other threads (a build's output reader), and glibc's wrappers would
+   * wait for those threads to change their ids too, forever, since they
+   * do not exist here. */
+  if (syscall(SYS_setgroups, spec->n_groups, spec->groups) < 0)
     return st_error_errno(err, errno, "setgroups");
-  if (setresgid(spec->gid, spec->gid, spec->gid) < 0)
+  if (syscall(SYS_setresgid, spec->gid, spec->gid, spec->gid) < 0)
     return st_error_errno(err, errno, "setgid %u", (unsigned)spec->gid);
-  if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
+  if (syscall(SYS_setresuid, spec->uid, spec->uid, spec->uid) < 0)
     return st_error_errno(err, errno, "setuid %u", (unsigned)spec->uid);
   return 0;
 }
