@@ -127,7 +127,7 @@ static void on_event(void *ctx, const st_build_event *ev) {
  * Dockerfile lines around the failing one. */
 static void print_failure(progress *p, const st_error *err, const char *df,
                           size_t df_len, const char *df_name) {
-  FILE *o = stderr;
+  FILE *o = p->out;
   if (p->failed) {
     fprintf(o, "------\n > %s:\n", p->failed);
     for (size_t i = 0; i < p->n_tail; i++)
@@ -376,7 +376,15 @@ static int do_build(args *a, const char *context) {
     return 1;
   }
   bool quiet = a->quiet || (a->progress && strcmp(a->progress, "quiet") == 0);
-  progress p = {.out = stderr, .quiet = quiet};
+  /* RUN steps put the container's output on fds 1 and 2 for a while: the
+   * progress writes to a stream of its own */
+  int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+  FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (out == NULL) {
+    inputs_clear(&in);
+    return cli_fail(1, "stderr: %s", strerror(errno));
+  }
+  progress p = {.out = out, .quiet = quiet};
   a->o.context = context;
   a->o.dockerfile = in.df;
   a->o.dockerfile_len = in.df_len;
@@ -402,6 +410,7 @@ static int do_build(args *a, const char *context) {
   }
   tail_clear(&p);
   free(p.failed);
+  fclose(out);
   inputs_clear(&in);
   return rc;
 }

@@ -120,6 +120,7 @@ typedef struct hasher {
   st_sha256 *content; /* one file's bytes, restarted per file */
   unsigned char *buf; /* HASH_BUF bytes, one read pass per file */
   st_buf rec;         /* the record of the current entry, reused */
+  char line[160];     /* "TYPE MODE SIZE DIGEST" of the current entry */
   char **files;       /* with st_ctx_checksum's files: one line per entry */
   size_t n_files;
 } hasher;
@@ -202,6 +203,10 @@ static int entry_record(hasher *h, const ctx_entry *e, st_error **err) {
   } else if (type == 'f' && hash_content(h, fd, src, digest, err) < 0) {
     return -1;
   }
+  if (type != 'f') /* links and devices: their target stands for content */
+    st_digest_of(target, strlen(target), digest);
+  snprintf(h->line, sizeof(h->line), "%c %04o %lld %s", type,
+           (unsigned)(mode & 07777), size, digest);
   h->rec.len = 0;
   if (st_buf_printf(&h->rec, "%s%c%c%c%04o%c%lld%c%s%c%s", ctx_str(l, e->dst),
                     0, type, 0, (unsigned)(mode & 07777), 0, size, 0, target, 0,
@@ -212,8 +217,7 @@ static int entry_record(hasher *h, const ctx_entry *e, st_error **err) {
 }
 
 static int add_file_line(hasher *h, const char *name, st_error **err) {
-  char d[ST_DIGEST_LEN];
-  st_digest_of(h->rec.data, h->rec.len, d);
+  const char *d = h->line;
   char **v = realloc(h->files, (h->n_files + 2) * sizeof(*v));
   if (v == NULL)
     return st_error_errno(err, ENOMEM, "COPY: checksum");

@@ -55,6 +55,25 @@ static void diff_args(st_buf *out, json_t *now, json_t *before) {
   }
 }
 
+/* Two file lines "TYPE MODE SIZE DIGEST" (context.c): what differs. */
+static const char *change_kind(const char *a, const char *b) {
+  char ta = 0, tb = 0;
+  unsigned ma = 0, mb = 0;
+  if (a == NULL || b == NULL || sscanf(a, "%c %o", &ta, &ma) != 2 ||
+      sscanf(b, "%c %o", &tb, &mb) != 2)
+    return "changed";
+  if (ta != tb)
+    return "changed (type)";
+  if (ma != mb)
+    return "changed (mode)";
+  return tb == 'l' ? "changed (link target)" : "changed (content)";
+}
+
+/* Equal, NULL standing for absent. */
+static bool same(json_t *a, json_t *b) {
+  return (a == NULL && b == NULL) || (a && b && json_equal(a, b));
+}
+
 /* "src/main.c changed (content)", "+2 more". */
 static void diff_files(st_buf *out, json_t *now, json_t *before) {
   const char *k;
@@ -63,16 +82,8 @@ static void diff_files(st_buf *out, json_t *now, json_t *before) {
   json_object_foreach(now, k, v) {
     json_t *old = json_object_get(before, k);
     const char *what = old == NULL ? "added" : NULL;
-    if (old && !json_equal(old, v)) {
-      const char *a = json_string_value(old), *b = json_string_value(v);
-      /* values are "TYPE MODE SIZE DIGEST" (see copy.c) */
-      what = a && b && strncmp(a, b, strcspn(a, " ")) != 0 ? "changed (type)"
-             : a && b && strchr(a, ' ') && strchr(b, ' ') &&
-                     strncmp(strchr(a, ' '), strchr(b, ' '),
-                             strcspn(strchr(a, ' ') + 1, " ") + 1) != 0
-                 ? "changed (mode)"
-                 : "changed (content)";
-    }
+    if (old && !json_equal(old, v))
+      what = change_kind(json_string_value(old), json_string_value(v));
     if (what == NULL)
       continue;
     if (shown < 3)
@@ -100,14 +111,19 @@ static void diff_inputs(st_buf *out, json_t *now, json_t *before) {
                                                                    "files");
   if (fn && fb)
     diff_files(out, fn, fb);
-  else if (!json_equal(json_object_get(now, "sources"),
-                       json_object_get(before, "sources")))
+  else if (!same(json_object_get(now, "sources"),
+                 json_object_get(before, "sources")))
     st_buf_printf(out, "%ssource files changed", out->len ? "; " : "");
-  if (!json_equal(json_object_get(now, "from"), json_object_get(before,
-                                                                "from")))
+  if (!same(json_object_get(now, "from"), json_object_get(before, "from")))
     st_buf_printf(out, "%s--from image changed", out->len ? "; " : "");
-  if (out->len == 0)
-    st_buf_puts(out, "inputs changed");
+  if (!same(json_object_get(now, "chown"), json_object_get(before, "chown")) ||
+      !same(json_object_get(now, "chmod"), json_object_get(before, "chmod")))
+    st_buf_printf(out, "%s--chown/--chmod changed", out->len ? "; " : "");
+  if (!same(json_object_get(now, "mounts"), json_object_get(before,
+                                                            "mounts")) ||
+      !same(json_object_get(now, "network"), json_object_get(before,
+                                                             "network")))
+    st_buf_printf(out, "%s--mount/--network changed", out->len ? "; " : "");
 }
 
 char *st_bexplain(st_bstate *st, const st_bstep *step) {
@@ -128,13 +144,17 @@ char *st_bexplain(st_bstate *st, const st_bstep *step) {
     cleanup_json json_t *before = json_loads(prev.inputs, 0, NULL);
     if (before == NULL)
       st_buf_puts(&out, "inputs changed");
-    else if (!json_equal(json_object_get(step->inputs, "instr"),
-                         json_object_get(before, "instr")))
-      st_buf_printf(&out, "expanded to %s (was: %s)",
-                    json_string_value(json_object_get(step->inputs, "instr")),
-                    json_string_value(json_object_get(before, "instr")));
     else
       diff_inputs(&out, step->inputs, before);
+    /* the same text expanded differently (an ENV or ARG it uses) */
+    if (before && out.len == 0 &&
+        !same(json_object_get(step->inputs, "instr"),
+              json_object_get(before, "instr")))
+      st_buf_printf(&out, "now %s (was: %s)",
+                    json_string_value(json_object_get(step->inputs, "instr")),
+                    json_string_value(json_object_get(before, "instr")));
+    if (out.len == 0)
+      st_buf_puts(&out, "inputs changed");
   }
   st_cache_entry_clear(&prev);
   char *s = st_buf_steal(&out);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -427,7 +428,13 @@ static int run_captured(st_bstate *st, const st_bstep *step, const char *id,
                                                             3);
   reader rd = {.b = st->b, .step = step, .name = step->title, .fd = p[0]};
   pthread_t th;
+  /* the reader must take no signal: the container's SIGCHLD belongs to
+   * the supervisor's signalfd on this thread */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
   bool started = pthread_create(&th, NULL, reader_main, &rd) == 0;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   dup2(p[1], 1);
   dup2(p[1], 2);
   close(p[1]);

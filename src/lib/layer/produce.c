@@ -17,10 +17,6 @@ typedef struct producer {
 
 static void *producer_main(void *arg) {
   producer *p = arg;
-  sigset_t pipe_set;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_set, NULL); /* EPIPE instead */
   p->produce(p->ctx, p->fd, &p->err);
   close(p->fd);
   return NULL;
@@ -39,7 +35,12 @@ int st_layer_import_from(st_store *s,
     return st_error_errno(err, errno, "pipe");
   p.fd = fds[1];
   pthread_t th;
-  if ((errno = pthread_create(&th, NULL, producer_main, &p)) != 0) {
+  sigset_t all, old;
+  sigfillset(&all); /* the writer takes no signal (EPIPE, not SIGPIPE) */
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  errno = pthread_create(&th, NULL, producer_main, &p);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (errno != 0) {
     int e = errno;
     close(fds[0]);
     close(fds[1]);
