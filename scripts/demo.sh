@@ -9,7 +9,13 @@ export STRATA_ROOT=$root
 work=$(mktemp -d /tmp/strata-demo-rootfs.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+# Each command is shown quoted, so it can be pasted as it is.
+step() {
+  printf '\n\033[1m$'
+  printf ' %q' "$@" | sed "s|$strata|strata|g"
+  printf '\033[0m\n'
+  "$@"
+}
 
 # A minimal rootfs: busybox and its applets, /etc/passwd, /tmp.
 rootfs=$work/rootfs
@@ -42,6 +48,21 @@ step "$strata" image prune -f
 step "$strata" images
 step "$strata" system df
 step "$strata" system check
+# A build: the example's two stages, every step a layer or a config change.
+src=$(cd "$(dirname "$0")/../examples/hello" && pwd)
+cp -r "$src" "$work/hello"
+step "$strata" build --progress=plain -t hello:1.0 "$work/hello"
+step "$strata" run --rm hello:1.0
+# Nothing changed: every step comes from the cache, the same image ID.
+step "$strata" build --progress=plain -t hello:1.0 "$work/hello"
+# One source edited: that step misses and says why; the steps after rebuild.
+echo "Hello again from a strata build" >"$work/hello/greeting.txt"
+step "$strata" build --progress=plain -t hello:1.1 "$work/hello"
+step "$strata" run --rm hello:1.1
+step "$strata" history hello:1.1
+# A Dockerfile whose order defeats the cache: --check says what to change.
+step "$strata" build --check -f "$work/hello/Dockerfile.slow-order" "$work/hello" || true
+step "$strata" images
 # A container: the image's layers read-only under a thin read-write layer.
 step "$strata" run --rm --hostname demo busybox sh -c 'echo "hello from $(hostname)"; echo written >/tmp/f; cat /tmp/f; id'
 step "$strata" run --rm busybox ls /tmp

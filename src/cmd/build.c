@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include "build/build.h"
+#include "build_tty.h"
 #include "cli.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 static int run_build(int argc, char **argv);
 
@@ -25,7 +27,10 @@ ST_COMMAND(
     "  strata image build, strata build, strata builder build\n\n"
     "Options:\n"
     "      --build-arg stringArray   Set build-time variables\n"
-    "      --check                   Check the Dockerfile without building\n"
+    "      --check                   Check the Dockerfile without building "
+    "(exit 1\n"
+    "                                when a check finds something; "
+    "--verbose explains)\n"
     "  -f, --file string             Name of the Dockerfile (default: "
     "\"PATH/Dockerfile\")\n"
     "      --iidfile string          Write the image ID to the file\n"
@@ -56,8 +61,9 @@ ST_COMMAND(
 typedef struct progress {
   FILE *out;
   bool quiet;
-  int last_step; /* the step the last lines were about */
-  char *tail[6]; /* the last output lines of the running step */
+  build_tty *tty; /* --progress=tty (or auto on a terminal) */
+  int last_step;  /* the step the last lines were about */
+  char *tail[6];  /* the last output lines of the running step */
   size_t n_tail;
   char *failed; /* name of the step that failed */
 } progress;
@@ -80,6 +86,18 @@ static void tail_add(progress *p, const char *line) {
 static void on_event(void *ctx, const st_build_event *ev) {
   progress *p = ctx;
   FILE *o = p->out;
+  if (p->tty && ev->kind != ST_BUILD_WARNING) {
+    if (ev->kind == ST_BUILD_STEP_START)
+      tail_clear(p);
+    if (ev->kind == ST_BUILD_STEP_OUTPUT)
+      tail_add(p, ev->text);
+    if (ev->kind == ST_BUILD_STEP_ERROR) {
+      free(p->failed);
+      p->failed = strdup(ev->name ? ev->name : "");
+    }
+    build_tty_event(p->tty, ev);
+    return;
+  }
   switch (ev->kind) {
   case ST_BUILD_STEP_START:
     tail_clear(p);
@@ -148,8 +166,7 @@ static void print_failure(progress *p, const st_error *err, const char *df,
     const char *e = memchr(s, '\n', (size_t)(end - s));
     size_t len = e ? (size_t)(e - s) : (size_t)(end - s);
     if (n >= line - 2 && n <= line + 2)
-      fprintf(o, " %3d | %s %.*s\n", n, n == line ? ">>>" : "   ", (int)len,
-              s);
+      fprintf(o, " %3d | %s %.*s\n", n, n == line ? ">>>" : "   ", (int)len, s);
     n++;
     s = e ? e + 1 : end;
   }
@@ -224,8 +241,7 @@ static int load_inputs(const char *context, const char *file, inputs *in) {
       }
     }
     if (path == NULL || read_file(path, &in->df, &in->df_len) < 0)
-      return cli_fail(1,
-                      "failed to read dockerfile: open %s: %s",
+      return cli_fail(1, "failed to read dockerfile: open %s: %s",
                       path ? path : "Dockerfile", strerror(errno));
     const char *base = strrchr(path, '/');
     in->df_name = strdup(base ? base + 1 : path);
@@ -247,7 +263,7 @@ typedef struct args {
   st_build_opts o;
   const char **tags, **build_args, **labels;
   const char *file, *iidfile, *progress;
-  bool quiet, check;
+  bool quiet, check, verbose;
 } args;
 
 enum {
@@ -261,6 +277,7 @@ enum {
   OPT_NETWORK,
   OPT_CHECK,
   OPT_PLATFORM,
+  OPT_VERBOSE,
   OPT_IGNORED,
 };
 
@@ -302,6 +319,9 @@ static int parse_flag(args *a, int ch, char **tags_out, size_t *nt) {
   case OPT_CHECK:
     a->check = true;
     break;
+  case OPT_VERBOSE:
+    a->verbose = true;
+    break;
   case OPT_PLATFORM:
   case OPT_IGNORED:
     break;
@@ -326,6 +346,7 @@ static int parse_args(int argc, char **argv, args *a, size_t *n_tags) {
       {"progress", required_argument, 0, OPT_PROGRESS},
       {"network", required_argument, 0, OPT_NETWORK},
       {"check", no_argument, 0, OPT_CHECK},
+      {"verbose", no_argument, 0, OPT_VERBOSE},
       {"platform", required_argument, 0, OPT_PLATFORM},
       {"rm", optional_argument, 0, OPT_IGNORED},
       {"force-rm", optional_argument, 0, OPT_IGNORED},
@@ -345,15 +366,48 @@ static int check_flags(const args *a) {
   if (a->progress && strcmp(a->progress, "auto") &&
       strcmp(a->progress, "plain") && strcmp(a->progress, "tty") &&
       strcmp(a->progress, "quiet") && strcmp(a->progress, "rawjson"))
-    return cli_bad_usage("build", "invalid progress mode \"%s\": use auto, "
-                                  "plain, tty or quiet",
+    return cli_bad_usage("build",
+                         "invalid progress mode \"%s\": use auto, "
+                         "plain, tty or quiet",
                          a->progress);
   if (a->o.network && strcmp(a->o.network, "host") &&
       strcmp(a->o.network, "none") && strcmp(a->o.network, "default"))
-    return cli_bad_usage("build", "network mode \"%s\" not supported by "
-                                  "strata build: use host or none",
+    return cli_bad_usage("build",
+                         "network mode \"%s\" not supported by "
+                         "strata build: use host or none",
                          a->o.network);
   return 0;
+}
+
+/* `--check`: findings as "Dockerfile:LINE: Rule: message", the
+ * explanation under each with --verbose, then Docker's summary line. */
+static int print_checks(st_store *s, args *a) {
+  cleanup_error st_error *err = NULL;
+  st_lint_finding *f = NULL;
+  size_t n = 0;
+  bool error = false;
+  if (st_build_check(s, &a->o, &f, &n, &error, &err) < 0) {
+    cli_print_error(err);
+    return 1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    printf("%s:%d: %s: %s\n", a->o.dockerfile_name, f[i].line, f[i].rule,
+           f[i].message);
+    if (a->verbose && f[i].description)
+      printf("  %s\n", f[i].description);
+    for (const char *p = a->verbose ? f[i].explain : NULL; p && *p;) {
+      size_t len = strcspn(p, "\n");
+      printf("  %.*s\n", (int)len, p);
+      p += len + (p[len] == '\n');
+    }
+  }
+  if (n == 0)
+    printf("Check complete, no warnings found.\n");
+  else
+    printf("Check complete, %zu warning%s been found!\n", n,
+           n == 1 ? " has" : "s have");
+  st_lint_free(f, n);
+  return n ? 1 : 0;
 }
 
 static int write_iidfile(const char *path, const char *id) {
@@ -363,9 +417,17 @@ static int write_iidfile(const char *path, const char *id) {
   return 0;
 }
 
-static int do_build(args *a, const char *context) {
+static int do_build(args *a, const char *context, char *stdin_df,
+                    size_t stdin_len) {
   inputs in = {0};
-  int rc = load_inputs(context, a->file, &in);
+  int rc = 0;
+  if (stdin_df) { /* `build - < Dockerfile` */
+    in.df = stdin_df;
+    in.df_len = stdin_len;
+    in.df_name = strdup("Dockerfile");
+  } else {
+    rc = load_inputs(context, a->file, &in);
+  }
   if (rc) {
     inputs_clear(&in);
     return rc;
@@ -385,6 +447,12 @@ static int do_build(args *a, const char *context) {
     return cli_fail(1, "stderr: %s", strerror(errno));
   }
   progress p = {.out = out, .quiet = quiet};
+  bool tty = a->progress ? strcmp(a->progress, "tty") == 0
+                         : isatty(fd) && getenv("CI") == NULL;
+  if (a->progress && strcmp(a->progress, "auto") == 0)
+    tty = isatty(fd) && getenv("CI") == NULL;
+  if (tty && !quiet)
+    p.tty = build_tty_new(out);
   a->o.context = context;
   a->o.dockerfile = in.df;
   a->o.dockerfile_len = in.df_len;
@@ -395,11 +463,24 @@ static int do_build(args *a, const char *context) {
   a->o.progress_ctx = &p;
   if (a->o.network && strcmp(a->o.network, "default") == 0)
     a->o.network = NULL;
+  if (a->check) {
+    rc = print_checks(s, a);
+    fclose(out);
+    inputs_clear(&in);
+    return rc;
+  }
   cleanup_error st_error *err = NULL;
   char id[ST_DIGEST_LEN];
   rc = 0;
-  if (st_build(s, &a->o, id, &err) < 0) {
+  int built = st_build(s, &a->o, id, &err);
+  if (p.tty) {
+    build_tty_finish(p.tty);
+    build_tty_free(p.tty);
+    p.tty = NULL;
+  }
+  if (built < 0) {
     print_failure(&p, err, in.df, in.df_len, in.df_name);
+    fflush(out);
     cli_print_error(err);
     rc = 1;
   } else {
@@ -413,6 +494,29 @@ static int do_build(args *a, const char *context) {
   fclose(out);
   inputs_clear(&in);
   return rc;
+}
+
+/* `build -`: the context (a tar) or the Dockerfile on standard input. */
+static int build_stdin(args *a) {
+  if (a->file && strcmp(a->file, "-") == 0)
+    return cli_fail(1, "invalid argument: can't use stdin for both build "
+                       "context and dockerfile");
+  st_store *s = cli_store();
+  if (s == NULL)
+    return 1;
+  cleanup_error st_error *err = NULL;
+  char *dir = NULL, *df = NULL;
+  size_t len = 0;
+  if (st_build_stdin(s, 0, &dir, &df, &len, &err) < 0) {
+    cli_print_error(err);
+    return 1;
+  }
+  int r = do_build(a, dir, df, len);
+  st_error *ignored = NULL;
+  if (st_rm_rf(dir, &ignored) < 0)
+    st_error_free(ignored);
+  free(dir);
+  return r;
 }
 
 static int run_build(int argc, char **argv) {
@@ -450,13 +554,14 @@ static int run_build(int argc, char **argv) {
   a.o.labels = (char *const *)labels;
   struct stat sb;
   if (strcmp(context, "-") == 0)
-    r = cli_fail(1, "a build context on standard input is not supported yet; "
-                    "give a directory");
+    r = build_stdin(&a);
   else if (stat(context, &sb) < 0 || !S_ISDIR(sb.st_mode))
-    r = cli_fail(1, "unable to prepare context: path \"%s\" not found or not "
-                    "a directory", context);
+    r = cli_fail(1,
+                 "unable to prepare context: path \"%s\" not found or not "
+                 "a directory",
+                 context);
   else
-    r = do_build(&a, context);
+    r = do_build(&a, context, NULL, 0);
   for (size_t i = 0; norm && i < n_tags; i++)
     free(norm[i]);
   return r;

@@ -93,6 +93,58 @@ x"
   [ "$found" -eq 2 ]
 }
 
+# xattrs_of_layer ARCHIVE: "NAME KEY=HEX ..." for each entry of the image's
+# top layer that has SCHILY.xattr records.
+xattrs_of_layer() {
+  python3 - "$1" <<'PY'
+import io, json, sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    manifest = json.load(t.extractfile("manifest.json"))[0]
+    layer = t.extractfile(manifest["Layers"][-1]).read()
+with tarfile.open(fileobj=io.BytesIO(layer)) as l:
+    for m in l:
+        recs = sorted("%s=%s" % (k, v.encode("utf-8", "surrogateescape").hex())
+                      for k, v in m.pax_headers.items() if "xattr" in k)
+        if recs:
+            print(m.name, " ".join(recs))
+PY
+}
+
+@test "commit: the layer keeps user.* xattrs and file capabilities, not overlay's" {
+  "$STRATA" run --name xa busybox sh -c 'echo x >/capfile; mkdir /xdir'
+  upper=$("$STRATA" inspect --format '{{.GraphDriver.Data.UpperDir}}' xa)
+  [ -f "$upper/capfile" ]
+  setcap cap_net_raw+ep "$upper/capfile"
+  python3 - "$upper" <<'PY'
+import os, sys
+u = sys.argv[1]
+os.setxattr(u + "/capfile", "user.test", b"1")
+os.setxattr(u + "/xdir", "user.dir", b"d")
+os.setxattr(u + "/xdir", "trusted.overlay.opaque", b"y")
+PY
+  cap=$(python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "security.capability").hex())' "$upper/capfile")
+  "$STRATA" commit xa withx >/dev/null
+  "$STRATA" save -o "$BATS_TEST_TMPDIR/x.tar" withx
+  run xattrs_of_layer "$BATS_TEST_TMPDIR/x.tar"
+  assert_status 0
+  assert_eq "$output" "capfile SCHILY.xattr.security.capability=$cap SCHILY.xattr.user.test=31
+xdir SCHILY.xattr.user.dir=64"
+  # export keeps them too
+  run python3 -c '
+import sys, tarfile
+with tarfile.open(fileobj=sys.stdin.buffer, mode="r|") as t:
+    for m in t:
+        if m.name == "capfile":
+            print(sorted(k for k in m.pax_headers if "xattr" in k))
+' < <("$STRATA" export xa)
+  assert_eq "$output" "['SCHILY.xattr.security.capability', 'SCHILY.xattr.user.test']"
+  # unpacked for a new container, the capability is on the file again
+  "$STRATA" create --name xb withx >/dev/null
+  lower=$("$STRATA" inspect --format '{{.GraphDriver.Data.LowerDir}}' xb)
+  run getcap "${lower%%:*}/capfile"
+  assert_contains "$output" "cap_net_raw=ep"
+}
+
 @test "commit: --change applies to the new config" {
   "$STRATA" run --name cc busybox true
   "$STRATA" commit -c 'CMD ["echo","from-commit"]' cc withcmd >/dev/null

@@ -46,6 +46,28 @@ setup() {
   strata_setup
 }
 
+# hybrid_cgroups_for_crun: crun refuses a v1/v2 hybrid host while any
+# controller is still attached to the v2 hierarchy ("cgroups in hybrid mode
+# not supported"), so every such controller gets a v1 hierarchy of its own
+# at /sys/fs/cgroup/<controller>, as docs/ARCHITECTURE.md says to do once
+# per boot. Nothing is done on a pure v1 or pure v2 host. cgroupfs files report size 0, so
+# the controller list is read, never tested with -s. Fails, saying what is
+# left, when a controller stays on v2.
+hybrid_cgroups_for_crun() {
+  local root=/sys/fs/cgroup c left
+  [ -e "$root/cgroup.controllers" ] && return 0 # pure v2
+  [ -e "$root/unified/cgroup.controllers" ] || return 0 # pure v1
+  for c in $(cat "$root/unified/cgroup.controllers"); do
+    mountpoint -q "$root/$c" && continue
+    mkdir -p "$root/$c" && mount -t cgroup -o "$c" cgroup "$root/$c" || return 1
+  done
+  left=$(cat "$root/unified/cgroup.controllers")
+  if [ -n "$left" ]; then
+    echo "hybrid_cgroups_for_crun: still on cgroup v2: $left" >&2
+    return 1
+  fi
+}
+
 # --- assertions -------------------------------------------------------------
 
 # assert_status N: the last `run` exited with N.

@@ -4,6 +4,11 @@
 
 load helpers
 
+setup_file() {
+  [ "$(id -u)" = 0 ] || return 0
+  hybrid_cgroups_for_crun # for the --runtime crun case
+}
+
 setup() {
   strata_setup
   if [ "$(id -u)" != 0 ]; then

@@ -6,19 +6,6 @@
 
 load helpers
 
-# crun refuses a v1/v2 hybrid host while a controller is still on the v2
-# hierarchy ("cgroups in hybrid mode not supported"); such controllers get
-# a v1 hierarchy of their own (what docs/ARCHITECTURE.md describes for
-# these hosts). Nothing is done on a pure v1 or pure v2 host.
-hybrid_cgroups_for_crun() {
-  local u=/sys/fs/cgroup/unified c
-  [ -s "$u/cgroup.controllers" ] || return 0
-  for c in $(cat "$u/cgroup.controllers"); do
-    mountpoint -q "/sys/fs/cgroup/$c" && continue
-    mkdir -p "/sys/fs/cgroup/$c" && mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c" || return 1
-  done
-}
-
 setup_file() {
   [ "$(id -u)" = 0 ] || return 0
   hybrid_cgroups_for_crun
@@ -128,6 +115,42 @@ need() {
   [ -z "$(ls -A "$STRATA_ROOT/runtime/crun")" ]
   run crun --root "$STRATA_ROOT/runtime/crun" list -q
   assert_eq "$output" ""
+}
+
+@test "--runtime crun: the test host has no controller left on cgroup v2" {
+  # what setup_file's hybrid_cgroups_for_crun must achieve on a hybrid host
+  local u=/sys/fs/cgroup/unified/cgroup.controllers
+  [ -e "$u" ] && [ ! -e /sys/fs/cgroup/cgroup.controllers ] || skip "not a hybrid cgroup host"
+  assert_eq "$(cat "$u")" ""
+}
+
+@test "--runtime crun: a hybrid cgroup host crun refuses gets an error that says what to do" {
+  need crun
+  fake=$BATS_TEST_TMPDIR/cgroup
+  mkdir -p "$fake/unified"
+  printf 'hugetlb misc\n' >"$fake/unified/cgroup.controllers"
+  STRATA_TEST_CGROUP_ROOT=$fake run --separate-stderr "$STRATA" run --rm --runtime crun busybox true
+  assert_status 125
+  assert_error_line "^crun cannot run on this host: .*hybrid.*\\($fake/unified: hugetlb misc\\)"
+  assert_contains "$stderr" "for c in hugetlb misc; do mkdir -p $fake/\$c && mount -t cgroup -o \$c cgroup $fake/\$c; done"
+  assert_contains "$stderr" "--runtime runc"
+  run --separate-stderr "$STRATA" ps -aq
+  assert_eq "$output" ""
+  # no controller left on v2, or a pure v2 host: crun is started as usual
+  : >"$fake/unified/cgroup.controllers"
+  STRATA_TEST_CGROUP_ROOT=$fake run --separate-stderr "$STRATA" run --rm --runtime crun busybox echo ran
+  assert_status 0
+  assert_eq "$output" "ran"
+  printf 'hugetlb\n' >"$fake/unified/cgroup.controllers"
+  printf 'cpu memory\n' >"$fake/cgroup.controllers"
+  STRATA_TEST_CGROUP_ROOT=$fake run --separate-stderr "$STRATA" run --rm --runtime crun busybox echo ran
+  assert_status 0
+  # and runc, which handles hybrid hosts, is never refused
+  if command -v runc >/dev/null; then
+    rm "$fake/cgroup.controllers"
+    STRATA_TEST_CGROUP_ROOT=$fake run --separate-stderr "$STRATA" run --rm --runtime runc busybox echo ran
+    assert_status 0
+  fi
 }
 
 @test "--runtime: an unknown runtime is refused at create" {

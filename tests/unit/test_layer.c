@@ -23,9 +23,11 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "layer/tar.h"
+#include "layer/tarwrite.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -631,6 +633,79 @@ static void test_inspect_bad(void **state) {
   assert_non_null(strstr(err->msg, "truncated gzip data"));
 }
 
+/* ---- tar writer: xattrs ---------------------------------------------------
+ */
+
+/* "NAME:KEY=VALUE;..." for every entry of the tar on fd that has xattrs
+ * (values printed as text: the test uses printable ones, and the length of
+ * the capability). */
+static void tar_xattrs(int fd, st_buf *out) {
+  struct archive *a = archive_read_new();
+  archive_read_support_format_tar(a);
+  assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+  assert_int_equal(archive_read_open_fd(a, fd, 4096), ARCHIVE_OK);
+  struct archive_entry *e;
+  while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+    const char *name;
+    const void *value;
+    size_t size;
+    if (archive_entry_xattr_reset(e) == 0)
+      continue;
+    st_buf_printf(out, "%s:", archive_entry_pathname(e));
+    while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+      if (strcmp(name, "security.capability") == 0)
+        st_buf_printf(out, "%s=%zu bytes rev %d;", name, size,
+                      ((const unsigned char *)value)[3]);
+      else
+        st_buf_printf(out, "%s=%.*s;", name, (int)size, (const char *)value);
+    }
+    st_buf_printf(out, "\n");
+  }
+  archive_read_free(a);
+}
+
+static void test_tarwrite_xattrs(void **state) {
+  ctx *c = *state;
+  if (geteuid() != 0)
+    skip(); /* security.* and trusted.* need root */
+  cleanup_free char *tree = NULL, *f = NULL, *d = NULL, *l = NULL;
+  assert_true(asprintf(&tree, "%s/tree", c->root) > 0);
+  assert_true(asprintf(&f, "%s/f", tree) > 0);
+  assert_true(asprintf(&d, "%s/d", tree) > 0);
+  assert_true(asprintf(&l, "%s/l", tree) > 0);
+  assert_int_equal(mkdir(tree, 0755), 0);
+  assert_int_equal(mkdir(d, 0755), 0);
+  assert_int_equal(symlink("f", l), 0);
+  FILE *fp = fopen(f, "w");
+  fputs("data", fp);
+  fclose(fp);
+  /* set out of order: the tar lists them sorted */
+  assert_int_equal(setxattr(f, "user.b", "2", 1, 0), 0);
+  assert_int_equal(setxattr(f, "user.a", "1", 1, 0), 0);
+  /* VFS_CAP_REVISION_3 (set in a user namespace, root uid 1000 there) */
+  unsigned char cap[24] = {0x01, 0, 0, 0x03, 0, 0x20, 0, 0};
+  cap[20] = 0xe8, cap[21] = 0x03;
+  assert_int_equal(setxattr(f, "security.capability", cap, 24, 0), 0);
+  assert_int_equal(setxattr(f, "trusted.overlay.origin", "o", 1, 0), 0);
+  assert_int_equal(setxattr(d, "user.dir", "x", 1, 0), 0);
+  assert_int_equal(setxattr(d, "trusted.overlay.opaque", "y", 1, 0), 0);
+
+  cleanup_close int fd = memfd_create("tw", MFD_CLOEXEC);
+  cleanup_close int dirfd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  cleanup_error st_error *err = NULL;
+  st_tw w;
+  assert_int_equal(st_tw_open(&w, fd, &err), 0);
+  w.xattrs = true;
+  if (st_tw_tree(&w, dirfd, "tree", "tree", &err) < 0)
+    fail_msg("st_tw_tree: %s", err->msg);
+  assert_int_equal(st_tw_close(&w, &err), 0);
+  cleanup_buf st_buf got = ST_BUF_INIT;
+  tar_xattrs(fd, &got);
+  assert_string_equal(got.data, "tree/d/:user.dir=x;\n"
+                                "tree/f:security.capability=20 bytes rev 2;"
+                                "user.a=1;user.b=2;\n");
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN); /* a failed import closes the pipe early */
   const struct CMUnitTest tests[] = {
@@ -664,6 +739,7 @@ int main(void) {
       cmocka_unit_test(test_enospc), /* forks: no store open */
       T(test_inspect),
       T(test_inspect_bad),
+      T(test_tarwrite_xattrs),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -119,9 +119,14 @@ static int make_tar(const fentry *entries, size_t n, bool gz) {
   return fd;
 }
 
-static int unpack(ctx *c, const fentry *entries, size_t n, st_error **err) {
+static int unpack_mode(ctx *c, const fentry *entries, size_t n,
+                       st_unpack_mode mode, st_error **err) {
   cleanup_close int fd = make_tar(entries, n, false);
-  return st_layer_unpack_fd(fd, c->layerfd, err);
+  return st_layer_unpack_fd(fd, c->layerfd, mode, err);
+}
+
+static int unpack(ctx *c, const fentry *entries, size_t n, st_error **err) {
+  return unpack_mode(c, entries, n, ST_UNPACK_LAYER, err);
 }
 
 /* Nothing but "secret" is in outside/, and it is unchanged. */
@@ -214,7 +219,8 @@ static void gzip_layer(ctx *c) {
   const fentry e[] = {{"hello", AE_IFREG, "hi\n"}};
   cleanup_close int fd = make_tar(e, 1, true);
   st_error *err = NULL;
-  assert_int_equal(st_layer_unpack_fd(fd, c->layerfd, &err), 0);
+  assert_int_equal(st_layer_unpack_fd(fd, c->layerfd, ST_UNPACK_LAYER, &err),
+                   0);
   read_in_layer(c, "hello", "hi\n");
 }
 
@@ -335,6 +341,42 @@ static void test_whiteout_escape(void **state) {
   run_both(state, whiteout_escape);
 }
 
+/* Plain mode (cp): whiteout names are files like any other; the files
+ * they would delete in a layer stay, and no device appears. */
+static void assert_regular(ctx *c, const char *rel, off_t size) {
+  char p[512];
+  struct stat st;
+  snprintf(p, sizeof(p), "%s/%s", c->layer, rel);
+  assert_int_equal(lstat(p, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  assert_int_equal(st.st_size, size);
+}
+
+static void plain_whiteout_names(ctx *c) {
+  const fentry e[] = {
+      {"d", AE_IFDIR, NULL},
+      {"d/x", AE_IFREG, "keep\n"},
+      {"d/.wh.x", AE_IFREG, NULL},
+      {"d/.wh..wh..opq", AE_IFREG, "o"},
+      {"d/.wh..wh.plnk", AE_IFREG, NULL},
+      {".wh.d", AE_IFREG, "w"},
+  };
+  st_error *err = NULL;
+  assert_int_equal(unpack_mode(c, e, 6, ST_UNPACK_PLAIN, &err), 0);
+  read_in_layer(c, "d/x", "keep\n");
+  assert_regular(c, "d/.wh.x", 0);
+  assert_regular(c, "d/.wh..wh..opq", 1);
+  assert_regular(c, "d/.wh..wh.plnk", 0);
+  assert_regular(c, ".wh.d", 1);
+  char p[512], v[4];
+  snprintf(p, sizeof(p), "%s/d", c->layer);
+  assert_true(getxattr(p, "trusted.overlay.opaque", v, sizeof(v)) < 0);
+}
+
+static void test_plain_whiteout_names(void **state) {
+  run_both(state, plain_whiteout_names);
+}
+
 /* The kernel must be the one resolving: check the helper on its own. */
 static void open_in_root(ctx *c) {
   char p[256];
@@ -364,7 +406,7 @@ int main(void) {
       T(test_dotdot),          T(test_absolute),
       T(test_symlink_through), T(test_symlink_replaced),
       T(test_hardlinks),       T(test_whiteout_escape),
-      T(test_open_in_root),
+      T(test_open_in_root),    T(test_plain_whiteout_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

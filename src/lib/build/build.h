@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "build/lint.h"
 #include "store/store.h"
 #include "util/error.h"
 
@@ -34,17 +35,17 @@ typedef enum st_build_event_kind {
 
 typedef struct st_build_event {
   st_build_event_kind kind;
-  int step;          /* Docker's "#N" number */
-  const char *name;  /* "[build 2/5] RUN make" or "[internal] ..." */
-  const char *text;  /* see the kinds */
-  double seconds;    /* since the step started (OUTPUT, DONE) */
+  int step;         /* Docker's "#N" number */
+  const char *name; /* "[build 2/5] RUN make" or "[internal] ..." */
+  const char *text; /* see the kinds */
+  double seconds;   /* since the step started (OUTPUT, DONE) */
 } st_build_event;
 
 typedef void (*st_build_progress_fn)(void *ctx, const st_build_event *ev);
 
 typedef struct st_build_opts {
-  const char *context;     /* directory of the build context */
-  const char *dockerfile;  /* bytes of the Dockerfile */
+  const char *context;    /* directory of the build context */
+  const char *dockerfile; /* bytes of the Dockerfile */
   size_t dockerfile_len;
   const char *dockerfile_name; /* for messages: "Dockerfile" */
   const char *ignore_text;     /* .dockerignore bytes, or NULL */
@@ -56,7 +57,7 @@ typedef struct st_build_opts {
   const char *target;  /* stage name, or NULL for the last stage */
   const char *network; /* RUN's network: "host" (default) or "none" */
   bool no_cache;
-  bool pull; /* --pull: always pull base images */
+  bool pull;               /* --pull: always pull base images */
   const char *const *tags; /* normalized names for the final image */
   size_t n_tags;
   st_build_progress_fn progress;
@@ -68,6 +69,20 @@ typedef struct st_build_opts {
  * tagged, and steps that had finished stay cached. */
 int st_build(st_store *s, const st_build_opts *o, char id_out[ST_DIGEST_LEN],
              st_error **err);
+
+/* `build --check`: parses the Dockerfile and runs the build checks
+ * (build/lint.h) without building; base images found in the store tell
+ * which variables they set. *error is set when a "# check=error=true"
+ * directive makes findings fatal. */
+int st_build_check(st_store *s, const st_build_opts *o, st_lint_finding **out,
+                   size_t *n, bool *error, st_error **err);
+
+/* `build -`: reads standard input (fd). A tar (any compression) is
+ * unpacked as the context into a new directory under the store's tmp/
+ * (*dir, heap; the caller removes it) and *dockerfile is NULL; anything
+ * else is the Dockerfile (*dockerfile, *len) with an empty context. */
+int st_build_stdin(st_store *s, int fd, char **dir, char **dockerfile,
+                   size_t *len, st_error **err);
 
 /* What the build cache holds: rows of the cache table, and the bytes of
  * the RUN --mount=type=cache directories (<root>/build-cache). */

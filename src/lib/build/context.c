@@ -423,3 +423,18 @@ int st_ctx_match(st_ctx *c, const char *source, char ***paths, size_t *n,
   free(m.comps);
   return r;
 }
+
+int st_ctx_open_source(st_ctx *c, const char *path, struct stat *st,
+                       st_error **err) {
+  cleanup_free char *clean = ctx_clean(path), *real = NULL;
+  if (clean == NULL)
+    return errno == EINVAL ? ctx_outside(path, err)
+                           : st_error_errno(err, ENOMEM, "build context");
+  int r = ctx_resolve(c, clean, st, &real, err);
+  if (r < 0)
+    return -1;
+  if (r > 0)
+    return ctx_not_found(path, err);
+  int flags = S_ISREG(st->st_mode) ? O_RDONLY | O_NONBLOCK : O_PATH;
+  return st_open_in_root(c->rootfd, *real ? real : ".", flags, 0, err);
+}

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "build/ignore.h"
@@ -43,6 +44,12 @@ void st_ctx_free(st_ctx *c);
  * exist". */
 int st_ctx_match(st_ctx *c, const char *source, char ***paths, size_t *n,
                  st_error **err);
+
+/* Opens a source st_ctx_match returned, following its symlinks inside the
+ * root, for reading (O_RDONLY; O_PATH for what is not a regular file), and
+ * fills *st. ENOENT when it is gone or excluded. */
+int st_ctx_open_source(st_ctx *c, const char *path, struct stat *st,
+                       st_error **err);
 
 /* What a COPY writes. */
 typedef struct st_copy_spec {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "build/add.h"
 #include "build/internal.h"
 #include "layer/tar.h"
 #include "runtime/internal.h"
@@ -25,6 +26,10 @@ typedef struct copy_prep {
   size_t n_paths;
   char *dest;
   st_copy_spec spec;
+  bool extract; /* ADD of local archives: unpacked at dest */
+  int *fds;     /* the archives, open */
+  size_t n_fds;
+  bool chown;
 } copy_prep;
 
 static void prep_free(void *p) {
@@ -32,6 +37,9 @@ static void prep_free(void *p) {
   if (c == NULL)
     return;
   st_ctx_free(c->own);
+  for (size_t i = 0; i < c->n_fds; i++)
+    close(c->fds[i]);
+  free(c->fds);
   for (size_t i = 0; i < c->n_paths; i++)
     free(c->paths[i]);
   free(c->paths);
@@ -39,7 +47,67 @@ static void prep_free(void *p) {
   free(c);
 }
 
-static bool has_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
+static bool has_glob(const char *s) {
+  return strpbrk(s, "*?[") != NULL;
+}
+
+static bool is_url(const char *s) {
+  return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+/* ADD URL: downloaded into a fresh directory, which becomes the source
+ * root, and matched by the file name the URL gives. */
+static int fetch_url(st_bstate *st, const st_df_instr *in, copy_prep *cp,
+                     const char *url, json_t *inputs, st_error **err) {
+  if (in->n_args != 2)
+    return st_error_set(err, EINVAL,
+                        "ADD with a URL takes exactly one "
+                        "source");
+  char *tmp;
+  cleanup_free char *dir = NULL, *name = NULL;
+  static int seq;
+  if (st_bprivate_dir(st->b, &tmp, err) < 0)
+    return -1;
+  if (asprintf(&dir, "%s/url-%d", tmp, ++seq) < 0)
+    return st_error_errno(err, ENOMEM, "ADD");
+  if (mkdir(dir, 0700) < 0)
+    return st_error_errno(err, errno, "mkdir %s", dir);
+  if (st_badd_fetch(url, st_df_flag_get(in, "checksum", NULL), dir, &name,
+                    err) < 0 ||
+      st_ctx_open(dir, NULL, &cp->own, err) < 0)
+    return -1;
+  cp->ctx = cp->own;
+  json_object_set_new(inputs, "url", json_string(url));
+  return st_ctx_match(cp->ctx, name, &cp->paths, &cp->n_paths, err);
+}
+
+/* ADD of local files: all archives (unpacked) or none (copied). */
+static int find_archives(copy_prep *cp, const char *const *words,
+                         st_error **err) {
+  cp->fds = calloc(cp->n_paths + 1, sizeof(int));
+  if (cp->fds == NULL)
+    return st_error_errno(err, ENOMEM, "ADD");
+  size_t n_archives = 0;
+  for (size_t i = 0; i < cp->n_paths; i++) {
+    struct stat sb;
+    int fd = st_ctx_open_source(cp->ctx, cp->paths[i], &sb, err);
+    if (fd < 0)
+      return -1;
+    if (S_ISREG(sb.st_mode) && st_badd_is_archive(fd)) {
+      cp->fds[cp->n_fds++] = fd;
+      n_archives++;
+    } else {
+      close(fd);
+    }
+  }
+  if (n_archives && n_archives != cp->n_paths)
+    return st_error_set(err, ENOTSUP,
+                        "ADD %s...: mixing tar archives and other sources in "
+                        "one ADD is not supported; use one ADD for each",
+                        words[0]);
+  cp->extract = n_archives > 0;
+  return 0;
+}
 
 /* Here-document sources: each body becomes a file named after its
  * delimiter in a fresh directory, which is then the step's source root. */
@@ -131,16 +199,24 @@ static int parse_flags(st_bstate *st, const st_df_instr *in, copy_prep *cp,
           resolve_chown(st, e, &cp->spec.uid, &cp->spec.gid, err) < 0)
         return -1;
       json_object_set_new(inputs, "chown", json_string(e));
+      cp->chown = true;
     } else if (strcmp(n, "chmod") == 0) {
       char *end;
       long m = v ? strtol(v, &end, 8) : -1;
       if (v == NULL || *v == '\0' || *end || m < 0 || m > 07777)
-        return st_error_set(err, EINVAL, "invalid chmod %s: use an octal "
-                            "mode such as 0755", v ? v : "");
+        return st_error_set(err, EINVAL,
+                            "invalid chmod %s: use an octal "
+                            "mode such as 0755",
+                            v ? v : "");
       cp->spec.mode = (int)m;
       json_object_set_new(inputs, "chmod", json_integer(m));
     } else if (strcmp(n, "parents") == 0 || strcmp(n, "exclude") == 0) {
       return st_error_set(err, ENOTSUP, "--%s is not supported yet", n);
+    } else if (strcmp(n, "checksum") == 0 && in->kind == ST_DF_ADD &&
+               !(in->n_args == 2 && is_url(in->args[0]))) {
+      return st_error_set(err, EINVAL,
+                          "ADD --checksum is only supported "
+                          "for HTTP(S) sources");
     } else if (strcmp(n, "from") && strcmp(n, "link") &&
                !(in->kind == ST_DF_ADD && (strcmp(n, "checksum") == 0 ||
                                            strcmp(n, "keep-git-dir") == 0))) {
@@ -153,15 +229,22 @@ static int parse_flags(st_bstate *st, const st_df_instr *in, copy_prep *cp,
 /* Expands the words and matches the sources; the last word is the
  * destination. */
 static int match_sources(st_bstate *st, const st_df_instr *in, copy_prep *cp,
-                         st_buf *by, bool *glob, st_error **err) {
+                         st_buf *by, json_t *by_inputs, bool *glob,
+                         st_error **err) {
   size_t nw = in->n_args;
   if (nw < 2 && in->n_heredocs == 0)
-    return st_error_set(err, EINVAL, "%s requires at least two arguments, "
+    return st_error_set(err, EINVAL,
+                        "%s requires at least two arguments, "
                         "but only one was provided. Destination could not "
-                        "be determined.", st_df_kind_name(in->kind));
+                        "be determined.",
+                        st_df_kind_name(in->kind));
   for (size_t i = 0; i + 1 < nw; i++) {
     cleanup_free char *w = NULL;
     const char *word = in->args[i];
+    if (in->kind == ST_DF_ADD && is_url(word)) {
+      st_buf_printf(by, " %s", word);
+      return fetch_url(st, in, cp, word, by_inputs, err);
+    }
     if (strncmp(word, "<<", 2) == 0) { /* a here-document */
       word += 2 + (word[2] == '-');
       w = strdup(word);
@@ -188,14 +271,13 @@ static int make_dest(st_bstate *st, const st_df_instr *in, copy_prep *cp,
     return -1;
   size_t len = strlen(d);
   bool slash = len && d[len - 1] == '/';
-  bool dot = strcmp(d, ".") == 0 || (len >= 2 && strcmp(d + len - 2, "/.") ==
-                                                     0);
+  bool dot =
+      strcmp(d, ".") == 0 || (len >= 2 && strcmp(d + len - 2, "/.") == 0);
   cleanup_free char *abs = st_bjoin_workdir(st, d);
   if (abs == NULL)
     return st_error_errno(err, ENOMEM, "COPY");
   bool root = strcmp(abs, "/") == 0;
-  if (asprintf(&cp->dest, "%s%s", abs, (slash || dot) && !root ? "/" : "") <
-      0)
+  if (asprintf(&cp->dest, "%s%s", abs, (slash || dot) && !root ? "/" : "") < 0)
     return st_error_errno(err, ENOMEM, "COPY");
   st_buf_printf(by, " %s", d);
   cp->spec.dest = cp->dest;
@@ -242,8 +324,15 @@ int st_bcopy_prepare(st_bstate *st, st_bstep *step, st_error **err) {
   bool glob = false;
   if (step->inputs == NULL || parse_flags(st, in, cp, step->inputs, err) < 0 ||
       source_root(st, in, cp, step->inputs, err) < 0 ||
-      match_sources(st, in, cp, &by, &glob, err) < 0 ||
-      make_dest(st, in, cp, glob, &by, err) < 0)
+      match_sources(st, in, cp, &by, step->inputs, &glob, err) < 0)
+    return -1;
+  if (in->kind == ST_DF_ADD && json_object_get(step->inputs, "url") == NULL &&
+      in->n_heredocs == 0 &&
+      find_archives(cp, (const char *const *)in->args, err) < 0)
+    return -1;
+  if (cp->extract)
+    json_object_set_new(step->inputs, "extract", json_true());
+  if (make_dest(st, in, cp, glob || cp->extract, &by, err) < 0)
     return -1;
   cp->spec.srcs = cp->paths;
   cp->spec.n_srcs = cp->n_paths;
@@ -267,7 +356,17 @@ int st_bcopy_prepare(st_bstate *st, st_bstep *step, st_error **err) {
 
 static int produce(void *ctx, int fd, st_error **err) {
   copy_prep *cp = ctx;
-  return st_ctx_write_tar(cp->ctx, &cp->spec, fd, err);
+  if (!cp->extract)
+    return st_ctx_write_tar(cp->ctx, &cp->spec, fd, err);
+  st_badd_spec a = {.fds = cp->fds,
+                    .names = (const char *const *)cp->paths,
+                    .n = cp->n_fds,
+                    .dest = cp->dest,
+                    .chown = cp->chown,
+                    .uid = cp->spec.uid,
+                    .gid = cp->spec.gid,
+                    .mtime = cp->spec.mtime};
+  return st_badd_write(&a, fd, err);
 }
 
 int st_bcopy_exec(st_bstate *st, st_bstep *step, st_layer_rec *layer,

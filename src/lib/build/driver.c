@@ -39,8 +39,8 @@ void st_bemit(st_bctx *b, st_build_event_kind kind, int num, const char *name,
 }
 
 int st_berr(st_bstate *st, const st_df_instr *in, st_error **err) {
-  const char *name = st->b->o->dockerfile_name ? st->b->o->dockerfile_name
-                                               : "Dockerfile";
+  const char *name =
+      st->b->o->dockerfile_name ? st->b->o->dockerfile_name : "Dockerfile";
   return st_error_wrap(err, "%s:%d: %s", name, in->line,
                        st_df_kind_name(in->kind));
 }
@@ -148,8 +148,8 @@ static const char *cli_arg(st_bctx *b, const char *name, bool *given) {
 /* Docker's predefined ARGs: usable in RUN without an ARG line, kept out of
  * the history and the cache key. */
 static bool proxy_arg(const char *name) {
-  static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY",
-                                      "FTP_PROXY", "NO_PROXY", "ALL_PROXY"};
+  static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY",
+                                      "NO_PROXY", "ALL_PROXY"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     if (strcasecmp(names[i], name) == 0)
       return true;
@@ -199,10 +199,10 @@ static int global_defaults(st_bctx *b, st_error **err) {
   const char *arch = st_host_arch();
   char plat[64];
   snprintf(plat, sizeof(plat), "linux/%s", arch);
-  const char *const kv[][2] = {
-      {"TARGETPLATFORM", plat}, {"TARGETOS", "linux"}, {"TARGETARCH", arch},
-      {"TARGETVARIANT", ""},    {"BUILDPLATFORM", plat}, {"BUILDOS", "linux"},
-      {"BUILDARCH", arch},      {"BUILDVARIANT", ""}};
+  const char *const kv[][2] = {{"TARGETPLATFORM", plat}, {"TARGETOS", "linux"},
+                               {"TARGETARCH", arch},     {"TARGETVARIANT", ""},
+                               {"BUILDPLATFORM", plat},  {"BUILDOS", "linux"},
+                               {"BUILDARCH", arch},      {"BUILDVARIANT", ""}};
   for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
     if (vars_set(&b->global, &b->n_global, kv[i][0], kv[i][1]) < 0)
       return st_error_errno(err, ENOMEM, "build args");
@@ -551,9 +551,8 @@ int st_bresolve_from(st_bctx *b, const char *from, char id[ST_DIGEST_LEN],
   }
   st_reg_opts ro = {0};
   st_pull_result pr = {0};
-  int r = st_image_ensure(b->s, from,
-                          b->o->pull ? ST_PULL_ALWAYS : ST_PULL_MISSING, &ro,
-                          &pr, err);
+  int r = st_image_ensure(
+      b->s, from, b->o->pull ? ST_PULL_ALWAYS : ST_PULL_MISSING, &ro, &pr, err);
   if (r == 1)
     st_pull_result_clear(&pr);
   if (r < 0)
@@ -577,9 +576,10 @@ static int stage_from(st_bstate *st, const st_df_instr *in, st_error **err) {
   if (in->n_args < 1 || st_expand_word(&x, in->args[0], &ref, err) < 0)
     return st_berr(st, in, err);
   if (*ref == '\0')
-    return st_error_set(err, EINVAL, "%s:%d: FROM: base name (%s) should not "
-                        "be blank", b->o->dockerfile_name, in->line,
-                        in->args[0]);
+    return st_error_set(err, EINVAL,
+                        "%s:%d: FROM: base name (%s) should not "
+                        "be blank",
+                        b->o->dockerfile_name, in->line, in->args[0]);
   st->pos = 1;
   int num = ++b->step;
   double t0 = st_bclock();
@@ -626,9 +626,9 @@ static int run_triggers(st_bstate *st, st_error **err) {
     if (st_dockerfile_parse(file, strlen(file), "ONBUILD trigger", &df, err) <
         0)
       return -1;
-    int r = df.n == 2 ? do_step(st, &df.instrs[1], err)
-                      : st_error_set(err, EINVAL, "bad ONBUILD trigger %s",
-                                     text);
+    int r = df.n == 2
+                ? do_step(st, &df.instrs[1], err)
+                : st_error_set(err, EINVAL, "bad ONBUILD trigger %s", text);
     st_dockerfile_free(&df);
     if (r < 0)
       return -1;
@@ -649,8 +649,7 @@ static int build_stage(st_bctx *b, st_bstage *sg, st_error **err) {
   int r = stage_from(&st, &b->df.instrs[sg->from], err);
   for (size_t i = sg->from + 1; r == 0 && i < sg->end; i++) {
     const st_df_instr *in = &b->df.instrs[i];
-    r = in->kind == ST_DF_ARG ? stage_arg(&st, in, err)
-                              : do_step(&st, in, err);
+    r = in->kind == ST_DF_ARG ? stage_arg(&st, in, err) : do_step(&st, in, err);
   }
   if (r == 0 && *st.image == '\0') {
     /* FROM scratch with nothing after it: an image of no layers */
@@ -671,8 +670,8 @@ static int add_labels(st_bctx *b, char id[ST_DIGEST_LEN], st_error **err) {
     return 0;
   st_bstate st = {.b = b};
   int r = adopt_image(&st, id, err);
-  json_t *labels = r == 0 ? json_object_get(st_bconfig_cc(&st), "Labels")
-                          : NULL;
+  json_t *labels =
+      r == 0 ? json_object_get(st_bconfig_cc(&st), "Labels") : NULL;
   if (r == 0 && !json_is_object(labels)) {
     labels = json_object();
     json_object_set_new(st_bconfig_cc(&st), "Labels", labels);
@@ -705,7 +704,8 @@ static int tag_final(st_bctx *b, const char *id, st_error **err) {
   return st_tx_commit(b->s, err);
 }
 
-static void export_steps(st_bctx *b, const char *id, double t0) {
+static void export_steps(st_bctx *b, const char *id) {
+  double t0 = st_bclock();
   int num = ++b->step;
   const char *name = "exporting to image";
   st_bemit(b, ST_BUILD_STEP_START, num, name, NULL, 0);
@@ -728,8 +728,8 @@ static void warn_unused(st_bctx *b) {
   if (w.len == 0)
     return;
   cleanup_free char *msg = NULL;
-  if (asprintf(&msg, "One or more build-args [%s] were not consumed",
-               w.data) > 0)
+  if (asprintf(&msg, "One or more build-args [%s] were not consumed", w.data) >
+      0)
     st_bemit(b, ST_BUILD_WARNING, 0, NULL, msg, 0);
 }
 
@@ -761,7 +761,7 @@ static void source_date_epoch(st_bctx *b) {
 
 static int open_context(st_bctx *b, st_error **err) {
   const st_build_opts *o = b->o;
-  if (o->ignore_text &&
+  if (o->ignore_text && b->ignore == NULL &&
       st_ignore_compile(o->ignore_text, o->ignore_len, &b->ignore, err) < 0)
     return st_error_wrap(err, ".dockerignore");
   if (o->context && st_ctx_open(o->context, b->ignore, &b->ctx, err) < 0)
@@ -788,18 +788,82 @@ static void bctx_clear(st_bctx *b) {
   st_ignore_free(b->ignore);
 }
 
+/* For UndefinedVar: whether a base image sets name. An image this store
+ * does not have counts as setting it (no false warning). */
+static bool base_env(void *ctx, const char *image, const char *name) {
+  st_store *s = ctx;
+  st_image img;
+  json_t *config = NULL;
+  if (st_image_resolve(s, image, &img, NULL) < 0)
+    return true;
+  bool set =
+      st_config_load(s, img.id, &config, NULL) == 0 &&
+      env_lookup(json_object_get(json_object_get(config, "config"), "Env"),
+                 name) != NULL;
+  json_decref(config);
+  st_image_clear(&img);
+  return set;
+}
+
+static int lint(st_bctx *b, const st_dockerfile *df, st_lint_finding **out,
+                size_t *n, bool *error, st_error **err) {
+  const st_build_opts *o = b->o;
+  if (o->ignore_text && b->ignore == NULL &&
+      st_ignore_compile(o->ignore_text, o->ignore_len, &b->ignore, err) < 0)
+    return st_error_wrap(err, ".dockerignore");
+  st_lint_opts lo = {.ignore = b->ignore,
+                     .build_args = o->build_args,
+                     .n_build_args = o->n_build_args,
+                     .base_env = base_env,
+                     .base_env_ctx = b->s};
+  return st_lint(df, &lo, out, n, error, err);
+}
+
+int st_build_check(st_store *s, const st_build_opts *o, st_lint_finding **out,
+                   size_t *n, bool *error, st_error **err) {
+  st_bctx b = {.s = s, .o = o, .epoch = -1};
+  int r = st_dockerfile_parse(o->dockerfile, o->dockerfile_len,
+                              o->dockerfile_name, &b.df, err);
+  if (r == 0)
+    r = lint(&b, &b.df, out, n, error, err);
+  bctx_clear(&b);
+  return r;
+}
+
+/* A normal build reports the checks as warnings, as BuildKit does; a
+ * "# check=error=true" directive makes them fatal. */
+static int warn_checks(st_bctx *b, st_error **err) {
+  st_lint_finding *f = NULL;
+  size_t n = 0;
+  bool error = false;
+  if (lint(b, &b->df, &f, &n, &error, err) < 0)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    cleanup_free char *msg = NULL;
+    if (asprintf(&msg, "%s: %s (line %d)", f[i].rule, f[i].message, f[i].line) >
+        0)
+      st_bemit(b, ST_BUILD_WARNING, 0, NULL, msg, 0);
+  }
+  st_lint_free(f, n);
+  if (error)
+    return st_error_set(err, EINVAL,
+                        "%zu build check%s failed and the Dockerfile asks "
+                        "for check=error=true",
+                        n, n == 1 ? "" : "s");
+  return 0;
+}
+
 static int run_build(st_bctx *b, char id_out[ST_DIGEST_LEN], st_error **err) {
   const st_build_opts *o = b->o;
-  double t0 = st_bclock();
   char what[256];
   snprintf(what, sizeof(what), "[internal] load build definition from %s",
            o->dockerfile_name);
   internal_step(b, what);
-  if (st_dockerfile_parse(o->dockerfile, o->dockerfile_len,
-                          o->dockerfile_name, &b->df, err) < 0)
+  if (st_dockerfile_parse(o->dockerfile, o->dockerfile_len, o->dockerfile_name,
+                          &b->df, err) < 0)
     return -1;
-  for (size_t i = 0; i < b->df.n_warnings; i++)
-    st_bemit(b, ST_BUILD_WARNING, 0, NULL, b->df.warnings[i], 0);
+  if (warn_checks(b, err) < 0)
+    return -1;
   if (o->ignore_text)
     internal_step(b, "[internal] load .dockerignore");
   st_bstage *target = NULL;
@@ -814,7 +878,7 @@ static int run_build(st_bctx *b, char id_out[ST_DIGEST_LEN], st_error **err) {
   memcpy(id_out, target->image, ST_DIGEST_LEN);
   if (add_labels(b, id_out, err) < 0 || tag_final(b, id_out, err) < 0)
     return -1;
-  export_steps(b, id_out, t0);
+  export_steps(b, id_out);
   warn_unused(b);
   return 0;
 }

@@ -21,11 +21,11 @@ typedef struct st_bvar {
 } st_bvar;
 
 typedef struct st_bstage {
-  char *name;      /* the AS name (lower case), or NULL */
-  size_t from;     /* index of its FROM in the Dockerfile */
-  size_t end;      /* one past its last instruction */
-  int n_steps;     /* numbered steps (FROM, RUN, COPY, ADD, WORKDIR) */
-  bool needed;     /* the target depends on it */
+  char *name;  /* the AS name (lower case), or NULL */
+  size_t from; /* index of its FROM in the Dockerfile */
+  size_t end;  /* one past its last instruction */
+  int n_steps; /* numbered steps (FROM, RUN, COPY, ADD, WORKDIR) */
+  bool needed; /* the target depends on it */
   bool built;
   char image[ST_DIGEST_LEN]; /* its result once built */
   char label[64];            /* "build ", "stage-1 " or "" */
@@ -43,10 +43,10 @@ typedef struct st_bctx {
   st_bvar *global; /* ARGs before the first FROM */
   size_t n_global;
   st_ignore *ignore;
-  st_ctx *ctx;   /* the build context */
-  int step;      /* the last "#N" given out */
-  char *tmp;     /* a private directory under the store's tmp/ */
-  int n_mounts;  /* image roots mounted under tmp */
+  st_ctx *ctx;     /* the build context */
+  int step;        /* the last "#N" given out */
+  char *tmp;       /* a private directory under the store's tmp/ */
+  int n_mounts;    /* image roots mounted under tmp */
   long long epoch; /* SOURCE_DATE_EPOCH, or -1 */
   bool ns_ready;   /* unshared a private mount namespace */
 } st_bctx;
@@ -65,7 +65,7 @@ typedef struct st_bstate {
   size_t n_args;
   bool missed;  /* a step of this stage missed: the rest rebuild */
   bool cmd_set; /* the stage has a CMD (ENTRYPOINT then keeps it) */
-  int pos;     /* numbered steps so far */
+  int pos;      /* numbered steps so far */
 } st_bstate;
 
 /* A step on its way: what its cache key is made of, and its history. */

@@ -107,8 +107,8 @@ static void diff_files(st_buf *out, json_t *now, json_t *before) {
 
 static void diff_inputs(st_buf *out, json_t *now, json_t *before) {
   diff_args(out, json_object_get(now, "args"), json_object_get(before, "args"));
-  json_t *fn = json_object_get(now, "files"), *fb = json_object_get(before,
-                                                                   "files");
+  json_t *fn = json_object_get(now, "files"),
+         *fb = json_object_get(before, "files");
   if (fn && fb)
     diff_files(out, fn, fb);
   else if (!same(json_object_get(now, "sources"),
@@ -119,10 +119,10 @@ static void diff_inputs(st_buf *out, json_t *now, json_t *before) {
   if (!same(json_object_get(now, "chown"), json_object_get(before, "chown")) ||
       !same(json_object_get(now, "chmod"), json_object_get(before, "chmod")))
     st_buf_printf(out, "%s--chown/--chmod changed", out->len ? "; " : "");
-  if (!same(json_object_get(now, "mounts"), json_object_get(before,
-                                                            "mounts")) ||
-      !same(json_object_get(now, "network"), json_object_get(before,
-                                                             "network")))
+  if (!same(json_object_get(now, "mounts"),
+            json_object_get(before, "mounts")) ||
+      !same(json_object_get(now, "network"),
+            json_object_get(before, "network")))
     st_buf_printf(out, "%s--mount/--network changed", out->len ? "; " : "");
 }
 

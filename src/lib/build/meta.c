@@ -98,8 +98,8 @@ static int prep_env(st_bstate *st, st_bstep *step, meta *m, st_buf *by,
   for (size_t i = 0; i < in->n_pairs; i++) {
     cleanup_free char *k = NULL, *v = NULL;
     if (st_bexpand(st, in->pairs[i].key, &k, err) < 0 ||
-        st_bexpand(st, in->pairs[i].value ? in->pairs[i].value : "", &v,
-                   err) < 0)
+        st_bexpand(st, in->pairs[i].value ? in->pairs[i].value : "", &v, err) <
+            0)
       return -1;
     if (*k == '\0')
       return st_error_set(err, EINVAL, "%s names must not be empty",
@@ -123,8 +123,9 @@ static int prep_command(st_bstate *st, st_bstep *step, meta *m, st_buf *by,
   bool ep = in->kind == ST_DF_ENTRYPOINT, sh = in->kind == ST_DF_SHELL;
   m->member = ep ? "Entrypoint" : sh ? "Shell" : "Cmd";
   if (sh && !in->json)
-    return st_error_set(err, EINVAL, "SHELL requires the arguments to be in "
-                                     "JSON form");
+    return st_error_set(err, EINVAL,
+                        "SHELL requires the arguments to be in "
+                        "JSON form");
   m->value = command_array(st, in);
   if (m->value == NULL)
     return st_error_errno(err, ENOMEM, "%s", m->member);
@@ -156,16 +157,20 @@ static char *join_clean(const char *base, const char *rel) {
   if (parts == NULL)
     return NULL;
   size_t n = 0;
-  for (char *save = NULL, *p = strtok_r(in.data, "/", &save); p;
-       p = strtok_r(NULL, "/", &save)) {
-    if (strcmp(p, ".") == 0)
+  for (char *p = in.data; *p;) {
+    char *seg = p;
+    size_t len = strcspn(p, "/");
+    p += len;
+    if (*p)
+      *p++ = '\0';
+    if (len == 0 || strcmp(seg, ".") == 0)
       continue;
-    if (strcmp(p, "..") == 0) {
+    if (strcmp(seg, "..") == 0) {
       if (n)
         n--;
       continue;
     }
-    parts[n++] = p;
+    parts[n++] = seg;
   }
   st_buf out = ST_BUF_INIT;
   for (size_t i = 0; i < n; i++)
@@ -250,8 +255,10 @@ static int prep_set(st_bstate *st, st_bstep *step, meta *m, st_buf *by,
     if (st_bexpand(st, in->args[i], &v, err) < 0)
       return -1;
     if (*v == '\0')
-      return st_error_set(err, EINVAL, "%s specified can not be an empty "
-                          "string", expose ? "port" : "volume");
+      return st_error_set(err, EINVAL,
+                          "%s specified can not be an empty "
+                          "string",
+                          expose ? "port" : "volume");
     if (expose && add_port(m->merge, v, err) < 0)
       return -1;
     if (!expose)
@@ -300,8 +307,7 @@ static int prep_health(st_bstate *st, st_bstep *step, meta *m, st_buf *by,
   const st_df_instr *in = step->in;
   m->member = "Healthcheck";
   json_t *hc = m->value = json_object();
-  if (in->sub == NULL || (in->n_args && strcasecmp(in->args[0], "NONE") ==
-                                             0)) {
+  if (in->sub == NULL || (in->n_args && strcasecmp(in->args[0], "NONE") == 0)) {
     json_object_set_new(hc, "Test", json_pack("[s]", "NONE"));
     st_buf_puts(by, "HEALTHCHECK NONE");
     return 0;

@@ -43,8 +43,9 @@ static int private_ns(st_bctx *b, st_error **err) {
   if (b->ns_ready)
     return 0;
   if (unshare(CLONE_NEWNS) < 0)
-    return st_error_errno(err, errno, "unshare a mount namespace for the "
-                                      "build");
+    return st_error_errno(err, errno,
+                          "unshare a mount namespace for the "
+                          "build");
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     return st_error_errno(err, errno, "make the build's mounts private");
   b->ns_ready = true;

@@ -96,8 +96,7 @@ static char *shell_script(const st_df_instr *in) {
   st_buf b = ST_BUF_INIT;
   st_buf_puts(&b, in->rest);
   for (size_t i = 0; i < in->n_heredocs; i++)
-    st_buf_printf(&b, "\n%s%s", in->heredocs[i].content,
-                  in->heredocs[i].name);
+    st_buf_printf(&b, "\n%s%s", in->heredocs[i].content, in->heredocs[i].name);
   st_buf_putc(&b, '\n');
   return st_buf_steal(&b);
 }
@@ -141,8 +140,8 @@ static bool env_has(json_t *env, const char *name) {
 }
 
 static bool is_proxy(const char *name) {
-  static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY",
-                                      "FTP_PROXY", "NO_PROXY", "ALL_PROXY"};
+  static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY",
+                                      "NO_PROXY", "ALL_PROXY"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     if (strcasecmp(names[i], name) == 0)
       return true;
@@ -151,8 +150,8 @@ static bool is_proxy(const char *name) {
 
 /* The ARGs in scope (not shadowed by ENV) go into the environment and the
  * key; proxy build args go into the environment only, as Docker does. */
-static int make_env(st_bstate *st, run_prep *rp, json_t *args,
-                    st_buf *prefix, st_error **err) {
+static int make_env(st_bstate *st, run_prep *rp, json_t *args, st_buf *prefix,
+                    st_error **err) {
   json_t *env = json_object_get(st_bconfig_cc(st), "Env");
   int n = 0;
   for (size_t i = 0; i < st->n_args; i++) {
@@ -200,8 +199,13 @@ static int parse_mount(const char *spec, mount_opt *m, st_error **err) {
   cleanup_free char *dup = strdup(spec);
   if (dup == NULL)
     return st_error_errno(err, ENOMEM, "--mount");
-  for (char *save = NULL, *kv = strtok_r(dup, ",", &save); kv;
-       kv = strtok_r(NULL, ",", &save)) {
+  for (char *next = dup, *kv; next;) {
+    kv = next;
+    next = strchr(next, ',');
+    if (next)
+      *next++ = '\0';
+    if (*kv == '\0')
+      continue;
     char *eq = strchr(kv, '=');
     const char *v = eq ? eq + 1 : "true";
     if (eq)
@@ -297,8 +301,8 @@ static int add_mount(st_bstate *st, run_prep *rp, const mount_opt *m,
     host = bind_source(st, m, err);
     ro = !m->rw;
   } else if (strcmp(m->type, "tmpfs") == 0) {
-    json_array_append_new(mounts, json_pack("{s:s, s:s}", "type", "tmpfs",
-                                            "target", m->target));
+    json_array_append_new(
+        mounts, json_pack("{s:s, s:s}", "type", "tmpfs", "target", m->target));
     if (push(&rp->tmpfs, &rp->n_tmpfs, strdup(m->target)) < 0)
       return st_error_errno(err, ENOMEM, "--mount");
     return 0;
@@ -317,10 +321,9 @@ static int add_mount(st_bstate *st, run_prep *rp, const mount_opt *m,
       push(&rp->volumes, &rp->n_volumes, steal_pointer(&vol)) < 0)
     return st_error_errno(err, ENOMEM, "--mount");
   /* the key names what is mounted, not host paths */
-  json_array_append_new(mounts,
-                        json_pack("{s:s, s:s, s:s?, s:s?, s:b}", "type",
-                                  m->type, "target", m->target, "id", m->id,
-                                  "from", m->from, "ro", ro));
+  json_array_append_new(mounts, json_pack("{s:s, s:s, s:s?, s:s?, s:b}", "type",
+                                          m->type, "target", m->target, "id",
+                                          m->id, "from", m->from, "ro", ro));
   return 0;
 }
 
@@ -355,8 +358,10 @@ int st_brun_prepare(st_bstate *st, st_bstep *step, st_error **err) {
     } else if (strcmp(f->name, "network") == 0) {
       const char *v = f->value ? f->value : "";
       if (strcmp(v, "none") && strcmp(v, "host") && strcmp(v, "default"))
-        return st_error_set(err, EINVAL, "--network=%s: strata supports "
-                            "default, none and host", v);
+        return st_error_set(err, EINVAL,
+                            "--network=%s: strata supports "
+                            "default, none and host",
+                            v);
       rp->network = strcmp(v, "default") == 0 ? NULL : f->value;
       json_object_set_new(step->inputs, "network", json_string(v));
     } else if (strcmp(f->name, "security") != 0) {
@@ -424,8 +429,8 @@ static int run_captured(st_bstate *st, const st_bstep *step, const char *id,
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0)
     return st_error_errno(err, errno, "pipe");
-  int saved1 = fcntl(1, F_DUPFD_CLOEXEC, 3), saved2 = fcntl(2, F_DUPFD_CLOEXEC,
-                                                            3);
+  int saved1 = fcntl(1, F_DUPFD_CLOEXEC, 3),
+      saved2 = fcntl(2, F_DUPFD_CLOEXEC, 3);
   reader rd = {.b = st->b, .step = step, .name = step->title, .fd = p[0]};
   pthread_t th;
   /* the reader must take no signal: the container's SIGCHLD belongs to
@@ -465,8 +470,9 @@ int st_brun_exec(st_bstate *st, st_bstep *step, st_layer_rec *layer,
                  st_error **err) {
   run_prep *rp = step->priv;
   if (*st->image == '\0')
-    return st_error_set(err, EINVAL, "RUN on an empty image (FROM scratch "
-                                     "with no files): nothing to run");
+    return st_error_set(err, EINVAL,
+                        "RUN on an empty image (FROM scratch "
+                        "with no files): nothing to run");
   json_t *cc = st_bconfig_cc(st);
   const char *wd = json_string_value(json_object_get(cc, "WorkingDir"));
   const char *user = json_string_value(json_object_get(cc, "User"));
@@ -478,7 +484,7 @@ int st_brun_exec(st_bstate *st, st_bstep *step, st_layer_rec *layer,
                       .n_env = rp->n_env,
                       .workdir = wd && *wd ? wd : NULL,
                       .user = user && *user ? user : NULL,
-                      .network = rp->network ? rp->network
+                      .network = rp->network         ? rp->network
                                  : st->b->o->network ? st->b->o->network
                                                      : "host",
                       .volumes = rp->volumes,
@@ -494,7 +500,7 @@ int st_brun_exec(st_bstate *st, st_bstep *step, st_layer_rec *layer,
   if (r == 0)
     r = check_status(rp, status, err);
   if (r == 0)
-    r = st_container_layer(st->b->s, id, layer, err);
+    r = st_container_layer(st->b->s, id, st->b->epoch, layer, err);
   st_error *ignored = NULL;
   if (st_container_remove(st->b->s, id, true, &ignored) < 0)
     st_error_free(ignored);

@@ -130,6 +130,32 @@ static int fill_rows(json_t *hist, const st_layer_rec *layers, size_t nl,
   return 0;
 }
 
+/* Docker's classic IMAGE column: each local ancestor (through the parent
+ * links builds and commits record) names the row of its own last step. */
+static void ancestor_ids(st_store *s, const char *id, st_history_row *rows,
+                         size_t n) {
+  st_image img;
+  if (st_image_get(s, id, &img, NULL) < 0)
+    return;
+  for (int depth = 0; img.parent && depth < 4096; depth++) {
+    st_image parent;
+    json_t *config = NULL;
+    if (st_image_get(s, img.parent, &parent, NULL) < 0)
+      break;
+    st_image_clear(&img);
+    img = parent;
+    if (st_config_load(s, img.id, &config, NULL) < 0)
+      break;
+    size_t h = json_array_size(json_object_get(config, "history"));
+    json_decref(config);
+    /* rows are newest first: the parent's last step is row n - h */
+    if (h == 0 || h > n || rows[n - h].id)
+      continue;
+    rows[n - h].id = strdup(img.id);
+  }
+  st_image_clear(&img);
+}
+
 int st_image_history(st_store *s, const char *id, st_history_row **out,
                      size_t *nout, st_error **err) {
   json_t *config = NULL;
@@ -159,6 +185,8 @@ int st_image_history(st_store *s, const char *id, st_history_row **out,
     }
     rows[0].id = strdup(id);
     r = st_image_tags(s, id, &rows[0].tags, &ntags, err);
+    if (r == 0)
+      ancestor_ids(s, id, rows, n);
   }
   json_decref(config);
   st_layers_free(layers, nl);

@@ -29,10 +29,15 @@ static int tw_fail(st_tw *w, const char *what, st_error **err) {
 
 int st_tw_open(st_tw *w, int fd, st_error **err) {
   memset(w, 0, sizeof(*w));
+  w->clamp_mtime = -1;
   w->a = archive_write_new();
   if (w->a == NULL)
     return st_error_errno(err, ENOMEM, "tar writer");
+  /* xattrs as SCHILY.xattr.* records only, as Go's archive/tar (Docker,
+   * containerd) writes and reads them. */
   if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
+      archive_write_set_format_option(w->a, "pax", "xattrheader", "SCHILY") !=
+          ARCHIVE_OK ||
       archive_write_add_filter_none(w->a) != ARCHIVE_OK ||
       archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK ||
       archive_write_open_fd(w->a, fd) != ARCHIVE_OK) {
@@ -98,54 +103,108 @@ static int copy_data(st_tw *w, int fd, const char *tarname, st_error **err) {
   }
 }
 
-static void fill_entry(struct archive_entry *e, const char *tarname,
-                       const struct stat *st) {
+static void fill_entry(const st_tw *w, struct archive_entry *e,
+                       const char *tarname, const struct stat *st) {
   archive_entry_set_pathname(e, tarname);
   archive_entry_set_mode(e, st->st_mode);
   archive_entry_set_uid(e, st->st_uid);
   archive_entry_set_gid(e, st->st_gid);
-  archive_entry_set_mtime(e, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+  if (w->clamp_mtime >= 0 && st->st_mtim.tv_sec >= w->clamp_mtime)
+    archive_entry_set_mtime(e, (time_t)w->clamp_mtime, 0);
+  else
+    archive_entry_set_mtime(e, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
   if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
     archive_entry_set_rdev(e, st->st_rdev);
   archive_entry_set_size(e, S_ISREG(st->st_mode) ? st->st_size : 0);
 }
 
-/* Only these xattrs travel in layers: file capabilities (as Docker keeps)
- * and the user namespace; never overlay's trusted.* or SELinux labels. */
-static bool xattr_kept(const char *name) {
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The extended attributes a tar keeps: user.* and security.capability,
+ * what containers/storage writes (Docker keeps only the capability). Not
+ * trusted.* (overlayfs keeps its own state there: opaque, origin,
+ * redirect...) nor other security.* (host SELinux labels). */
+static bool keep_xattr(const char *name) {
   return strncmp(name, "user.", 5) == 0 ||
          strcmp(name, "security.capability") == 0;
 }
 
+/* A file capability set in a user namespace (VFS_CAP_REVISION_3) carries
+ * the namespace's root uid; as Docker does, the layer gets the
+ * namespace-less revision 2, which is the same bytes without that uid. */
+static void cap_to_v2(const char *name, char *value, ssize_t *size) {
+  enum { V2_SIZE = 20, V3_SIZE = 24, REV_BYTE = 3, REV2 = 2, REV3 = 3 };
+  if (strcmp(name, "security.capability") == 0 && *size == V3_SIZE &&
+      value[REV_BYTE] == REV3) {
+    value[REV_BYTE] = REV2;
+    *size = V2_SIZE;
+  }
+}
+
+static int add_xattr(struct archive_entry *e, int fd, const char *name,
+                     const char *tarname, st_error **err) {
+  ssize_t size = fgetxattr(fd, name, NULL, 0);
+  if (size < 0)
+    return errno == ENODATA ? 0 /* removed meanwhile */
+                            : st_error_errno(err, errno, "xattr %s of \"%s\"",
+                                             name, tarname);
+  cleanup_free char *value = malloc(size ? (size_t)size : 1);
+  if (value == NULL)
+    return st_error_errno(err, ENOMEM, "xattr %s of \"%s\"", name, tarname);
+  size = fgetxattr(fd, name, value, (size_t)size);
+  if (size < 0)
+    return st_error_errno(err, errno, "xattr %s of \"%s\"", name, tarname);
+  cap_to_v2(name, value, &size);
+  archive_entry_xattr_add_entry(e, name, value, (size_t)size);
+  return 0;
+}
+
+/* Adds the xattrs of the open file fd that a tar keeps, sorted by name so
+ * the same tree gives the same bytes. */
 static int add_xattrs(struct archive_entry *e, int fd, const char *tarname,
                       st_error **err) {
-  char small[1024];
-  cleanup_free char *big = NULL;
-  char *names = small;
-  ssize_t len = flistxattr(fd, small, sizeof(small));
-  if (len < 0 && errno == ERANGE) {
-    len = flistxattr(fd, NULL, 0);
-    if (len > 0 && (names = big = malloc((size_t)len)) == NULL)
-      return st_error_errno(err, ENOMEM, "xattrs of \"%s\"", tarname);
-    if (len > 0)
-      len = flistxattr(fd, names, (size_t)len);
-  }
+  ssize_t len = flistxattr(fd, NULL, 0);
+  if (len < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
+    return 0;
   if (len < 0)
-    return errno == ENOTSUP
-               ? 0
-               : st_error_errno(err, errno, "list xattrs of \"%s\"", tarname);
-  for (char *n = names; n < names + len; n += strlen(n) + 1) {
-    if (!xattr_kept(n))
-      continue;
-    char value[65536];
-    ssize_t vl = fgetxattr(fd, n, value, sizeof(value));
-    if (vl < 0 && errno == ENODATA)
-      continue;
-    if (vl < 0)
-      return st_error_errno(err, errno, "xattr %s of \"%s\"", n, tarname);
-    archive_entry_xattr_add_entry(e, n, value, (size_t)vl);
-  }
+    return st_error_errno(err, errno, "list xattrs of \"%s\"", tarname);
+  if (len == 0)
+    return 0;
+  cleanup_free char *list = malloc((size_t)len);
+  if (list == NULL)
+    return st_error_errno(err, ENOMEM, "list xattrs of \"%s\"", tarname);
+  len = flistxattr(fd, list, (size_t)len);
+  if (len < 0)
+    return st_error_errno(err, errno, "list xattrs of \"%s\"", tarname);
+  size_t n = 0, cap = 0;
+  for (const char *p = list; p < list + len; p += strlen(p) + 1)
+    cap++;
+  cleanup_free const char **names = calloc(cap, sizeof(*names));
+  if (names == NULL)
+    return st_error_errno(err, ENOMEM, "list xattrs of \"%s\"", tarname);
+  for (const char *p = list; p < list + len; p += strlen(p) + 1)
+    if (keep_xattr(p))
+      names[n++] = p;
+  qsort(names, n, sizeof(*names), cmp_names);
+  for (size_t i = 0; i < n; i++)
+    if (add_xattr(e, fd, names[i], tarname, err) < 0)
+      return -1;
   return 0;
+}
+
+/* Opens what an entry's xattrs are read from: regular files and
+ * directories (user.* cannot be set on other types, and a capability only
+ * means something on a regular file). Returns -1 with errno 0 when the
+ * entry has none to read. */
+static int open_for_xattrs(int dirfd, const char *name, const struct stat *st) {
+  errno = 0;
+  if (S_ISREG(st->st_mode))
+    return openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (S_ISDIR(st->st_mode))
+    return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  return -1;
 }
 
 /* Writes the entry e describes: as a hard link, a symlink to target, or
@@ -172,7 +231,7 @@ int st_tw_entry(st_tw *w, int dirfd, const char *name, const char *tarname,
   cleanup_entry struct archive_entry *e = archive_entry_new();
   if (e == NULL)
     return st_error_errno(err, ENOMEM, "tar entry");
-  fill_entry(e, tarname, st);
+  fill_entry(w, e, tarname, st);
   const char *hardlink = link_target(w, st, tarname);
   cleanup_close int fd = -1;
   char buf[4097];
@@ -183,12 +242,15 @@ int st_tw_entry(st_tw *w, int dirfd, const char *name, const char *tarname,
       return st_error_errno(err, errno, "readlink \"%s\"", tarname);
     buf[n] = '\0';
     target = buf;
-  } else if (hardlink == NULL && S_ISREG(st->st_mode)) {
-    fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
+  } else if (hardlink == NULL && (S_ISREG(st->st_mode) || w->xattrs)) {
+    fd = open_for_xattrs(dirfd, name, st);
+    if (fd < 0 && errno != 0)
       return st_error_errno(err, errno, "open \"%s\"", tarname);
+    if (fd >= 0 && w->xattrs && add_xattrs(e, fd, tarname, err) < 0)
+      return -1;
   }
-  return write_entry(w, e, tarname, hardlink, target, fd, err);
+  return write_entry(w, e, tarname, hardlink, target,
+                     S_ISREG(st->st_mode) ? fd : -1, err);
 }
 
 int st_tw_entry_fd(st_tw *w, int fd, const char *tarname, const struct stat *st,
@@ -196,7 +258,7 @@ int st_tw_entry_fd(st_tw *w, int fd, const char *tarname, const struct stat *st,
   cleanup_entry struct archive_entry *e = archive_entry_new();
   if (e == NULL)
     return st_error_errno(err, ENOMEM, "tar entry");
-  fill_entry(e, tarname, st);
+  fill_entry(w, e, tarname, st);
   char buf[4097];
   const char *target = NULL;
   if (hardlink == NULL && S_ISLNK(st->st_mode)) {
@@ -219,14 +281,10 @@ int st_tw_marker(st_tw *w, const char *tarname, st_error **err) {
   cleanup_entry struct archive_entry *e = archive_entry_new();
   if (e == NULL)
     return st_error_errno(err, ENOMEM, "tar entry");
-  fill_entry(e, tarname, &st);
+  fill_entry(w, e, tarname, &st);
   if (archive_write_header(w->a, e) != ARCHIVE_OK)
     return tw_fail(w, tarname, err);
   return 0;
-}
-
-static int cmp_names(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static void names_free(char **v, size_t n) {

@@ -1,6 +1,8 @@
 /* Writing file system trees as tar streams (commit, export, cp, build).
  * Entries keep mode, owner, times and file types;
- * hard links inside one stream are written as links. */
+ * hard links inside one stream are written as links. With xattrs set,
+ * regular files and directories also keep their user.* attributes and
+ * file capabilities (never overlayfs's trusted.overlay.*). */
 #ifndef STRATA_LAYER_TARWRITE_H
 #define STRATA_LAYER_TARWRITE_H
 
@@ -25,10 +27,14 @@ typedef struct st_tw {
   size_t n_links, cap_links;
   uint64_t skip_mnt; /* with only_mnt: the mount ID to stay on */
   bool only_mnt;     /* skip what other mounts hold (export of /proc/N/root) */
-  /* Write the user.* and security.capability xattrs of what st_tw_entry_fd
-   * reads from (set after st_tw_open; off by default, so that overlay's
-   * trusted.* never reach a commit). */
+  /* Write user.* and security.capability (set after st_tw_open; commit,
+   * export and COPY; not cp: a container's file capabilities must not land
+   * on the host). */
   bool xattrs;
+  /* mtimes later than this (unix seconds) are written as it, so a layer
+   * made under SOURCE_DATE_EPOCH is reproducible; -1 (st_tw_open's
+   * default): as found */
+  long long clamp_mtime;
 } st_tw;
 
 /* Starts a tar (pax) stream on fd (not closed). */

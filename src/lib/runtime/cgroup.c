@@ -61,6 +61,25 @@ static bool unified_has(const char *root, const char *ctrl) {
   return false;
 }
 
+char *st_cgroup_hybrid_v2_controllers(const char *root) {
+  cleanup_free char *v2 = NULL, *u = NULL;
+  if (asprintf(&v2, "%s/cgroup.controllers", root) < 0 ||
+      asprintf(&u, "%s/unified/cgroup.controllers", root) < 0)
+    return NULL;
+  char *text = NULL;
+  size_t len = 0;
+  /* cgroupfs files have size 0 whatever they hold: read, never stat. */
+  if (access(v2, F_OK) == 0 || st_read_file(u, &text, &len, NULL) < 0)
+    return NULL;
+  while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+    text[--len] = '\0';
+  if (len == 0) {
+    free(text);
+    return NULL;
+  }
+  return text;
+}
+
 static int write_file(const char *dir, const char *name, const char *value,
                       st_error **err) {
   cleanup_free char *p = NULL;

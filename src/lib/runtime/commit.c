@@ -1,16 +1,11 @@
 /* `commit`: a container's changes as a new layer on top of its image.
  *
- * One pass: a writer thread turns the change list into a tar stream
- * (whiteouts as ".wh.NAME", opaque directories with ".wh..wh..opq") on a
- * pipe, and the layer import reads it from the other end, hashing and
- * storing it as it goes. libarchive is loaded before the thread starts (it
- * is bound lazily, and its loader is not made for two first calls at
- * once). */
-#include <archive.h>
+ * One pass: the change list is written as a tar stream (whiteouts as
+ * ".wh.NAME", opaque directories with ".wh..wh..opq") on a thread of its
+ * own while the layer import hashes and stores it
+ * (st_layer_import_from). */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +16,8 @@
 #include "fmt/units.h"
 #include "image/image.h"
 #include "layer/tar.h"
-#include "runtime/manage_internal.h"
 #include "layer/tarwrite.h"
+#include "runtime/manage_internal.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/safepath.h"
@@ -32,8 +27,7 @@ typedef struct layer_writer {
   const bool *opaque;
   size_t n;
   int upper; /* O_PATH fd of the upper dir */
-  int fd;    /* the pipe's write end, closed by the thread */
-  st_error *err;
+  long long clamp_mtime;
 } layer_writer;
 
 /* Writes one change; parent is the entry's directory in the upper dir. */
@@ -72,74 +66,39 @@ static int write_change(st_tw *w, const layer_writer *lw, size_t i,
   return 0;
 }
 
-static void *writer_main(void *arg) {
-  layer_writer *lw = arg;
-  sigset_t pipe_set;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_set, NULL); /* EPIPE instead */
+static int produce(void *ctx, int fd, st_error **err) {
+  layer_writer *lw = ctx;
   st_tw w;
-  if (st_tw_open(&w, lw->fd, &lw->err) == 0) {
-    int r = 0;
-    for (size_t i = 0; i < lw->n && r == 0; i++)
-      r = write_change(&w, lw, i, &lw->err);
-    if (r == 0)
-      st_tw_close(&w, &lw->err);
-    else
-      st_tw_free(&w);
-  }
-  close(lw->fd);
-  return NULL;
+  if (st_tw_open(&w, fd, err) < 0)
+    return -1;
+  w.xattrs = true;
+  w.clamp_mtime = lw->clamp_mtime;
+  int r = 0;
+  for (size_t i = 0; i < lw->n && r == 0; i++)
+    r = write_change(&w, lw, i, err);
+  if (r == 0)
+    return st_tw_close(&w, err);
+  st_tw_free(&w);
+  return -1;
 }
 
-/* Stores the changes of ct as a layer. */
-static int store_layer(st_store *s, const st_ct *ct, st_layer_rec *layer,
-                       st_error **err) {
+/* Stores the changes of ct as a layer (mtimes clamped to clamp_mtime when
+ * it is >= 0). */
+static int store_layer(st_store *s, const st_ct *ct, long long clamp_mtime,
+                       st_layer_rec *layer, st_error **err) {
   st_change *changes = NULL;
   bool *opaque = NULL;
   size_t n = 0;
   if (st_ct_changes(ct, &changes, &opaque, &n, err) < 0)
     return -1;
-  layer_writer lw = {.changes = changes, .opaque = opaque, .n = n, .fd = -1};
-  int p[2] = {-1, -1};
-  pthread_t th;
+  layer_writer lw = {
+      .changes = changes, .opaque = opaque, .n = n, .clamp_mtime = clamp_mtime};
   int r = -1;
   lw.upper = open(ct->spec.upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (lw.upper < 0) {
+  if (lw.upper < 0)
     st_error_errno(err, errno, "open `%s`", ct->spec.upper);
-    goto out;
-  }
-  (void)archive_version_number(); /* load libarchive in this thread */
-  if (pipe2(p, O_CLOEXEC) < 0) {
-    st_error_errno(err, errno, "pipe");
-    goto out;
-  }
-  lw.fd = p[1];
-  if ((errno = pthread_create(&th, NULL, writer_main, &lw)) != 0) {
-    close(p[1]);
-    st_error_errno(err, errno, "start the layer writer");
-    goto out;
-  }
-  r = st_layer_import(s, p[0], "container changes", layer, err);
-  close(p[0]);
-  p[0] = -1;
-  pthread_join(th, NULL);
-  /* The writer's failure causes the import's, unless it is only the broken
-   * pipe left by an import that failed first (a full disk, say). */
-  if (lw.err && r < 0 && lw.err->code == EPIPE) {
-    st_error_free(lw.err);
-  } else if (lw.err) {
-    r = -1;
-    if (err) {
-      st_error_free(*err);
-      *err = lw.err;
-    } else {
-      st_error_free(lw.err);
-    }
-  }
-out:
-  if (p[0] >= 0)
-    close(p[0]);
+  else
+    r = st_layer_import_from(s, produce, &lw, "container changes", layer, err);
   if (lw.upper >= 0)
     close(lw.upper);
   st_changes_free(changes, n);
@@ -260,7 +219,7 @@ int st_container_commit(st_store *s, const char *ref, const st_commit_opts *o,
   st_layer_rec top = {0};
   cleanup_free char *config = NULL;
   if (r == 0 && (st_image_layers(s, ct.c.image, &layers, &n, err) < 0 ||
-                 store_layer(s, &ct, &top, err) < 0 ||
+                 store_layer(s, &ct, -1, &top, err) < 0 ||
                  build_config(s, &ct, o, &top, &config, err) < 0))
     r = -1;
   st_layer_rec *all = r == 0 ? calloc(n + 1, sizeof(*all)) : NULL;
@@ -278,12 +237,12 @@ int st_container_commit(st_store *s, const char *ref, const st_commit_opts *o,
   return r;
 }
 
-int st_container_layer(st_store *s, const char *ref, st_layer_rec *out,
-                       st_error **err) {
+int st_container_layer(st_store *s, const char *ref, long long clamp_mtime,
+                       st_layer_rec *out, st_error **err) {
   st_ct ct;
   if (st_ct_open(s, ref, &ct, err) < 0)
     return -1;
-  int r = store_layer(s, &ct, out, err);
+  int r = store_layer(s, &ct, clamp_mtime, out, err);
   st_ct_close(&ct);
   return r;
 }

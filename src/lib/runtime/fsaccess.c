@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/manage_internal.h"
 #include "layer/tarwrite.h"
+#include "runtime/manage_internal.h"
 #include "store/layers.h"
 #include "util/cleanup.h"
 #include "util/safepath.h"
@@ -66,13 +66,17 @@ int st_container_stat(st_store *s, const char *ref, const char *path,
   return r;
 }
 
+/* Writes name in parent as a tar on fd. Export (whole_fs) keeps xattrs as
+ * Docker's does and leaves out other mounts of a running container (mnt
+ * other than 0); cp writes no xattrs. */
 static int tar_of(int parent, const char *name, const char *tarname, int fd,
-                  bool only_mnt, uint64_t mnt, st_error **err) {
+                  bool whole_fs, uint64_t mnt, st_error **err) {
   st_tw w;
   if (st_tw_open(&w, fd, err) < 0)
     return -1;
-  w.only_mnt = only_mnt;
+  w.only_mnt = mnt != 0;
   w.skip_mnt = mnt;
+  w.xattrs = whole_fs;
   if (st_tw_tree(&w, parent, name, tarname, err) < 0) {
     st_tw_free(&w);
     return -1;
@@ -119,7 +123,7 @@ int st_container_copy_in(st_store *s, const char *ref, const char *path, int fd,
     cleanup_close int dir =
         st_open_in_root(root, path, O_RDONLY | O_DIRECTORY, 0, err);
     if (dir >= 0)
-      r = st_layer_unpack_fd(fd, dir, err);
+      r = st_layer_unpack_fd(fd, dir, ST_UNPACK_PLAIN, err);
     else
       st_error_wrap(err, "copy into %s", path);
   }
@@ -137,7 +141,7 @@ int st_container_export(st_store *s, const char *ref, int fd, st_error **err) {
   uint64_t mnt = 0;
   if (statx(root, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0)
     mnt = sx.stx_mnt_id;
-  int r = tar_of(root, ".", "", fd, running && mnt != 0, mnt, err);
+  int r = tar_of(root, ".", "", fd, true, running ? mnt : 0, err);
   st_ct_close(&ct);
   return r;
 }
@@ -214,7 +218,7 @@ static int unpack_to_host(void *ctx, int fd, st_error **err) {
   cleanup_close int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (d < 0)
     return st_error_errno(err, errno, "open %s", dir);
-  return st_layer_unpack_fd(fd, d, err);
+  return st_layer_unpack_fd(fd, d, ST_UNPACK_PLAIN, err);
 }
 
 int st_container_copy_to_host(st_store *s, const char *ref, const char *path,

@@ -25,6 +25,12 @@ void st_cgroup_remove(st_cgroup *cg);
 void st_cgroup_clear(st_cgroup *cg);
 /* Removes the cgroups container id may have left (rm). */
 void st_cgroup_remove_id(const char *id);
+/* On a v1/v2 hybrid host whose cgroup mounts are under root (no
+ * root/cgroup.controllers, a root/unified/cgroup.controllers): the
+ * controllers still attached to the v2 hierarchy, space-separated, as a
+ * heap string. NULL when there are none, on any other host, or when out
+ * of memory. (crun refuses such a host.) */
+char *st_cgroup_hybrid_v2_controllers(const char *root);
 
 typedef struct st_launch {
   const st_spec *spec;

@@ -90,10 +90,11 @@ int st_container_commit(st_store *s, const char *ref, const st_commit_opts *o,
                         char id_out[ST_DIGEST_LEN], st_error **err);
 
 /* Turns the container's changes into a layer blob (as commit does) and
- * nothing else: the build makes its own config for a RUN step. *out is
- * filled as st_layer_import fills it. */
-int st_container_layer(st_store *s, const char *ref, st_layer_rec *out,
-                       st_error **err);
+ * nothing else: the build makes its own config for a RUN step. Entries
+ * newer than clamp_mtime get it as their mtime (SOURCE_DATE_EPOCH; -1:
+ * kept). *out is filled as st_layer_import fills it. */
+int st_container_layer(st_store *s, const char *ref, long long clamp_mtime,
+                       st_layer_rec *out, st_error **err);
 
 /* ---- file system access ---------------------------------------------------
  */

@@ -119,12 +119,38 @@ static int rt_init(rt *r, const st_spec *spec, const char *dir, const char *id,
   return st_mkdir_p(r->state, 0700, err);
 }
 
+/* crun (1.x) refuses a hybrid cgroup host while any controller is still
+ * on the v2 side, with a message that does not say what to do; say it
+ * before starting it. $STRATA_TEST_CGROUP_ROOT stands for /sys/fs/cgroup
+ * in the tests. */
+static int check_host_for(const char *runtime, st_error **err) {
+  const char *name = strrchr(runtime, '/');
+  if (strcmp(name ? name + 1 : runtime, "crun") != 0)
+    return 0;
+  const char *root = getenv("STRATA_TEST_CGROUP_ROOT");
+  if (root == NULL || *root == '\0')
+    root = "/sys/fs/cgroup";
+  cleanup_free char *ctrls = st_cgroup_hybrid_v2_controllers(root);
+  if (ctrls == NULL)
+    return 0;
+  return st_error_set(
+      err, ENOTSUP,
+      "crun cannot run on this host: its cgroups are a v1/v2 hybrid with "
+      "controllers still on the v2 hierarchy (%s/unified: %s). Give each "
+      "one a v1 hierarchy, as root, once per boot: for c in %s; do mkdir "
+      "-p %s/$c && mount -t cgroup -o $c cgroup %s/$c; done. Or run with "
+      "--runtime runc, or without --runtime",
+      root, ctrls, ctrls, root, root);
+}
+
 int st_oci_runtime_start(st_launch *l, const char *dir, const char *id,
                          st_error **err) {
   if (l->spec->terminal)
     return st_error_set(err, EINVAL,
                         "--runtime with -t is not supported (the runtime "
                         "would need a console socket)");
+  if (check_host_for(l->spec->runtime, err) < 0)
+    return -1;
   rt r = {0};
   cleanup_free char *pidfile = NULL;
   if (rt_init(&r, l->spec, dir, id, err) < 0 ||

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/containers.h"
 #include "store/internal.h"
 #include "util/cleanup.h"
-#include "store/containers.h"
 
 void st_cache_entry_clear(st_cache_entry *e) {
   free(e->instr);

@@ -19,8 +19,8 @@ typedef struct st_cache_entry {
   char parent[ST_DIGEST_LEN];
   char key[ST_DIGEST_LEN];
   char image[ST_DIGEST_LEN];
-  char *instr;  /* the instruction as written */
-  char *inputs; /* JSON object of the inputs */
+  char *instr;           /* the instruction as written */
+  char *inputs;          /* JSON object of the inputs */
   int64_t created, used; /* unix ns */
 } st_cache_entry;
 

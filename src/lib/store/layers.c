@@ -50,6 +50,7 @@ typedef struct unpacker {
   st_error *src_err;  /* a read error, kept for the message */
   struct archive *ar; /* tar reader pulling from src */
   bool root_owner;    /* we may chown (running as root) */
+  bool whiteouts;     /* ST_UNPACK_LAYER: ".wh." names are whiteouts */
 } unpacker;
 
 static la_ssize_t pull(struct archive *a, void *data, const void **buf) {
@@ -300,6 +301,17 @@ static int whiteout(int dirfd, const char *name, const char *path,
   return 0;
 }
 
+/* A layer entry named ".wh.*" (base): the opaque marker, other AUFS
+ * metadata (dropped), or the whiteout of a sibling. */
+static int whiteout_entry(int dirfd, const char *base, const char *path,
+                          st_error **err) {
+  if (strcmp(base, WH_OPAQUE) == 0)
+    return opaque_dir(dirfd, path, err);
+  if (strncmp(base, WH_META, strlen(WH_META)) == 0)
+    return 0; /* other AUFS metadata: not part of the tree */
+  return whiteout(dirfd, base + strlen(WH_PREFIX), path, err);
+}
+
 static int unpack_entry(unpacker *u, struct archive_entry *e, st_error **err) {
   const char *path = archive_entry_pathname(e);
   char name[4096];
@@ -312,12 +324,8 @@ static int unpack_entry(unpacker *u, struct archive_entry *e, st_error **err) {
   cleanup_close int dirfd = parent_dir(u, base == name ? "" : name, err);
   if (dirfd < 0)
     return st_error_wrap(err, "entry \"%s\"", path);
-  if (strcmp(base, WH_OPAQUE) == 0)
-    return opaque_dir(dirfd, path, err);
-  if (strncmp(base, WH_META, strlen(WH_META)) == 0)
-    return 0; /* other AUFS metadata: not part of the tree */
-  if (strncmp(base, WH_PREFIX, strlen(WH_PREFIX)) == 0)
-    return whiteout(dirfd, base + strlen(WH_PREFIX), path, err);
+  if (u->whiteouts && strncmp(base, WH_PREFIX, strlen(WH_PREFIX)) == 0)
+    return whiteout_entry(dirfd, base, path, err);
   bool is_dir = archive_entry_filetype(e) == AE_IFDIR;
   if (make_room(dirfd, base, is_dir) < 0)
     return st_error_errno(err, errno, "entry \"%s\": replace", path);
@@ -345,8 +353,10 @@ static int unpack_all(unpacker *u, st_error **err) {
   }
 }
 
-int st_layer_unpack_fd(int fd, int dirfd, st_error **err) {
-  unpacker u = {.root = dirfd, .root_owner = geteuid() == 0};
+int st_layer_unpack_fd(int fd, int dirfd, st_unpack_mode mode, st_error **err) {
+  unpacker u = {.root = dirfd,
+                .root_owner = geteuid() == 0,
+                .whiteouts = mode == ST_UNPACK_LAYER};
   if (st_decomp_open(fd, &u.src, err) < 0)
     return -1;
   u.ar = archive_read_new();
@@ -410,7 +420,7 @@ static int unpack_blob_to(st_store *s, const char *blob, const char *diff,
   if (dirfd < 0)
     return st_error_errno(err, errno, "open `%s`", diff);
   cleanup_close int blobfd = st_blob_open(s, blob, err);
-  if (blobfd < 0 || st_layer_unpack_fd(blobfd, dirfd, err) < 0)
+  if (blobfd < 0 || st_layer_unpack_fd(blobfd, dirfd, ST_UNPACK_LAYER, err) < 0)
     return -1;
   if (syncfs(dirfd) < 0)
     return st_error_errno(err, errno, "sync `%s`", diff);

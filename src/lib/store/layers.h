@@ -7,7 +7,8 @@
  * store is next opened alone) and concurrent unpackers of one layer do the
  * work once. OCI whiteouts become overlay whiteouts: ".wh.NAME" a 0:0
  * character device NAME, ".wh..wh..opq" the trusted.overlay.opaque=y xattr
- * on its directory.
+ * on its directory. The same extractor serves cp (ST_UNPACK_PLAIN), where
+ * those names are ordinary files.
  *
  * Extraction cannot touch anything outside the tree: every entry's parent
  * is resolved inside it (util/safepath.h), so "..", absolute paths, and
@@ -27,11 +28,21 @@
 void st_chain_ids(const st_layer_rec *layers, size_t n,
                   char (*chain)[ST_DIGEST_LEN]);
 
+/* How a tar's names are read. Only a layer being applied has whiteouts: a
+ * tar copied into or out of a container (cp) is plain files, and a file
+ * named ".wh.x" there is a file named ".wh.x", never the deletion of "x"
+ * (Docker's cp does the same). */
+typedef enum st_unpack_mode {
+  ST_UNPACK_LAYER, /* OCI layer: ".wh.*" entries become overlay whiteouts */
+  ST_UNPACK_PLAIN, /* cp: every name is an ordinary name */
+} st_unpack_mode;
+
 /* Unpacks the tar stream on fd (plain, gzip, xz, bzip2 or zstd; not closed)
- * into the directory dirfd. Returns 0, or < 0 with *err set: EINVAL for an
- * entry that is refused (its name in the message), EIO for corrupt data,
- * or the errno of a failed file system call. */
-int st_layer_unpack_fd(int fd, int dirfd, st_error **err);
+ * into the directory dirfd, reading whiteouts as mode says. Returns 0, or
+ * < 0 with *err set: EINVAL for an entry that is refused (its name in the
+ * message), EIO for corrupt data, or the errno of a failed file system
+ * call. */
+int st_layer_unpack_fd(int fd, int dirfd, st_unpack_mode mode, st_error **err);
 
 /* Makes sure every layer of image id is unpacked and returns their diff
  * directories, top layer first (overlay's lowerdir order), as a heap array
