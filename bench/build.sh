@@ -9,6 +9,8 @@
 #        BENCH_VERBOSE=1     show hyperfine's and the commands' output
 #        BUILD_PEERS="buildah buildkit"   the peers to run (default both)
 #        WARM_RUNS (20), COLD_RUNS (5), CHANGED_RUNS (10), BIG_RUNS (3)
+#        CASE_TIMEOUT (900): seconds one tool's case may take; a hung build
+#                            then fails the bench instead of stalling it
 #        BIG_MIB (300), BIG_SRC (urandom | zero; default urandom)
 #
 # The app Dockerfile (the issue's): FROM busybox; ENV; COPY . /app/ of a
@@ -74,6 +76,7 @@ warm_runs=${WARM_RUNS:-20}
 cold_runs=${COLD_RUNS:-5}
 changed_runs=${CHANGED_RUNS:-10}
 big_runs=${BIG_RUNS:-3}
+case_timeout=${CASE_TIMEOUT:-900}
 big_mib=${BIG_MIB:-300}
 big_src=${BIG_SRC:-urandom}
 case $big_src in urandom | zero) ;; *) bench_die "BIG_SRC: urandom or zero" ;; esac
@@ -293,8 +296,11 @@ hf() {
   local style=(--style none)
   [ "${BENCH_VERBOSE:-0}" = 1 ] && style=(--show-output)
   [ -n "$prep" ] && opts+=(--prepare "$prep")
-  hyperfine -N "${opts[@]}" "${style[@]}" --export-json "$json" "$1" >&2 ||
-    bench_die "failed: $1"
+  # A hung build fails the bench instead of stalling it (timeout signals
+  # its whole process group: hyperfine, the build and its container).
+  timeout -k 10 "$case_timeout" hyperfine -N "${opts[@]}" "${style[@]}" \
+    --export-json "$json" "$1" >&2 ||
+    bench_die "failed or timed out (${case_timeout} s): $1"
 }
 
 # med TOOL CASE: the median in ms (empty when not measured)
