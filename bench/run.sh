@@ -4,7 +4,8 @@
 #
 # Usage: bench/run.sh [STRATA]                  (default build/strata)
 # Env:   BENCH_ONLY="images crash"  run only these (names without .sh; the
-#        default is every bench: images, crash, then any other bench/*.sh)
+#        default is every bench: images, crash, then any other bench/*.sh,
+#        e.g. build, pull_bench, run_bench)
 #
 # Exits 0 when every benchmark ran, even if a performance target is missed
 # (the summary says so); exits 1 when a benchmark itself failed (a command
@@ -68,6 +69,15 @@ if grep -q '^images.sh' "$results"; then
   awk -F'\t' '$1 == "images.sh" { printf "  %-14s %5s %10s %10s %9s  %s\n", $2, $3, $4, $5, $6 "x", $7 }' "$results"
   if grep -q $'^images.sh\timages\t1000\t.*\tFAIL$' "$results"; then
     echo "  target missed: strata images with 1,000 images under 10 ms and >= 10x faster than podman"
+  fi
+fi
+if grep -q '^build.sh' "$results"; then
+  echo
+  echo "build vs buildah bud --layers / BuildKit (median ms; ratio = peer / strata):"
+  printf '  %-8s %10s %10s %10s %9s %9s  %s\n' case strata buildah buildkit buildah/ buildkit/ target
+  awk -F'\t' '$1 == "build.sh" { printf "  %-8s %10s %10s %10s %9s %9s  %s\n", $2, $3, $4, $5, $6, $7, $8 }' "$results"
+  if grep -q $'^build.sh\t.*FAIL' "$results"; then
+    echo "  target missed (see bench/build.sh's output above)"
   fi
 fi
 if grep -q '^crash.sh' "$results"; then

@@ -3,10 +3,12 @@
 #   install-deps.sh build   what building needs
 #   install-deps.sh test    + what the tests need (cmocka, bats, podman, ...)
 #   install-deps.sh bench   + the peers the benchmarks compare against
+#                           (docker.io is optional: bench/build.sh installs
+#                           it itself and skips BuildKit without it)
 set -eu
 build="gcc meson ninja-build pkg-config libarchive-dev libjansson-dev libsqlite3-dev libssl-dev zlib1g-dev libcurl4-openssl-dev libseccomp-dev python3 binutils busybox-static"
 test="$build libcmocka-dev bats clang clang-format tmux podman skopeo crun runc util-linux e2fsprogs docker-registry openssl apache2-utils python3 xz-utils zstd procps valgrind"
-bench="$test hyperfine"
+bench="$test hyperfine buildah time"
 case "${1:-build}" in
 build) pkgs=$build ;;
 test) pkgs=$test ;;
