@@ -170,7 +170,7 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
     break;
   case 'd':
     if (!allow_detach) {
-      cli_bad_usage(cmdname, "unknown shorthand flag: 'd' in -d");
+      cli_bad_flag(cmdname);
       return 125;
     }
     c->detach = true;
@@ -235,7 +235,7 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
   case OPT_PIDS_LIMIT:
     return resource_flag(c, ch, cmdname);
   default:
-    cli_bad_usage(cmdname, "unknown flag");
+    cli_bad_flag(cmdname);
     return 125;
   }
   return -1;
@@ -246,7 +246,7 @@ int cli_create_parse(int argc, char **argv, const char *cmdname,
   memset(c, 0, sizeof(*c));
   int ch;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, "+itde:w:u:v:h:m:", opts, NULL)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "+itde:w:u:v:h:m:", opts)) != -1) {
     int r = one_flag(c, ch, cmdname, cmd, allow_detach);
     if (r >= 0)
       return r;

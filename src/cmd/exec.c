@@ -37,7 +37,7 @@ static int run_exec(int argc, char **argv) {
   cleanup_free char **env = calloc((size_t)argc, sizeof(char *));
   st_exec_opts o = {0};
   int ch;
-  while ((ch = getopt_long(argc, argv, "+e:itu:w:h", opts, NULL)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "+e:itu:w:h", opts)) != -1) {
     switch (ch) {
     case 'e':
       env[o.n_env++] = optarg;
@@ -60,7 +60,7 @@ static int run_exec(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_exec);
     default:
-      return cli_bad_usage("exec", "unknown flag");
+      return cli_bad_flag("exec");
     }
   }
   if (argc - optind < 2)

@@ -106,7 +106,7 @@ static int run_pull(int argc, char **argv) {
   st_reg_opts o = {0};
   bool quiet = false, verify = true, all_tags = false;
   int c;
-  while ((c = getopt_long(argc, argv, "aqh", opts, NULL)) != -1) {
+  while ((c = cli_getopt(argc, argv, "aqh", opts)) != -1) {
     switch (c) {
     case 'a':
       all_tags = true;
@@ -135,7 +135,7 @@ static int run_pull(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_pull);
     default:
-      return cli_bad_usage("pull", "unknown flag");
+      return cli_bad_flag("pull");
     }
   }
   if (argc - optind != 1)
