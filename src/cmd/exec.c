@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "runtime/manage.h"
@@ -66,6 +67,10 @@ static int run_exec(int argc, char **argv) {
   if (argc - optind < 2)
     return cli_bad_usage("exec",
                          "\"strata exec\" requires at least 2 arguments.");
+  if (o.interactive && o.tty && !isatty(STDIN_FILENO)) {
+    fputs("the input device is not a TTY\n", stderr);
+    return 1;
+  }
   o.env = env;
   o.argv = argv + optind + 1;
   st_store *s = cli_store();

@@ -200,6 +200,32 @@ Seccomp:	2"
   assert_contains "$output" "typed-42"
 }
 
+@test "run -it: stdin not a terminal is refused before anything is created" {
+  for flags in "-it" "-i -t" "-ti" "--interactive --tty"; do
+    # (true, not sh: an interactive shell would wait here without the check)
+    run --separate-stderr bash -c "echo x | '$STRATA' run --rm $flags --name ttyless busybox true"
+    assert_status 1
+    assert_eq "$output" ""
+    assert_eq "$stderr" "the input device is not a TTY"
+  done
+  run --separate-stderr "$STRATA" ps -a -q
+  assert_eq "$output" ""
+  # -t alone and -dit do not read the terminal: Docker runs them.
+  run --separate-stderr bash -c "echo x | '$STRATA' run --rm -t busybox echo ok"
+  assert_status 0
+  assert_contains "$output" "ok"
+  run --separate-stderr bash -c "echo x | '$STRATA' run -dit --name bg busybox sleep 30"
+  assert_status 0
+  # exec -it checks the same way; exec -t does not.
+  run --separate-stderr bash -c "echo x | '$STRATA' exec -it bg true"
+  assert_status 1
+  assert_eq "$stderr" "the input device is not a TTY"
+  run --separate-stderr bash -c "echo x | '$STRATA' exec -t bg echo ok"
+  assert_status 0
+  assert_contains "$output" "ok"
+  "$STRATA" rm -f bg >/dev/null
+}
+
 @test "run -d, ps, logs, stop, wait, rm" {
   run --separate-stderr "$STRATA" run -d --name web busybox sh -c 'echo out; echo err >&2; sleep 30'
   assert_status 0
