@@ -70,7 +70,24 @@ static int push(char ***v, size_t *n, char *s) {
   return 0;
 }
 
-/* --env-file: one K=V or K per line; # comments and blank lines skipped. */
+/* Docker's rule for a line of an env file: the name (before any '=') is
+ * not empty and holds no blank. Returns -1 when good, else the exit code
+ * after printing Docker's message. */
+static int check_env_line(const char *path, const char *line) {
+  size_t n = strcspn(line, "=");
+  if (n == 0)
+    return cli_fail(125, "invalid env file (%s): no variable name on line '%s'",
+                    path, line);
+  if (strcspn(line, " \t") < n)
+    return cli_fail(125,
+                    "invalid env file (%s): variable '%.*s' contains "
+                    "whitespaces",
+                    path, (int)n, line);
+  return -1;
+}
+
+/* --env-file: one K=V or K per line; # comments and blank lines skipped,
+ * leading blanks removed; the value is kept as written. */
 static int read_env_file(cli_create *c, const char *path) {
   cleanup_file FILE *f = fopen(path, "re");
   if (f == NULL)
@@ -81,6 +98,9 @@ static int read_env_file(cli_create *c, const char *path) {
     char *p = line + strspn(line, " \t");
     if (*p == '\0' || *p == '#')
       continue;
+    int code = check_env_line(path, p);
+    if (code >= 0)
+      return code;
     char *dup = strdup(p);
     if (dup == NULL || push(&c->file_lines, &c->n_file_lines, dup) < 0 ||
         push(&c->env, &c->o.n_env, dup) < 0)

@@ -91,6 +91,32 @@ setup() {
   assert_contains "$output" "FROMFILE=yes"
 }
 
+@test "run: --env-file refuses a variable name with whitespace, as Docker" {
+  f=$BATS_TEST_TMPDIR/env
+  printf '# comment\n\n  A=1\nB=two words \nexport C=3\n' >"$f"
+  for verb in run create; do
+    run --separate-stderr "$STRATA" "$verb" --env-file "$f" busybox true
+    assert_status 125
+    assert_eq "$output" ""
+    assert_eq "$stderr" "Error: invalid env file ($f): variable 'export C' contains whitespaces"
+  done
+  printf 'A=1\nB =2\n' >"$f"
+  run --separate-stderr "$STRATA" run --env-file "$f" busybox true
+  assert_status 125
+  assert_eq "$stderr" "Error: invalid env file ($f): variable 'B ' contains whitespaces"
+  printf '=2\n' >"$f"
+  run --separate-stderr "$STRATA" run --env-file "$f" busybox true
+  assert_status 125
+  assert_eq "$stderr" "Error: invalid env file ($f): no variable name on line '=2'"
+  run --separate-stderr "$STRATA" ps -a -q
+  assert_eq "$output" ""
+  # Leading blanks go; the value keeps its own (trailing) blanks.
+  printf '  A=1\nB=two words \n' >"$f"
+  run --separate-stderr "$STRATA" run --rm --env-file "$f" busybox sh -c 'echo "[$A][$B]"'
+  assert_status 0
+  assert_eq "$output" "[1][two words ]"
+}
+
 @test "run: -w and -u" {
   run --separate-stderr "$STRATA" run --rm -w /work/dir -u nobody busybox sh -c 'pwd; id -u; id -g; echo $HOME'
   assert_status 0
