@@ -1,10 +1,12 @@
 /* strata: global flags, then dispatch to one command (src/cmd/<cmd>.c). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cli.h"
 #include "config.h"
+#include "util/cleanup.h"
 
 extern const st_command __start_strata_cmds[];
 extern const st_command __stop_strata_cmds[];
@@ -62,7 +64,8 @@ static void print_help(FILE *f) {
    * GROUP`. */
   static const struct {
     const char *name, *summary;
-  } groups[] = {{"container", "Manage containers"},
+  } groups[] = {{"builder", "Manage builds"},
+                {"container", "Manage containers"},
                 {"image", "Manage images"},
                 {"system", "Manage strata"}};
   fputs("Management Commands:\n", f);
@@ -178,19 +181,33 @@ static int parse_globals(int argc, char **argv, int *code) {
   return i;
 }
 
-int main(int argc, char **argv) {
-  int code = 0;
-  int i = parse_globals(argc, argv, &code);
-  if (i < 0)
-    return code;
-  if (cli.root == NULL)
-    cli.root = getenv("STRATA_ROOT");
-  if (cli.root == NULL || cli.root[0] == '\0')
-    cli.root = DEFAULT_ROOT;
-  if (i >= argc) {
+/* Runs the command named by argv[i] (and argv[i+1] for two-word
+ * commands) with the arguments after it; returns the exit code. */
+static int dispatch(int argc, char **argv, int i);
+
+/* `strata help [CMD...]`: what `strata [CMD...] --help` prints (argv[i] is
+ * "help"). */
+static int help_command(int argc, char **argv, int i) {
+  static char help_flag[] = "--help";
+  if (i + 1 >= argc || argv[i + 1][0] == '-' ||
+      strcmp(argv[i + 1], "help") == 0) {
     print_help(stdout);
     return 0;
   }
+  int n = argc - i - 1;
+  cleanup_free char **hv = calloc((size_t)n + 2, sizeof(*hv));
+  if (hv == NULL) {
+    fputs("Error: out of memory\n", stderr);
+    return 1;
+  }
+  memcpy(hv, argv + i + 1, (size_t)n * sizeof(*hv));
+  hv[n] = help_flag;
+  return dispatch(n + 1, hv, 0);
+}
+
+static int dispatch(int argc, char **argv, int i) {
+  if (strcmp(argv[i], "help") == 0)
+    return help_command(argc, argv, i);
   /* Two-word commands first ("image ls"), then one word ("images"). */
   const st_command *cmd = NULL;
   int used = 1;
@@ -204,10 +221,12 @@ int main(int argc, char **argv) {
   }
   if (cmd == NULL)
     cmd = find_command(argv[i]);
-  if (cmd == NULL &&
-      print_group_help(argv[i], i + 1 < argc ? argv[i + 1] : NULL))
-    return i + 1 < argc ? 1 : 0;
   if (cmd == NULL) {
+    /* A group ("image") alone or with --help prints its commands. */
+    const char *sub = i + 1 < argc ? argv[i + 1] : NULL;
+    bool help = sub && (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0);
+    if (print_group_help(argv[i], help ? NULL : sub))
+      return sub && !help ? 1 : 0;
     fprintf(stderr,
             "strata: '%s' is not a strata command.\nSee 'strata --help'\n",
             argv[i]);
@@ -217,4 +236,20 @@ int main(int argc, char **argv) {
   int cargc = argc - i - used + 1;
   char **cargv = argv + i + used - 1;
   return cmd->run(cargc, cargv);
+}
+
+int main(int argc, char **argv) {
+  int code = 0;
+  int i = parse_globals(argc, argv, &code);
+  if (i < 0)
+    return code;
+  if (cli.root == NULL)
+    cli.root = getenv("STRATA_ROOT");
+  if (cli.root == NULL || cli.root[0] == '\0')
+    cli.root = DEFAULT_ROOT;
+  if (i >= argc) {
+    print_help(stdout);
+    return 0;
+  }
+  return dispatch(argc, argv, i);
 }

@@ -404,7 +404,7 @@ static int parse_args(int argc, char **argv, args *a, size_t *n_tags) {
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   int ch;
-  while ((ch = getopt_long(argc, argv, "t:f:qh", opts, NULL)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "t:f:qh", opts)) != -1) {
     if (ch == 'h')
       return 2;
     int r = parse_flag(a, ch, NULL, n_tags);
@@ -588,7 +588,7 @@ static int run_build(int argc, char **argv) {
   if (r == -2)
     return 1; /* a bad --secret, already reported */
   if (r < 0)
-    return cli_bad_usage("build", "unknown flag");
+    return cli_bad_flag("build");
   if (check_flags(&a))
     return 1;
   if (argc - optind != 1)

@@ -52,7 +52,7 @@ static int run_builder_prune(int argc, char **argv) {
   bool all = false, force = false;
   int64_t until = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "afh", opts, NULL)) != -1) {
+  while ((c = cli_getopt(argc, argv, "afh", opts)) != -1) {
     switch (c) {
     case 'a':
       all = true;
@@ -70,7 +70,7 @@ static int run_builder_prune(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_builder_prune);
     default:
-      return cli_bad_usage("builder prune", "unknown flag");
+      return cli_bad_flag("builder prune");
     }
   }
   if (optind < argc)

@@ -72,18 +72,165 @@ int cli_bad_usage(const char *cmdname, const char *fmt, ...) {
   return 1;
 }
 
+/* The last cli_getopt call, for cli_bad_flag. */
+static struct {
+  int argc;
+  char **argv;
+  const char *optstring;
+  const struct option *longopts;
+  int ret;            /* what cli_getopt returned */
+  int longidx;        /* the long option getopt_long matched, or -1 */
+  const char *abbrev; /* an abbreviated long flag cli_getopt refused */
+} last_opt;
+
+/* The argv element that held the long option getopt_long just matched. */
+static const char *matched_long_arg(void) {
+  int i = optind - 1;
+  if (optarg != NULL && i >= 1 && optarg == last_opt.argv[i])
+    i--;
+  return last_opt.argv[i];
+}
+
+int cli_getopt(int argc, char **argv, const char *optstring,
+               const struct option *longopts) {
+  opterr = 0;
+  last_opt.argc = argc;
+  last_opt.argv = argv;
+  last_opt.optstring = optstring;
+  last_opt.longopts = longopts;
+  last_opt.longidx = -1;
+  last_opt.abbrev = NULL;
+  last_opt.ret =
+      getopt_long(argc, argv, optstring, longopts, &last_opt.longidx);
+  /* getopt_long takes "--nam" for "--name"; Docker does not. */
+  if (last_opt.ret != -1 && last_opt.longidx >= 0) {
+    const char *arg = matched_long_arg();
+    const char *name = longopts[last_opt.longidx].name;
+    size_t n = strcspn(arg + 2, "=");
+    if (strlen(name) != n) {
+      last_opt.abbrev = arg;
+      last_opt.ret = '?';
+    }
+  }
+  return last_opt.ret;
+}
+
+/* True when arg is a cluster of short flags ("-x", "-abc"). */
+static bool is_short_cluster(const char *arg) {
+  return arg[0] == '-' && arg[1] != '-' && arg[1] != '\0';
+}
+
+/* The remaining shorthands from c on in the cluster getopt stopped in:
+ * "Zq" for Z in "-aZq". When c was the cluster's last letter getopt has
+ * moved past it (argv[optind-1]); otherwise it still points at it. */
+static const char *short_rest(int c) {
+  char **argv = last_opt.argv;
+  if (optind >= 1 && optind <= last_opt.argc) {
+    const char *prev = argv[optind - 1];
+    size_t n = strlen(prev);
+    if (is_short_cluster(prev) && (unsigned char)prev[n - 1] == c)
+      return prev + n - 1;
+  }
+  if (optind < last_opt.argc && is_short_cluster(argv[optind])) {
+    const char *p = strchr(argv[optind] + 1, c);
+    if (p)
+      return p;
+  }
+  return NULL;
+}
+
+/* True when c is a short flag of optstring (after its +, - or : prefix). */
+static bool is_short_flag(int c) {
+  const char *o = last_opt.optstring;
+  o += strspn(o, "+-:");
+  return c > 0 && c < 256 && c != ':' && strchr(o, c) != NULL;
+}
+
+/* The long option named exactly by arg ("--name" or "--name=v"), or NULL. */
+static const struct option *long_flag(const char *arg) {
+  size_t n = strcspn(arg + 2, "=");
+  for (const struct option *o = last_opt.longopts; o && o->name; o++)
+    if (strncmp(o->name, arg + 2, n) == 0 && o->name[n] == '\0')
+      return o;
+  return NULL;
+}
+
+/* Reports a long flag getopt_long refused (arg is its argv element):
+ * unknown, missing its value, or given a value it does not take. */
+static void print_bad_long(const char *arg, int c) {
+  size_t n = strcspn(arg, "=");
+  const struct option *o = c != 0 ? long_flag(arg) : NULL;
+  if (o != NULL && o->flag == NULL && o->val == c) {
+    if (arg[n] == '=' && o->has_arg == no_argument) {
+      fprintf(stderr,
+              "invalid argument \"%s\" for \"%.*s\" flag: the flag takes no "
+              "value\n",
+              arg + n + 1, (int)n, arg);
+      return;
+    }
+    if (arg[n] == '\0' && o->has_arg == required_argument &&
+        optind >= last_opt.argc) {
+      fprintf(stderr, "flag needs an argument: %s\n", arg);
+      return;
+    }
+  }
+  fprintf(stderr, "unknown flag: %.*s\n", (int)n, arg);
+}
+
+/* Prints the first line of cli_bad_flag's report. */
+static void print_bad_flag(void) {
+  int ret = last_opt.ret;
+  if (last_opt.abbrev != NULL) {
+    print_bad_long(last_opt.abbrev, 0);
+    return;
+  }
+  bool refused = ret != '?' && ret != ':'; /* known, but the verb refuses */
+  if (refused && last_opt.longidx >= 0) {
+    fprintf(stderr, "unknown flag: --%s\n",
+            last_opt.longopts[last_opt.longidx].name);
+    return;
+  }
+  int c = refused ? ret : optopt;
+  const char *prev =
+      optind >= 1 && optind <= last_opt.argc ? last_opt.argv[optind - 1] : "";
+  /* A long flag's error leaves getopt just past it; a short flag's leaves
+   * optopt at a letter of a cluster. */
+  const struct option *o = long_flag(prev);
+  if (!refused && strncmp(prev, "--", 2) == 0 &&
+      (c == 0 || (o != NULL && o->val == c) || short_rest(c) == NULL)) {
+    print_bad_long(prev, c);
+    return;
+  }
+  const char *rest = short_rest(c);
+  if (rest == NULL)
+    fprintf(stderr, "unknown shorthand flag: '%c'\n", c);
+  else if (!refused && is_short_flag(c))
+    fprintf(stderr, "flag needs an argument: '%c' in -%s\n", c, rest);
+  else
+    fprintf(stderr, "unknown shorthand flag: '%c' in -%s\n", c, rest);
+}
+
+int cli_bad_flag(const char *cmdname) {
+  if (last_opt.argv == NULL)
+    fputs("unknown flag\n", stderr);
+  else
+    print_bad_flag();
+  fprintf(stderr, "See 'strata %s --help'.\n", cmdname);
+  return 1;
+}
+
 st_store *cli_start_help_only(const st_command *cmd, const char *cmdname,
                               int argc, char **argv, int nargs, int *code) {
   static const struct option opts[] = {{"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   int ch;
-  while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "h", opts)) != -1) {
     switch (ch) {
     case 'h':
       *code = cli_usage(cmd);
       return NULL;
     default:
-      *code = cli_bad_usage(cmdname, "unknown flag");
+      *code = cli_bad_flag(cmdname);
       return NULL;
     }
   }
@@ -105,7 +252,7 @@ int cli_parse_stop_timeout(const st_command *cmd, const char *cmdname, int argc,
                                        {0, 0, 0, 0}};
   int ch;
   *timeout = 10;
-  while ((ch = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "t:h", opts)) != -1) {
     switch (ch) {
     case 't':
       *timeout = atoi(optarg);
@@ -113,7 +260,7 @@ int cli_parse_stop_timeout(const st_command *cmd, const char *cmdname, int argc,
     case 'h':
       return cli_usage(cmd);
     default:
-      return cli_bad_usage(cmdname, "unknown flag");
+      return cli_bad_flag(cmdname);
     }
   }
   return CLI_GO_ON;

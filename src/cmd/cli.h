@@ -54,6 +54,22 @@ int cli_usage(const st_command *cmd);
 int cli_bad_usage(const char *cmdname, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+struct option;
+
+/* getopt_long for the commands: getopt prints nothing (opterr = 0), and
+ * the call is remembered so that cli_bad_flag can name the flag at fault. */
+int cli_getopt(int argc, char **argv, const char *optstring,
+               const struct option *longopts);
+
+/* Reports the flag of the last cli_getopt call in Docker's words, on
+ * stderr: "unknown flag: --x", "unknown shorthand flag: 'x' in -xy" or
+ * "flag needs an argument: --x" / "flag needs an argument: 'x' in -x",
+ * then "See 'strata CMDNAME --help'.". A flag that cli_getopt returned
+ * (one the command knows but refuses, as create does -d) is reported as
+ * unknown. Returns 1, the exit code of every command but run and create
+ * (which return 125). */
+int cli_bad_flag(const char *cmdname);
+
 /* The start of a verb whose only option is -h/--help and that takes
  * exactly nargs operands (diff, rename): parses argv, then opens the store.
  * Returns the store, the operands being at argv[optind..]; or NULL with

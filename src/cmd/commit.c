@@ -35,7 +35,7 @@ static int run_commit(int argc, char **argv) {
   cleanup_free const char **changes = calloc((size_t)argc, sizeof(char *));
   st_commit_opts o = {.pause = true};
   int ch;
-  while ((ch = getopt_long(argc, argv, "a:c:m:ph", opts, NULL)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "a:c:m:ph", opts)) != -1) {
     switch (ch) {
     case 'a':
       o.author = optarg;
@@ -52,7 +52,7 @@ static int run_commit(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_commit);
     default:
-      return cli_bad_usage("commit", "unknown flag");
+      return cli_bad_flag("commit");
     }
   }
   o.changes = changes;

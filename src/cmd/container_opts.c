@@ -70,7 +70,24 @@ static int push(char ***v, size_t *n, char *s) {
   return 0;
 }
 
-/* --env-file: one K=V or K per line; # comments and blank lines skipped. */
+/* Docker's rule for a line of an env file: the name (before any '=') is
+ * not empty and holds no blank. Returns -1 when good, else the exit code
+ * after printing Docker's message. */
+static int check_env_line(const char *path, const char *line) {
+  size_t n = strcspn(line, "=");
+  if (n == 0)
+    return cli_fail(125, "invalid env file (%s): no variable name on line '%s'",
+                    path, line);
+  if (strcspn(line, " \t") < n)
+    return cli_fail(125,
+                    "invalid env file (%s): variable '%.*s' contains "
+                    "whitespaces",
+                    path, (int)n, line);
+  return -1;
+}
+
+/* --env-file: one K=V or K per line; # comments and blank lines skipped,
+ * leading blanks removed; the value is kept as written. */
 static int read_env_file(cli_create *c, const char *path) {
   cleanup_file FILE *f = fopen(path, "re");
   if (f == NULL)
@@ -81,6 +98,9 @@ static int read_env_file(cli_create *c, const char *path) {
     char *p = line + strspn(line, " \t");
     if (*p == '\0' || *p == '#')
       continue;
+    int code = check_env_line(path, p);
+    if (code >= 0)
+      return code;
     char *dup = strdup(p);
     if (dup == NULL || push(&c->file_lines, &c->n_file_lines, dup) < 0 ||
         push(&c->env, &c->o.n_env, dup) < 0)
@@ -170,7 +190,7 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
     break;
   case 'd':
     if (!allow_detach) {
-      cli_bad_usage(cmdname, "unknown shorthand flag: 'd' in -d");
+      cli_bad_flag(cmdname);
       return 125;
     }
     c->detach = true;
@@ -235,7 +255,7 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
   case OPT_PIDS_LIMIT:
     return resource_flag(c, ch, cmdname);
   default:
-    cli_bad_usage(cmdname, "unknown flag");
+    cli_bad_flag(cmdname);
     return 125;
   }
   return -1;
@@ -246,7 +266,7 @@ int cli_create_parse(int argc, char **argv, const char *cmdname,
   memset(c, 0, sizeof(*c));
   int ch;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, "+itde:w:u:v:h:m:", opts, NULL)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "+itde:w:u:v:h:m:", opts)) != -1) {
     int r = one_flag(c, ch, cmdname, cmd, allow_detach);
     if (r >= 0)
       return r;

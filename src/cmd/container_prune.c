@@ -50,7 +50,7 @@ static int run_container_prune(int argc, char **argv) {
   bool force = false;
   int64_t until = 0;
   int ch;
-  while ((ch = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "fh", opts)) != -1) {
     switch (ch) {
     case 'F':
       if (strncmp(optarg, "until=", 6) != 0 ||
@@ -63,7 +63,7 @@ static int run_container_prune(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_container_prune);
     default:
-      return cli_bad_usage("container prune", "unknown flag");
+      return cli_bad_flag("container prune");
     }
   }
   if (!force && !cli_confirm("WARNING! This will remove all stopped "

@@ -127,7 +127,7 @@ static int run_cp(int argc, char **argv) {
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   int ch;
-  while ((ch = getopt_long(argc, argv, "aLqh", opts, NULL)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "aLqh", opts)) != -1) {
     switch (ch) {
     case 'a':
     case 'L':
@@ -136,7 +136,7 @@ static int run_cp(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_cp);
     default:
-      return cli_bad_usage("cp", "unknown flag");
+      return cli_bad_flag("cp");
     }
   }
   if (argc - optind != 2)

@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "runtime/manage.h"
@@ -37,7 +38,7 @@ static int run_exec(int argc, char **argv) {
   cleanup_free char **env = calloc((size_t)argc, sizeof(char *));
   st_exec_opts o = {0};
   int ch;
-  while ((ch = getopt_long(argc, argv, "+e:itu:w:h", opts, NULL)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "+e:itu:w:h", opts)) != -1) {
     switch (ch) {
     case 'e':
       env[o.n_env++] = optarg;
@@ -60,12 +61,16 @@ static int run_exec(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_exec);
     default:
-      return cli_bad_usage("exec", "unknown flag");
+      return cli_bad_flag("exec");
     }
   }
   if (argc - optind < 2)
     return cli_bad_usage("exec",
                          "\"strata exec\" requires at least 2 arguments.");
+  if (o.interactive && o.tty && !isatty(STDIN_FILENO)) {
+    fputs("the input device is not a TTY\n", stderr);
+    return 1;
+  }
   o.env = env;
   o.argv = argv + optind + 1;
   st_store *s = cli_store();

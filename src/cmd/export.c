@@ -26,7 +26,7 @@ static int run_export(int argc, char **argv) {
                                        {0, 0, 0, 0}};
   const char *out = NULL;
   int ch;
-  while ((ch = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "o:h", opts)) != -1) {
     switch (ch) {
     case 'o':
       out = optarg;
@@ -34,7 +34,7 @@ static int run_export(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_export);
     default:
-      return cli_bad_usage("export", "unknown flag");
+      return cli_bad_flag("export");
     }
   }
   if (argc - optind != 1)

@@ -101,7 +101,7 @@ static int run_history(int argc, char **argv) {
                                        {0, 0, 0, 0}};
   struct history_opts o = {.human = true};
   int c;
-  while ((c = getopt_long(argc, argv, "Hqh", opts, NULL)) != -1) {
+  while ((c = cli_getopt(argc, argv, "Hqh", opts)) != -1) {
     switch (c) {
     case 'F':
       o.format = optarg;
@@ -118,7 +118,7 @@ static int run_history(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_history);
     default:
-      return cli_bad_usage("history", "unknown flag");
+      return cli_bad_flag("history");
     }
   }
   if (argc - optind != 1)

@@ -306,7 +306,7 @@ static int parse_images_args(int argc, char **argv, struct images_opts *o) {
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   int c;
-  while ((c = getopt_long(argc, argv, "af:qh", opts, NULL)) != -1) {
+  while ((c = cli_getopt(argc, argv, "af:qh", opts)) != -1) {
     switch (c) {
     case 'a':
       o->all = true;
@@ -333,7 +333,7 @@ static int parse_images_args(int argc, char **argv, struct images_opts *o) {
     case 'h':
       return cli_usage(&st_cmd_images) - 1; /* -1: exit 0 */
     default:
-      return cli_bad_usage("images", "unknown flag");
+      return cli_bad_flag("images");
     }
   }
   if (argc - optind > 1)

@@ -37,7 +37,7 @@ static int run_import(int argc, char **argv) {
   size_t n_changes = 0;
   st_import_opts o = {0};
   int c;
-  while ((c = getopt_long(argc, argv, "c:m:h", opts, NULL)) != -1) {
+  while ((c = cli_getopt(argc, argv, "c:m:h", opts)) != -1) {
     switch (c) {
     case 'c':
       changes[n_changes++] = optarg;
@@ -51,7 +51,7 @@ static int run_import(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_import);
     default:
-      return cli_bad_usage("import", "unknown flag");
+      return cli_bad_flag("import");
     }
   }
   int nargs = argc - optind;

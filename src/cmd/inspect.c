@@ -126,7 +126,7 @@ static int inspect_main(int argc, char **argv, kind k, const st_command *cmd,
                                        {0, 0, 0, 0}};
   const char *format = NULL;
   int c;
-  while ((c = getopt_long(argc, argv, "f:sh", opts, NULL)) != -1) {
+  while ((c = cli_getopt(argc, argv, "f:sh", opts)) != -1) {
     switch (c) {
     case 'f':
       format = optarg;
@@ -134,7 +134,7 @@ static int inspect_main(int argc, char **argv, kind k, const st_command *cmd,
     case 'T':
       if (k != KIND_ANY &&
           k != (strcmp(optarg, "image") == 0 ? KIND_IMAGE : KIND_CONTAINER))
-        return cli_bad_usage(cmdname, "unknown flag: --type");
+        return cli_bad_flag(cmdname);
       if (strcmp(optarg, "image") == 0)
         k = KIND_IMAGE;
       else if (strcmp(optarg, "container") == 0)
@@ -147,7 +147,7 @@ static int inspect_main(int argc, char **argv, kind k, const st_command *cmd,
     case 'h':
       return cli_usage(cmd);
     default:
-      return cli_bad_usage(cmdname, "unknown flag");
+      return cli_bad_flag(cmdname);
     }
   }
   if (optind >= argc)

@@ -45,7 +45,7 @@ static int run_kill(int argc, char **argv) {
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   int sig = SIGKILL, ch;
-  while ((ch = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "s:h", opts)) != -1) {
     switch (ch) {
     case 's':
       if ((sig = parse_signal(optarg)) < 0)
@@ -54,7 +54,7 @@ static int run_kill(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_kill);
     default:
-      return cli_bad_usage("kill", "unknown flag");
+      return cli_bad_flag("kill");
     }
   }
   return cli_each("kill", argc, argv, optind, kill_one, &sig, true);

@@ -54,7 +54,7 @@ static int run_load(int argc, char **argv) {
                                        {0, 0, 0, 0}};
   const char *input = NULL;
   int c;
-  while ((c = getopt_long(argc, argv, "i:qh", opts, NULL)) != -1) {
+  while ((c = cli_getopt(argc, argv, "i:qh", opts)) != -1) {
     switch (c) {
     case 'i':
       input = optarg;
@@ -64,7 +64,7 @@ static int run_load(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_load);
     default:
-      return cli_bad_usage("load", "unknown flag");
+      return cli_bad_flag("load");
     }
   }
   if (optind < argc)

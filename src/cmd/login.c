@@ -87,7 +87,7 @@ static int run_login(int argc, char **argv) {
   bool pass_stdin = false;
   st_reg_opts o = {0};
   int c;
-  while ((c = getopt_long(argc, argv, "u:p:h", opts, NULL)) != -1) {
+  while ((c = cli_getopt(argc, argv, "u:p:h", opts)) != -1) {
     switch (c) {
     case 'u':
       user = optarg;
@@ -105,7 +105,7 @@ static int run_login(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_login);
     default:
-      return cli_bad_usage("login", "unknown flag");
+      return cli_bad_flag("login");
     }
   }
   if (argc - optind > 1)

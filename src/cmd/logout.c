@@ -21,12 +21,12 @@ static int run_logout(int argc, char **argv) {
   static const struct option opts[] = {{"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
     switch (c) {
     case 'h':
       return cli_usage(&st_cmd_logout);
     default:
-      return cli_bad_usage("logout", "unknown flag");
+      return cli_bad_flag("logout");
     }
   }
   if (argc - optind > 1)

@@ -97,7 +97,7 @@ static int run_logs(int argc, char **argv) {
                                        {0, 0, 0, 0}};
   logs_opts o = {false, false, -1};
   int ch;
-  while ((ch = getopt_long(argc, argv, "fn:th", opts, NULL)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "fn:th", opts)) != -1) {
     switch (ch) {
     case 'f':
       o.follow = true;
@@ -111,7 +111,7 @@ static int run_logs(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_logs);
     default:
-      return cli_bad_usage("logs", "unknown flag");
+      return cli_bad_flag("logs");
     }
   }
   if (optind + 1 != argc)

@@ -58,7 +58,7 @@ static int run_prune(int argc, char **argv) {
     return cli_fail(1, "out of memory");
   bool force = false;
   int c;
-  while ((c = getopt_long(argc, argv, "afh", opts, NULL)) != -1) {
+  while ((c = cli_getopt(argc, argv, "afh", opts)) != -1) {
     switch (c) {
     case 'a':
       o.all = true;
@@ -72,7 +72,7 @@ static int run_prune(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_image_prune);
     default:
-      return cli_bad_usage("image prune", "unknown flag");
+      return cli_bad_flag("image prune");
     }
   }
   if (optind < argc)

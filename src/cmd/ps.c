@@ -157,7 +157,7 @@ static int run_ps(int argc, char **argv) {
   const char *format = NULL;
   char *end = NULL;
   int ch;
-  while ((ch = getopt_long(argc, argv, "aqhf:n:l", opts, NULL)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "aqhf:n:l", opts)) != -1) {
     switch (ch) {
     case 'f':
       filters[o.n_filters++] = optarg;
@@ -188,7 +188,7 @@ static int run_ps(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_ps);
     default:
-      return cli_bad_usage("ps", "unknown flag");
+      return cli_bad_flag("ps");
     }
   }
   o.all = all, o.quiet = quiet, o.no_trunc = no_trunc, o.format = format;

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "pull_progress.h"
+#include "ref/ref.h"
 #include "registry/registry.h"
 #include "util/cleanup.h"
 
@@ -94,6 +95,19 @@ static int parse_bool(const char *s, bool *out) {
   return -1;
 }
 
+/* True when ref is a valid reference with neither tag nor digest
+ * ("busybox", "localhost:5000/app"), for which Docker says which tag it
+ * pulls. */
+static bool name_only(const char *ref) {
+  st_ref r;
+  cleanup_error st_error *err = NULL;
+  if (st_ref_parse(ref, &r, &err) < 0)
+    return false;
+  st_ref_clear(&r);
+  const char *last = strrchr(ref, '/');
+  return strchr(last ? last : ref, ':') == NULL && strchr(ref, '@') == NULL;
+}
+
 static int run_pull(int argc, char **argv) {
   static const struct option opts[] = {
       {"all-tags", no_argument, 0, 'a'},
@@ -106,7 +120,7 @@ static int run_pull(int argc, char **argv) {
   st_reg_opts o = {0};
   bool quiet = false, verify = true, all_tags = false;
   int c;
-  while ((c = getopt_long(argc, argv, "aqh", opts, NULL)) != -1) {
+  while ((c = cli_getopt(argc, argv, "aqh", opts)) != -1) {
     switch (c) {
     case 'a':
       all_tags = true;
@@ -135,7 +149,7 @@ static int run_pull(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_pull);
     default:
-      return cli_bad_usage("pull", "unknown flag");
+      return cli_bad_flag("pull");
     }
   }
   if (argc - optind != 1)
@@ -154,6 +168,10 @@ static int run_pull(int argc, char **argv) {
     return 1;
   if (all_tags)
     return pull_all_tags(s, argv[optind], &o, quiet);
+  if (!quiet && name_only(argv[optind])) {
+    printf("Using default tag: latest\n");
+    fflush(stdout);
+  }
   cleanup_error st_error *err = NULL;
   st_pull_result r;
   if (st_registry_pull(s, argv[optind], &o, &r, &err) < 0) {

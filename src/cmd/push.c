@@ -54,7 +54,7 @@ static int run_push(int argc, char **argv) {
   st_reg_opts o = {0};
   bool quiet = false;
   int c;
-  while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+  while ((c = cli_getopt(argc, argv, "qh", opts)) != -1) {
     switch (c) {
     case 'C':
       if (strcmp(optarg, "gzip") != 0 && strcmp(optarg, "zstd") != 0)
@@ -92,7 +92,7 @@ static int run_push(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_push);
     default:
-      return cli_bad_usage("push", "unknown flag");
+      return cli_bad_flag("push");
     }
   }
   if (argc - optind != 1)

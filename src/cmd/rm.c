@@ -31,7 +31,7 @@ static int run_rm(int argc, char **argv) {
                                        {0, 0, 0, 0}};
   bool force = false;
   int ch;
-  while ((ch = getopt_long(argc, argv, "fvh", opts, NULL)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "fvh", opts)) != -1) {
     switch (ch) {
     case 'f':
       force = true;
@@ -41,7 +41,7 @@ static int run_rm(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_rm);
     default:
-      return cli_bad_usage("rm", "unknown flag");
+      return cli_bad_flag("rm");
     }
   }
   return cli_each("rm", argc, argv, optind, rm_one, &force, true);

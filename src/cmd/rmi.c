@@ -37,7 +37,7 @@ static int run_rmi(int argc, char **argv) {
                                        {0, 0, 0, 0}};
   bool force = false;
   int c;
-  while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+  while ((c = cli_getopt(argc, argv, "fh", opts)) != -1) {
     switch (c) {
     case 'f':
       force = true;
@@ -47,7 +47,7 @@ static int run_rmi(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_rmi);
     default:
-      return cli_bad_usage("rmi", "unknown flag");
+      return cli_bad_flag("rmi");
     }
   }
   if (optind >= argc)

@@ -1,5 +1,6 @@
 /* strata run: create a container from an image and start it. */
 #include <stdio.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "container_opts.h"
@@ -64,6 +65,13 @@ static int run_run(int argc, char **argv) {
   if (code >= 0) {
     cli_create_free(&c);
     return code;
+  }
+  /* Docker's CheckTty: a terminal for the container's stdin needs one
+   * here (a pipe would be relayed into the pty and never end). */
+  if (c.o.interactive && c.o.tty && !c.detach && !isatty(STDIN_FILENO)) {
+    cli_create_free(&c);
+    fputs("the input device is not a TTY\n", stderr);
+    return 1;
   }
   st_store *s = cli_store();
   if (s == NULL) {

@@ -83,7 +83,7 @@ static int run_save(int argc, char **argv) {
                                        {0, 0, 0, 0}};
   const char *output = NULL;
   int c;
-  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+  while ((c = cli_getopt(argc, argv, "o:h", opts)) != -1) {
     switch (c) {
     case 'o':
       output = optarg;
@@ -91,7 +91,7 @@ static int run_save(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_save);
     default:
-      return cli_bad_usage("save", "unknown flag");
+      return cli_bad_flag("save");
     }
   }
   if (optind >= argc)

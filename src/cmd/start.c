@@ -48,7 +48,7 @@ static int run_start(int argc, char **argv) {
                                        {0, 0, 0, 0}};
   bool attach = false;
   int ch;
-  while ((ch = getopt_long(argc, argv, "aih", opts, NULL)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "aih", opts)) != -1) {
     switch (ch) {
     case 'a':
     case 'i':
@@ -57,7 +57,7 @@ static int run_start(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_start);
     default:
-      return cli_bad_usage("start", "unknown flag");
+      return cli_bad_flag("start");
     }
   }
   if (!attach)

@@ -99,7 +99,7 @@ static int run_check(int argc, char **argv) {
                                        {0, 0, 0, 0}};
   bool do_repair = false;
   int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
     switch (c) {
     case 'r':
       do_repair = true;
@@ -107,7 +107,7 @@ static int run_check(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_system_check);
     default:
-      return cli_bad_usage("system check", "unknown flag");
+      return cli_bad_flag("system check");
     }
   }
   if (optind < argc)

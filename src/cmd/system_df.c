@@ -231,7 +231,7 @@ static int run_df(int argc, char **argv) {
   bool verbose = false;
   const char *format = NULL;
   int c;
-  while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+  while ((c = cli_getopt(argc, argv, "vh", opts)) != -1) {
     switch (c) {
     case 'v':
       verbose = true;
@@ -242,7 +242,7 @@ static int run_df(int argc, char **argv) {
     case 'h':
       return cli_usage(&st_cmd_system_df);
     default:
-      return cli_bad_usage("system df", "unknown flag");
+      return cli_bad_flag("system df");
     }
   }
   if (optind < argc)

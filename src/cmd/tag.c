@@ -23,10 +23,10 @@ static int run_tag(int argc, char **argv) {
   static const struct option opts[] = {{"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
     if (c == 'h')
       return cli_usage(&st_cmd_tag);
-    return cli_bad_usage("tag", "unknown flag");
+    return cli_bad_flag("tag");
   }
   if (argc - optind != 2)
     return cli_bad_usage("tag", "\"strata tag\" requires exactly 2 "

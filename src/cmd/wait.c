@@ -31,8 +31,7 @@ static int run_wait(int argc, char **argv) {
   static const struct option opts[] = {{"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   int ch;
-  while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1)
-    return ch == 'h' ? cli_usage(&st_cmd_wait)
-                     : cli_bad_usage("wait", "unknown flag");
+  while ((ch = cli_getopt(argc, argv, "h", opts)) != -1)
+    return ch == 'h' ? cli_usage(&st_cmd_wait) : cli_bad_flag("wait");
   return cli_each("wait", argc, argv, optind, wait_one, NULL, false);
 }

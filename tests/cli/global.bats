@@ -70,6 +70,45 @@ assert_help() {
 @test "global: --help on system df" { assert_help system df; }
 @test "global: --help on system check" { assert_help system check; }
 
+@test "global: GROUP --help and -h print the group's commands" {
+  for group in image container system builder; do
+    run --separate-stderr "$STRATA" "$group"
+    assert_status 0
+    want=$output
+    assert_contains "$want" "Usage:  strata $group COMMAND"
+    for h in --help -h; do
+      run --separate-stderr "$STRATA" "$group" "$h"
+      assert_status 0
+      assert_eq "$stderr" ""
+      assert_eq "$output" "$want"
+    done
+  done
+  [ ! -e "$STRATA_ROOT" ]
+}
+
+@test "global: help and help CMD print what --help prints" {
+  run --separate-stderr "$STRATA" --help
+  want=$output
+  run --separate-stderr "$STRATA" help
+  assert_status 0
+  assert_eq "$output" "$want"
+  for cmd in images run "image ls" "system df" image; do
+    # shellcheck disable=SC2086 # two-word commands split on purpose
+    run --separate-stderr "$STRATA" $cmd --help
+    assert_status 0
+    want=$output
+    # shellcheck disable=SC2086
+    run --separate-stderr "$STRATA" help $cmd
+    assert_status 0
+    assert_eq "$stderr" ""
+    assert_eq "$output" "$want"
+  done
+  run --separate-stderr "$STRATA" help frobnicate
+  assert_status 1
+  assert_contains "$stderr" "frobnicate"
+  [ ! -e "$STRATA_ROOT" ]
+}
+
 @test "global: -h works like --help" {
   run --separate-stderr "$STRATA" images -h
   assert_status 0

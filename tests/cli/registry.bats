@@ -43,6 +43,30 @@ push_busybox() {
   assert_status 0
 }
 
+@test "registry: pull NAME without a tag says Using default tag: latest first" {
+  push_busybox "$R:latest" >/dev/null
+  "$STRATA" rmi "$R:latest" >/dev/null
+  run --separate-stderr "$STRATA" pull "$R"
+  assert_status 0
+  assert_eq "${lines[0]}" "Using default tag: latest"
+  assert_eq "${lines[1]}" "latest: Pulling from t$BATS_TEST_NUMBER"
+  assert_eq "${lines[${#lines[@]} - 1]}" "$R:latest"
+  digest=$("$STRATA" image inspect --format '{{index .RepoDigests 0}}' "$R")
+  # Not with -q, a tag or a digest.
+  run --separate-stderr "$STRATA" pull -q "$R"
+  assert_status 0
+  assert_eq "$output" "$R:latest"
+  run --separate-stderr "$STRATA" pull "$R:latest"
+  assert_eq "${lines[0]}" "latest: Pulling from t$BATS_TEST_NUMBER"
+  run --separate-stderr "$STRATA" pull "$digest"
+  assert_status 0
+  [[ $output != *"Using default tag"* ]]
+  # A malformed reference is refused without it.
+  run --separate-stderr "$STRATA" pull "$R/UPPER"
+  assert_failure
+  [[ $output != *"Using default tag"* ]]
+}
+
 @test "registry: a second push says Layer already exists, fast" {
   push_busybox "$R:latest" >/dev/null
   start=$(date +%s%N)

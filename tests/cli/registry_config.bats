@@ -39,7 +39,8 @@ setup() {
   printf '{"registry-mirrors": ["http://%s"], "log-level": "warn"}\n' "$PROXY" >"$STRATA_CONFIG"
   run --separate-stderr "$STRATA" pull busybox
   assert_status 0
-  assert_eq "${lines[0]}" "latest: Pulling from library/busybox"
+  assert_eq "${lines[0]}" "Using default tag: latest"
+  assert_eq "${lines[1]}" "latest: Pulling from library/busybox"
   assert_contains "$output" "Status: Downloaded newer image for busybox:latest"
   assert_eq "${lines[${#lines[@]} - 1]}" "docker.io/library/busybox:latest"
   grep -q "^GET /v2/library/busybox/manifests/latest" "$PROXY_LOG"
@@ -104,7 +105,8 @@ setup() {
     "$dead" "$PROXY" "$MIRROR" >"$STRATA_CONFIG"
   run --separate-stderr "$STRATA" pull busybox
   assert_status 0
-  assert_eq "${lines[0]}" "latest: Pulling from library/busybox"
+  assert_eq "${lines[0]}" "Using default tag: latest"
+  assert_eq "${lines[1]}" "latest: Pulling from library/busybox"
   assert_contains "$output" "Status: Downloaded newer image for busybox:latest"
   grep -q "^STATUS 404 for GET /v2/library/busybox/manifests/latest" "$PROXY_LOG"
   run "$STRATA" images -q --no-trunc busybox

@@ -91,6 +91,32 @@ setup() {
   assert_contains "$output" "FROMFILE=yes"
 }
 
+@test "run: --env-file refuses a variable name with whitespace, as Docker" {
+  f=$BATS_TEST_TMPDIR/env
+  printf '# comment\n\n  A=1\nB=two words \nexport C=3\n' >"$f"
+  for verb in run create; do
+    run --separate-stderr "$STRATA" "$verb" --env-file "$f" busybox true
+    assert_status 125
+    assert_eq "$output" ""
+    assert_eq "$stderr" "Error: invalid env file ($f): variable 'export C' contains whitespaces"
+  done
+  printf 'A=1\nB =2\n' >"$f"
+  run --separate-stderr "$STRATA" run --env-file "$f" busybox true
+  assert_status 125
+  assert_eq "$stderr" "Error: invalid env file ($f): variable 'B ' contains whitespaces"
+  printf '=2\n' >"$f"
+  run --separate-stderr "$STRATA" run --env-file "$f" busybox true
+  assert_status 125
+  assert_eq "$stderr" "Error: invalid env file ($f): no variable name on line '=2'"
+  run --separate-stderr "$STRATA" ps -a -q
+  assert_eq "$output" ""
+  # Leading blanks go; the value keeps its own (trailing) blanks.
+  printf '  A=1\nB=two words \n' >"$f"
+  run --separate-stderr "$STRATA" run --rm --env-file "$f" busybox sh -c 'echo "[$A][$B]"'
+  assert_status 0
+  assert_eq "$output" "[1][two words ]"
+}
+
 @test "run: -w and -u" {
   run --separate-stderr "$STRATA" run --rm -w /work/dir -u nobody busybox sh -c 'pwd; id -u; id -g; echo $HOME'
   assert_status 0
@@ -198,6 +224,32 @@ Seccomp:	2"
   command -v script >/dev/null || skip "script(1) missing"
   run bash -c "printf 'echo typed-\$((40+2))\nexit 3\n' | script -qec \"'$STRATA' run --rm -it busybox sh\" /dev/null"
   assert_contains "$output" "typed-42"
+}
+
+@test "run -it: stdin not a terminal is refused before anything is created" {
+  for flags in "-it" "-i -t" "-ti" "--interactive --tty"; do
+    # (true, not sh: an interactive shell would wait here without the check)
+    run --separate-stderr bash -c "echo x | '$STRATA' run --rm $flags --name ttyless busybox true"
+    assert_status 1
+    assert_eq "$output" ""
+    assert_eq "$stderr" "the input device is not a TTY"
+  done
+  run --separate-stderr "$STRATA" ps -a -q
+  assert_eq "$output" ""
+  # -t alone and -dit do not read the terminal: Docker runs them.
+  run --separate-stderr bash -c "echo x | '$STRATA' run --rm -t busybox echo ok"
+  assert_status 0
+  assert_contains "$output" "ok"
+  run --separate-stderr bash -c "echo x | '$STRATA' run -dit --name bg busybox sleep 30"
+  assert_status 0
+  # exec -it checks the same way; exec -t does not.
+  run --separate-stderr bash -c "echo x | '$STRATA' exec -it bg true"
+  assert_status 1
+  assert_eq "$stderr" "the input device is not a TTY"
+  run --separate-stderr bash -c "echo x | '$STRATA' exec -t bg echo ok"
+  assert_status 0
+  assert_contains "$output" "ok"
+  "$STRATA" rm -f bg >/dev/null
 }
 
 @test "run -d, ps, logs, stop, wait, rm" {
