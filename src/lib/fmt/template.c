@@ -40,19 +40,24 @@ int st_tpl_oom_error(st_error **err) {
   return st_error_set(err, ENOMEM, "out of memory");
 }
 
-int st_tpl_parse_error(st_error **err, const char *src, size_t pos,
-                       const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
+int st_tpl_parse_errorv(st_error **err, const char *src, size_t pos,
+                        const char *fmt, va_list ap) {
   cleanup_free char *msg = NULL;
-  int n = vasprintf(&msg, fmt, ap);
-  va_end(ap);
-  if (n < 0) {
+  if (vasprintf(&msg, fmt, ap) < 0) {
     msg = NULL;
     return st_tpl_oom_error(err);
   }
   return st_error_set(err, EINVAL, "template: :%d: %s",
                       st_tpl_line_of(src, pos), msg);
+}
+
+int st_tpl_parse_error(st_error **err, const char *src, size_t pos,
+                       const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int r = st_tpl_parse_errorv(err, src, pos, fmt, ap);
+  va_end(ap);
+  return r;
 }
 
 /* ==== API ============================================================= */

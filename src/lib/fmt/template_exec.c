@@ -26,21 +26,27 @@ static size_t col_of(const char *src, size_t pos) {
   return pos - start;
 }
 
-int st_tpl_exec_error(struct exec *e, struct span at, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
+int st_tpl_exec_errorv(struct exec *e, struct span at, const char *callee,
+                       const char *fmt, va_list ap) {
   cleanup_free char *msg = NULL;
-  int n = vasprintf(&msg, fmt, ap);
-  va_end(ap);
-  if (n < 0) {
+  if (vasprintf(&msg, fmt, ap) < 0) {
     msg = NULL;
     return st_tpl_oom_error(e->err);
   }
   const char *src = e->t->src;
-  return st_error_set(e->err, EINVAL,
-                      "template: :%d:%zu: executing \"\" at <%.*s>: %s",
-                      st_tpl_line_of(src, at.pos), col_of(src, at.pos),
-                      (int)(at.end - at.pos), src + at.pos, msg);
+  return st_error_set(
+      e->err, EINVAL, "template: :%d:%zu: executing \"\" at <%.*s>: %s%s%s%s",
+      st_tpl_line_of(src, at.pos), col_of(src, at.pos), (int)(at.end - at.pos),
+      src + at.pos, callee ? "error calling " : "", callee ? callee : "",
+      callee ? ": " : "", msg);
+}
+
+int st_tpl_exec_error(struct exec *e, struct span at, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int r = st_tpl_exec_errorv(e, at, NULL, fmt, ap);
+  va_end(ap);
+  return r;
 }
 
 static int push_var(struct exec *e, const char *name, json_t *val) {

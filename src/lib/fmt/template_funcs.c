@@ -19,14 +19,9 @@ static int call_error(struct call *c, const char *fmt, ...)
 static int call_error(struct call *c, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  cleanup_free char *msg = NULL;
-  int n = vasprintf(&msg, fmt, ap);
+  int r = st_tpl_exec_errorv(c->e, c->at, c->name, fmt, ap);
   va_end(ap);
-  if (n < 0) {
-    msg = NULL;
-    return st_tpl_oom_error(c->e->err);
-  }
-  return st_tpl_exec_error(c->e, c->at, "error calling %s: %s", c->name, msg);
+  return r;
 }
 
 static int wrong_type(struct call *c, const char *want, json_t *got) {

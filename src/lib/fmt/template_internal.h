@@ -15,6 +15,7 @@
 #define STRATA_FMT_TEMPLATE_INTERNAL_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -187,6 +188,9 @@ int st_tpl_oom_error(st_error **err);
 int st_tpl_parse_error(st_error **err, const char *src, size_t pos,
                        const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+int st_tpl_parse_errorv(st_error **err, const char *src, size_t pos,
+                        const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 /* ==== lexer (template_lex.c) ========================================== */
 
@@ -261,6 +265,11 @@ int st_tpl_run(struct exec *e, json_t *dot);
  * Go's form, SOURCE being the template text at `at`; returns -1. */
 int st_tpl_exec_error(struct exec *e, struct span at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same with a va_list; a non-NULL callee prefixes the message with
+ * "error calling CALLEE: ", the form of a failing function call. */
+int st_tpl_exec_errorv(struct exec *e, struct span at, const char *callee,
+                       const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 /* ==== functions (template_funcs.c, template_printf.c) ================= */
 

@@ -40,14 +40,9 @@ static int lex_error(struct lexer *lx, size_t pos, const char *fmt, ...)
 static int lex_error(struct lexer *lx, size_t pos, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  cleanup_free char *msg = NULL;
-  int n = vasprintf(&msg, fmt, ap);
+  int r = st_tpl_parse_errorv(lx->err, lx->s, pos, fmt, ap);
   va_end(ap);
-  if (n < 0) {
-    msg = NULL;
-    return st_tpl_oom_error(lx->err);
-  }
-  return st_tpl_parse_error(lx->err, lx->s, pos, "%s", msg);
+  return r;
 }
 
 static struct token *emit(struct lexer *lx, enum tok_kind kind, size_t pos,

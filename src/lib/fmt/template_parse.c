@@ -112,14 +112,9 @@ static int perr(struct parser *p, const struct token *t, const char *fmt, ...)
 static int perr(struct parser *p, const struct token *t, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  cleanup_free char *msg = NULL;
-  int n = vasprintf(&msg, fmt, ap);
+  int r = st_tpl_parse_errorv(p->err, p->src, t->at.pos, fmt, ap);
   va_end(ap);
-  if (n < 0) {
-    msg = NULL;
-    return st_tpl_oom_error(p->err);
-  }
-  return st_tpl_parse_error(p->err, p->src, t->at.pos, "%s", msg);
+  return r;
 }
 
 /* Go's description of a token in "unexpected X" messages. */
