@@ -705,6 +705,29 @@ EOF
   [[ $stderr != *"[USED"* ]]
 }
 
+@test "ARG: proxy build args reach RUN without an ARG, stay out of Env, history and the cache key" {
+  dockerfile <<'EOF'
+FROM busybox
+RUN echo "p=$HTTP_PROXY n=$no_proxy" >/p
+EOF
+  sbuild --build-arg HTTP_PROXY=http://127.0.0.1:3128 \
+    --build-arg no_proxy=localhost -t x "$CTX"
+  assert_status 0
+  [[ $stderr != *"were not consumed"* ]]
+  run --separate-stderr "$STRATA" run --rm x cat /p
+  assert_eq "$output" "p=http://127.0.0.1:3128 n=localhost"
+  run "$STRATA" image inspect x
+  [[ $output != *3128* ]]
+  run "$STRATA" history --no-trunc x
+  [[ $output != *3128* ]]
+  # Another proxy is not another build: the step is still cached.
+  sbuild --build-arg HTTP_PROXY=http://127.0.0.1:3129 -t y "$CTX"
+  assert_status 0
+  assert_contains "$stderr" "CACHED"
+  assert_eq "$("$STRATA" image inspect --format '{{.Id}}' y)" \
+    "$("$STRATA" image inspect --format '{{.Id}}' x)"
+}
+
 # --- ONBUILD --------------------------------------------------------------------
 
 @test "ONBUILD: the trigger is stored in the base and runs in the child build" {

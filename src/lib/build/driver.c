@@ -97,7 +97,7 @@ json_t *st_bconfig_cc(st_bstate *st) {
   return cc;
 }
 
-static const char *env_lookup(json_t *env, const char *name) {
+const char *st_benv_get(json_t *env, const char *name) {
   size_t len = strlen(name), i;
   json_t *e;
   const char *found = NULL;
@@ -112,7 +112,7 @@ static const char *env_lookup(json_t *env, const char *name) {
 /* ENV wins over ARG, as in Docker. */
 static const char *stage_lookup(void *ctx, const char *name) {
   st_bstate *st = ctx;
-  const char *v = env_lookup(json_object_get(st_bconfig_cc(st), "Env"), name);
+  const char *v = st_benv_get(json_object_get(st_bconfig_cc(st), "Env"), name);
   return v ? v : vars_get(st->args, st->n_args, name);
 }
 
@@ -143,17 +143,6 @@ static const char *cli_arg(st_bctx *b, const char *name, bool *given) {
     }
   *given = false;
   return NULL;
-}
-
-/* Docker's predefined ARGs: usable in RUN without an ARG line, kept out of
- * the history and the cache key. */
-static bool proxy_arg(const char *name) {
-  static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY",
-                                      "NO_PROXY", "ALL_PROXY"};
-  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-    if (strcasecmp(names[i], name) == 0)
-      return true;
-  return false;
 }
 
 /* ARG NAME[=default]: the --build-arg wins, then the default, then (inside
@@ -730,7 +719,7 @@ static void export_steps(st_bctx *b, const char *id) {
 static void warn_unused(st_bctx *b) {
   cleanup_buf st_buf w = ST_BUF_INIT;
   for (size_t i = 0; i < b->n_cli_args; i++)
-    if (!b->cli_used[i] && !proxy_arg(b->cli_args[i].name) &&
+    if (!b->cli_used[i] && !st_expand_proxy_arg(b->cli_args[i].name) &&
         strcmp(b->cli_args[i].name, "SOURCE_DATE_EPOCH") != 0)
       st_buf_printf(&w, "%s%s", w.len ? " " : "", b->cli_args[i].name);
   if (w.len == 0)
@@ -824,8 +813,8 @@ static bool base_env(void *ctx, const char *image, const char *name) {
     return true;
   bool set =
       st_config_load(s, img.id, &config, NULL) == 0 &&
-      env_lookup(json_object_get(json_object_get(config, "config"), "Env"),
-                 name) != NULL;
+      st_benv_get(json_object_get(json_object_get(config, "config"), "Env"),
+                  name) != NULL;
   json_decref(config);
   st_image_clear(&img);
   return set;

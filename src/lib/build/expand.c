@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -388,4 +389,13 @@ int st_expand_words(const st_expander *x, const char *text, char ***words_out,
   *words_out = w.list;
   *n = w.n;
   return 0;
+}
+
+bool st_expand_proxy_arg(const char *name) {
+  static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY",
+                                      "NO_PROXY", "ALL_PROXY"};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    if (strcasecmp(names[i], name) == 0)
+      return true;
+  return false;
 }

@@ -38,4 +38,9 @@ int st_expand_word(const st_expander *x, const char *word, char **out,
 int st_expand_words(const st_expander *x, const char *text, char ***words,
                     size_t *n, st_error **err);
 
+/* Docker's predefined proxy ARGs (HTTP_PROXY, HTTPS_PROXY, FTP_PROXY,
+ * NO_PROXY, ALL_PROXY, in either case): usable in RUN without an ARG line,
+ * kept out of the history and the cache key. */
+bool st_expand_proxy_arg(const char *name);
+
 #endif

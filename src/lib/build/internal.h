@@ -93,6 +93,8 @@ void st_bexpander(st_bstate *st, st_expander *x);
 int st_bexpand(st_bstate *st, const char *word, char **out, st_error **err);
 /* The "K=V" environment of the current config (borrowed JSON). */
 json_t *st_bconfig_cc(st_bstate *st);
+/* The value of NAME in a config's Env array (the last entry wins), or NULL. */
+const char *st_benv_get(json_t *env, const char *name);
 /* Error with the Dockerfile position: "Dockerfile:7: ...". */
 int st_berr(st_bstate *st, const st_df_instr *in, st_error **err);
 /* The image a --from names: a stage (name or index) built first, or an

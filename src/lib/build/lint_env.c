@@ -3,15 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build/expand.h"
 #include "build/lint_internal.h"
 #include "util/cleanup.h"
-
-/* Docker passes these to RUN from --build-arg without an ARG; strata
- * takes them as known everywhere. */
-static const char *const proxy_args[] = {
-    "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
-    "FTP_PROXY",  "ftp_proxy",  "NO_PROXY",    "no_proxy",
-    "ALL_PROXY",  "all_proxy",  NULL};
 
 typedef struct walk {
   lint_ctx *c;
@@ -34,9 +28,9 @@ static void used(void *ctx, const char *name, bool declared) {
   walk *w = ctx;
   if (declared || base_sets(w, name) || lint_vars_find(&w->reported, name) >= 0)
     return;
-  for (size_t i = 0; proxy_args[i]; i++)
-    if (strcmp(name, proxy_args[i]) == 0)
-      return;
+  /* Docker passes these to RUN from --build-arg without an ARG. */
+  if (st_expand_proxy_arg(name))
+    return;
   if (lint_vars_set(&w->reported, name, NULL) < 0) {
     w->c->oom = true;
     return;

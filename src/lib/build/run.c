@@ -133,26 +133,6 @@ static int make_argv(st_bstate *st, const st_df_instr *in, run_prep *rp,
   return 0;
 }
 
-static bool env_has(json_t *env, const char *name) {
-  size_t len = strlen(name), i;
-  json_t *e;
-  json_array_foreach(env, i, e) {
-    const char *s = json_string_value(e);
-    if (s && strncmp(s, name, len) == 0 && s[len] == '=')
-      return true;
-  }
-  return false;
-}
-
-static bool is_proxy(const char *name) {
-  static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY",
-                                      "NO_PROXY", "ALL_PROXY"};
-  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-    if (strcasecmp(names[i], name) == 0)
-      return true;
-  return false;
-}
-
 /* The ARGs in scope (not shadowed by ENV) go into the environment and the
  * key; proxy build args go into the environment only, as Docker does. */
 static int make_env(st_bstate *st, run_prep *rp, json_t *args, st_buf *prefix,
@@ -161,7 +141,7 @@ static int make_env(st_bstate *st, run_prep *rp, json_t *args, st_buf *prefix,
   int n = 0;
   for (size_t i = 0; i < st->n_args; i++) {
     const st_bvar *a = &st->args[i];
-    if (a->value == NULL || env_has(env, a->name))
+    if (a->value == NULL || st_benv_get(env, a->name) != NULL)
       continue;
     char *kv = NULL;
     if (asprintf(&kv, "%s=%s", a->name, a->value) < 0 ||
@@ -173,7 +153,7 @@ static int make_env(st_bstate *st, run_prep *rp, json_t *args, st_buf *prefix,
   }
   for (size_t i = 0; i < st->b->n_cli_args; i++) {
     const st_bvar *a = &st->b->cli_args[i];
-    if (!is_proxy(a->name) || a->value == NULL)
+    if (!st_expand_proxy_arg(a->name) || a->value == NULL)
       continue;
     st->b->cli_used[i] = true;
     char *kv = NULL;
