@@ -162,8 +162,8 @@ static bool row_visible(st_store *s, const st_image_row *r,
                         const struct images_opts *o) {
   const struct image_filters *f = &o->f;
   bool dangling = st_image_row_dangling(r);
-  if (!o->all && r->name == NULL && r->has_children)
-    return false; /* an intermediate image */
+  if (!o->all && st_image_row_hidden(r))
+    return false; /* an intermediate image, or build cache */
   if (f->dangling == 1 && !dangling)
     return false;
   if (f->dangling == 0 && dangling)

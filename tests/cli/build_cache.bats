@@ -193,6 +193,55 @@ EOF
   assert_step_cached "RUN cat /a.txt >/copied"
 }
 
+@test "cache: a stage's last image is build cache: hidden, not dangling, kept by image prune, removed by builder prune" {
+  dockerfile <<'EOF'
+FROM busybox AS gen
+RUN echo generated >/gen.txt && echo only-in-the-stage >/big.txt
+FROM busybox
+COPY --from=gen /gen.txt /gen.txt
+EOF
+  sbuild -t x "$CTX"
+  assert_status 0
+  run --separate-stderr "$STRATA" images --format '{{.Repository}}:{{.Tag}}'
+  assert_eq "$(printf '%s\n' "$output" | sort)" $'busybox:latest\nx:latest'
+  run --separate-stderr "$STRATA" images -f dangling=true -q
+  assert_eq "$output" ""
+  before=$("$STRATA" images -a -q --no-trunc | sort -u | wc -l)
+  # busybox, x, and the stage's RUN image
+  assert_eq "$before" 3
+  run --separate-stderr "$STRATA" image prune -f
+  assert_status 0
+  assert_eq "$("$STRATA" images -a -q --no-trunc | sort -u | wc -l)" 3
+  sbuild -t x "$CTX"
+  assert_status 0
+  assert_step_cached "RUN echo generated >/gen.txt && echo only-in-the-stage >/big.txt"
+
+  run --separate-stderr "$STRATA" builder prune -a -f
+  assert_status 0
+  assert_match "$output" 'Deleted build cache objects: [1-9]'
+  [[ $output != *"Total reclaimed space: 0B"* ]]
+  assert_eq "$("$STRATA" images -a -q --no-trunc | sort -u | wc -l)" 2
+  assert_eq "$(in_image x 'cat /gen.txt')" "generated"
+  run --separate-stderr "$STRATA" system check
+  assert_status 0
+  sbuild -t x "$CTX"
+  assert_status 0
+  [[ $stderr != *CACHED* ]]
+}
+
+@test "cache: an untagged build result is the user's image: listed as dangling, left by builder prune" {
+  sbuild -q "$CTX"
+  assert_status 0
+  id=$output
+  run --separate-stderr "$STRATA" images -f dangling=true -q --no-trunc
+  assert_eq "$output" "$id"
+  run --separate-stderr "$STRATA" builder prune -a -f
+  assert_status 0
+  run --separate-stderr "$STRATA" image inspect --format '{{.Id}}' "$id"
+  assert_status 0
+  assert_eq "$output" "$id"
+}
+
 @test "cache: a different base image misses the first step" {
   sbuild -t x "$CTX"
   assert_status 0

@@ -689,10 +689,12 @@ static int add_labels(st_bctx *b, char id[ST_DIGEST_LEN], st_error **err) {
 }
 
 static int tag_final(st_bctx *b, const char *id, st_error **err) {
-  if (b->o->n_tags == 0)
-    return 0;
   if (st_tx_begin(b->s, err) < 0)
     return -1;
+  if (st_cache_mark_output(b->s, id, err) < 0) {
+    st_tx_rollback(b->s);
+    return -1;
+  }
   for (size_t i = 0; i < b->o->n_tags; i++)
     if (st_tag_set(b->s, b->o->tags[i], id, err) < 0) {
       st_tx_rollback(b->s);

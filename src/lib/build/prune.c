@@ -5,6 +5,7 @@
 
 #include "build/build.h"
 #include "store/cache.h"
+#include "store/prune.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -27,11 +28,24 @@ int st_build_usage_get(st_store *s, st_build_usage *out, st_error **err) {
 int st_build_prune(st_store *s, bool all, int64_t until, int64_t *entries,
                    int64_t *reclaimed, st_error **err) {
   *reclaimed = 0;
-  *entries = st_cache_prune(s, until, err);
+  cleanup_free char(*images)[ST_DIGEST_LEN] = NULL;
+  size_t n_images = 0;
+  *entries = st_cache_prune(s, until, &images, &n_images, err);
   if (*entries < 0)
     return -1;
   if (st_filehashes_clear(s, err) < 0)
     return -1;
+  /* The step images those rows kept: the untagged ones that no image,
+   * container or remaining row still needs go now, with their layers. */
+  if (n_images > 0) {
+    st_prune_opts po = {.only = (const char(*)[ST_DIGEST_LEN])images,
+                        .n_only = n_images};
+    st_prune_report r;
+    if (st_image_prune(s, &po, &r, err) < 0)
+      return -1;
+    *reclaimed += r.reclaimed;
+    st_prune_report_clear(&r);
+  }
   if (!all)
     return 0;
   cleanup_free char *dir = mounts_dir(s);
@@ -40,6 +54,6 @@ int st_build_prune(st_store *s, bool all, int64_t until, int64_t *entries,
   long long du = st_du(dir);
   if (du > 0 && st_rm_rf(dir, err) < 0)
     return -1;
-  *reclaimed = du > 0 ? du : 0;
+  *reclaimed += du > 0 ? du : 0;
   return 0;
 }

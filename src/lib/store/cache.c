@@ -2,6 +2,8 @@
 #include "store/cache.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -124,7 +126,62 @@ bool st_cache_known_parent(st_store *s, const char *parent) {
   return sqlite3_step(st) == SQLITE_ROW;
 }
 
-int64_t st_cache_prune(st_store *s, int64_t until, st_error **err) {
+static int pruned_images(st_store *s, int64_t until,
+                         char (**images)[ST_DIGEST_LEN], size_t *n,
+                         st_error **err) {
+  *images = NULL;
+  *n = 0;
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  if (st_db_prepare(s,
+                    "SELECT DISTINCT image FROM build_cache WHERE used < ?"
+                    " AND image NOT IN (SELECT image FROM build_outputs)",
+                    &st, err) < 0)
+    return -1;
+  sqlite3_bind_int64(st, 1, until > 0 ? until : INT64_MAX);
+  size_t cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *id = (const char *)sqlite3_column_text(st, 0);
+    if (id == NULL || strlen(id) >= ST_DIGEST_LEN)
+      continue;
+    if (*n == cap) {
+      cap = cap ? cap * 2 : 32;
+      char(*nv)[ST_DIGEST_LEN] = realloc(*images, cap * ST_DIGEST_LEN);
+      if (nv == NULL) {
+        free(*images);
+        *images = NULL;
+        *n = 0;
+        return st_error_errno(err, ENOMEM, "prune the build cache");
+      }
+      *images = nv;
+    }
+    snprintf((*images)[(*n)++], ST_DIGEST_LEN, "%s", id);
+  }
+  if (rc != SQLITE_DONE) {
+    free(*images);
+    *images = NULL;
+    *n = 0;
+    return st_db_error(s, err, "prune the build cache");
+  }
+  return 0;
+}
+
+int st_cache_mark_output(st_store *s, const char *id, st_error **err) {
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  if (st_db_prepare(s, "INSERT OR IGNORE INTO build_outputs (image) VALUES (?)",
+                    &st, err) < 0)
+    return -1;
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  if (sqlite3_step(st) != SQLITE_DONE)
+    return st_db_error(s, err, "record the build's image");
+  return 0;
+}
+
+int64_t st_cache_prune(st_store *s, int64_t until,
+                       char (**images)[ST_DIGEST_LEN], size_t *n_images,
+                       st_error **err) {
+  if (images && pruned_images(s, until, images, n_images, err) < 0)
+    return -1;
   cleanup_stmt sqlite3_stmt *st = NULL;
   if (st_db_prepare(s,
                     until > 0 ? "DELETE FROM build_cache WHERE used < ?"

@@ -47,9 +47,16 @@ int st_cache_previous(st_store *s, const char *parent, const char *instr,
 bool st_cache_known_parent(st_store *s, const char *parent);
 
 /* `builder prune`: deletes rows (all when until == 0, else those last used
- * before until, unix ns) and returns how many; the images they kept alive
- * are left to `image prune`. */
-int64_t st_cache_prune(st_store *s, int64_t until, st_error **err);
+ * before until, unix ns) and returns how many. With images non-NULL,
+ * *images gets the distinct images those rows named (heap, *n_images of
+ * them), for the caller to remove those that nothing else keeps. */
+int64_t st_cache_prune(st_store *s, int64_t until,
+                       char (**images)[ST_DIGEST_LEN], size_t *n_images,
+                       st_error **err);
+
+/* Marks id as a build's final image: it is then an image of its own, not
+ * build cache (st_image_row.build_cache), even when untagged. */
+int st_cache_mark_output(st_store *s, const char *id, st_error **err);
 
 /* Number of rows and of distinct images they name. */
 int st_cache_count(st_store *s, int64_t *rows, st_error **err);

@@ -340,9 +340,10 @@ int st_image_list(st_store *s, st_image_row **rows, size_t *n, st_error **err) {
   bool digests = any_row(s, "SELECT 1 FROM digests LIMIT 1");
   bool parents =
       any_row(s, "SELECT 1 FROM images WHERE parent IS NOT NULL LIMIT 1");
+  bool cache = any_row(s, "SELECT 1 FROM build_cache LIMIT 1");
   cleanup_free char *sql = NULL;
   if (asprintf(&sql,
-               "SELECT " IMAGE_COLS ", t.name, %s, %s"
+               "SELECT " IMAGE_COLS ", t.name, %s, %s, %s"
                " FROM images i LEFT JOIN tags t ON t.image = i.id"
                " ORDER BY i.created DESC, i.added DESC, t.name",
                digests ? "(SELECT d.repo || '@' || d.digest FROM digests d"
@@ -351,7 +352,11 @@ int st_image_list(st_store *s, st_image_row **rows, size_t *n, st_error **err) {
                        : "NULL",
                parents ? "EXISTS (SELECT 1 FROM images c WHERE c.parent = "
                          "i.id)"
-                       : "0") < 0)
+                       : "0",
+               cache ? "t.name IS NULL AND EXISTS (SELECT 1 FROM build_cache"
+                       " b WHERE b.image = i.id) AND NOT EXISTS (SELECT 1"
+                       " FROM build_outputs o WHERE o.image = i.id)"
+                     : "0") < 0)
     return st_error_errno(err, ENOMEM, "list images");
   cleanup_stmt sqlite3_stmt *st = NULL;
   if (st_db_prepare(s, sql, &st, err) < 0)
@@ -375,6 +380,7 @@ int st_image_list(st_store *s, st_image_row **rows, size_t *n, st_error **err) {
     row->name = st_db_strdup(st, 7);
     row->repo_digest = st_db_strdup(st, 8);
     row->has_children = sqlite3_column_int(st, 9) != 0;
+    row->build_cache = sqlite3_column_int(st, 10) != 0;
   }
   if (rc != SQLITE_DONE) {
     st_image_rows_free(v, count);

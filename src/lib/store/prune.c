@@ -158,8 +158,15 @@ int st_parse_timestamp(const char *value, int64_t now, int64_t *out,
 
 /* ---- filters ------------------------------------------------------------ */
 
+static int cmp_id(const void *a, const void *b) {
+  return strcmp(a, b);
+}
+
 typedef struct prune_filters {
   bool all;
+  /* When set, only these untagged images (sorted) may go: builder prune. */
+  char (*only)[ST_DIGEST_LEN];
+  size_t n_only;
   bool has_until;
   int64_t until; /* unix ns; images created after it are kept */
   const char **label;
@@ -169,6 +176,7 @@ typedef struct prune_filters {
 } prune_filters;
 
 static void filters_clear(prune_filters *f) {
+  free(f->only);
   free(f->label);
   free(f->not_label);
 }
@@ -219,6 +227,14 @@ static int parse_filters(const st_prune_opts *o, prune_filters *f,
   clock_gettime(CLOCK_REALTIME, &ts);
   int64_t now = o->now ? o->now : (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
   f->all = o->all;
+  if (o->n_only > 0) {
+    f->only = calloc(o->n_only, ST_DIGEST_LEN);
+    if (f->only == NULL)
+      return st_error_errno(err, ENOMEM, "prune");
+    memcpy(f->only, o->only, o->n_only * ST_DIGEST_LEN);
+    f->n_only = o->n_only;
+    qsort(f->only, f->n_only, ST_DIGEST_LEN, cmp_id);
+  }
   for (size_t i = 0; i < o->n_filters; i++)
     if (parse_filter(f, o->filters[i], now, err) < 0)
       return -1;
@@ -274,10 +290,6 @@ typedef struct id_set {
   size_t n;
 } id_set;
 
-static int cmp_id(const void *a, const void *b) {
-  return strcmp(a, b);
-}
-
 static bool id_set_has(const id_set *set, const char *id) {
   return set->n > 0 &&
          bsearch(id, set->ids, set->n, ST_DIGEST_LEN, cmp_id) != NULL;
@@ -321,6 +333,8 @@ static int eligible_images(st_store *s, const prune_filters *f,
       continue;
     /* Without `all`, a tagged image is never removed: skip reading it. */
     if (!f->all && rows[order[k]].name != NULL)
+      continue;
+    if (f->only && !id_set_has(&(id_set){f->only, f->n_only}, img->id))
       continue;
     bool ok = false;
     if (image_eligible(s, f, img, &ok, err) < 0)
@@ -447,8 +461,10 @@ static bool selected(const prune_filters *f, const id_set *eligible,
                      const st_image_row *row) {
   if (!id_set_has(eligible, row->img.id))
     return false;
+  if (f->only) /* still cache (another row names it): kept */
+    return row->name == NULL && !row->has_children && !row->build_cache;
   if (f->all)
-    return !row->has_children;
+    return !row->has_children && !row->build_cache;
   return st_image_row_dangling(row);
 }
 

@@ -22,6 +22,11 @@ typedef struct st_prune_opts {
   const char *const *filters;
   size_t n_filters;
   int64_t now; /* unix ns "until" durations count back from; 0: the clock */
+  /* When n_only > 0: only these untagged, childless images may go (and,
+   * as they go, their parents among them); `builder prune` uses it for the
+   * images its deleted rows kept. */
+  const char (*only)[ST_DIGEST_LEN];
+  size_t n_only;
 } st_prune_opts;
 
 typedef enum st_prune_kind {

@@ -114,12 +114,21 @@ static const char schema_file_hashes[] = "CREATE TABLE file_hashes ("
                                          " digest TEXT NOT NULL,"
                                          " PRIMARY KEY (dev, ino));";
 
+/* The images builds handed to the user (the final image of each build).
+ * Every other image a build step made, untagged and childless, belongs to
+ * the build cache: hidden by `images`, not dangling, left by `image prune`
+ * and removed by `builder prune` (BuildKit keeps its cache out of the image
+ * list the same way). */
+static const char schema_build_outputs[] =
+    "CREATE TABLE build_outputs ("
+    " image TEXT PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE);";
+
 /* Schema migrations, applied in order in one transaction: migrations[i]
  * takes the schema from version i to i + 1. Append; never edit a released
  * entry. */
 static const char *const migrations[] = {
     schema_v1,          schema_registry,    schema_containers,
-    schema_build_cache, schema_file_hashes,
+    schema_build_cache, schema_file_hashes, schema_build_outputs,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -129,13 +129,23 @@ typedef struct st_image_row {
   char *name;        /* normalized "repo:tag", or NULL for a dangling image */
   char *repo_digest; /* a digest of this repo, or NULL */
   bool has_children; /* another image names this one as its parent */
+  /* A build step's result kept only by the build cache: untagged, named by
+   * a build_cache row, never a build's final image (store/cache.h). */
+  bool build_cache;
 } st_image_row;
 
 /* The one rule for "dangling", shared by `images -f dangling=true`, the
- * <none> rows and `image prune`: no tag, and no child image (an untagged
- * parent of another image is an intermediate image, shown only by -a). */
+ * <none> rows and `image prune`: no tag, no child image (an untagged
+ * parent of another image is an intermediate image, shown only by -a),
+ * and not build cache (also shown only by -a, and left to `builder
+ * prune`). */
 static inline bool st_image_row_dangling(const st_image_row *r) {
-  return r->name == NULL && !r->has_children;
+  return r->name == NULL && !r->has_children && !r->build_cache;
+}
+
+/* Shown by `images -a` only: an intermediate image or build cache. */
+static inline bool st_image_row_hidden(const st_image_row *r) {
+  return r->name == NULL && (r->has_children || r->build_cache);
 }
 
 /* Every tag of every image, plus one row per untagged image; newest first

@@ -116,7 +116,7 @@ static int images_from_rows(st_image_row *rows, size_t n, bool all,
            strcmp(rows[order[end]].img.id, rows[order[k]].img.id) == 0)
       end++;
     const st_image_row *r = &rows[order[k]];
-    bool intermediate = end - k == 1 && r->name == NULL && r->has_children;
+    bool intermediate = end - k == 1 && st_image_row_hidden(r);
     if (all || !intermediate) {
       if (take_image(rows, order, k, end, &t->images[t->n_images]) < 0)
         return st_error_errno(err, ENOMEM, "image tree");
