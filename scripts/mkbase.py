@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Makes a base image rootfs tarball from Debian packages installed on this
 host, with no network: the packages named, everything they depend on (as
-dpkg records it), /bin/sh, a passwd and group file and /tmp. The result is
-what `strata import` takes; the tests and the examples build on it where
-real projects would pull python:3, golang or gcc from a registry.
+dpkg records it), /bin/sh and coreutils, a passwd and group file and /tmp.
+The result is what `strata import` takes; the tests and the examples build
+on it where real projects would pull python:3, golang or gcc from a
+registry.
 
   mkbase.py [--exclude GLOB]... [--print-key] OUT.tar PACKAGE...
 
@@ -28,7 +29,8 @@ import sys
 import tarfile
 
 RECIPE = 1
-ALWAYS = ["dash"]
+# /bin/sh and the commands every Makefile and script expects
+ALWAYS = ["dash", "coreutils"]
 ALWAYS_EXCLUDE = [
     "/usr/share/doc/*",
     "/usr/share/man/*",

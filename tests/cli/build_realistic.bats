@@ -57,6 +57,29 @@ srun() {
   run --separate-stderr timeout -k 5 120 "$STRATA" run --rm --pull never "$@"
 }
 
+# --- the base images ---------------------------------------------------------
+
+@test "mkbase: the base images hold the packages' files; a package not installed is refused, naming it, with nothing written" {
+  srun local/python:3.11 python3 -c 'import sys, markdown, pip; print(sys.version_info[:2], markdown.__name__, pip.__name__)'
+  assert_status 0
+  assert_eq "$output" "(3, 11) markdown pip"
+  srun local/gcc:12 sh -c 'gcc --version | head -1; make --version | head -1; ccache --version | head -1'
+  assert_status 0
+  assert_match "$output" '^gcc \(Debian 12[^)]*\) 12\.'
+  assert_contains "$output" "GNU Make"
+  assert_contains "$output" "ccache version"
+  srun local/golang:1.19 go version
+  assert_match "$output" "^go version go1\\.19(\\.[0-9]+)? linux/$(goarch)\$"
+
+  run --separate-stderr python3 "$REPO_ROOT/scripts/mkbase.py" "$BATS_TEST_TMPDIR/x.tar" dash no-such-package-zz
+  assert_failure
+  assert_eq "$stderr" "mkbase: package no-such-package-zz is not installed (apt-get install no-such-package-zz)"
+  [ ! -e "$BATS_TEST_TMPDIR/x.tar" ]
+  run --separate-stderr python3 "$REPO_ROOT/scripts/mkbase.py" "$BATS_TEST_TMPDIR/x.tar"
+  assert_failure
+  assert_contains "$stderr" "usage: mkbase.py"
+}
+
 # --- Python ----------------------------------------------------------------------
 
 @test "python app: pip installs requirements from local wheels, then the app runs; warm rebuild all CACHED; a code edit reuses the installed packages" {
