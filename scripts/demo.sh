@@ -1,20 +1,55 @@
 #!/usr/bin/env bash
 # The quick-start demo: makes a busybox base image from Debian's
 # busybox-static with `strata import` (no internet needed), then shows the
-# image store at work. Uses a throwaway store unless STRATA_ROOT is set.
+# image store at work and a build: examples/hello (two stages), a warm
+# rebuild (every step CACHED), an edit and the miss explained, `build
+# --check` on a badly ordered Dockerfile, and the result run.
+#
+# Every command is printed as it can be pasted into a shell (quoted where
+# the shell needs it), after the line that points the shell at the same
+# binary and store. The store (unless STRATA_ROOT is set) and the files
+# stay in a directory under $TMPDIR or /tmp, named at the end, for trying more.
 set -euo pipefail
 strata=$(readlink -f "${1:-build/strata}")
-root=${STRATA_ROOT:-$(mktemp -d /tmp/strata-demo.XXXXXX)}
+demo=$(mktemp -d "${TMPDIR:-/tmp}/strata-demo.XXXXXX")
+root=${STRATA_ROOT:-$demo/store}
 export STRATA_ROOT=$root
-work=$(mktemp -d /tmp/strata-demo-rootfs.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+work=$demo
 
-# Each command is shown quoted, so it can be pasted as it is.
+# Bold commands and dim comments on a terminal only, so a saved transcript
+# pastes as it is.
+bold="" dim="" off=""
+if [ -t 1 ]; then
+  bold=$'\033[1m' dim=$'\033[2m' off=$'\033[0m'
+fi
+
+# q ARG: ARG as a shell reads it back: bare when it has no special
+# character, else in single quotes (a quote inside as '\'').
+q() {
+  if [[ $1 =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then
+    printf '%s' "$1"
+  else
+    printf "'%s'" "${1//\'/\'\\\'\'}"
+  fi
+}
+
+# step CMD ARGS...: prints the command (strata for the binary), runs it.
 step() {
-  printf '\n\033[1m$'
-  printf ' %q' "$@" | sed "s|$strata|strata|g"
-  printf '\033[0m\n'
+  local a line=""
+  for a in "$@"; do
+    if [ "$a" = "$strata" ]; then
+      line+=" strata"
+    else
+      line+=" $(q "$a")"
+    fi
+  done
+  printf '\n%s$%s%s\n' "$bold" "$line" "$off"
   "$@"
+}
+
+# note TEXT: a comment line, so a pasted transcript stays valid shell.
+note() {
+  printf '\n%s# %s%s\n' "$dim" "$*" "$off"
 }
 
 # A minimal rootfs: busybox and its applets, /etc/passwd, /tmp.
@@ -30,17 +65,20 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
 chmod 1777 "$rootfs/tmp"
 tar -C "$rootfs" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
   -czf "$work/busybox.tar.gz" .
+rm -rf "$rootfs"
 
-echo "store: $STRATA_ROOT"
+note "to paste the commands below, first:"
+printf 'export STRATA_ROOT=%s PATH=%s:"$PATH"\n' "$(q "$STRATA_ROOT")" "$(q "$(dirname "$strata")")"
+note "busybox.tar.gz: a busybox rootfs made from Debian's busybox-static in $work"
 step "$strata" import --change 'CMD ["sh"]' "$work/busybox.tar.gz" busybox:latest
 step "$strata" images
 step "$strata" image inspect --format '{{.Id}} {{.Os}}/{{.Architecture}} cmd={{json .Config.Cmd}} layers={{len .RootFS.Layers}}' busybox
 step "$strata" history busybox
-# A second name for the same image, then removing only that name.
+note "A second name for the same image, then removing only that name."
 step "$strata" tag busybox localhost:5000/demo/busybox:v1
 step "$strata" images
 step "$strata" rmi localhost:5000/demo/busybox:v1
-# Re-importing under the same tag moves it: the old image becomes dangling.
+note "Re-importing under the same tag moves it: the old image becomes dangling."
 step "$strata" import --change 'CMD ["sh"]' --change 'LABEL demo=2' "$work/busybox.tar.gz" busybox:latest
 step "$strata" images
 step "$strata" images --filter dangling=true
@@ -48,21 +86,28 @@ step "$strata" image prune -f
 step "$strata" images
 step "$strata" system df
 step "$strata" system check
-# A build: the example's two stages, every step a layer or a config change.
+note "A build: the example's two stages, every step a layer or a config change."
 src=$(cd "$(dirname "$0")/../examples/hello" && pwd)
-cp -r "$src" "$work/hello"
+step cp -r "$src" "$work/hello"
+step cat "$work/hello/Dockerfile"
 step "$strata" build --progress=plain -t hello:1.0 "$work/hello"
 step "$strata" run --rm hello:1.0
-# Nothing changed: every step comes from the cache, the same image ID.
+note "Nothing changed: every step comes from the cache, the same image ID."
 step "$strata" build --progress=plain -t hello:1.0 "$work/hello"
-# One source edited: that step misses and says why; the steps after rebuild.
-echo "Hello again from a strata build" >"$work/hello/greeting.txt"
+note "One source edited: that step misses and says why; the steps after rebuild."
+step sed -i 's/Hello from/Hello again from/' "$work/hello/greeting.txt"
 step "$strata" build --progress=plain -t hello:1.1 "$work/hello"
 step "$strata" run --rm hello:1.1
 step "$strata" history hello:1.1
-# A Dockerfile whose order defeats the cache: --check says what to change.
+note "A Dockerfile whose order defeats the cache: --check says what to change."
+step cat "$work/hello/Dockerfile.slow-order"
 step "$strata" build --check -f "$work/hello/Dockerfile.slow-order" "$work/hello" || true
 step "$strata" images
-# A container: the image's layers read-only under a thin read-write layer.
+note "A container: the image's layers read-only under a thin read-write layer."
 step "$strata" run --rm --hostname demo busybox sh -c 'echo "hello from $(hostname)"; echo written >/tmp/f; cat /tmp/f; id'
 step "$strata" run --rm busybox ls /tmp
+if [ "$root" = "$demo/store" ]; then
+  note "the store and the files are in $demo: rm -rf $(q "$demo") removes them"
+else
+  note "the files are in $demo: rm -rf $(q "$demo") removes them (the store $root stays)"
+fi
