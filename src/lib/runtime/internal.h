@@ -89,6 +89,7 @@ typedef struct st_spec_input {
   const char *home;
   const char *hostname;
   const char *runtime; /* resolved --runtime, or NULL */
+  json_t *volume_mounts; /* -v, --mount, VOLUME (runtime/mounts.h) */
 } st_spec_input;
 
 int st_spec_generate(const st_spec_input *in, json_t **out, st_error **err);

@@ -29,8 +29,13 @@ typedef struct st_create_opts {
   size_t n_env;
   const char *workdir, *user, *hostname;
   const char *network;  /* "none" (default) or "host" */
-  char *const *volumes; /* "HOST:CTR[:ro|rw]" */
+  char *const *volumes; /* -v: "[SRC:]DEST[:MODE]" (runtime/volumes.h) */
   size_t n_volumes;
+  char *const *mounts; /* --mount type=...,source=...,target=... */
+  size_t n_mounts;
+  char *const *volumes_from; /* --volumes-from CONTAINER[:ro|rw] */
+  size_t n_volumes_from;
+  bool init; /* --init: an init as PID 1 runs the command */
   char *const *tmpfs; /* "CTR[:options]" */
   size_t n_tmpfs;
   bool read_only, tty, interactive, auto_remove, privileged;
@@ -104,6 +109,10 @@ int st_container_wait(st_store *s, const char *ref, int *status,
  * (killed first), else EBUSY. */
 int st_container_remove(st_store *s, const char *ref, bool force,
                         st_error **err);
+/* The same; anon_volumes: also the container's anonymous volumes that no
+ * other container uses (`rm -v`, `run --rm`). */
+int st_container_remove_v(st_store *s, const char *ref, bool force,
+                          bool anon_volumes, st_error **err);
 
 /* The container's log (containers/<id>/container.log): one JSON object per
  * line, Docker's json-file shape {"log":..., "stream":..., "time":...}. */
