@@ -19,8 +19,7 @@ static int run_volume_inspect(int argc, char **argv);
 static int run_volume_rm(int argc, char **argv);
 static int run_volume_prune(int argc, char **argv);
 
-ST_COMMAND(volume_create, "volume create", run_volume_create,
-           "Create a volume",
+ST_COMMAND(volume_create, "volume create", run_volume_create, "Create a volume",
            "\nUsage:  strata volume create [OPTIONS] [VOLUME]\n\n"
            "Create a volume\n\n"
            "Options:\n"
@@ -155,11 +154,11 @@ static int run_volume_create(int argc, char **argv) {
 /* ---- ls ------------------------------------------------------------------ */
 
 static const struct st_header_name volume_headers[] = {
-    {"Driver", "DRIVER"},         {"Name", "VOLUME NAME"},
-    {"Scope", "SCOPE"},           {"Mountpoint", "MOUNTPOINT"},
-    {"Labels", "LABELS"},         {"Links", "LINKS"},
-    {"Size", "SIZE"},             {"Availability", "AVAILABILITY"},
-    {"Group", "GROUP"},           {"Status", "STATUS"},
+    {"Driver", "DRIVER"}, {"Name", "VOLUME NAME"},
+    {"Scope", "SCOPE"},   {"Mountpoint", "MOUNTPOINT"},
+    {"Labels", "LABELS"}, {"Links", "LINKS"},
+    {"Size", "SIZE"},     {"Availability", "AVAILABILITY"},
+    {"Group", "GROUP"},   {"Status", "STATUS"},
     {NULL, NULL}};
 
 /* Docker's .Labels: "k=v,k2=v2", sorted. */

@@ -243,6 +243,10 @@ static int validate(const st_create_opts *o, st_error **err) {
                         "network %s not found (strata supports none and "
                         "host)",
                         o->network);
+  if (o->init && o->runtime)
+    return st_error_set(err, EINVAL,
+                        "--init with --runtime is not supported: strata's "
+                        "init runs in its own executor only");
   if (o->workdir && *o->workdir && o->workdir[0] != '/')
     return st_error_set(err, EINVAL,
                         "the working directory '%s' is invalid, it needs to "

@@ -53,7 +53,8 @@ static void copy_meta(int dfd, const char *name, const struct stat *st) {
   if (fchownat(dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0) {
     /* best effort: an owner the file system cannot hold */
   }
-  if (!S_ISLNK(st->st_mode) && fchmodat(dfd, name, st->st_mode & 07777, 0) < 0) {
+  if (!S_ISLNK(st->st_mode) &&
+      fchmodat(dfd, name, st->st_mode & 07777, 0) < 0) {
     /* best effort as above */
   }
   utimensat(dfd, name, t, AT_SYMLINK_NOFOLLOW);
@@ -62,10 +63,8 @@ static void copy_meta(int dfd, const char *name, const struct stat *st) {
 static int copy_file(int sfd, int dfd, const char *name, const struct stat *st,
                      st_error **err) {
   cleanup_close int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  cleanup_close int out = openat(dfd, name,
-                                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-                                     O_CLOEXEC,
-                                 0600);
+  cleanup_close int out = openat(
+      dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (in < 0 || out < 0)
     return st_error_errno(err, errno, "copy %s", name);
   off_t left = st->st_size;

@@ -40,7 +40,25 @@ static json_t *state_json(const st_container *c) {
                    time_json(c->started), "FinishedAt", time_json(c->finished));
 }
 
-static json_t *mounts_json(const st_spec *spec) {
+/* A bind of <root>/volumes/<name>/_data is the volume <name>. */
+static json_t *mount_json(st_store *s, const st_mount_op *m) {
+  cleanup_free char *vols = NULL;
+  if (asprintf(&vols, "%s/volumes/", st_store_root(s)) < 0)
+    return NULL;
+  size_t nv = strlen(vols);
+  const char *name = m->source + nv;
+  size_t len = strcspn(name, "/");
+  if (strncmp(m->source, vols, nv) != 0 || strcmp(name + len, "/_data") != 0)
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "bind", "Source",
+                     m->source, "Destination", m->dest, "Mode", "", "RW",
+                     !m->readonly, "Propagation", "rprivate");
+  return json_pack("{s:s, s:s%, s:s, s:s, s:s, s:s, s:b, s:s}", "Type",
+                   "volume", "Name", name, len, "Source", m->source,
+                   "Destination", m->dest, "Driver", "local", "Mode", "z", "RW",
+                   !m->readonly, "Propagation", "");
+}
+
+static json_t *mounts_json(st_store *s, const st_spec *spec) {
   json_t *a = json_array();
   for (size_t i = 0; i < spec->n_mounts; i++) {
     const st_mount_op *m = &spec->mounts[i];
@@ -48,10 +66,7 @@ static json_t *mounts_json(const st_spec *spec) {
                strstr(m->source, "/containers/") != NULL;
     if (!m->bind || etc)
       continue; /* Docker lists volumes and binds, not its own mounts */
-    json_array_append_new(
-        a, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "bind", "Source",
-                     m->source, "Destination", m->dest, "Mode", "", "RW",
-                     !m->readonly, "Propagation", "rprivate"));
+    json_array_append_new(a, mount_json(s, m));
   }
   return a;
 }
@@ -161,7 +176,7 @@ int st_container_inspect(st_store *s, const char *ref, json_t **out,
   json_object_set_new(o, "Platform", json_string("linux"));
   json_object_set_new(o, "HostConfig", host_config_json(&ct));
   json_object_set_new(o, "GraphDriver", graph_json(&ct));
-  json_object_set_new(o, "Mounts", mounts_json(&ct.spec));
+  json_object_set_new(o, "Mounts", mounts_json(s, &ct.spec));
   json_object_set_new(o, "Config", config_json(s, &ct));
   json_object_set_new(o, "NetworkSettings",
                       json_pack("{s:s, s:s, s:{}}", "SandboxKey", "",

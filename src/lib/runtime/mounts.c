@@ -37,9 +37,8 @@ static void mspec_clear(mspec *m) {
   free(m->dest);
 }
 
-static const char *const propagations[] = {"private", "rprivate", "shared",
-                                           "rshared", "slave",    "rslave",
-                                           NULL};
+static const char *const propagations[] = {
+    "private", "rprivate", "shared", "rshared", "slave", "rslave", NULL};
 
 static bool in_list(const char *const *list, const char *s) {
   for (size_t i = 0; list[i]; i++)
@@ -51,8 +50,8 @@ static bool in_list(const char *const *list, const char *s) {
 /* Docker's ValidMountMode: comma-separated, at most one of each kind. */
 static int parse_mode(const char *mode, mspec *m, st_error **err) {
   static const char *const labels[] = {"z", "Z", NULL};
-  static const char *const consistency[] = {"consistent", "cached",
-                                            "delegated", NULL};
+  static const char *const consistency[] = {"consistent", "cached", "delegated",
+                                            NULL};
   cleanup_free char *dup = strdup(mode);
   int rw = 0, lab = 0, prop = 0, cons = 0, copy = 0;
   for (char *t = dup, *c; t; t = c) {
@@ -165,8 +164,10 @@ static int mount_field(mspec *m, char *f, char **type, int *used,
     *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
   if (!eq && strcmp(f, "readonly") && strcmp(f, "ro") &&
       strcmp(f, "volume-nocopy") && strcmp(f, "bind-nonrecursive"))
-    return st_error_set(err, EINVAL, "invalid field '%s' must be a key=value "
-                                     "pair", f);
+    return st_error_set(err, EINVAL,
+                        "invalid field '%s' must be a key=value "
+                        "pair",
+                        f);
   if (strcmp(f, "type") == 0) {
     free(*type);
     *type = strdup(v);
@@ -194,8 +195,7 @@ static int mount_field(mspec *m, char *f, char **type, int *used,
     *used |= 2;
     return parse_bool(f, v, &m->nocopy, err);
   } else if (strcmp(f, "volume-label") == 0 ||
-             strcmp(f, "volume-driver") == 0 ||
-             strcmp(f, "volume-opt") == 0) {
+             strcmp(f, "volume-driver") == 0 || strcmp(f, "volume-opt") == 0) {
     *used |= 2;
   } else if (strcmp(f, "tmpfs-size") == 0 || strcmp(f, "tmpfs-mode") == 0) {
     *used |= 4;
@@ -216,8 +216,7 @@ static int mount_field(mspec *m, char *f, char **type, int *used,
     else
       m->tmpfs_size = n * mult;
   } else {
-    return st_error_set(err, EINVAL, "unexpected key '%s' in '%s=%s'", f, f,
-                        v);
+    return st_error_set(err, EINVAL, "unexpected key '%s' in '%s=%s'", f, f, v);
   }
   return 0;
 }
@@ -358,13 +357,13 @@ static int resolve_volume(ctx *c, const mspec *m, st_error **err) {
   char *const anon[] = {(char *)ST_VOLUME_ANON_LABEL "=", NULL};
   st_volume existing;
   st_error *e = NULL;
-  bool fresh = m->source == NULL || st_volume_get(c->s, m->source, &existing,
-                                                  &e) < 0;
+  bool fresh =
+      m->source == NULL || st_volume_get(c->s, m->source, &existing, &e) < 0;
   st_error_free(e);
   if (!fresh)
     st_volume_clear(&existing);
-  if (fresh && st_volume_create(c->s, m->source, anon, m->source ? 0 : 1,
-                                NULL, 0, &name, err) < 0)
+  if (fresh && st_volume_create(c->s, m->source, anon, m->source ? 0 : 1, NULL,
+                                0, &name, err) < 0)
     return -1;
   if (!fresh && (name = strdup(m->source)) == NULL)
     return st_error_errno(err, ENOMEM, "volume");
@@ -428,10 +427,9 @@ static int resolve_tmpfs(ctx *c, const mspec *m, st_error **err) {
   }
   if (m->ro)
     json_array_append_new(o, json_string("ro"));
-  json_array_append_new(c->out->oci,
-                        json_pack("{s:s, s:s, s:s, s:o}", "destination",
-                                  m->dest, "type", "tmpfs", "source", "tmpfs",
-                                  "options", o));
+  json_array_append_new(
+      c->out->oci, json_pack("{s:s, s:s, s:s, s:o}", "destination", m->dest,
+                             "type", "tmpfs", "source", "tmpfs", "options", o));
   (void)err;
   return 0;
 }

@@ -10,11 +10,11 @@
 #include "runtime/runtime.h"
 
 typedef struct st_ct_mounts {
-  json_t *oci;              /* OCI mount objects for config.json */
-  char **vol_names;         /* volumes the container uses ... */
-  char **vol_dests;         /* ... and where */
+  json_t *oci;      /* OCI mount objects for config.json */
+  char **vol_names; /* volumes the container uses ... */
+  char **vol_dests; /* ... and where */
   size_t n_vols;
-  char **anon_created;      /* anonymous volumes made for it */
+  char **anon_created; /* anonymous volumes made for it */
   size_t n_anon_created;
 } st_ct_mounts;
 

@@ -35,7 +35,7 @@ typedef struct st_create_opts {
   size_t n_mounts;
   char *const *volumes_from; /* --volumes-from CONTAINER[:ro|rw] */
   size_t n_volumes_from;
-  bool init; /* --init: an init as PID 1 runs the command */
+  bool init;          /* --init: an init as PID 1 runs the command */
   char *const *tmpfs; /* "CTR[:options]" */
   size_t n_tmpfs;
   bool read_only, tty, interactive, auto_remove, privileged;

@@ -392,6 +392,8 @@ static json_t *build_annotations(const st_spec_input *in) {
     json_object_set_new(a, ST_ANN_INTERRUPT, json_string("kill"));
   if (a && in->runtime)
     json_object_set_new(a, ST_ANN_RUNTIME, json_string(in->runtime));
+  if (a && in->o->init)
+    json_object_set_new(a, ST_ANN_INIT, json_string("true"));
   return a;
 }
 

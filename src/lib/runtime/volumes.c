@@ -40,8 +40,7 @@ static int kv_object(char *const *kv, size_t n, bool check_opts,
       !json_object_get(o, "device")) {
     json_decref(o);
     return st_error_set(err, EINVAL,
-                        "create %s: missing required option: \"device\"",
-                        name);
+                        "create %s: missing required option: \"device\"", name);
   }
   *out = o;
   return 0;
@@ -183,19 +182,17 @@ static bool prune_match(const st_volume *v, bool all, char *const *filters,
   if (!all && !has_label(v, ST_VOLUME_ANON_LABEL))
     return false;
   for (size_t i = 0; i < n; i++) {
-    if (strncmp(filters[i], "label=", 6) == 0 &&
-        !has_label(v, filters[i] + 6))
+    if (strncmp(filters[i], "label=", 6) == 0 && !has_label(v, filters[i] + 6))
       return false;
-    if (strncmp(filters[i], "label!=", 7) == 0 &&
-        has_label(v, filters[i] + 7))
+    if (strncmp(filters[i], "label!=", 7) == 0 && has_label(v, filters[i] + 7))
       return false;
   }
   return true;
 }
 
 int st_volumes_prune(st_store *s, bool all, char *const *filters,
-                     size_t n_filters, char ***names, size_t *n,
-                     int64_t *bytes, st_error **err) {
+                     size_t n_filters, char ***names, size_t *n, int64_t *bytes,
+                     st_error **err) {
   for (size_t i = 0; i < n_filters; i++)
     if (strncmp(filters[i], "label=", 6) != 0 &&
         strncmp(filters[i], "label!=", 7) != 0 &&
@@ -263,8 +260,7 @@ json_t *st_volume_json(st_store *s, const st_volume *v) {
     if (strcmp(zone, "+0000") == 0)
       snprintf(created + len, sizeof(created) - len, "Z");
     else
-      snprintf(created + len, sizeof(created) - len, "%.3s:%s", zone,
-               zone + 3);
+      snprintf(created + len, sizeof(created) - len, "%.3s:%s", zone, zone + 3);
   }
   cleanup_free char *dir = st_volume_dir(s, v->name), *mp = NULL;
   if (dir == NULL || asprintf(&mp, "%s/_data", dir) < 0)

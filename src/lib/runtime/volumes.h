@@ -34,8 +34,8 @@ int st_volume_remove(st_store *s, const char *name, st_error **err);
  * (Docker 23+); label filters "label=K[=V]" / "label!=K[=V]". The removed
  * names (strv) and bytes they held go to *names, *n, *bytes. */
 int st_volumes_prune(st_store *s, bool all, char *const *filters,
-                     size_t n_filters, char ***names, size_t *n,
-                     int64_t *bytes, st_error **err);
+                     size_t n_filters, char ***names, size_t *n, int64_t *bytes,
+                     st_error **err);
 
 /* Docker's `volume inspect` object for v (CreatedAt, Driver, Labels,
  * Mountpoint, Name, Options, Scope). */

@@ -29,8 +29,7 @@ bool st_volume_name_valid(const char *name) {
   size_t len = strlen(name);
   return len >= 2 && strchr(alnum, name[0]) != NULL &&
          strspn(name + 1, "abcdefghijklmnopqrstuvwxyz"
-                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
-             len - 1;
+                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == len - 1;
 }
 
 char *st_volume_dir(const st_store *s, const char *name) {

@@ -12,10 +12,10 @@
 
 typedef struct st_volume {
   char *name;
-  char *driver;  /* "local" */
+  char *driver;    /* "local" */
   int64_t created; /* unix ns */
-  char *labels;  /* JSON object text */
-  char *options; /* JSON object text (-o type=,device=,o=) */
+  char *labels;    /* JSON object text */
+  char *options;   /* JSON object text (-o type=,device=,o=) */
 } st_volume;
 
 void st_volume_clear(st_volume *v);
