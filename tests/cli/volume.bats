@@ -312,3 +312,34 @@ assert v["CreatedAt"].endswith("Z") and "T" in v["CreatedAt"], v'
   run --separate-stderr "$STRATA" system check
   assert_status 0
 }
+
+@test "system df: the Local Volumes row and -v table count volumes" {
+  "$STRATA" run --rm -v free:/d busybox sh -c 'head -c 5000 /dev/zero > /d/f'
+  cid=$("$STRATA" run -d -v busy:/d busybox sh -c 'head -c 2000 /dev/zero > /d/f; sleep 100')
+  for _ in $(seq 50); do
+    [ -s "$STRATA_ROOT/volumes/busy/_data/f" ] && [ "$(stat -c %s "$STRATA_ROOT/volumes/busy/_data/f")" = 2000 ] && break
+    sleep 0.1
+  done
+  run --separate-stderr "$STRATA" system df --format '{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Size}}|{{.Reclaimable}}'
+  assert_status 0
+  assert_contains "$output" "Local Volumes|2|1|7kB|5kB (71%)"
+  run --separate-stderr "$STRATA" system df -v
+  assert_contains "$output" "$(printf 'VOLUME NAME   LINKS     SIZE\nbusy          1         2kB\nfree          0         5kB')"
+  "$STRATA" rm -f "$cid" >/dev/null
+}
+
+@test "system check: a volume directory without a record, and a record without its directory" {
+  "$STRATA" volume create kept >/dev/null
+  mkdir -p "$STRATA_ROOT/volumes/stray/_data"
+  rm -rf "$STRATA_ROOT/volumes/kept"
+  run --separate-stderr "$STRATA" system check
+  assert_status 1
+  assert_contains "$output" "volume kept: recorded, but its directory volumes/kept/_data is missing"
+  assert_contains "$output" "volume stray: a directory in volumes/ without a record"
+  run --separate-stderr "$STRATA" system check --repair
+  assert_status 0
+  [ ! -e "$STRATA_ROOT/volumes/stray" ]
+  [ -d "$STRATA_ROOT/volumes/kept/_data" ]
+  run --separate-stderr "$STRATA" system check
+  assert_status 0
+}

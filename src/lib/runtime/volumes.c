@@ -232,6 +232,35 @@ int st_volumes_prune(st_store *s, bool all, char *const *filters,
   return 0;
 }
 
+int st_volumes_disk_usage(st_store *s, st_volumes_usage *u, st_error **err) {
+  memset(u, 0, sizeof(*u));
+  st_volume *v = NULL;
+  size_t n = 0;
+  if (st_volume_list(s, &v, &n, err) < 0)
+    return -1;
+  u->rows = json_array();
+  for (size_t i = 0; i < n; i++) {
+    int links = st_volume_use_count(s, v[i].name);
+    int64_t size = st_volume_size(s, v[i].name);
+    cleanup_free char *dir = st_volume_dir(s, v[i].name), *mp = NULL;
+    if (dir == NULL || asprintf(&mp, "%s/_data", dir) < 0)
+      mp = NULL;
+    u->total++;
+    u->size += size;
+    if (links > 0)
+      u->active++;
+    else
+      u->reclaimable += size;
+    json_array_append_new(
+        u->rows,
+        json_pack("{s:s, s:i, s:I, s:s, s:s?, s:s}", "Name", v[i].name, "Links",
+                  links > 0 ? links : 0, "Size", (json_int_t)size, "Driver",
+                  v[i].driver, "Mountpoint", mp, "Scope", "local"));
+  }
+  st_volumes_free(v, n);
+  return 0;
+}
+
 void st_volumes_release(st_store *s, char **names, size_t n) {
   for (size_t i = 0; i < n; i++) {
     st_error *e = NULL;

@@ -47,6 +47,16 @@ int st_volume_use_count(st_store *s, const char *name);
 /* Bytes of the files in the volume's _data. */
 int64_t st_volume_size(st_store *s, const char *name);
 
+/* Disk usage of the volumes (`system df`): counts, bytes, and one row per
+ * volume {Name, Links (containers using it), Size (bytes), Driver,
+ * Mountpoint, Scope}. Reclaimable: bytes of the volumes no container
+ * uses. */
+typedef struct st_volumes_usage {
+  int64_t total, active, size, reclaimable;
+  json_t *rows;
+} st_volumes_usage;
+int st_volumes_disk_usage(st_store *s, st_volumes_usage *u, st_error **err);
+
 /* After removing a container: removes the volumes of names that no
  * container uses any more (the container's anonymous volumes, `rm -v`,
  * `run --rm`). Errors are ignored: a volume another container took is

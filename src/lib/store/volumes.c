@@ -6,8 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "store/fsck.h"
 #include "store/internal.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 void st_volume_clear(st_volume *v) {
   free(v->name);
@@ -198,4 +203,88 @@ int st_volume_delete(st_store *s, const char *name, st_error **err) {
   if (sqlite3_changes(s->db) == 0)
     return st_error_set(err, ENOENT, "get %s: no such volume", name);
   return 0;
+}
+
+static int volume_problem(st_fsck_report *r, const char *name, const char *msg,
+                          st_error **err) {
+  st_fsck_problem *v =
+      realloc(r->problems, (r->n_problems + 1) * sizeof(*r->problems));
+  if (v == NULL)
+    return st_error_errno(err, ENOMEM, "check volumes");
+  r->problems = v;
+  st_fsck_problem *p = &r->problems[r->n_problems];
+  p->kind = ST_FSCK_VOLUME;
+  p->subject = strdup(name);
+  p->msg = NULL;
+  if (p->subject == NULL || asprintf(&p->msg, "volume %s: %s", name, msg) < 0) {
+    free(p->subject);
+    return st_error_errno(err, ENOMEM, "check volumes");
+  }
+  r->n_problems++;
+  return 0;
+}
+
+static bool has_data_dir(const st_store *s, const char *name) {
+  cleanup_free char *dir = st_volume_dir(s, name), *data = NULL;
+  struct stat st;
+  return dir && asprintf(&data, "%s/_data", dir) > 0 && stat(data, &st) == 0 &&
+         S_ISDIR(st.st_mode);
+}
+
+int st_volumes_check(st_store *s, st_fsck_report *r, st_error **err) {
+  st_volume *v = NULL;
+  size_t n = 0;
+  if (st_volume_list(s, &v, &n, err) < 0)
+    return -1;
+  int ret = 0;
+  for (size_t i = 0; ret == 0 && i < n; i++) {
+    cleanup_free char *msg = NULL;
+    if (has_data_dir(s, v[i].name))
+      continue;
+    if (asprintf(&msg,
+                 "recorded, but its directory volumes/%s/_data is "
+                 "missing",
+                 v[i].name) < 0)
+      ret = st_error_errno(err, ENOMEM, "check volumes");
+    else
+      ret = volume_problem(r, v[i].name, msg, err);
+  }
+  st_volumes_free(v, n);
+  cleanup_free char *root = NULL;
+  if (ret < 0 || asprintf(&root, "%s/volumes", s->root) < 0)
+    return ret < 0 ? -1 : st_error_errno(err, ENOMEM, "check volumes");
+  DIR *d = opendir(root);
+  struct dirent *e;
+  while (ret == 0 && d && (e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.')
+      continue;
+    st_volume one;
+    st_error *ignored = NULL;
+    if (st_volume_get(s, e->d_name, &one, &ignored) == 0) {
+      st_volume_clear(&one);
+      continue;
+    }
+    if (ignored->code == ENOENT)
+      ret = volume_problem(r, e->d_name,
+                           "a directory in volumes/ without a record", err);
+    st_error_free(ignored);
+  }
+  if (d)
+    closedir(d);
+  return ret;
+}
+
+int st_volume_repair(st_store *s, const char *name, st_error **err) {
+  cleanup_free char *dir = st_volume_dir(s, name), *data = NULL;
+  if (dir == NULL || asprintf(&data, "%s/_data", dir) < 0)
+    return st_error_errno(err, ENOMEM, "repair volume");
+  st_volume v;
+  st_error *e = NULL;
+  if (st_volume_get(s, name, &v, &e) == 0) {
+    st_volume_clear(&v);
+    return st_mkdir_p(data, 0755, err);
+  }
+  bool missing = e->code == ENOENT;
+  st_error_free(e);
+  return missing ? st_rm_rf(dir, err) : 0;
 }

@@ -48,6 +48,15 @@ int st_volume_attach(st_store *s, const char *container, const char *volume,
 int st_volume_anonymous_of(st_store *s, const char *container, char ***names,
                            size_t *n, st_error **err);
 
+struct st_fsck_report;
+/* `system check`: a directory of volumes/ without a record, or a record
+ * whose volumes/<name>/_data is missing, as ST_FSCK_VOLUME problems. */
+int st_volumes_check(st_store *s, struct st_fsck_report *r, st_error **err);
+/* `system check --repair` of such a problem: a directory without a record
+ * is removed (what a killed `volume create` left); a record without its
+ * directory gets an empty one (its containers can start again). */
+int st_volume_repair(st_store *s, const char *name, st_error **err);
+
 /* Label that marks an anonymous volume (Docker 23+). */
 #define ST_VOLUME_ANON_LABEL "com.docker.volume.anonymous"
 
