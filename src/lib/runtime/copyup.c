@@ -140,6 +140,8 @@ static int copy_tree(int sfd, int dfd, st_error **err) {
 
 int st_volume_copy_up(char **lower, size_t n_lower, const char *dest,
                       const char *data, st_error **err) {
+  if (n_lower == 0)
+    return 0; /* FROM scratch: nothing to copy */
   cleanup_close int root = image_root(lower, n_lower);
   if (root < 0)
     return st_error_errno(err, errno, "mount the image's layers");
