@@ -63,6 +63,8 @@ setup() {
   [ "$elapsed" -lt 3000 ] || { echo "stop took ${elapsed} ms"; false; }
   run --separate-stderr "$STRATA" inspect -f '{{.State.ExitCode}}' "$cid"
   assert_eq "$output" "143"
+  run --separate-stderr "$STRATA" inspect -f '{{json .HostConfig.Init}}' "$cid"
+  assert_eq "$output" "true"
   # a trap in the command gets a forwarded USR1
   "$STRATA" run -d --init --name trapper busybox sh -c \
     'trap "echo got-usr1; exit 3" USR1; echo ready; while :; do sleep 0.1; done' >/dev/null
@@ -78,6 +80,8 @@ setup() {
   # without --init, sleep as PID 1 ignores SIGTERM
   cid=$("$STRATA" run -d busybox sleep 100)
   run --separate-stderr "$STRATA" stop -t 1 "$cid"
+  run --separate-stderr "$STRATA" inspect -f '{{json .HostConfig.Init}}' "$cid"
+  assert_eq "$output" "null"
   run --separate-stderr "$STRATA" inspect -f '{{.State.ExitCode}}' "$cid"
   assert_eq "$output" "137"
 }

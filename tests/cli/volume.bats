@@ -132,6 +132,14 @@ assert v["CreatedAt"].endswith("Z") and "T" in v["CreatedAt"], v'
   assert_eq "$output" ""
   run --separate-stderr "$STRATA" run --rm --mount type=volume,src=empty2,dst=/var/lib/db,volume-nocopy seeded ls -A /var/lib/db
   assert_eq "$output" ""
+  # two containers created at once with one new volume: both work, the
+  # image's content is copied once
+  "$STRATA" create -v race:/var/lib/db seeded true >"$BATS_TEST_TMPDIR/c1" 2>&1 &
+  "$STRATA" create -v race:/var/lib/db seeded true >"$BATS_TEST_TMPDIR/c2" 2>&1 &
+  wait
+  assert_match "$(cat "$BATS_TEST_TMPDIR/c1")" '^[0-9a-f]{64}$'
+  assert_match "$(cat "$BATS_TEST_TMPDIR/c2")" '^[0-9a-f]{64}$'
+  assert_eq "$(ls -A "$STRATA_ROOT/volumes/race/_data")" "init.txt"
   # a path the image does not have: an empty volume, no error
   run --separate-stderr "$STRATA" run --rm -v other:/nowhere seeded ls -A /nowhere
   assert_status 0

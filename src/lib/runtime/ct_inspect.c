@@ -134,11 +134,15 @@ static json_t *host_config_json(const st_ct *ct) {
         json_array_append_new(binds, json_string(b));
     }
   }
-  return json_pack("{s:o, s:s, s:b, s:b, s:b, s:{s:s, s:i}}", "Binds", binds,
-                   "NetworkMode", host_net ? "host" : "none", "AutoRemove",
-                   ct->c.auto_remove, "Privileged", ct->spec.seccomp == NULL,
-                   "ReadonlyRootfs", ct->spec.root_readonly, "RestartPolicy",
-                   "Name", "no", "MaximumRetryCount", 0);
+  json_t *hc = json_pack(
+      "{s:o, s:s, s:b, s:b, s:b, s:{s:s, s:i}}", "Binds", binds, "NetworkMode",
+      host_net ? "host" : "none", "AutoRemove", ct->c.auto_remove, "Privileged",
+      ct->spec.seccomp == NULL, "ReadonlyRootfs", ct->spec.root_readonly,
+      "RestartPolicy", "Name", "no", "MaximumRetryCount", 0);
+  /* Docker: true with --init, null without */
+  if (hc)
+    json_object_set_new(hc, "Init", ct->spec.init ? json_true() : json_null());
+  return hc;
 }
 
 int st_container_inspect(st_store *s, const char *ref, json_t **out,

@@ -4,10 +4,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "runtime/internal.h"
@@ -352,6 +354,19 @@ typedef struct ctx {
   st_ct_mounts *out;
 } ctx;
 
+/* Copies the image's content into data when it is empty, holding a lock
+ * on the volume's directory: two containers created at once with a new
+ * volume copy once (the second finds it full). */
+static int copy_up_locked(ctx *c, const char *dir, const char *data,
+                          const char *dest, st_error **err) {
+  cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || flock(fd, LOCK_EX) < 0)
+    return st_error_errno(err, errno, "lock `%s`", dir);
+  if (!dir_empty(data))
+    return 0;
+  return st_volume_copy_up(c->lower, c->n_lower, dest, data, err);
+}
+
 static int resolve_volume(ctx *c, const mspec *m, st_error **err) {
   cleanup_free char *name = NULL;
   char *const anon[] = {(char *)ST_VOLUME_ANON_LABEL "=", NULL};
@@ -386,8 +401,7 @@ static int resolve_volume(ctx *c, const mspec *m, st_error **err) {
     json_array_append_new(c->out->oci, typed_volume_obj(m->dest, opts, m->ro));
     return 0;
   }
-  if (!m->nocopy && dir_empty(data) &&
-      st_volume_copy_up(c->lower, c->n_lower, m->dest, data, err) < 0)
+  if (!m->nocopy && copy_up_locked(c, dir, data, m->dest, err) < 0)
     return st_error_wrap(err, "copy the image's %s into volume %s", m->dest,
                          name);
   json_array_append_new(c->out->oci,
@@ -496,7 +510,8 @@ static int add_volumes_from(st_store *s, const char *spec, mlist *l,
   int r = 0;
   for (size_t i = 0; r == 0 && i < spec_of.n_mounts; i++) {
     const st_mount_op *m = &spec_of.mounts[i];
-    if (!m->bind || strncmp(m->source, cdir, strlen(cdir)) == 0)
+    if (!m->bind || strncmp(m->source, cdir, strlen(cdir)) == 0 ||
+        has_dest(l, m->dest)) /* -v and --mount win */
       continue;
     mspec *x = mlist_add(l);
     if (x == NULL)
