@@ -5,9 +5,10 @@
  * Process model: the process that starts a container waits for it (the
  * CLI for `run`, a small monitor process for `run -d` / `start`); it
  * forwards signals to the container's PID 1 and records the exit status.
- * PID 1 is the container's own command (no init): like Docker without
- * --init, a signal PID 1 installs no handler for is ignored, except
- * SIGKILL, so `stop` falls back to SIGKILL after its timeout.
+ * Without --init, PID 1 is the container's own command: as with Docker, a
+ * signal PID 1 installs no handler for is ignored, except SIGKILL, so
+ * `stop` falls back to SIGKILL after its timeout. With --init, PID 1 is
+ * strata's init (init.c), which forwards signals and reaps orphans.
  */
 #ifndef STRATA_RUNTIME_H
 #define STRATA_RUNTIME_H
