@@ -13,6 +13,12 @@ setup() {
   import_busybox busybox >/dev/null
 }
 
+teardown() {
+  if [ -n "${VOL_MNT:-}" ]; then
+    umount "$VOL_MNT" 2>/dev/null || umount -l "$VOL_MNT" || true
+  fi
+}
+
 # An image with content at /var/lib/db (owned 1:1, mode 0750) that
 # declares it a VOLUME, as a database image does.
 make_seeded() {
@@ -140,6 +146,13 @@ assert v["CreatedAt"].endswith("Z") and "T" in v["CreatedAt"], v'
   assert_match "$(cat "$BATS_TEST_TMPDIR/c1")" '^[0-9a-f]{64}$'
   assert_match "$(cat "$BATS_TEST_TMPDIR/c2")" '^[0-9a-f]{64}$'
   assert_eq "$(ls -A "$STRATA_ROOT/volumes/race/_data")" "init.txt"
+  # an empty directory in the image: the volume takes its owner and mode
+  "$STRATA" run --name e1 busybox sh -c 'mkdir -p /pg && chown 70:70 /pg && chmod 700 /pg' >/dev/null
+  "$STRATA" commit -c 'VOLUME /pg' e1 emptydir >/dev/null
+  run --separate-stderr "$STRATA" run --rm -v pgv:/pg emptydir ls -A /pg
+  assert_status 0
+  assert_eq "$output" ""
+  assert_eq "$(stat -c '%u:%g %a' "$STRATA_ROOT/volumes/pgv/_data")" "70:70 700"
   # a path the image does not have: an empty volume, no error
   run --separate-stderr "$STRATA" run --rm -v other:/nowhere seeded ls -A /nowhere
   assert_status 0
@@ -348,6 +361,26 @@ assert v["CreatedAt"].endswith("Z") and "T" in v["CreatedAt"], v'
   assert_status 0
   [ ! -e "$STRATA_ROOT/volumes/stray" ]
   [ -d "$STRATA_ROOT/volumes/kept/_data" ]
+  run --separate-stderr "$STRATA" system check
+  assert_status 0
+}
+
+@test "volume: a copy-up that hits a full disk fails cleanly and leaves the volume empty" {
+  VOL_MNT=$BATS_TEST_TMPDIR/fs
+  mkdir -p "$VOL_MNT"
+  mount -t tmpfs -o size=6m tmpfs "$VOL_MNT" || skip "cannot mount a tmpfs here"
+  export STRATA_ROOT=$VOL_MNT/root
+  mkdir -p "$BATS_TEST_TMPDIR/big/data"
+  head -c 2500000 /dev/urandom >"$BATS_TEST_TMPDIR/big/data/big.bin"
+  tar --owner=0 --group=0 --numeric-owner -C "$BATS_TEST_TMPDIR/big" -cf "$BATS_TEST_TMPDIR/big.tar" data
+  "$STRATA" import -c 'VOLUME /data' "$BATS_TEST_TMPDIR/big.tar" big >/dev/null
+  run --separate-stderr "$STRATA" create -v full:/data big true
+  assert_status 125
+  assert_imatch "$stderr" "copy the image's /data into volume full: .*no space left on device"
+  run --separate-stderr "$STRATA" ps -aq
+  assert_eq "$output" ""
+  assert_eq "$(ls -A "$STRATA_ROOT/volumes/full")" "_data"
+  assert_eq "$(ls -A "$STRATA_ROOT/volumes/full/_data")" ""
   run --separate-stderr "$STRATA" system check
   assert_status 0
 }

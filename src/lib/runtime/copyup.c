@@ -17,6 +17,7 @@
 #include "runtime/mounts.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/safepath.h"
 
 #ifndef MOUNT_ATTR_RDONLY
@@ -68,15 +69,24 @@ static int copy_file(int sfd, int dfd, const char *name, const struct stat *st,
   if (in < 0 || out < 0)
     return st_error_errno(err, errno, "copy %s", name);
   off_t left = st->st_size;
+  bool plain = false; /* copy_file_range cannot: read and write */
   while (left > 0) {
-    ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+    ssize_t n = -1;
+    if (!plain)
+      n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
     if (n == 0)
       break;
+    if (n < 0 && !plain && errno != EXDEV && errno != EINVAL &&
+        errno != ENOSYS && errno != EOPNOTSUPP)
+      return st_error_errno(err, errno, "copy %s", name);
     if (n < 0) {
+      plain = true;
       char buf[65536];
       n = read(in, buf, sizeof(buf));
-      if (n <= 0 || write(out, buf, (size_t)n) != n)
-        return st_error_errno(err, n < 0 ? errno : EIO, "copy %s", name);
+      if (n == 0)
+        break;
+      if (n < 0 || st_write_all(out, buf, (size_t)n, name, err) < 0)
+        return n < 0 ? st_error_errno(err, errno, "copy %s", name) : -1;
     }
     left -= n;
   }

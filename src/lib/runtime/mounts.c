@@ -356,15 +356,38 @@ typedef struct ctx {
 
 /* Copies the image's content into data when it is empty, holding a lock
  * on the volume's directory: two containers created at once with a new
- * volume copy once (the second finds it full). */
+ * volume copy once (the second finds it full). The copy is made in
+ * <dir>/_copy and renamed over the empty _data at the end, so a copy that
+ * failed (a full disk) or was killed never leaves a half-filled volume
+ * that the next container would take as full; a stale _copy is removed
+ * under the lock. */
 static int copy_up_locked(ctx *c, const char *dir, const char *data,
                           const char *dest, st_error **err) {
   cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_free char *tmp = NULL;
   if (fd < 0 || flock(fd, LOCK_EX) < 0)
     return st_error_errno(err, errno, "lock `%s`", dir);
   if (!dir_empty(data))
     return 0;
-  return st_volume_copy_up(c->lower, c->n_lower, dest, data, err);
+  if (asprintf(&tmp, "%s/_copy", dir) < 0)
+    return st_error_errno(err, ENOMEM, "copy");
+  if (st_rm_rf(tmp, err) < 0)
+    return -1;
+  if (mkdir(tmp, 0755) < 0)
+    return st_error_errno(err, errno, "mkdir `%s`", tmp);
+  int r = st_volume_copy_up(c->lower, c->n_lower, dest, tmp, err);
+  struct stat st;
+  if (r == 0 && !dir_empty(tmp) && rename(tmp, data) < 0)
+    r = st_error_errno(err, errno, "rename `%s` to `%s`", tmp, data);
+  /* an empty directory in the image: its owner and mode all the same */
+  else if (r == 0 && stat(tmp, &st) == 0 &&
+           (chown(data, st.st_uid, st.st_gid) < 0 ||
+            chmod(data, st.st_mode & 07777) < 0))
+    r = st_error_errno(err, errno, "set the owner of `%s`", data);
+  st_error *ignored = NULL;
+  if (st_rm_rf(tmp, &ignored) < 0) /* gone after the rename */
+    st_error_free(ignored);
+  return r;
 }
 
 static int resolve_volume(ctx *c, const mspec *m, st_error **err) {
