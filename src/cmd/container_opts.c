@@ -63,7 +63,7 @@ static const struct option opts[] = {
     {"pids-limit", required_argument, 0, OPT_PIDS_LIMIT},
     {"mount", required_argument, 0, OPT_MOUNT},
     {"volumes-from", required_argument, 0, OPT_VOLUMES_FROM},
-    {"init", no_argument, 0, OPT_INIT},
+    {"init", optional_argument, 0, OPT_INIT},
     {0, 0, 0, 0}};
 
 static int push(char ***v, size_t *n, char *s) {
@@ -233,8 +233,16 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
   case OPT_VOLUMES_FROM:
     push(&c->volumes_from, &o->n_volumes_from, optarg);
     break;
-  case OPT_INIT:
-    o->init = true;
+  case OPT_INIT: /* --init, or Go's --init=true|false */
+    if (optarg && strcmp(optarg, "true") && strcmp(optarg, "false") &&
+        strcmp(optarg, "1") && strcmp(optarg, "0"))
+      return cli_bad_usage(cmdname,
+                           "invalid argument \"%s\" for \"--init\" flag: "
+                           "strconv.ParseBool: parsing \"%s\": invalid syntax",
+                           optarg, optarg),
+             125;
+    o->init = optarg == NULL || strcmp(optarg, "true") == 0 ||
+              strcmp(optarg, "1") == 0;
     break;
   case OPT_READ_ONLY:
     o->read_only = true;

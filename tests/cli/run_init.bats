@@ -18,6 +18,14 @@ setup() {
   assert_eq "$output" "$(printf '2\nstrata-init')"
   run --separate-stderr "$STRATA" run --rm busybox sh -c 'echo $$'
   assert_eq "$output" "1"
+  run --separate-stderr "$STRATA" run --rm --init=false busybox sh -c 'echo $$'
+  assert_eq "$output" "1"
+  run --separate-stderr "$STRATA" run --rm --init=true busybox sh -c 'echo $$'
+  assert_eq "$output" "2"
+  run --separate-stderr "$STRATA" run --rm --init=maybe busybox true
+  assert_status 125
+  assert_contains "$stderr" 'invalid argument "maybe" for "--init" flag'
+
   run --separate-stderr "$STRATA" run --rm --init busybox sh -c 'kill -KILL $$'
   assert_status 137
   run -127 --separate-stderr "$STRATA" run --rm --init busybox nosuchcommand

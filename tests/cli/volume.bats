@@ -102,6 +102,8 @@ assert v["CreatedAt"].endswith("Z") and "T" in v["CreatedAt"], v'
   run --separate-stderr "$STRATA" run --name db1 -v pgdata:/var/lib/postgresql/data busybox \
     sh -c 'echo "row 1" > /var/lib/postgresql/data/table; echo "row 2" >> /var/lib/postgresql/data/table'
   assert_status 0
+  run --separate-stderr "$STRATA" inspect -f '{{json .HostConfig.Binds}} {{range .Mounts}}{{.Type}} {{.Name}} {{.Source}} {{.Destination}} {{.Driver}} {{.RW}}{{end}}' db1
+  assert_eq "$output" "[\"pgdata:/var/lib/postgresql/data\"] volume pgdata $STRATA_ROOT/volumes/pgdata/_data /var/lib/postgresql/data local true"
   run --separate-stderr "$STRATA" rm db1
   assert_status 0
   run --separate-stderr "$STRATA" volume ls -q
@@ -176,6 +178,8 @@ assert v["CreatedAt"].endswith("Z") and "T" in v["CreatedAt"], v'
   run --separate-stderr "$STRATA" inspect -f '{{range .Mounts}}{{.Type}} {{.Destination}} {{.Driver}} {{len .Name}}|{{end}}' keep
   assert_contains "$output" "volume /scratch local 64|"
   assert_contains "$output" "volume /var/lib/db local 64|"
+  run --separate-stderr "$STRATA" inspect -f '{{json .HostConfig.Binds}}' keep
+  assert_eq "$output" "[]"
   # rm without -v keeps them; with -v they go
   "$STRATA" run --name keep2 -v /scratch busybox true >/dev/null
   "$STRATA" rm keep2 >/dev/null
