@@ -14,6 +14,9 @@ setup() {
 }
 
 teardown() {
+  # what a -o type= volume left mounted when a test failed midway
+  awk -v r="$STRATA_ROOT/volumes/" 'index($2, r) == 1 {print $2}' /proc/mounts |
+    xargs -r -n1 umount -l 2>/dev/null || true
   if [ -n "${VOL_MNT:-}" ]; then
     umount "$VOL_MNT" 2>/dev/null || umount -l "$VOL_MNT" || true
   fi
@@ -318,6 +321,22 @@ assert v["CreatedAt"].endswith("Z") and "T" in v["CreatedAt"], v'
   run --separate-stderr "$STRATA" run --rm -v tv:/mnt busybox sh -c 'grep " /mnt " /proc/mounts; stat -c %u /mnt'
   assert_status 0
   assert_match "$output" 'tmpfs /mnt tmpfs rw,.*size=2048k.*uid=7'
+  # mounted on the host at _data, as Docker's local driver: containers
+  # running at once share it
+  "$STRATA" run -d --name tw -v tv:/mnt busybox sh -c 'echo shared > /mnt/f; sleep 100' >/dev/null
+  for _ in $(seq 50); do
+    [ -s "$STRATA_ROOT/volumes/tv/_data/f" ] && break
+    sleep 0.1
+  done
+  grep -q " $STRATA_ROOT/volumes/tv/_data tmpfs " /proc/mounts
+  run --separate-stderr "$STRATA" run --rm -v tv:/mnt busybox cat /mnt/f
+  assert_eq "$output" "shared"
+  "$STRATA" rm -f tw >/dev/null
+  run --separate-stderr "$STRATA" volume rm tv
+  assert_status 0
+  run grep -c " $STRATA_ROOT/volumes/tv/_data " /proc/mounts
+  assert_eq "$output" "0"
+  [ ! -e "$STRATA_ROOT/volumes/tv" ]
   run --separate-stderr "$STRATA" volume create -o type=none -o o=bind -o "device=$BATS_TEST_TMPDIR" bv
   echo there > "$BATS_TEST_TMPDIR/seen"
   run --separate-stderr "$STRATA" run --rm -v bv:/mnt busybox cat /mnt/seen

@@ -222,7 +222,8 @@ static int write_bundle(const st_create_opts *o, creating *c, const char *dir,
                       .home = c->user.home,
                       .hostname = c->hostname,
                       .runtime = c->runtime,
-                      .volume_mounts = c->mounts.oci};
+                      .volume_mounts = c->mounts.oci,
+                      .volume_host_mounts = c->mounts.host_mounts};
   if (make_dirs(dir, err) < 0 ||
       write_etc_files(dir, c->hostname, host_net, err) < 0 ||
       st_spec_generate(&in, spec, err) < 0)

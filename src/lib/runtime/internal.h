@@ -18,6 +18,8 @@
 #define ST_ANN_INTERRUPT "io.strata.interrupt"       /* "kill": build steps */
 #define ST_ANN_RUNTIME "io.strata.runtime" /* --runtime: absolute path */
 #define ST_ANN_INIT "io.strata.init"       /* "true": --init (init.c) */
+/* JSON text: volumes to mount on the host first (volume_mount.c) */
+#define ST_ANN_VOLUME_MOUNTS "io.strata.volume-mounts"
 #define ST_DEFAULT_PATH                                                        \
   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -71,10 +73,11 @@ typedef struct st_spec {
   json_t *seccomp;    /* linux.seccomp, or NULL */
   st_device *devices; /* linux.devices */
   size_t n_devices;
-  st_resources res; /* linux.resources */
-  char *cgroup;     /* linux.cgroupsPath, or NULL */
-  char *runtime;    /* an external OCI runtime runs it, or NULL */
-  bool init;        /* --init: PID 1 is strata's init (init.c) */
+  st_resources res;    /* linux.resources */
+  char *cgroup;        /* linux.cgroupsPath, or NULL */
+  char *runtime;       /* an external OCI runtime runs it, or NULL */
+  bool init;           /* --init: PID 1 is strata's init (init.c) */
+  char *volume_mounts; /* ST_ANN_VOLUME_MOUNTS, or NULL */
 } st_spec;
 
 /* spec.c: config.json from the image config and the options. */
@@ -90,8 +93,9 @@ typedef struct st_spec_input {
   size_t n_groups;
   const char *home;
   const char *hostname;
-  const char *runtime;   /* resolved --runtime, or NULL */
-  json_t *volume_mounts; /* -v, --mount, VOLUME (runtime/mounts.h) */
+  const char *runtime;        /* resolved --runtime, or NULL */
+  json_t *volume_mounts;      /* -v, --mount, VOLUME (runtime/mounts.h) */
+  json_t *volume_host_mounts; /* of volumes with -o type=, or NULL */
 } st_spec_input;
 
 int st_spec_generate(const st_spec_input *in, json_t **out, st_error **err);

@@ -308,31 +308,32 @@ static json_t *bind_obj(const char *dest, const char *src, bool ro,
                    "source", src, "options", o);
 }
 
-/* A volume created with -o type=...: mounted with its options. */
-static json_t *typed_volume_obj(const char *dest, json_t *opts, bool ro) {
-  const char *type = json_string_value(json_object_get(opts, "type"));
+/* A volume created with -o type=...,device=...,o=...: as Docker's local
+ * driver, the file system is mounted on the host at _data when a
+ * container that uses it starts (volume_mount.c, from the list in
+ * out->host_mounts) and the container binds _data, so containers running
+ * at once share it. o=bind: device itself is bound. */
+static json_t *typed_volume_obj(st_ct_mounts *out, const char *dest,
+                                const char *data, json_t *opts, bool ro,
+                                const char *prop) {
   const char *dev = json_string_value(json_object_get(opts, "device"));
   const char *o = json_string_value(json_object_get(opts, "o"));
-  json_t *list = json_array();
   bool bind = false;
   cleanup_free char *dup = strdup(o ? o : "");
   for (char *t = dup, *c; t && *t; t = c) {
     c = strchr(t, ',');
     if (c)
       *c++ = '\0';
-    if (strcmp(t, "bind") == 0 || strcmp(t, "rbind") == 0)
-      bind = true;
-    else if (*t)
-      json_array_append_new(list, json_string(t));
+    bind |= strcmp(t, "bind") == 0 || strcmp(t, "rbind") == 0;
   }
-  if (bind) {
-    json_decref(list);
-    return bind_obj(dest, dev, ro, NULL);
-  }
-  if (ro)
-    json_array_append_new(list, json_string("ro"));
-  return json_pack("{s:s, s:s, s:s, s:o}", "destination", dest, "type", type,
-                   "source", dev, "options", list);
+  if (bind)
+    return bind_obj(dest, dev, ro, prop);
+  if (out->host_mounts == NULL)
+    out->host_mounts = json_array();
+  json_t *hm = json_deep_copy(opts);
+  json_object_set_new(hm, "path", json_string(data));
+  json_array_append_new(out->host_mounts, hm);
+  return bind_obj(dest, data, ro, prop);
 }
 
 static bool dir_empty(const char *path) {
@@ -421,7 +422,9 @@ static int resolve_volume(ctx *c, const mspec *m, st_error **err) {
   if (push_str(&c->out->vol_dests, &nd, m->dest) < 0)
     return st_error_errno(err, ENOMEM, "volume");
   if (json_object_get(opts, "type")) {
-    json_array_append_new(c->out->oci, typed_volume_obj(m->dest, opts, m->ro));
+    json_array_append_new(
+        c->out->oci,
+        typed_volume_obj(c->out, m->dest, data, opts, m->ro, m->propagation));
     return 0;
   }
   if (!m->nocopy && copy_up_locked(c, dir, data, m->dest, err) < 0)
@@ -640,6 +643,7 @@ void st_mounts_rollback(st_store *s, st_ct_mounts *m) {
 
 void st_mounts_clear(st_ct_mounts *m) {
   json_decref(m->oci);
+  json_decref(m->host_mounts);
   st_strv_free(m->vol_names, m->n_vols);
   st_strv_free(m->vol_dests, m->n_vols);
   st_strv_free(m->anon_created, m->n_anon_created);

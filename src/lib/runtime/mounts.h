@@ -16,6 +16,7 @@ typedef struct st_ct_mounts {
   size_t n_vols;
   char **anon_created; /* anonymous volumes made for it */
   size_t n_anon_created;
+  json_t *host_mounts; /* [{path, type, device, o}]: volume_mount.c */
 } st_ct_mounts;
 
 /* Parses the options' mount flags, creates the volumes they name (and
@@ -30,6 +31,14 @@ int st_mounts_attach(st_store *s, const char *id, const st_ct_mounts *m,
 /* Removes the anonymous volumes resolve made (create failed). */
 void st_mounts_rollback(st_store *s, st_ct_mounts *m);
 void st_mounts_clear(st_ct_mounts *m);
+
+/* volume_mount.c: mounts each {path, type, device, o} of the JSON array
+ * text on the host at path (a volume's _data) unless something is mounted
+ * there already, under an flock of the volume's directory; called before
+ * a container that uses such volumes starts. */
+int st_volume_host_mounts(const char *list, st_error **err);
+/* Detaches what is mounted on a volume's _data (before it is removed). */
+void st_volume_host_umount(const char *data);
 
 /* Copies what the image (its layers, top first) has at dest into the
  * directory data (when dest is a directory in the image): files, links,

@@ -394,6 +394,11 @@ static json_t *build_annotations(const st_spec_input *in) {
     json_object_set_new(a, ST_ANN_RUNTIME, json_string(in->runtime));
   if (a && in->o->init)
     json_object_set_new(a, ST_ANN_INIT, json_string("true"));
+  cleanup_free char *hm = in->volume_host_mounts
+                              ? json_dumps(in->volume_host_mounts, JSON_COMPACT)
+                              : NULL;
+  if (a && hm)
+    json_object_set_new(a, ST_ANN_VOLUME_MOUNTS, json_string(hm));
   return a;
 }
 

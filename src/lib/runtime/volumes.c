@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "runtime/mounts.h"
 #include "store/containers.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -140,14 +141,16 @@ static int remove_unused(st_store *s, const char *name, st_error **err) {
                         b.data ? b.data : "");
   }
   free(ids);
-  cleanup_free char *dir = st_volume_dir(s, name);
-  if (dir == NULL)
+  cleanup_free char *dir = st_volume_dir(s, name), *data = NULL;
+  if (dir == NULL || asprintf(&data, "%s/_data", dir) < 0)
     return st_error_errno(err, ENOMEM, "remove volume");
   /* The row first: killed before the files go, what is left is a
-   * directory without a row (`system check` reports it). */
-  if (st_volume_delete(s, name, err) < 0 || st_rm_rf(dir, err) < 0)
+   * directory without a row (`system check` reports it). Then what a
+   * -o type= volume has mounted on _data, then the files. */
+  if (st_volume_delete(s, name, err) < 0)
     return -1;
-  return 0;
+  st_volume_host_umount(data);
+  return st_rm_rf(dir, err);
 }
 
 int st_volume_remove(st_store *s, const char *name, st_error **err) {
