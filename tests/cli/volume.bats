@@ -308,6 +308,15 @@ assert v["CreatedAt"].endswith("Z") and "T" in v["CreatedAt"], v'
   assert_status 0
   assert_match "$output" 'tmpfs /t tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k,mode=1770'
   assert_contains "$output" "1770"
+  # volume-label and volume-opt apply to a volume --mount creates
+  run --separate-stderr "$STRATA" run --rm --mount type=volume,src=lv,dst=/x,volume-label=team=db,volume-opt=type=tmpfs,volume-opt=device=tmpfs busybox sh -c 'grep -c " /x tmpfs " /proc/mounts'
+  assert_status 0
+  assert_eq "$output" "1"
+  run --separate-stderr "$STRATA" volume inspect -f '{{json .Labels}} {{json .Options}}' lv
+  assert_eq "$output" '{"team":"db"} {"device":"tmpfs","type":"tmpfs"}'
+  run --separate-stderr "$STRATA" run --rm --mount type=volume,src=z1,dst=/x,volume-driver=other busybox true
+  assert_status 125
+  assert_error_line 'error looking up volume plugin other: plugin "other" not found'
   run --separate-stderr "$STRATA" run --rm --volumes-from nosuch busybox true
   assert_status 125
   assert_error_line 'No such container: nosuch'

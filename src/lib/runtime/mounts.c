@@ -28,6 +28,8 @@ typedef struct mspec {
   mtype type;
   char *source; /* host path, volume name, or NULL (anonymous) */
   char *dest;
+  char **labels, **opts; /* --mount volume-label=, volume-opt= (K=V) */
+  size_t n_labels, n_opts;
   bool ro, nocopy, from_mount, anonymous_ok;
   const char *propagation; /* NULL: rprivate */
   int64_t tmpfs_size;      /* 0: none */
@@ -37,6 +39,19 @@ typedef struct mspec {
 static void mspec_clear(mspec *m) {
   free(m->source);
   free(m->dest);
+  st_strv_free(m->labels, m->n_labels);
+  st_strv_free(m->opts, m->n_opts);
+}
+
+static int push_kv(char ***v, size_t *n, const char *s) {
+  char **nv = realloc(*v, (*n + 2) * sizeof(char *));
+  if (nv == NULL)
+    return -1;
+  *v = nv;
+  if ((nv[*n] = strdup(s)) == NULL)
+    return -1;
+  nv[++*n] = NULL;
+  return 0;
 }
 
 static const char *const propagations[] = {
@@ -196,9 +211,23 @@ static int mount_field(mspec *m, char *f, char **type, int *used,
   } else if (strcmp(f, "volume-nocopy") == 0) {
     *used |= 2;
     return parse_bool(f, v, &m->nocopy, err);
-  } else if (strcmp(f, "volume-label") == 0 ||
-             strcmp(f, "volume-driver") == 0 || strcmp(f, "volume-opt") == 0) {
+  } else if (strcmp(f, "volume-label") == 0) {
     *used |= 2;
+    if (push_kv(&m->labels, &m->n_labels, v) < 0)
+      return st_error_errno(err, ENOMEM, "mount");
+  } else if (strcmp(f, "volume-opt") == 0) {
+    *used |= 2;
+    if (strchr(v, '=') == NULL)
+      return st_error_set(err, EINVAL, "invalid value for %s: %s", f, v);
+    if (push_kv(&m->opts, &m->n_opts, v) < 0)
+      return st_error_errno(err, ENOMEM, "mount");
+  } else if (strcmp(f, "volume-driver") == 0) {
+    *used |= 2;
+    if (strcmp(v, "local") != 0)
+      return st_error_set(err, EINVAL,
+                          "error looking up volume plugin %s: plugin \"%s\" "
+                          "not found (strata has the local driver only)",
+                          v, v);
   } else if (strcmp(f, "tmpfs-size") == 0 || strcmp(f, "tmpfs-mode") == 0) {
     *used |= 4;
     char *end = NULL;
@@ -401,8 +430,17 @@ static int resolve_volume(ctx *c, const mspec *m, st_error **err) {
   st_error_free(e);
   if (!fresh)
     st_volume_clear(&existing);
-  if (fresh && st_volume_create(c->s, m->source, anon, m->source ? 0 : 1, NULL,
-                                0, &name, err) < 0)
+  /* a new one: --mount's volume-label/volume-opt (anonymous: the mark) */
+  cleanup_free char **labels = calloc(m->n_labels + 2, sizeof(char *));
+  if (labels == NULL)
+    return st_error_errno(err, ENOMEM, "volume");
+  size_t n_labels = m->n_labels;
+  if (n_labels)
+    memcpy(labels, m->labels, n_labels * sizeof(char *));
+  if (m->source == NULL)
+    labels[n_labels++] = anon[0];
+  if (fresh && st_volume_create(c->s, m->source, labels, n_labels, m->opts,
+                                m->n_opts, &name, err) < 0)
     return -1;
   if (!fresh && (name = strdup(m->source)) == NULL)
     return st_error_errno(err, ENOMEM, "volume");
