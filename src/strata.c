@@ -67,7 +67,8 @@ static void print_help(FILE *f) {
   } groups[] = {{"builder", "Manage builds"},
                 {"container", "Manage containers"},
                 {"image", "Manage images"},
-                {"system", "Manage strata"}};
+                {"system", "Manage strata"},
+                {"volume", "Manage volumes"}};
   fputs("Management Commands:\n", f);
   for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
     fprintf(f, "  %-11s %s\n", groups[i].name, groups[i].summary);

@@ -29,6 +29,9 @@ enum {
   OPT_RUNTIME,
   OPT_CPUS,
   OPT_PIDS_LIMIT,
+  OPT_MOUNT,
+  OPT_VOLUMES_FROM,
+  OPT_INIT,
 };
 
 static const struct option opts[] = {
@@ -58,6 +61,9 @@ static const struct option opts[] = {
     {"memory", required_argument, 0, 'm'},
     {"cpus", required_argument, 0, OPT_CPUS},
     {"pids-limit", required_argument, 0, OPT_PIDS_LIMIT},
+    {"mount", required_argument, 0, OPT_MOUNT},
+    {"volumes-from", required_argument, 0, OPT_VOLUMES_FROM},
+    {"init", optional_argument, 0, OPT_INIT},
     {0, 0, 0, 0}};
 
 static int push(char ***v, size_t *n, char *s) {
@@ -221,6 +227,23 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
   case OPT_TMPFS:
     push(&c->tmpfs, &o->n_tmpfs, optarg);
     break;
+  case OPT_MOUNT:
+    push(&c->mounts, &o->n_mounts, optarg);
+    break;
+  case OPT_VOLUMES_FROM:
+    push(&c->volumes_from, &o->n_volumes_from, optarg);
+    break;
+  case OPT_INIT: /* --init, or Go's --init=true|false */
+    if (optarg && strcmp(optarg, "true") && strcmp(optarg, "false") &&
+        strcmp(optarg, "1") && strcmp(optarg, "0"))
+      return cli_bad_usage(cmdname,
+                           "invalid argument \"%s\" for \"--init\" flag: "
+                           "strconv.ParseBool: parsing \"%s\": invalid syntax",
+                           optarg, optarg),
+             125;
+    o->init = optarg == NULL || strcmp(optarg, "true") == 0 ||
+              strcmp(optarg, "1") == 0;
+    break;
   case OPT_READ_ONLY:
     o->read_only = true;
     break;
@@ -284,6 +307,8 @@ int cli_create_parse(int argc, char **argv, const char *cmdname,
   c->o.env = c->env;
   c->o.volumes = c->vols;
   c->o.tmpfs = c->tmpfs;
+  c->o.mounts = c->mounts;
+  c->o.volumes_from = c->volumes_from;
   c->o.cap_add = c->cap_add;
   c->o.cap_drop = c->cap_drop;
   c->o.security_opt = c->security_opt;
@@ -297,6 +322,8 @@ void cli_create_free(cli_create *c) {
   free(c->env);
   free(c->vols);
   free(c->tmpfs);
+  free(c->mounts);
+  free(c->volumes_from);
   free(c->cap_add);
   free(c->cap_drop);
   free(c->security_opt);

@@ -12,7 +12,7 @@ typedef struct cli_create {
   bool detach;
   const char *pull; /* --pull missing|never|always, or NULL */
   /* storage behind o's arrays (argv strings or --env-file lines) */
-  char **env, **vols, **tmpfs, **file_lines;
+  char **env, **vols, **tmpfs, **file_lines, **mounts, **volumes_from;
   char **cap_add, **cap_drop, **security_opt;
   size_t n_file_lines;
 } cli_create;

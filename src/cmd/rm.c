@@ -20,8 +20,13 @@ ST_COMMAND(rm, "rm|container rm|container remove", run_rm,
            "container\n"
            "  -h, --help      Print usage\n");
 
-static int rm_one(st_store *s, const char *name, void *force, st_error **err) {
-  return st_container_remove(s, name, *(bool *)force, err);
+typedef struct rm_flags {
+  bool force, volumes;
+} rm_flags;
+
+static int rm_one(st_store *s, const char *name, void *ctx, st_error **err) {
+  const rm_flags *f = ctx;
+  return st_container_remove_v(s, name, f->force, f->volumes, err);
 }
 
 static int run_rm(int argc, char **argv) {
@@ -29,20 +34,21 @@ static int run_rm(int argc, char **argv) {
                                        {"volumes", no_argument, 0, 'v'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-  bool force = false;
+  rm_flags f = {false, false};
   int ch;
   while ((ch = cli_getopt(argc, argv, "fvh", opts)) != -1) {
     switch (ch) {
     case 'f':
-      force = true;
+      f.force = true;
       break;
     case 'v':
-      break; /* no anonymous volumes yet */
+      f.volumes = true;
+      break;
     case 'h':
       return cli_usage(&st_cmd_rm);
     default:
       return cli_bad_flag("rm");
     }
   }
-  return cli_each("rm", argc, argv, optind, rm_one, &force, true);
+  return cli_each("rm", argc, argv, optind, rm_one, &f, true);
 }

@@ -18,8 +18,11 @@ static int run_run(int argc, char **argv);
   "  -e, --env list            Set environment variables\n"                    \
   "      --env-file list       Read in a file of environment variables\n"      \
   "  -h, --hostname string     Container host name\n"                          \
+  "      --init                Run an init inside the container that "         \
+  "forwards signals and reaps processes\n"                                     \
   "  -i, --interactive         Keep STDIN open even if not attached\n"         \
   "  -m, --memory bytes        Memory limit\n"                                 \
+  "      --mount mount         Attach a filesystem mount to the container\n"   \
   "      --name string         Assign a name to the container\n"               \
   "      --network string      Connect a container to a network (none, "       \
   "host)\n"                                                                    \
@@ -41,6 +44,8 @@ static int run_run(int argc, char **argv);
   "  -u, --user string         Username or UID (format: "                      \
   "<name|uid>[:<group|gid>])\n"                                                \
   "  -v, --volume list         Bind mount a volume\n"                          \
+  "      --volumes-from list   Mount volumes from the specified "              \
+  "container(s)\n"                                                             \
   "  -w, --workdir string      Working directory inside the container\n"
 
 ST_COMMAND(run, "run|container run", run_run,
@@ -53,11 +58,10 @@ ST_COMMAND(run, "run|container run", run_run,
            "  -d, --detach              Run container in background and "
            "print container ID\n" CONTAINER_FLAGS
            "      --help                Print usage\n"
-           "\nThe command runs as PID 1 of the container, without an init: "
-           "it gets only\nthe signals it handles (SIGKILL always), so "
-           "`strata stop` falls back to\nSIGKILL after -t seconds. Run an "
-           "init from the image (tini, dumb-init) for\nsignal forwarding "
-           "and reaping.\n");
+           "\nWithout --init the command runs as PID 1 of the container: it "
+           "gets only\nthe signals it handles (SIGKILL always), so "
+           "`strata stop` falls back to\nSIGKILL after -t seconds. --init "
+           "forwards signals and reaps orphans.\n");
 
 static int run_run(int argc, char **argv) {
   cli_create c;

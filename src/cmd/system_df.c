@@ -13,6 +13,7 @@
 #include "fmt/units.h"
 #include "format.h"
 #include "ref/ref.h"
+#include "runtime/volumes.h"
 #include "store/usage.h"
 #include "util/cleanup.h"
 
@@ -122,14 +123,43 @@ static json_t *summary_row(const char *type, int64_t total, int64_t active,
   return row;
 }
 
+/* Local Volumes (runtime/volumes.h): the store is open already. */
+static void volumes_usage(st_volumes_usage *vu) {
+  cleanup_error st_error *err = NULL;
+  st_store *s = cli_store();
+  if (s == NULL || st_volumes_disk_usage(s, vu, &err) < 0)
+    vu->rows = json_array();
+}
+
+/* Rows of `-v`: Size as Docker prints it, Links as a string. */
+static json_t *volume_rows(void) {
+  st_volumes_usage vu;
+  volumes_usage(&vu);
+  size_t i;
+  json_t *r;
+  json_array_foreach(vu.rows, i, r) {
+    json_object_set_new(
+        r, "Links",
+        count_string(json_integer_value(json_object_get(r, "Links"))));
+    json_object_set_new(r, "Size",
+                        take_string(st_human_size(
+                            json_integer_value(json_object_get(r, "Size")))));
+  }
+  return vu.rows;
+}
+
 static int print_summary(const st_usage *u, const st_build_usage *bu,
                          const char *format) {
+  st_volumes_usage vu;
+  volumes_usage(&vu);
+  json_decref(vu.rows);
   json_t *rows = json_array();
   json_array_append_new(rows, summary_row("Images", (int64_t)u->n_images,
                                           (int64_t)u->active, u->size,
                                           u->reclaimable));
   json_array_append_new(rows, summary_row("Containers", 0, 0, 0, 0));
-  json_array_append_new(rows, summary_row("Local Volumes", 0, 0, 0, 0));
+  json_array_append_new(rows, summary_row("Local Volumes", vu.total, vu.active,
+                                          vu.size, vu.reclaimable));
   json_array_append_new(rows, summary_row("Build Cache", bu->entries, 0,
                                           bu->mount_bytes, bu->mount_bytes));
   int code = cli_print_rows(format, summary_table, summary_headers, rows);
@@ -197,7 +227,9 @@ static int print_verbose_tables(const st_usage *u) {
   }
   if (code == 0) {
     fputs("\nLocal Volumes space usage:\n\n", stdout);
-    code = cli_print_rows(NULL, volume_table, volume_headers, none);
+    json_t *vols = volume_rows();
+    code = cli_print_rows(NULL, volume_table, volume_headers, vols);
+    json_decref(vols);
   }
   if (code == 0) {
     fputs("\nBuild cache usage: 0B\n\n", stdout);
@@ -214,7 +246,7 @@ static int print_verbose_template(const st_usage *u, const char *format) {
   json_t *dot = json_object();
   json_object_set_new(dot, "Images", image_rows(u, false));
   json_object_set_new(dot, "Containers", json_array());
-  json_object_set_new(dot, "Volumes", json_array());
+  json_object_set_new(dot, "Volumes", volume_rows());
   json_object_set_new(dot, "BuildCache", json_array());
   json_t *rows = json_array();
   json_array_append_new(rows, dot);

@@ -16,6 +16,8 @@
 
 #include "image/image.h"
 #include "runtime/launch.h"
+#include "runtime/mounts.h"
+#include "runtime/volumes.h"
 #include "store/layers.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -138,6 +140,7 @@ typedef struct creating {
   st_user user;
   char *hostname;
   char *runtime; /* resolved --runtime */
+  st_ct_mounts mounts;
 } creating;
 
 static void creating_clear(creating *c) {
@@ -148,6 +151,7 @@ static void creating_clear(creating *c) {
   st_user_clear(&c->user);
   free(c->hostname);
   free(c->runtime);
+  st_mounts_clear(&c->mounts);
 }
 
 /* --runtime: a path, or a name looked up in PATH; must be executable. */
@@ -217,7 +221,9 @@ static int write_bundle(const st_create_opts *o, creating *c, const char *dir,
                       .n_groups = c->user.n_groups,
                       .home = c->user.home,
                       .hostname = c->hostname,
-                      .runtime = c->runtime};
+                      .runtime = c->runtime,
+                      .volume_mounts = c->mounts.oci,
+                      .volume_host_mounts = c->mounts.host_mounts};
   if (make_dirs(dir, err) < 0 ||
       write_etc_files(dir, c->hostname, host_net, err) < 0 ||
       st_spec_generate(&in, spec, err) < 0)
@@ -238,6 +244,10 @@ static int validate(const st_create_opts *o, st_error **err) {
                         "network %s not found (strata supports none and "
                         "host)",
                         o->network);
+  if (o->init && o->runtime)
+    return st_error_set(err, EINVAL,
+                        "--init with --runtime is not supported: strata's "
+                        "init runs in its own executor only");
   if (o->workdir && *o->workdir && o->workdir[0] != '/')
     return st_error_set(err, EINVAL,
                         "the working directory '%s' is invalid, it needs to "
@@ -263,7 +273,9 @@ int st_container_create(st_store *s, const st_create_opts *o,
     r = st_container_insert(s, &rec, err); /* reports the conflict */
     goto out;
   }
-  if (write_bundle(o, &c, dir, &spec, err) < 0)
+  if (st_mounts_resolve(s, o, json_object_get(c.config, "config"), c.lower,
+                        c.n_lower, &c.mounts, err) < 0 ||
+      write_bundle(o, &c, dir, &spec, err) < 0)
     goto fail;
   cmd = st_spec_command(spec);
   st_container rec = {.name = name,
@@ -293,10 +305,17 @@ int st_container_create(st_store *s, const st_create_opts *o,
       goto fail;
     rec.name = name;
   }
+  if (st_mounts_attach(s, id, &c.mounts, err) < 0) {
+    st_error *e = NULL;
+    if (st_container_delete(s, id, &e) < 0)
+      st_error_free(e);
+    goto fail;
+  }
   r = 0;
   goto out;
 fail:;
   st_error *ignored = NULL;
+  st_mounts_rollback(s, &c.mounts);
   st_rm_rf(dir, &ignored);
   st_error_free(ignored);
 out:
@@ -364,7 +383,7 @@ void st_container_refresh(st_store *s, st_container *c) {
     c->finished = finished;
   if (c->auto_remove) {
     st_error *e = NULL;
-    if (st_container_remove(s, c->id, true, &e) < 0)
+    if (st_container_remove_v(s, c->id, true, true, &e) < 0)
       st_error_free(e);
   }
 }
@@ -466,18 +485,33 @@ int st_container_wait(st_store *s, const char *ref, int *status,
 /* The row goes first: killed between the two steps, what is left is a
  * directory without a row, which the next process alone removes
  * (st_containers_sweep). Then the files and any cgroup left behind. */
-static int remove_files(st_store *s, const char *id, st_error **err) {
+static int remove_files(st_store *s, const char *id, bool anon_volumes,
+                        st_error **err) {
   cleanup_free char *dir = st_container_dir(s, id);
   if (dir == NULL)
     return st_error_errno(err, ENOMEM, "remove container");
-  if (st_container_delete(s, id, err) < 0 || st_rm_rf(dir, err) < 0)
+  char **anon = NULL;
+  size_t n_anon = 0;
+  st_error *e = NULL;
+  if (anon_volumes && st_volume_anonymous_of(s, id, &anon, &n_anon, &e) < 0)
+    st_error_free(e);
+  if (st_container_delete(s, id, err) < 0 || st_rm_rf(dir, err) < 0) {
+    st_strv_free(anon, n_anon);
     return -1;
+  }
   st_cgroup_remove_id(id);
+  st_volumes_release(s, anon, n_anon); /* those no other container uses */
+  st_strv_free(anon, n_anon);
   return 0;
 }
 
 int st_container_remove(st_store *s, const char *ref, bool force,
                         st_error **err) {
+  return st_container_remove_v(s, ref, force, false, err);
+}
+
+int st_container_remove_v(st_store *s, const char *ref, bool force,
+                          bool anon_volumes, st_error **err) {
   st_container c;
   if (find_fresh(s, ref, &c, err) < 0)
     return -1;
@@ -494,7 +528,7 @@ int st_container_remove(st_store *s, const char *ref, bool force,
     wait_gone(c.pid, c.pid_start, -1);
     st_container_refresh(s, &c);
   }
-  r = remove_files(s, c.id, err);
+  r = remove_files(s, c.id, anon_volumes, err);
 out:
   st_container_clear(&c);
   return r;
@@ -518,7 +552,7 @@ int st_container_run(st_store *s, const char *id, int *status, st_error **err) {
   }
   if (c.auto_remove && (r == 0 || c.state != ST_CT_RUNNING)) {
     st_error *e = NULL;
-    if (remove_files(s, c.id, &e) < 0)
+    if (remove_files(s, c.id, true, &e) < 0)
       st_error_free(e);
   }
   st_container_clear(&c);

@@ -40,7 +40,35 @@ static json_t *state_json(const st_container *c) {
                    time_json(c->started), "FinishedAt", time_json(c->finished));
 }
 
-static json_t *mounts_json(const st_spec *spec) {
+/* A bind of <root>/volumes/<name>/_data is the volume <name> (malloc),
+ * else NULL. */
+static char *volume_of(st_store *s, const st_mount_op *m) {
+  cleanup_free char *vols = NULL;
+  if (asprintf(&vols, "%s/volumes/", st_store_root(s)) < 0)
+    return NULL;
+  size_t nv = strlen(vols);
+  if (strncmp(m->source, vols, nv) != 0)
+    return NULL;
+  const char *name = m->source + nv;
+  size_t len = strcspn(name, "/");
+  if (strcmp(name + len, "/_data") != 0)
+    return NULL;
+  return strndup(name, len);
+}
+
+static json_t *mount_json(st_store *s, const st_mount_op *m) {
+  cleanup_free char *name = volume_of(s, m);
+  if (name == NULL)
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "bind", "Source",
+                     m->source, "Destination", m->dest, "Mode", "", "RW",
+                     !m->readonly, "Propagation", "rprivate");
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "volume",
+                   "Name", name, "Source", m->source, "Destination", m->dest,
+                   "Driver", "local", "Mode", "z", "RW", !m->readonly,
+                   "Propagation", "");
+}
+
+static json_t *mounts_json(st_store *s, const st_spec *spec) {
   json_t *a = json_array();
   for (size_t i = 0; i < spec->n_mounts; i++) {
     const st_mount_op *m = &spec->mounts[i];
@@ -48,10 +76,7 @@ static json_t *mounts_json(const st_spec *spec) {
                strstr(m->source, "/containers/") != NULL;
     if (!m->bind || etc)
       continue; /* Docker lists volumes and binds, not its own mounts */
-    json_array_append_new(
-        a, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "bind", "Source",
-                     m->source, "Destination", m->dest, "Mode", "", "RW",
-                     !m->readonly, "Propagation", "rprivate"));
+    json_array_append_new(a, mount_json(s, m));
   }
   return a;
 }
@@ -107,23 +132,29 @@ static json_t *graph_json(const st_ct *ct) {
                    ct->spec.rootfs);
 }
 
-static json_t *host_config_json(const st_ct *ct) {
+static json_t *host_config_json(st_store *s, const st_ct *ct) {
   bool host_net = !(ct->spec.ns_flags & CLONE_NEWNET);
   json_t *binds = json_array();
   for (size_t i = 0; i < ct->spec.n_mounts; i++) {
     const st_mount_op *m = &ct->spec.mounts[i];
     if (m->bind && strstr(m->source, "/containers/") == NULL) {
-      cleanup_free char *b = NULL;
-      if (asprintf(&b, "%s:%s%s", m->source, m->dest,
+      cleanup_free char *b = NULL, *vol = volume_of(s, m);
+      if (vol && strlen(vol) == 64 && strspn(vol, "0123456789abcdef") == 64)
+        continue; /* anonymous: Docker lists it in Config.Volumes only */
+      if (asprintf(&b, "%s:%s%s", vol ? vol : m->source, m->dest,
                    m->readonly ? ":ro" : "") > 0)
         json_array_append_new(binds, json_string(b));
     }
   }
-  return json_pack("{s:o, s:s, s:b, s:b, s:b, s:{s:s, s:i}}", "Binds", binds,
-                   "NetworkMode", host_net ? "host" : "none", "AutoRemove",
-                   ct->c.auto_remove, "Privileged", ct->spec.seccomp == NULL,
-                   "ReadonlyRootfs", ct->spec.root_readonly, "RestartPolicy",
-                   "Name", "no", "MaximumRetryCount", 0);
+  json_t *hc = json_pack(
+      "{s:o, s:s, s:b, s:b, s:b, s:{s:s, s:i}}", "Binds", binds, "NetworkMode",
+      host_net ? "host" : "none", "AutoRemove", ct->c.auto_remove, "Privileged",
+      ct->spec.seccomp == NULL, "ReadonlyRootfs", ct->spec.root_readonly,
+      "RestartPolicy", "Name", "no", "MaximumRetryCount", 0);
+  /* Docker: true with --init, null without */
+  if (hc)
+    json_object_set_new(hc, "Init", ct->spec.init ? json_true() : json_null());
+  return hc;
 }
 
 int st_container_inspect(st_store *s, const char *ref, json_t **out,
@@ -159,9 +190,9 @@ int st_container_inspect(st_store *s, const char *ref, json_t **out,
   json_object_set_new(o, "RestartCount", json_integer(0));
   json_object_set_new(o, "Driver", json_string("overlay"));
   json_object_set_new(o, "Platform", json_string("linux"));
-  json_object_set_new(o, "HostConfig", host_config_json(&ct));
+  json_object_set_new(o, "HostConfig", host_config_json(s, &ct));
   json_object_set_new(o, "GraphDriver", graph_json(&ct));
-  json_object_set_new(o, "Mounts", mounts_json(&ct.spec));
+  json_object_set_new(o, "Mounts", mounts_json(s, &ct.spec));
   json_object_set_new(o, "Config", config_json(s, &ct));
   json_object_set_new(o, "NetworkSettings",
                       json_pack("{s:s, s:s, s:{}}", "SandboxKey", "",

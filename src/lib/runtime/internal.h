@@ -17,6 +17,9 @@
 #define ST_ANN_VOLATILE "io.strata.overlay.volatile" /* "true": --rm */
 #define ST_ANN_INTERRUPT "io.strata.interrupt"       /* "kill": build steps */
 #define ST_ANN_RUNTIME "io.strata.runtime" /* --runtime: absolute path */
+#define ST_ANN_INIT "io.strata.init"       /* "true": --init (init.c) */
+/* JSON text: volumes to mount on the host first (volume_mount.c) */
+#define ST_ANN_VOLUME_MOUNTS "io.strata.volume-mounts"
 #define ST_DEFAULT_PATH                                                        \
   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -70,9 +73,11 @@ typedef struct st_spec {
   json_t *seccomp;    /* linux.seccomp, or NULL */
   st_device *devices; /* linux.devices */
   size_t n_devices;
-  st_resources res; /* linux.resources */
-  char *cgroup;     /* linux.cgroupsPath, or NULL */
-  char *runtime;    /* an external OCI runtime runs it, or NULL */
+  st_resources res;    /* linux.resources */
+  char *cgroup;        /* linux.cgroupsPath, or NULL */
+  char *runtime;       /* an external OCI runtime runs it, or NULL */
+  bool init;           /* --init: PID 1 is strata's init (init.c) */
+  char *volume_mounts; /* ST_ANN_VOLUME_MOUNTS, or NULL */
 } st_spec;
 
 /* spec.c: config.json from the image config and the options. */
@@ -88,7 +93,9 @@ typedef struct st_spec_input {
   size_t n_groups;
   const char *home;
   const char *hostname;
-  const char *runtime; /* resolved --runtime, or NULL */
+  const char *runtime;        /* resolved --runtime, or NULL */
+  json_t *volume_mounts;      /* -v, --mount, VOLUME (runtime/mounts.h) */
+  json_t *volume_host_mounts; /* of volumes with -o type=, or NULL */
 } st_spec_input;
 
 int st_spec_generate(const st_spec_input *in, json_t **out, st_error **err);
@@ -154,6 +161,14 @@ int st_rootfs_setup(const st_spec *spec, st_error **err);
 /* Mounts the overlay (lower/upper/work) at target. */
 int st_overlay_mount(char **lower, const char *upper, const char *work,
                      bool volatile_upper, const char *target, st_error **err);
+
+/* init.c: --init. In the container's first process, once it is set up:
+ * forks the command (which execs it through exec_cmd) and stays as PID 1,
+ * forwarding signals to it and reaping every child, until it exits; then
+ * exits with its status (128 + signal when killed). errfd (the starter's
+ * exec report, close-on-exec) is closed in the init once the child runs. */
+_Noreturn void st_init_run(bool terminal, int errfd,
+                           void (*exec_cmd)(const void *), const void *arg);
 
 /* names.c: Docker-style generated names ("admiring_turing"). */
 char *st_name_generate(void);

@@ -187,6 +187,12 @@ static _Noreturn void exec_command(int errfd, char **args, char **env) {
   child_fail(errfd, denied ? 126 : 127, msg);
 }
 
+/* The command of --init's child (init.c). */
+static void exec_spec_command(const void *arg) {
+  const st_launch *l = arg;
+  exec_command(l->errfd, l->spec->args, l->spec->env);
+}
+
 static _Noreturn void child_main(const st_launch *l) {
   const st_spec *spec = l->spec;
   st_error *err = NULL;
@@ -215,6 +221,8 @@ static _Noreturn void child_main(const st_launch *l) {
     child_fail(l->errfd, 125, "chdir to the working directory");
   if (apply_security(l, &err) < 0)
     child_fail_err(l->errfd, err);
+  if (spec->init)
+    st_init_run(spec->terminal, l->errfd, exec_spec_command, l);
   exec_command(l->errfd, spec->args, spec->env);
 }
 

@@ -5,9 +5,10 @@
  * Process model: the process that starts a container waits for it (the
  * CLI for `run`, a small monitor process for `run -d` / `start`); it
  * forwards signals to the container's PID 1 and records the exit status.
- * PID 1 is the container's own command (no init): like Docker without
- * --init, a signal PID 1 installs no handler for is ignored, except
- * SIGKILL, so `stop` falls back to SIGKILL after its timeout.
+ * Without --init, PID 1 is the container's own command: as with Docker, a
+ * signal PID 1 installs no handler for is ignored, except SIGKILL, so
+ * `stop` falls back to SIGKILL after its timeout. With --init, PID 1 is
+ * strata's init (init.c), which forwards signals and reaps orphans.
  */
 #ifndef STRATA_RUNTIME_H
 #define STRATA_RUNTIME_H
@@ -29,8 +30,13 @@ typedef struct st_create_opts {
   size_t n_env;
   const char *workdir, *user, *hostname;
   const char *network;  /* "none" (default) or "host" */
-  char *const *volumes; /* "HOST:CTR[:ro|rw]" */
+  char *const *volumes; /* -v: "[SRC:]DEST[:MODE]" (runtime/volumes.h) */
   size_t n_volumes;
+  char *const *mounts; /* --mount type=...,source=...,target=... */
+  size_t n_mounts;
+  char *const *volumes_from; /* --volumes-from CONTAINER[:ro|rw] */
+  size_t n_volumes_from;
+  bool init;          /* --init: an init as PID 1 runs the command */
   char *const *tmpfs; /* "CTR[:options]" */
   size_t n_tmpfs;
   bool read_only, tty, interactive, auto_remove, privileged;
@@ -104,6 +110,10 @@ int st_container_wait(st_store *s, const char *ref, int *status,
  * (killed first), else EBUSY. */
 int st_container_remove(st_store *s, const char *ref, bool force,
                         st_error **err);
+/* The same; anon_volumes: also the container's anonymous volumes that no
+ * other container uses (`rm -v`, `run --rm`). */
+int st_container_remove_v(st_store *s, const char *ref, bool force,
+                          bool anon_volumes, st_error **err);
 
 /* The container's log (containers/<id>/container.log): one JSON object per
  * line, Docker's json-file shape {"log":..., "stream":..., "time":...}. */

@@ -175,34 +175,6 @@ static void add_etc_mounts(json_t *m, const st_spec_input *in) {
   }
 }
 
-/* -v HOST:CTR[:ro|rw]: HOST must be an absolute, existing path. */
-static int add_volume(json_t *m, const char *spec, st_error **err) {
-  cleanup_free char *dup = strdup(spec);
-  if (dup == NULL)
-    return st_error_errno(err, ENOMEM, "volume");
-  char *ctr = strchr(dup, ':');
-  char *mode = ctr ? strchr(ctr + 1, ':') : NULL;
-  if (ctr)
-    *ctr++ = '\0';
-  if (mode)
-    *mode++ = '\0';
-  if (!ctr || dup[0] != '/' || ctr[0] != '/' ||
-      (mode && strcmp(mode, "ro") && strcmp(mode, "rw")))
-    return st_error_set(err, EINVAL, "invalid volume specification: '%s'",
-                        spec);
-  cleanup_free char *host = realpath(dup, NULL);
-  if (host == NULL)
-    return st_error_errno(err, errno,
-                          "invalid mount config for type \"bind\": bind "
-                          "source path does not exist: %s",
-                          dup);
-  const char *ro[] = {"rbind", "rprivate", "ro", NULL};
-  const char *rw[] = {"rbind", "rprivate", NULL};
-  bool readonly = mode && strcmp(mode, "ro") == 0;
-  json_array_append_new(m, mount_obj(ctr, "bind", host, readonly ? ro : rw));
-  return 0;
-}
-
 /* --tmpfs CTR[:opts]: Docker's defaults noexec,nosuid,nodev. */
 static int add_tmpfs(json_t *m, const char *spec, st_error **err) {
   cleanup_free char *dup = strdup(spec);
@@ -229,11 +201,7 @@ static int build_mounts(const st_spec_input *in, json_t **out, st_error **err) {
   json_t *m = json_array();
   add_default_mounts(m, in);
   add_etc_mounts(m, in);
-  for (size_t i = 0; i < in->o->n_volumes; i++)
-    if (add_volume(m, in->o->volumes[i], err) < 0) {
-      json_decref(m);
-      return -1;
-    }
+  json_array_extend(m, in->volume_mounts); /* runtime/mounts.c */
   for (size_t i = 0; i < in->o->n_tmpfs; i++)
     if (add_tmpfs(m, in->o->tmpfs[i], err) < 0) {
       json_decref(m);
@@ -424,6 +392,13 @@ static json_t *build_annotations(const st_spec_input *in) {
     json_object_set_new(a, ST_ANN_INTERRUPT, json_string("kill"));
   if (a && in->runtime)
     json_object_set_new(a, ST_ANN_RUNTIME, json_string(in->runtime));
+  if (a && in->o->init)
+    json_object_set_new(a, ST_ANN_INIT, json_string("true"));
+  cleanup_free char *hm = in->volume_host_mounts
+                              ? json_dumps(in->volume_host_mounts, JSON_COMPACT)
+                              : NULL;
+  if (a && hm)
+    json_object_set_new(a, ST_ANN_VOLUME_MOUNTS, json_string(hm));
   return a;
 }
 

@@ -261,6 +261,12 @@ static int load_root(json_t *spec, const char *dir, st_spec *out) {
   out->volatile_upper = vol && strcmp(vol, "true") == 0;
   const char *ik = json_string_value(json_object_get(ann, ST_ANN_INTERRUPT));
   out->interrupt_kills = ik && strcmp(ik, "kill") == 0;
+  const char *init = json_string_value(json_object_get(ann, ST_ANN_INIT));
+  out->init = init && strcmp(init, "true") == 0;
+  const char *vm =
+      json_string_value(json_object_get(ann, ST_ANN_VOLUME_MOUNTS));
+  if (vm && (out->volume_mounts = strdup(vm)) == NULL)
+    return -1;
   const char *rt = json_string_value(json_object_get(ann, ST_ANN_RUNTIME));
   if (rt && (out->runtime = strdup(rt)) == NULL)
     return -1;
@@ -312,6 +318,7 @@ out:
 }
 
 void st_spec_clear(st_spec *s) {
+  free(s->volume_mounts);
   strv_free(s->args);
   strv_free(s->env);
   free(s->cwd);

@@ -16,6 +16,7 @@
 
 #include "fmt/units.h"
 #include "runtime/launch.h"
+#include "runtime/mounts.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -320,6 +321,8 @@ int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
                  .pid = -1,
                  .cache_dir = cache,
                  .cgroup = &cg};
+  if (r == 0 && spec.volume_mounts)
+    r = st_volume_host_mounts(spec.volume_mounts, err);
   if (r == 0 && !spec.runtime)
     r = st_cgroup_create(&spec, &cg, err);
   if (r == 0) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "store/internal.h"
+#include "store/volumes.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -691,6 +692,8 @@ static int check_snapshot(st_store *s, st_fsck_report *r, st_error **err) {
   if (ret == 0)
     ret = check_database(s, r, err);
   if (ret == 0)
+    ret = st_volumes_check(s, r, err);
+  if (ret == 0)
     count_garbage(s, &blobs, r);
   free(imgs);
   free(blobs.v);
@@ -819,6 +822,8 @@ static int repair_records(st_store *s, const st_fsck_report *f,
       ret = remove_reference(s, p->subject, out, err);
     else if (p->kind == ST_FSCK_PARENT)
       ret = cut_parent(s, p->subject, out, err);
+    else if (p->kind == ST_FSCK_VOLUME)
+      ret = st_volume_repair(s, p->subject, err);
     if (ret < 0) {
       st_tx_rollback(s);
       return -1;

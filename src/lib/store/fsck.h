@@ -30,6 +30,8 @@ typedef enum st_fsck_kind {
   ST_FSCK_REFERENCE, /* tag or repo digest to a missing image (`subject`) */
   ST_FSCK_PARENT,    /* images that are their own ancestors (`subject`: the
                         image whose parent link repair cuts) */
+  ST_FSCK_VOLUME,    /* a volume directory without a record or a record
+                        without its directory (`subject`: the name) */
 } st_fsck_kind;
 
 typedef struct st_fsck_problem {

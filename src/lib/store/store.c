@@ -114,6 +114,23 @@ static const char schema_file_hashes[] = "CREATE TABLE file_hashes ("
                                          " digest TEXT NOT NULL,"
                                          " PRIMARY KEY (dev, ino));";
 
+/* Volumes (issue 11, store/volumes.h): one row per volume, its files in
+ * volumes/<name>/_data; container_volumes says which container uses which
+ * volume (gone with the container's row; a used volume cannot go). */
+static const char schema_volumes[] =
+    "CREATE TABLE volumes ("
+    " name TEXT PRIMARY KEY,"
+    " driver TEXT NOT NULL,"     /* local */
+    " created INTEGER NOT NULL," /* unix ns */
+    " labels TEXT NOT NULL,"     /* JSON object */
+    " options TEXT NOT NULL);"   /* JSON object: type, device, o */
+    "CREATE TABLE container_volumes ("
+    " container TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,"
+    " volume TEXT NOT NULL REFERENCES volumes(name),"
+    " dest TEXT NOT NULL,"
+    " PRIMARY KEY (container, dest));"
+    "CREATE INDEX container_volumes_volume ON container_volumes(volume);";
+
 /* The images builds handed to the user (the final image of each build).
  * Every other image a build step made, untagged and childless, belongs to
  * the build cache: hidden by `images`, not dangling, left by `image prune`
@@ -127,8 +144,13 @@ static const char schema_build_outputs[] =
  * takes the schema from version i to i + 1. Append; never edit a released
  * entry. */
 static const char *const migrations[] = {
-    schema_v1,          schema_registry,    schema_containers,
-    schema_build_cache, schema_file_hashes, schema_build_outputs,
+    schema_v1,
+    schema_registry,
+    schema_containers,
+    schema_build_cache,
+    schema_file_hashes,
+    schema_volumes,
+    schema_build_outputs,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
