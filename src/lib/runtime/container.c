@@ -263,7 +263,10 @@ int st_container_create(st_store *s, const st_create_opts *o,
     r = st_container_insert(s, &rec, err); /* reports the conflict */
     goto out;
   }
-  if (write_bundle(o, &c, dir, &spec, err) < 0)
+  /* Held until this process starts the container or exits, so a prune
+   * never takes a container between its creation and its start. */
+  if (write_bundle(o, &c, dir, &spec, err) < 0 ||
+      st_container_lock(s, id, true, err) < 0)
     goto fail;
   cmd = st_spec_command(spec);
   st_container rec = {.name = name,
@@ -297,6 +300,7 @@ int st_container_create(st_store *s, const st_create_opts *o,
   goto out;
 fail:;
   st_error *ignored = NULL;
+  st_container_unlock(s, id);
   st_rm_rf(dir, &ignored);
   st_error_free(ignored);
 out:
@@ -470,16 +474,48 @@ static int remove_files(st_store *s, const char *id, st_error **err) {
   cleanup_free char *dir = st_container_dir(s, id);
   if (dir == NULL)
     return st_error_errno(err, ENOMEM, "remove container");
-  if (st_container_delete(s, id, err) < 0 || st_rm_rf(dir, err) < 0)
+  if (st_container_lock(s, id, true, err) < 0)
     return -1;
-  st_cgroup_remove_id(id);
-  return 0;
+  int r = 0;
+  if (st_container_delete(s, id, err) < 0 || st_rm_rf(dir, err) < 0)
+    r = -1;
+  st_container_unlock(s, id);
+  if (r == 0)
+    st_cgroup_remove_id(id);
+  return r;
 }
 
-int st_container_remove(st_store *s, const char *ref, bool force,
-                        st_error **err) {
+/* Finds ref, takes its container lock (waiting for it, or EBUSY at once
+ * unless wait) and reads its row again under the lock: whatever another
+ * process did meanwhile (started it, removed it) is seen. */
+static int find_locked(st_store *s, const char *ref, bool wait, st_container *c,
+                       st_error **err) {
+  if (st_container_find(s, ref, c, err) < 0)
+    return -1;
+  char id[ST_CONTAINER_ID_LEN];
+  snprintf(id, sizeof(id), "%s", c->id);
+  st_container_clear(c);
+  st_error *e = NULL;
+  if (st_container_lock(s, id, wait, &e) == 0) {
+    if (find_fresh(s, id, c, &e) == 0)
+      return 0;
+    st_container_unlock(s, id);
+  }
+  if (e->code == ENOENT) { /* removed meanwhile: name it as the user did */
+    st_error_free(e);
+    return st_error_set(err, ENOENT, "No such container: %s", ref);
+  }
+  if (err)
+    *err = e;
+  else
+    st_error_free(e);
+  return -1;
+}
+
+static int remove_container(st_store *s, const char *ref, bool force, bool wait,
+                            st_error **err) {
   st_container c;
-  if (find_fresh(s, ref, &c, err) < 0)
+  if (find_locked(s, ref, wait, &c, err) < 0)
     return -1;
   int r = 0;
   if (c.state == ST_CT_RUNNING && !force) {
@@ -496,15 +532,25 @@ int st_container_remove(st_store *s, const char *ref, bool force,
   }
   r = remove_files(s, c.id, err);
 out:
+  st_container_unlock(s, c.id);
   st_container_clear(&c);
   return r;
+}
+
+int st_container_remove(st_store *s, const char *ref, bool force,
+                        st_error **err) {
+  return remove_container(s, ref, force, true, err);
+}
+
+int st_container_remove_idle(st_store *s, const char *id, st_error **err) {
+  return remove_container(s, id, false, false, err);
 }
 
 /* ---- run ---------------------------------------------------------------- */
 
 int st_container_run(st_store *s, const char *id, int *status, st_error **err) {
   st_container c;
-  if (find_fresh(s, id, &c, err) < 0)
+  if (find_locked(s, id, true, &c, err) < 0)
     return -1;
   int r = 0;
   if (c.state == ST_CT_RUNNING)
@@ -516,6 +562,8 @@ int st_container_run(st_store *s, const char *id, int *status, st_error **err) {
     r = dir ? st_supervise(s, dir, c.id, mode, -1, status, err)
             : st_error_errno(err, ENOMEM, "run");
   }
+  /* Released once running (run_launched); here when it never started. */
+  st_container_unlock(s, c.id);
   if (c.auto_remove && (r == 0 || c.state != ST_CT_RUNNING)) {
     st_error *e = NULL;
     if (remove_files(s, c.id, &e) < 0)
@@ -569,16 +617,23 @@ static int read_ready(int rd, st_ready *out, st_error **err) {
                       "%s", got > 1 ? buf + 1 : "the container monitor failed");
 }
 
+static int start_detached(st_store *s, const char *cid, st_error **err);
+
 int st_container_start_detached(st_store *s, const char *id, st_error **err) {
   st_container c;
-  if (find_fresh(s, id, &c, err) < 0)
+  if (find_locked(s, id, true, &c, err) < 0)
     return -1;
   bool running = c.state == ST_CT_RUNNING;
   char cid[ST_CONTAINER_ID_LEN];
   snprintf(cid, sizeof(cid), "%s", c.id);
   st_container_clear(&c);
-  if (running)
-    return 0; /* Docker: starting a running container is a no-op */
+  /* Docker: starting a running container is a no-op */
+  int r = running ? 0 : start_detached(s, cid, err);
+  st_container_unlock(s, cid);
+  return r;
+}
+
+static int start_detached(st_store *s, const char *cid, st_error **err) {
   cleanup_free char *dir = st_container_dir(s, cid), *exitf = NULL;
   int p[2];
   if (dir == NULL || asprintf(&exitf, "%s/exit", dir) < 0)

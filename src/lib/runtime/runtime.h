@@ -104,6 +104,9 @@ int st_container_wait(st_store *s, const char *ref, int *status,
  * (killed first), else EBUSY. */
 int st_container_remove(st_store *s, const char *ref, bool force,
                         st_error **err);
+/* Removes container id unless it runs or another command holds its lock
+ * (starting or removing it): EBUSY then, at once (container prune). */
+int st_container_remove_idle(st_store *s, const char *id, st_error **err);
 
 /* The container's log (containers/<id>/container.log): one JSON object per
  * line, Docker's json-file shape {"log":..., "stream":..., "time":...}. */

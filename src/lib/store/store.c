@@ -370,6 +370,7 @@ void st_store_close(st_store *s) {
     bound_wal(s);
     sqlite3_close(s->db);
   }
+  st_container_unlock_all(s);
   if (s->lock_fd >= 0)
     close(s->lock_fd);
   free(s->root);
