@@ -44,17 +44,35 @@ setup() {
   assert_eq "$output" ""
 }
 
-@test "nothing is swept while another strata process has the store open" {
-  "$STRATA" run --rm busybox sleep 2 &
+@test "nothing is swept while another strata process is busy (writing)" {
+  # A busy process may be between writing a container directory and
+  # recording it; an import reading a FIFO stays busy until it is fed.
+  mkfifo "$BATS_TEST_TMPDIR/slow"
+  "$STRATA" import "$BATS_TEST_TMPDIR/slow" slow:1 >/dev/null &
   bg=$!
-  sleep 0.5
+  exec 7>"$BATS_TEST_TMPDIR/slow"
+  head -c 10240 "$(busybox_tar)" >&7
+  sleep 0.3
   orphan=$STRATA_ROOT/containers/$(printf 'cd%.0s' $(seq 32))
   mkdir -p "$orphan"
   run --separate-stderr "$STRATA" ps -a
   [ -d "$orphan" ]
+  tail -c +10241 "$(busybox_tar)" >&7
+  exec 7>&-
   wait "$bg"
   run --separate-stderr "$STRATA" ps -a
   [ ! -e "$orphan" ]
+}
+
+@test "a container running attached is never swept by a process alone" {
+  "$STRATA" run --rm --name attached busybox sh -c 'sleep 1; echo done' \
+    >"$BATS_TEST_TMPDIR/out" &
+  bg=$!
+  sleep 0.5
+  run --separate-stderr "$STRATA" ps --format '{{.Names}}'
+  assert_eq "$output" "attached"
+  wait "$bg"
+  assert_eq "$(cat "$BATS_TEST_TMPDIR/out")" "done"
 }
 
 @test "a killed run --rm: its container is recorded and removed once it exits" {

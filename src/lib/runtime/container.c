@@ -248,7 +248,7 @@ static int validate(const st_create_opts *o, st_error **err) {
 
 int st_container_create(st_store *s, const st_create_opts *o,
                         char id[ST_CONTAINER_ID_LEN], st_error **err) {
-  if (validate(o, err) < 0 || new_id(id, err) < 0)
+  if (validate(o, err) < 0 || new_id(id, err) < 0 || st_store_busy(s, err) < 0)
     return -1;
   creating c = {0};
   cleanup_free char *name = NULL, *cmd = NULL;
@@ -296,6 +296,9 @@ int st_container_create(st_store *s, const st_create_opts *o,
       goto fail;
     rec.name = name;
   }
+  /* Recorded: the container now holds its image and layers, so this
+   * process (an attached `run` may last long) no longer holds gc back. */
+  st_store_idle(s);
   r = 0;
   goto out;
 fail:;

@@ -104,6 +104,11 @@ int st_containers_prune(st_store *s, int64_t until, char ***ids, size_t *n,
     free(v);
     return -1;
   }
+  /* Like every prune, collect what interrupted commands left (when no
+   * other process is busy; store.h). */
+  st_error *gc_err = NULL;
+  st_store_gc(s, &gc_err);
+  st_error_free(gc_err);
   *ids = v;
   *n = len;
   *reclaimed = bytes;

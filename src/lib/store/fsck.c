@@ -711,6 +711,9 @@ int st_store_check_deep(st_store *s, bool deep, st_fsck_report *r,
   memset(r, 0, sizeof(*r));
   if (s->tx_depth > 0)
     return st_error_set(err, EINVAL, "check store: inside a transaction");
+  /* No gc may remove what the snapshot names while it is checked. */
+  if (st_store_busy(s, err) < 0)
+    return st_error_wrap(err, "check store");
   if (st_db_exec(s, "BEGIN", err) < 0)
     return st_error_wrap(err, "check store");
   int ret = check_snapshot(s, deep, r, err);

@@ -11,7 +11,8 @@
  * are not problems: a crash between storing a blob and recording it leaves them
  * legitimately; they are reported as reclaimable garbage.
  *
- * The check reads one database snapshot and holds the store lock shared, so
+ * The check reads one database snapshot and is busy (holds the store lock
+ * shared), so
  * it runs safely next to other strata processes: whatever they record after
  * the snapshot was taken is not looked at, and no gc can remove a blob
  * meanwhile. */

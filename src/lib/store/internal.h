@@ -11,7 +11,8 @@ struct st_store {
   char *blobs_dir; /* <root>/blobs/sha256 */
   char *tmp_dir;   /* <root>/tmp */
   sqlite3 *db;
-  int lock_fd;  /* <root>/lock: shared while open, exclusive for gc */
+  int lock_fd;  /* <root>/lock: shared while busy, exclusive for gc */
+  bool busy;    /* lock_fd held shared (st_store_busy) */
   int tx_depth; /* nesting of st_tx_begin */
   /* container locks this handle holds (store/containers.h) */
   struct st_ct_lock *ct_locks;

@@ -499,6 +499,8 @@ static bool layer_present(st_store *s, const char *hex) {
 static int ensure_layer(st_store *s, const char *chain, const char *blob,
                         st_error **err) {
   const char *hex = st_digest_hex(chain);
+  if (st_store_busy(s, err) < 0)
+    return -1;
   if (layer_present(s, hex))
     return 0;
   cleanup_free char *dir = layers_path(s, "", "");
@@ -525,6 +527,8 @@ int st_layer_unpack_again(st_store *s, const char *chain, const char *blob,
   if (dir == NULL || lock == NULL || dest == NULL ||
       asprintf(&stale, "%s/stale-XXXXXX", s->tmp_dir) < 0)
     return st_error_errno(err, ENOMEM, "unpack layer");
+  if (st_store_busy(s, err) < 0)
+    return -1;
   if (mkdir(dir, 0700) < 0 && errno != EEXIST)
     return st_error_errno(err, errno, "mkdir `%s`", dir);
   cleanup_close int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
