@@ -323,13 +323,15 @@ static int take_lock(st_store *s, bool *alone, st_error **err) {
 }
 
 int st_store_busy(st_store *s, st_error **err) {
-  if (s->busy)
+  /* Push's worker threads write blobs too: the flag is read atomically
+   * (taking the shared lock twice is harmless). */
+  if (__atomic_load_n(&s->busy, __ATOMIC_ACQUIRE))
     return 0;
   /* Waits while a gc holds it exclusively (a gc is short). */
   while (flock(s->lock_fd, LOCK_SH) < 0)
     if (errno != EINTR)
       return st_error_errno(err, errno, "lock `%s/lock`", s->root);
-  s->busy = true;
+  __atomic_store_n(&s->busy, true, __ATOMIC_RELEASE);
   return 0;
 }
 
