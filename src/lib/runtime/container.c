@@ -296,9 +296,6 @@ int st_container_create(st_store *s, const st_create_opts *o,
       goto fail;
     rec.name = name;
   }
-  /* Recorded: the container now holds its image and layers, so this
-   * process (an attached `run` may last long) no longer holds gc back. */
-  st_store_idle(s);
   r = 0;
   goto out;
 fail:;
