@@ -145,3 +145,25 @@ every_container_has_its_image() {
   run --separate-stderr "$STRATA" system check
   assert_status 0
 }
+
+@test "races: rm still removes a container whose directory is gone (no lock to take)" {
+  "$STRATA" create --pull never --name lost busybox true >/dev/null
+  local id
+  id=$("$STRATA" ps -aq --no-trunc)
+  # A busy process keeps the next command from sweeping the row itself.
+  mkfifo "$BATS_TEST_TMPDIR/slow"
+  "$STRATA" import "$BATS_TEST_TMPDIR/slow" slow:1 >/dev/null &
+  local bg=$!
+  exec 7>"$BATS_TEST_TMPDIR/slow"
+  head -c 10240 "$(busybox_tar)" >&7
+  sleep 0.3
+  rm -rf "${STRATA_ROOT:?}/containers/$id"
+  run --separate-stderr "$STRATA" rm lost
+  assert_status 0
+  assert_eq "$output" "lost"
+  tail -c +10241 "$(busybox_tar)" >&7
+  exec 7>&-
+  wait "$bg"
+  run --separate-stderr "$STRATA" ps -aq
+  assert_eq "$output" ""
+}

@@ -75,8 +75,9 @@ int st_container_delete(st_store *s, const char *id, st_error **err);
  * released by st_container_unlock or st_store_close.
  *
  * wait: false returns EBUSY at once when another process holds it; true
- * waits (up to a minute, then EBUSY). ENOENT when the directory is gone
- * (removed meanwhile). */
+ * waits (up to a minute, then EBUSY). ENOENT when the directory was
+ * removed while it waited; 0 without a lock when there is no directory at
+ * all (a row without one, which only `rm` or the sweep can remove). */
 int st_container_lock(st_store *s, const char *id, bool wait, st_error **err);
 void st_container_unlock(st_store *s, const char *id);
 
