@@ -72,7 +72,11 @@ plant_garbage() {
   local pid=$!
   exec 7>"$BATS_TEST_TMPDIR/slow"
   head -c 20480 "$(busybox_tar)" >&7
-  sleep 0.3
+  local w
+  for w in $(seq 1 100); do # until the import is writing its blob (busy)
+    [ -n "$(ls -A "$STRATA_ROOT/tmp" 2>/dev/null)" ] && break
+    sleep 0.1
+  done
   run ls -A "$STRATA_ROOT/tmp"
   [ -n "$output" ] # the import's blob in progress
   run --separate-stderr "$STRATA" image prune -f

@@ -156,7 +156,11 @@ every_container_has_its_image() {
   local bg=$!
   exec 7>"$BATS_TEST_TMPDIR/slow"
   head -c 10240 "$(busybox_tar)" >&7
-  sleep 0.3
+  local w
+  for w in $(seq 1 100); do # until the import is writing its blob (busy)
+    [ -n "$(ls -A "$STRATA_ROOT/tmp" 2>/dev/null)" ] && break
+    sleep 0.1
+  done
   rm -rf "${STRATA_ROOT:?}/containers/$id"
   run --separate-stderr "$STRATA" rm lost
   assert_status 0

@@ -64,7 +64,11 @@ wait_up() {
   bg=$!
   exec 7>"$BATS_TEST_TMPDIR/slow"
   head -c 10240 "$(busybox_tar)" >&7
-  sleep 0.3
+  local w
+  for w in $(seq 1 100); do # until the import is writing its blob (busy)
+    [ -n "$(ls -A "$STRATA_ROOT/tmp" 2>/dev/null)" ] && break
+    sleep 0.1
+  done
   orphan=$STRATA_ROOT/containers/$(printf 'cd%.0s' $(seq 32))
   mkdir -p "$orphan"
   run --separate-stderr "$STRATA" ps -a
