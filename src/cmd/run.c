@@ -89,14 +89,21 @@ static int run_run(int argc, char **argv) {
     /* error printed */
   } else if (st_container_create(s, &c.o, id, &err) < 0) {
     code = cli_runtime_fail(err);
-  } else if (c.detach) {
-    code = st_container_start_detached(s, id, &err) < 0 ? cli_runtime_fail(err)
-                                                        : 0;
-    if (code == 0)
-      printf("%s\n", id);
   } else {
-    code = st_container_run(s, id, &status, &err) < 0 ? cli_runtime_fail(err)
-                                                      : status;
+    /* Recorded: the container holds its image and layers, and nothing
+     * else of this process is unrecorded, so an attached run (which may
+     * last long) does not hold gc back (store.h). */
+    st_store_idle(s);
+    if (c.detach) {
+      code = st_container_start_detached(s, id, &err) < 0
+                 ? cli_runtime_fail(err)
+                 : 0;
+      if (code == 0)
+        printf("%s\n", id);
+    } else {
+      code = st_container_run(s, id, &status, &err) < 0 ? cli_runtime_fail(err)
+                                                        : status;
+    }
   }
   cli_create_free(&c);
   return code;

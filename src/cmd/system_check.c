@@ -18,8 +18,11 @@ ST_COMMAND(system_check, "system check", run_check,
            "every\nimage's config, manifest and layers, tags and the "
            "database\n\n"
            "Options:\n"
+           "      --deep     Compare every unpacked layer tree with its "
+           "tar (default: a sample)\n"
            "      --repair   Remove broken images, dangling references and "
-           "unreferenced blobs\n"
+           "unreferenced blobs;\n"
+           "                 unpack damaged layer trees again\n"
            "  -h, --help     Print usage\n");
 
 static const char *plural(size_t n, const char *one, const char *many) {
@@ -61,6 +64,10 @@ static void print_repair(const st_fsck_repair *rep) {
   }
   for (size_t i = 0; i < rep->n_cut; i++)
     printf("Cut the parent link of image %s (a parent cycle)\n", rep->cut[i]);
+  for (size_t i = 0; i < rep->n_trees; i++)
+    printf("Unpacked layer tree %s again\n", rep->trees[i]);
+  for (size_t i = 0; i < rep->n_not_repaired; i++)
+    printf("Not repaired: %s\n", rep->not_repaired[i]);
   if (rep->n_stray > 0)
     printf("Removed %zu stray %s from blobs/sha256\n", rep->n_stray,
            plural(rep->n_stray, "entry", "entries"));
@@ -72,7 +79,7 @@ static bool needs_repair(const st_fsck_report *r) {
   return r->n_problems > 0 || r->n_garbage > 0 || r->n_garbage_layers > 0;
 }
 
-static int repair(st_store *s, const st_fsck_report *found) {
+static int repair(st_store *s, bool deep, const st_fsck_report *found) {
   cleanup_error st_error *err = NULL;
   st_fsck_repair rep;
   if (st_store_repair(s, found, &rep, &err) < 0) {
@@ -82,7 +89,7 @@ static int repair(st_store *s, const st_fsck_report *found) {
   print_repair(&rep);
   st_fsck_repair_clear(&rep);
   st_fsck_report again;
-  if (st_store_check(s, &again, &err) < 0) {
+  if (st_store_check_deep(s, deep, &again, &err) < 0) {
     cli_print_error(err);
     return 1;
   }
@@ -95,14 +102,18 @@ static int repair(st_store *s, const st_fsck_report *found) {
 
 static int run_check(int argc, char **argv) {
   static const struct option opts[] = {{"repair", no_argument, 0, 'r'},
+                                       {"deep", no_argument, 0, 'd'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-  bool do_repair = false;
+  bool do_repair = false, deep = false;
   int c;
   while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
     switch (c) {
     case 'r':
       do_repair = true;
+      break;
+    case 'd':
+      deep = true;
       break;
     case 'h':
       return cli_usage(&st_cmd_system_check);
@@ -119,7 +130,7 @@ static int run_check(int argc, char **argv) {
     return 1;
   cleanup_error st_error *err = NULL;
   st_fsck_report r;
-  if (st_store_check(s, &r, &err) < 0) {
+  if (st_store_check_deep(s, deep, &r, &err) < 0) {
     cli_print_error(err);
     return 1;
   }
@@ -128,7 +139,7 @@ static int run_check(int argc, char **argv) {
   print_garbage(&r, do_repair);
   int code = r.n_problems > 0 ? 1 : 0;
   if (do_repair && needs_repair(&r))
-    code = repair(s, &r);
+    code = repair(s, deep, &r);
   st_fsck_report_clear(&r);
   return code;
 }

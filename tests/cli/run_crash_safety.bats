@@ -13,10 +13,22 @@ setup() {
   import_busybox busybox >/dev/null
 }
 
+# wait_up NAME: polls `ps` (up to 10 s) until NAME is running; a fixed
+# sleep is too short on a loaded machine with a sanitizer build.
+wait_up() {
+  local i
+  for i in $(seq 1 100); do
+    [[ $("$STRATA" ps --format '{{.Names}} {{.Status}}') == "$1 Up"* ]] && return 0
+    sleep 0.1
+  done
+  echo "$1 never showed as running"
+  return 1
+}
+
 @test "run --rm: ps lists it while it runs; nothing is left after" {
   "$STRATA" run --rm --name brief busybox sleep 2 &
   bg=$!
-  sleep 0.7
+  wait_up brief
   run --separate-stderr "$STRATA" ps --format '{{.Names}} {{.Status}}'
   assert_match "$output" '^brief Up '
   wait "$bg"
@@ -44,28 +56,57 @@ setup() {
   assert_eq "$output" ""
 }
 
-@test "nothing is swept while another strata process has the store open" {
-  "$STRATA" run --rm busybox sleep 2 &
+@test "nothing is swept while another strata process is busy (writing)" {
+  # A busy process may be between writing a container directory and
+  # recording it; an import reading a FIFO stays busy until it is fed.
+  mkfifo "$BATS_TEST_TMPDIR/slow"
+  "$STRATA" import "$BATS_TEST_TMPDIR/slow" slow:1 >/dev/null &
   bg=$!
-  sleep 0.5
+  exec 7>"$BATS_TEST_TMPDIR/slow"
+  head -c 10240 "$(busybox_tar)" >&7
+  local w
+  for w in $(seq 1 100); do # until the import is writing its blob (busy)
+    [ -n "$(ls -A "$STRATA_ROOT/tmp" 2>/dev/null)" ] && break
+    sleep 0.1
+  done
   orphan=$STRATA_ROOT/containers/$(printf 'cd%.0s' $(seq 32))
   mkdir -p "$orphan"
   run --separate-stderr "$STRATA" ps -a
   [ -d "$orphan" ]
+  tail -c +10241 "$(busybox_tar)" >&7
+  exec 7>&-
   wait "$bg"
   run --separate-stderr "$STRATA" ps -a
   [ ! -e "$orphan" ]
 }
 
-@test "a killed run --rm: its container is recorded and removed once it exits" {
-  "$STRATA" run --rm --name killed busybox sleep 1 &
+@test "a container running attached is never swept by a process alone" {
+  "$STRATA" run --rm --name attached busybox sh -c 'sleep 2; echo done' \
+    >"$BATS_TEST_TMPDIR/out" &
   bg=$!
-  sleep 0.5
+  # Each ps opens the store, alone (the attached run holds nothing): the
+  # sweep must leave the running container alone every time.
+  local seen=0 i
+  for i in $(seq 1 30); do
+    run --separate-stderr "$STRATA" ps --format '{{.Names}}'
+    [ "$output" = attached ] && seen=$((seen + 1))
+    kill -0 "$bg" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ "$seen" -gt 0 ]
+  wait "$bg"
+  assert_eq "$(cat "$BATS_TEST_TMPDIR/out")" "done"
+}
+
+@test "a killed run --rm: its container is recorded and removed once it exits" {
+  "$STRATA" run --rm --name killed busybox sleep 2 &
+  bg=$!
+  wait_up killed
   kill -9 "$bg"
   wait "$bg" || true
   run --separate-stderr "$STRATA" ps --format '{{.Names}}'
   assert_eq "$output" "killed"
-  sleep 1.2
+  sleep 2.2
   run --separate-stderr "$STRATA" ps -aq
   assert_eq "$output" ""
   run --separate-stderr "$STRATA" ps -aq

@@ -625,8 +625,8 @@ static void test_prune_filters(void **state) {
   assert_true(has_image(c->s, young));
 }
 
-/* A concurrent handle keeps gc from sweeping; the reclaimed size must not
- * depend on it. */
+/* A concurrent busy handle keeps gc from sweeping; the reclaimed size must
+ * not depend on it. */
 static void test_prune_reclaimed_without_gc(void **state) {
   ctx *c = *state;
   char a[ST_DIGEST_LEN], b[ST_DIGEST_LEN];
@@ -635,6 +635,7 @@ static void test_prune_reclaimed_without_gc(void **state) {
   simple_image(c->s, 2, 200, "docker.io/library/x:1", b, NULL);
   st_store *other = NULL;
   ASSERT_OK(st_store_open(c->root, &other, &e_));
+  ASSERT_OK(st_store_busy(other, &e_));
   st_prune_opts o = {0};
   st_prune_report r;
   ASSERT_OK(st_image_prune(c->s, &o, &r, &e_));
@@ -644,6 +645,24 @@ static void test_prune_reclaimed_without_gc(void **state) {
   st_store_close(other);
   assert_true(st_store_gc(c->s, NULL) > 0);
   assert_false(st_blob_exists(c->s, la.blob));
+}
+
+/* Garbage an interrupted command left is collected by the next gc even
+ * while other processes have the store open, unless one of them is busy
+ * (writing or reading blobs): then it waits for a later gc. */
+static void test_gc_not_held_back_by_idle_handle(void **state) {
+  ctx *c = *state;
+  char junk[ST_DIGEST_LEN];
+  st_store *other = NULL;
+  ASSERT_OK(st_store_open(c->root, &other, &e_));
+  ASSERT_OK(st_blob_put(other, "left by a killed pull", 21, junk, &e_));
+  ASSERT_OK(st_store_busy(other, &e_)); /* still writing */
+  assert_int_equal(st_store_gc(c->s, NULL), 0);
+  assert_true(st_blob_exists(c->s, junk));
+  st_store_idle(other); /* open, but has nothing unrecorded */
+  assert_int_equal(st_store_gc(c->s, NULL), 21);
+  assert_false(st_blob_exists(c->s, junk));
+  st_store_close(other);
 }
 
 static void test_parse_timestamp(void **state) {
@@ -889,6 +908,7 @@ int main(void) {
       T(test_prune_all_keeps_parents_of_kept),
       T(test_prune_filters),
       T(test_prune_reclaimed_without_gc),
+      T(test_gc_not_held_back_by_idle_handle),
       cmocka_unit_test(test_parse_timestamp),
       T(test_disk_usage_shared),
       T(test_fsck_healthy),

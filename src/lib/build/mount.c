@@ -21,6 +21,8 @@
 static int ensure_tmp(st_bctx *b, st_error **err) {
   if (b->tmp)
     return 0;
+  if (st_store_busy(b->s, err) < 0)
+    return -1;
   if (asprintf(&b->tmp, "%s/tmp/build-XXXXXX", st_store_root(b->s)) < 0)
     return st_error_errno(err, ENOMEM, "build");
   if (mkdtemp(b->tmp) == NULL) {

@@ -65,6 +65,8 @@ static int unpack_into(int fd, const char *dir, st_error **err) {
 int st_build_stdin(st_store *s, int fd, char **dir, char **dockerfile,
                    size_t *len, st_error **err) {
   cleanup_free char *d = NULL, *spoolp = NULL;
+  if (st_store_busy(s, err) < 0)
+    return -1;
   if (asprintf(&d, "%s/tmp/context-XXXXXX", st_store_root(s)) < 0)
     return st_error_errno(err, ENOMEM, "build context");
   if (mkdtemp(d) == NULL)

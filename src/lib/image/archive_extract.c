@@ -53,6 +53,8 @@ void st_xdir_free(st_xdir *x) {
 }
 
 static int xdir_new(st_store *s, st_xdir **out, st_error **err) {
+  if (st_store_busy(s, err) < 0)
+    return -1;
   st_xdir *x = calloc(1, sizeof(*x));
   if (x == NULL)
     return st_error_errno(err, ENOMEM, "load");

@@ -258,7 +258,7 @@ static int validate(const st_create_opts *o, st_error **err) {
 
 int st_container_create(st_store *s, const st_create_opts *o,
                         char id[ST_CONTAINER_ID_LEN], st_error **err) {
-  if (validate(o, err) < 0 || new_id(id, err) < 0)
+  if (validate(o, err) < 0 || new_id(id, err) < 0 || st_store_busy(s, err) < 0)
     return -1;
   creating c = {0};
   cleanup_free char *name = NULL, *cmd = NULL;
@@ -273,9 +273,13 @@ int st_container_create(st_store *s, const st_create_opts *o,
     r = st_container_insert(s, &rec, err); /* reports the conflict */
     goto out;
   }
+  /* The lock is held until this process starts the container or exits,
+   * so a prune never takes a container between its creation and its
+   * start. */
   if (st_mounts_resolve(s, o, json_object_get(c.config, "config"), c.lower,
                         c.n_lower, &c.mounts, err) < 0 ||
-      write_bundle(o, &c, dir, &spec, err) < 0)
+      write_bundle(o, &c, dir, &spec, err) < 0 ||
+      st_container_lock(s, id, true, err) < 0)
     goto fail;
   cmd = st_spec_command(spec);
   st_container rec = {.name = name,
@@ -316,6 +320,7 @@ int st_container_create(st_store *s, const st_create_opts *o,
 fail:;
   st_error *ignored = NULL;
   st_mounts_rollback(s, &c.mounts);
+  st_container_unlock(s, id);
   st_rm_rf(dir, &ignored);
   st_error_free(ignored);
 out:
@@ -490,30 +495,55 @@ static int remove_files(st_store *s, const char *id, bool anon_volumes,
   cleanup_free char *dir = st_container_dir(s, id);
   if (dir == NULL)
     return st_error_errno(err, ENOMEM, "remove container");
+  if (st_container_lock(s, id, true, err) < 0)
+    return -1;
   char **anon = NULL;
   size_t n_anon = 0;
   st_error *e = NULL;
   if (anon_volumes && st_volume_anonymous_of(s, id, &anon, &n_anon, &e) < 0)
     st_error_free(e);
-  if (st_container_delete(s, id, err) < 0 || st_rm_rf(dir, err) < 0) {
-    st_strv_free(anon, n_anon);
-    return -1;
+  int r = 0;
+  if (st_container_delete(s, id, err) < 0 || st_rm_rf(dir, err) < 0)
+    r = -1;
+  st_container_unlock(s, id);
+  if (r == 0) {
+    st_cgroup_remove_id(id);
+    st_volumes_release(s, anon, n_anon); /* those no other container uses */
   }
-  st_cgroup_remove_id(id);
-  st_volumes_release(s, anon, n_anon); /* those no other container uses */
   st_strv_free(anon, n_anon);
-  return 0;
+  return r;
+}
+/* Finds ref, takes its container lock (waiting for it, or EBUSY at once
+ * unless wait) and reads its row again under the lock: whatever another
+ * process did meanwhile (started it, removed it) is seen. */
+static int find_locked(st_store *s, const char *ref, bool wait, st_container *c,
+                       st_error **err) {
+  if (st_container_find(s, ref, c, err) < 0)
+    return -1;
+  char id[ST_CONTAINER_ID_LEN];
+  snprintf(id, sizeof(id), "%s", c->id);
+  st_container_clear(c);
+  st_error *e = NULL;
+  if (st_container_lock(s, id, wait, &e) == 0) {
+    if (find_fresh(s, id, c, &e) == 0)
+      return 0;
+    st_container_unlock(s, id);
+  }
+  if (e->code == ENOENT) { /* removed meanwhile: name it as the user did */
+    st_error_free(e);
+    return st_error_set(err, ENOENT, "No such container: %s", ref);
+  }
+  if (err)
+    *err = e;
+  else
+    st_error_free(e);
+  return -1;
 }
 
-int st_container_remove(st_store *s, const char *ref, bool force,
-                        st_error **err) {
-  return st_container_remove_v(s, ref, force, false, err);
-}
-
-int st_container_remove_v(st_store *s, const char *ref, bool force,
-                          bool anon_volumes, st_error **err) {
+static int remove_container(st_store *s, const char *ref, bool force, bool wait,
+                            bool anon_volumes, st_error **err) {
   st_container c;
-  if (find_fresh(s, ref, &c, err) < 0)
+  if (find_locked(s, ref, wait, &c, err) < 0)
     return -1;
   int r = 0;
   if (c.state == ST_CT_RUNNING && !force) {
@@ -530,15 +560,30 @@ int st_container_remove_v(st_store *s, const char *ref, bool force,
   }
   r = remove_files(s, c.id, anon_volumes, err);
 out:
+  st_container_unlock(s, c.id);
   st_container_clear(&c);
   return r;
+}
+
+int st_container_remove(st_store *s, const char *ref, bool force,
+                        st_error **err) {
+  return remove_container(s, ref, force, true, false, err);
+}
+
+int st_container_remove_v(st_store *s, const char *ref, bool force,
+                          bool anon_volumes, st_error **err) {
+  return remove_container(s, ref, force, true, anon_volumes, err);
+}
+
+int st_container_remove_idle(st_store *s, const char *id, st_error **err) {
+  return remove_container(s, id, false, false, false, err);
 }
 
 /* ---- run ---------------------------------------------------------------- */
 
 int st_container_run(st_store *s, const char *id, int *status, st_error **err) {
   st_container c;
-  if (find_fresh(s, id, &c, err) < 0)
+  if (find_locked(s, id, true, &c, err) < 0)
     return -1;
   int r = 0;
   if (c.state == ST_CT_RUNNING)
@@ -550,6 +595,8 @@ int st_container_run(st_store *s, const char *id, int *status, st_error **err) {
     r = dir ? st_supervise(s, dir, c.id, mode, -1, status, err)
             : st_error_errno(err, ENOMEM, "run");
   }
+  /* Released once running (run_launched); here when it never started. */
+  st_container_unlock(s, c.id);
   if (c.auto_remove && (r == 0 || c.state != ST_CT_RUNNING)) {
     st_error *e = NULL;
     if (remove_files(s, c.id, true, &e) < 0)
@@ -603,16 +650,23 @@ static int read_ready(int rd, st_ready *out, st_error **err) {
                       "%s", got > 1 ? buf + 1 : "the container monitor failed");
 }
 
+static int start_detached(st_store *s, const char *cid, st_error **err);
+
 int st_container_start_detached(st_store *s, const char *id, st_error **err) {
   st_container c;
-  if (find_fresh(s, id, &c, err) < 0)
+  if (find_locked(s, id, true, &c, err) < 0)
     return -1;
   bool running = c.state == ST_CT_RUNNING;
   char cid[ST_CONTAINER_ID_LEN];
   snprintf(cid, sizeof(cid), "%s", c.id);
   st_container_clear(&c);
-  if (running)
-    return 0; /* Docker: starting a running container is a no-op */
+  /* Docker: starting a running container is a no-op */
+  int r = running ? 0 : start_detached(s, cid, err);
+  st_container_unlock(s, cid);
+  return r;
+}
+
+static int start_detached(st_store *s, const char *cid, st_error **err) {
   cleanup_free char *dir = st_container_dir(s, cid), *exitf = NULL;
   int p[2];
   if (dir == NULL || asprintf(&exitf, "%s/exit", dir) < 0)

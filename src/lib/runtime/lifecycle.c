@@ -91,7 +91,8 @@ int st_containers_prune(st_store *s, int64_t until, char ***ids, size_t *n,
     if (dir && asprintf(&upper, "%s/upper", dir) > 0)
       du = st_du(upper);
     st_error *e = NULL;
-    if (st_container_remove(s, c->id, false, &e) < 0) {
+    /* Skipped when another command holds it (starting it, removing it). */
+    if (st_container_remove_idle(s, c->id, &e) < 0) {
       st_error_free(e); /* started meanwhile, or removed by another */
       continue;
     }
@@ -103,6 +104,11 @@ int st_containers_prune(st_store *s, int64_t until, char ***ids, size_t *n,
     free(v);
     return -1;
   }
+  /* Like every prune, collect what interrupted commands left (when no
+   * other process is busy; store.h). */
+  st_error *gc_err = NULL;
+  st_store_gc(s, &gc_err);
+  st_error_free(gc_err);
   *ids = v;
   *n = len;
   *reclaimed = bytes;

@@ -114,6 +114,9 @@ int st_container_remove(st_store *s, const char *ref, bool force,
  * other container uses (`rm -v`, `run --rm`). */
 int st_container_remove_v(st_store *s, const char *ref, bool force,
                           bool anon_volumes, st_error **err);
+/* Removes container id unless it runs or another command holds its lock
+ * (starting or removing it): EBUSY then, at once (container prune). */
+int st_container_remove_idle(st_store *s, const char *id, st_error **err);
 
 /* The container's log (containers/<id>/container.log): one JSON object per
  * line, Docker's json-file shape {"log":..., "stream":..., "time":...}. */

@@ -241,6 +241,8 @@ static int run_launched(st_store *s, const char *id, const char *dir,
   if (s && st_container_set_running(s, id, rd.pid, rd.pid_start, rd.monitor,
                                     err) < 0)
     kill(l->pid, SIGKILL);
+  if (s) /* running is recorded: a prune skips it now */
+    st_container_unlock(s, id);
   if (ready >= 0) {
     if (write(ready, &rd, sizeof(rd)) < 0)
       ready = -1;

@@ -28,6 +28,8 @@ char *st_blob_path(const st_store *s, const char *digest) {
 }
 
 int st_blob_begin(st_store *s, st_blob_writer **out, st_error **err) {
+  if (st_store_busy(s, err) < 0)
+    return -1;
   st_blob_writer *w = calloc(1, sizeof(*w));
   if (w == NULL)
     return st_error_errno(err, ENOMEM, "new blob");
@@ -139,7 +141,8 @@ bool st_blob_exists(st_store *s, const char *digest) {
 }
 
 int st_blob_open(st_store *s, const char *digest, st_error **err) {
-  if (st_digest_check(digest, "open blob", err) < 0)
+  if (st_digest_check(digest, "open blob", err) < 0 ||
+      st_store_busy(s, err) < 0)
     return -1;
   cleanup_free char *p = st_blob_path(s, digest);
   if (p == NULL)
@@ -152,7 +155,8 @@ int st_blob_open(st_store *s, const char *digest, st_error **err) {
 
 int st_blob_get(st_store *s, const char *digest, char **buf, size_t *len,
                 st_error **err) {
-  if (st_digest_check(digest, "read blob", err) < 0)
+  if (st_digest_check(digest, "read blob", err) < 0 ||
+      st_store_busy(s, err) < 0)
     return -1;
   cleanup_free char *p = st_blob_path(s, digest);
   if (p == NULL)

@@ -3,9 +3,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,9 +114,13 @@ int st_container_insert(st_store *s, const st_container *c, st_error **err) {
   if (st_container_name_taken(s, c->name))
     return name_conflict(s, c->name, err);
   cleanup_stmt sqlite3_stmt *st = NULL;
+  /* The image must still exist when the row goes in: rmi and prune check
+   * for containers inside their write transaction, and this statement is
+   * one (serialized with theirs). */
   if (st_db_prepare(s,
-                    "INSERT INTO containers (" COLUMNS ") VALUES "
-                    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO containers (" COLUMNS ") SELECT "
+                    "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14 "
+                    "WHERE EXISTS (SELECT 1 FROM images WHERE id = ?3)",
                     &st, err) < 0)
     return -1;
   sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
@@ -135,6 +142,11 @@ int st_container_insert(st_store *s, const st_container *c, st_error **err) {
     return name_conflict(s, c->name, err);
   if (rc != SQLITE_DONE)
     return st_db_error(s, err, "record container");
+  if (sqlite3_changes(s->db) == 0)
+    return st_error_set(err, ENOENT,
+                        "image %s (%.12s) was removed by another command "
+                        "while the container was being created",
+                        c->image_ref, st_digest_hex(c->image));
   return 0;
 }
 
@@ -286,6 +298,83 @@ int st_container_delete(st_store *s, const char *id, st_error **err) {
     return -1;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   return update(s, "remove container", id, &st, err);
+}
+
+/* ---- the container lock ------------------------------------------------ */
+
+static struct st_ct_lock *held(st_store *s, const char *id) {
+  for (size_t i = 0; i < s->n_ct_locks; i++)
+    if (strcmp(s->ct_locks[i].id, id) == 0)
+      return &s->ct_locks[i];
+  return NULL;
+}
+
+/* flock with LOCK_NB, retried every 10 ms up to a minute when wait. */
+static int lock_dir(int fd, bool wait) {
+  for (int i = 0;; i++) {
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+      return 0;
+    if (errno != EWOULDBLOCK && errno != EINTR)
+      return -1;
+    if (!wait || i >= 6000) {
+      errno = EBUSY;
+      return -1;
+    }
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+}
+
+int st_container_lock(st_store *s, const char *id, bool wait, st_error **err) {
+  if (held(s, id))
+    return 0;
+  cleanup_free char *dir = st_container_dir(s, id);
+  if (dir == NULL)
+    return st_error_errno(err, ENOMEM, "lock container");
+  struct st_ct_lock *v = realloc(s->ct_locks, (s->n_ct_locks + 1) * sizeof(*v));
+  if (v == NULL)
+    return st_error_errno(err, ENOMEM, "lock container");
+  s->ct_locks = v;
+  cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  /* No directory (a row a crash left): nothing to hold; the caller reads
+   * the row again anyway. */
+  if (fd < 0 && errno == ENOENT)
+    return 0;
+  if (fd < 0)
+    return st_error_errno(err, errno, "open `%s`", dir);
+  if (lock_dir(fd, wait) < 0) {
+    if (errno == EBUSY)
+      return st_error_set(err, EBUSY,
+                          "container %.12s is being started or removed by "
+                          "another command",
+                          id);
+    return st_error_errno(err, errno, "lock `%s`", dir);
+  }
+  /* Removed while we waited: the directory is unlinked. */
+  struct stat st;
+  if (fstat(fd, &st) == 0 && st.st_nlink == 0)
+    return st_error_set(err, ENOENT, "No such container: %s", id);
+  struct st_ct_lock *l = &s->ct_locks[s->n_ct_locks++];
+  snprintf(l->id, sizeof(l->id), "%s", id);
+  l->fd = fd;
+  fd = -1;
+  return 0;
+}
+
+void st_container_unlock(st_store *s, const char *id) {
+  struct st_ct_lock *l = held(s, id);
+  if (l == NULL)
+    return;
+  close(l->fd);
+  *l = s->ct_locks[--s->n_ct_locks];
+}
+
+void st_container_unlock_all(st_store *s) {
+  for (size_t i = 0; i < s->n_ct_locks; i++)
+    close(s->ct_locks[i].fd);
+  free(s->ct_locks);
+  s->ct_locks = NULL;
+  s->n_ct_locks = 0;
 }
 
 /* ---- crash leftovers ----------------------------------------------------- */

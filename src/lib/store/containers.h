@@ -40,7 +40,10 @@ void st_containers_free(st_container *c, size_t n);
 const char *st_ct_state_name(st_ct_state s); /* "created" ... */
 
 /* Records a new container. EEXIST when the name is taken (Docker's
- * "Conflict. The container name ... is already in use" message). */
+ * "Conflict. The container name ... is already in use" message); ENOENT
+ * when its image is no longer stored (removed by another process since it
+ * was resolved: the check and the insert are one statement, so a
+ * container never points at a deleted image). */
 int st_container_insert(st_store *s, const st_container *c, st_error **err);
 
 /* Finds a container by full ID, unique ID prefix or name. ENOENT: "No such
@@ -61,6 +64,22 @@ int st_container_rename(st_store *s, const char *id, const char *name,
                         st_error **err);
 /* Deletes the row (the caller removes the files). */
 int st_container_delete(st_store *s, const char *id, st_error **err);
+
+/* The container lock: an exclusive flock on containers/<id>/. A process
+ * holds it while it sets a container up (create, until the row is
+ * committed; run and start, until the running state is) and while it
+ * removes one; `container prune` skips a container whose lock another
+ * process holds, `rm` and `start` wait for it. So a container being
+ * started is never taken for a stopped one. Locks belong to the store
+ * handle (a process never waits for a lock it holds itself) and are
+ * released by st_container_unlock or st_store_close.
+ *
+ * wait: false returns EBUSY at once when another process holds it; true
+ * waits (up to a minute, then EBUSY). ENOENT when the directory was
+ * removed while it waited; 0 without a lock when there is no directory at
+ * all (a row without one, which only `rm` or the sweep can remove). */
+int st_container_lock(st_store *s, const char *id, bool wait, st_error **err);
+void st_container_unlock(st_store *s, const char *id);
 
 /* True when name is used by a container. */
 bool st_container_name_taken(st_store *s, const char *name);

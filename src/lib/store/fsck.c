@@ -14,7 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/fsck_internal.h"
 #include "store/internal.h"
+#include "store/usage.h"
 #include "store/volumes.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -24,13 +26,9 @@
 
 /* ---- the report --------------------------------------------------------- */
 
-static int add_problem(st_fsck_report *r, st_fsck_kind kind,
-                       const char *subject, st_error **err, const char *fmt,
-                       ...) __attribute__((format(printf, 5, 6)));
-
-static int add_problem(st_fsck_report *r, st_fsck_kind kind,
-                       const char *subject, st_error **err, const char *fmt,
-                       ...) {
+int st_fsck_add_problem(st_fsck_report *r, st_fsck_kind kind,
+                        const char *subject, st_error **err, const char *fmt,
+                        ...) {
   st_fsck_problem *v =
       realloc(r->problems, (r->n_problems + 1) * sizeof(*r->problems));
   if (v == NULL)
@@ -98,9 +96,9 @@ static int verify_blob(int dirfd, const char *name, blob_info *b,
                        st_fsck_report *r, st_error **err) {
   cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
-    return add_problem(r, ST_FSCK_BLOB, b->digest, err,
-                       "blob %s cannot be opened: %s", b->digest,
-                       strerror(errno));
+    return st_fsck_add_problem(r, ST_FSCK_BLOB, b->digest, err,
+                               "blob %s cannot be opened: %s", b->digest,
+                               strerror(errno));
   cleanup_free char *buf = malloc(HASH_CHUNK);
   st_sha256 *h = st_sha256_new();
   if (buf == NULL || h == NULL) {
@@ -114,8 +112,9 @@ static int verify_blob(int dirfd, const char *name, blob_info *b,
     if (n < 0) {
       int e = errno;
       st_sha256_free(h);
-      return add_problem(r, ST_FSCK_BLOB, b->digest, err,
-                         "blob %s cannot be read: %s", b->digest, strerror(e));
+      return st_fsck_add_problem(r, ST_FSCK_BLOB, b->digest, err,
+                                 "blob %s cannot be read: %s", b->digest,
+                                 strerror(e));
     }
     st_sha256_update(h, buf, (size_t)n);
   }
@@ -123,9 +122,9 @@ static int verify_blob(int dirfd, const char *name, blob_info *b,
   st_sha256_final(h, got);
   if (strcmp(got, b->digest) == 0)
     return 1;
-  return add_problem(r, ST_FSCK_BLOB, b->digest, err,
-                     "blob %s is corrupt: its content has digest %s", b->digest,
-                     got);
+  return st_fsck_add_problem(r, ST_FSCK_BLOB, b->digest, err,
+                             "blob %s is corrupt: its content has digest %s",
+                             b->digest, got);
 }
 
 static int check_entry(DIR *d, const char *name, blob_table *t,
@@ -135,9 +134,9 @@ static int check_entry(DIR *d, const char *name, blob_table *t,
     return errno == ENOENT ? 0
                            : st_error_errno(err, errno, "stat blob %s", name);
   if (!is_hex64(name) || !S_ISREG(sb.st_mode))
-    return add_problem(r, ST_FSCK_STRAY, name, err,
-                       "stray %s `blobs/sha256/%s` is not a blob",
-                       S_ISDIR(sb.st_mode) ? "directory" : "file", name);
+    return st_fsck_add_problem(
+        r, ST_FSCK_STRAY, name, err, "stray %s `blobs/sha256/%s` is not a blob",
+        S_ISDIR(sb.st_mode) ? "directory" : "file", name);
   if (t->n == t->cap) {
     size_t cap = t->cap ? t->cap * 2 : 256;
     blob_info *v = realloc(t->v, cap * sizeof(*v));
@@ -201,8 +200,8 @@ static int image_problem(image_ctx *c, st_error **err, const char *fmt, ...) {
   if (n < 0)
     return st_error_errno(err, ENOMEM, "check store");
   c->broken = true;
-  return add_problem(c->r, ST_FSCK_IMAGE, c->id, err, "image %s: %s", c->id,
-                     what);
+  return st_fsck_add_problem(c->r, ST_FSCK_IMAGE, c->id, err, "image %s: %s",
+                             c->id, what);
 }
 
 /* Finds the blob `what` (e.g. "config", "layer 2") of the image refers to;
@@ -473,9 +472,10 @@ static int check_references(st_store *s, st_fsck_report *r, st_error **err) {
     const char *kind = (const char *)sqlite3_column_text(st, 0);
     const char *name = (const char *)sqlite3_column_text(st, 1);
     const char *image = (const char *)sqlite3_column_text(st, 2);
-    if (add_problem(r, ST_FSCK_REFERENCE, name ? name : "", err,
-                    "%s %s points at image %s, which does not exist", kind,
-                    name ? name : "", image ? image : "(null)") < 0)
+    if (st_fsck_add_problem(r, ST_FSCK_REFERENCE, name ? name : "", err,
+                            "%s %s points at image %s, which does not exist",
+                            kind, name ? name : "",
+                            image ? image : "(null)") < 0)
       return -1;
   }
   if (rc != SQLITE_DONE)
@@ -558,10 +558,11 @@ static int cycle_problem(const parent_link *v, const size_t *path, size_t len,
   if (b.data == NULL)
     return st_error_errno(err, ENOMEM, "check store");
   const char *id = v[path[first]].id;
-  return add_problem(r, ST_FSCK_PARENT, id, err,
-                     "image %s: parent cycle (no image on it can be removed): "
-                     "%s",
-                     id, b.data);
+  return st_fsck_add_problem(
+      r, ST_FSCK_PARENT, id, err,
+      "image %s: parent cycle (no image on it can be removed): "
+      "%s",
+      id, b.data);
 }
 
 /* Walks every chain of parent links once; a walk that meets itself found a
@@ -612,8 +613,8 @@ static int check_database(st_store *s, st_fsck_report *r, st_error **err) {
   while ((rc = sqlite3_step(ic)) == SQLITE_ROW) {
     const char *msg = (const char *)sqlite3_column_text(ic, 0);
     if (msg && strcmp(msg, "ok") != 0 &&
-        add_problem(r, ST_FSCK_DATABASE, NULL, err,
-                    "database `%s/strata.db`: %s", s->root, msg) < 0)
+        st_fsck_add_problem(r, ST_FSCK_DATABASE, NULL, err,
+                            "database `%s/strata.db`: %s", s->root, msg) < 0)
       return -1;
   }
   if (rc != SQLITE_DONE)
@@ -630,11 +631,12 @@ static int check_database(st_store *s, st_fsck_report *r, st_error **err) {
                   (strcmp(table, "image_layers") == 0 && parent &&
                    strcmp(parent, "layers") == 0)))
       continue;
-    if (add_problem(r, ST_FSCK_DATABASE, NULL, err,
-                    "database `%s/strata.db`: row %lld of table %s refers to "
-                    "a missing %s row",
-                    s->root, (long long)sqlite3_column_int64(fk, 1),
-                    table ? table : "?", parent ? parent : "?") < 0)
+    if (st_fsck_add_problem(
+            r, ST_FSCK_DATABASE, NULL, err,
+            "database `%s/strata.db`: row %lld of table %s refers to "
+            "a missing %s row",
+            s->root, (long long)sqlite3_column_int64(fk, 1),
+            table ? table : "?", parent ? parent : "?") < 0)
       return -1;
   }
   if (rc != SQLITE_DONE)
@@ -672,7 +674,8 @@ static void count_garbage(st_store *s, const blob_table *t, st_fsck_report *r) {
   }
 }
 
-static int check_snapshot(st_store *s, st_fsck_report *r, st_error **err) {
+static int check_snapshot(st_store *s, bool deep, st_fsck_report *r,
+                          st_error **err) {
   image_ref *imgs = NULL;
   size_t n = 0;
   blob_table blobs = {NULL, 0, 0};
@@ -694,6 +697,8 @@ static int check_snapshot(st_store *s, st_fsck_report *r, st_error **err) {
   if (ret == 0)
     ret = st_volumes_check(s, r, err);
   if (ret == 0)
+    ret = st_fsck_trees(s, deep, r, err);
+  if (ret == 0)
     count_garbage(s, &blobs, r);
   free(imgs);
   free(blobs.v);
@@ -701,12 +706,20 @@ static int check_snapshot(st_store *s, st_fsck_report *r, st_error **err) {
 }
 
 int st_store_check(st_store *s, st_fsck_report *r, st_error **err) {
+  return st_store_check_deep(s, false, r, err);
+}
+
+int st_store_check_deep(st_store *s, bool deep, st_fsck_report *r,
+                        st_error **err) {
   memset(r, 0, sizeof(*r));
   if (s->tx_depth > 0)
     return st_error_set(err, EINVAL, "check store: inside a transaction");
+  /* No gc may remove what the snapshot names while it is checked. */
+  if (st_store_busy(s, err) < 0)
+    return st_error_wrap(err, "check store");
   if (st_db_exec(s, "BEGIN", err) < 0)
     return st_error_wrap(err, "check store");
-  int ret = check_snapshot(s, r, err);
+  int ret = check_snapshot(s, deep, r, err);
   sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
   if (ret < 0) {
     st_fsck_report_clear(r);
@@ -721,10 +734,12 @@ void st_fsck_repair_clear(st_fsck_repair *r) {
   st_strv_free(r->images, r->n_images);
   st_strv_free(r->references, r->n_references);
   st_strv_free(r->cut, r->n_cut);
+  st_strv_free(r->trees, r->n_trees);
+  st_strv_free(r->not_repaired, r->n_not_repaired);
   memset(r, 0, sizeof(*r));
 }
 
-static int push_str(char ***v, size_t *n, const char *s, st_error **err) {
+int st_fsck_push_str(char ***v, size_t *n, const char *s, st_error **err) {
   char **nv = realloc(*v, (*n + 2) * sizeof(**v));
   if (nv == NULL)
     return st_error_errno(err, ENOMEM, "repair store");
@@ -745,6 +760,15 @@ static bool seen_before(const st_fsck_report *f, size_t i) {
 
 static int remove_image(st_store *s, const char *id, st_fsck_repair *out,
                         st_error **err) {
+  if (st_image_container_count(s, id) > 0) {
+    cleanup_free char *why = NULL;
+    if (asprintf(&why,
+                 "image %s is broken but containers use it: not removed "
+                 "(remove its containers, then repair again)",
+                 id) < 0)
+      return st_error_errno(err, ENOMEM, "repair store");
+    return st_fsck_push_str(&out->not_repaired, &out->n_not_repaired, why, err);
+  }
   char **refs[2] = {NULL, NULL};
   size_t n[2] = {0, 0};
   int ret = 0;
@@ -753,7 +777,8 @@ static int remove_image(st_store *s, const char *id, st_fsck_repair *out,
     ret = -1;
   for (int k = 0; k < 2 && ret == 0; k++)
     for (size_t i = 0; i < n[k] && ret == 0; i++)
-      ret = push_str(&out->references, &out->n_references, refs[k][i], err);
+      ret = st_fsck_push_str(&out->references, &out->n_references, refs[k][i],
+                             err);
   st_strv_free(refs[0], n[0]);
   st_strv_free(refs[1], n[1]);
   if (ret < 0)
@@ -766,7 +791,7 @@ static int remove_image(st_store *s, const char *id, st_fsck_repair *out,
     }
     return -1;
   }
-  return push_str(&out->images, &out->n_images, id, err);
+  return st_fsck_push_str(&out->images, &out->n_images, id, err);
 }
 
 static int remove_reference(st_store *s, const char *name, st_fsck_repair *out,
@@ -790,8 +815,9 @@ static int remove_reference(st_store *s, const char *name, st_fsck_repair *out,
       return st_db_error(s, err, "remove reference");
     changed += sqlite3_changes(s->db);
   }
-  return changed ? push_str(&out->references, &out->n_references, name, err)
-                 : 0;
+  return changed
+             ? st_fsck_push_str(&out->references, &out->n_references, name, err)
+             : 0;
 }
 
 /* Clears the parent link of the image `id` chose to break a cycle. */
@@ -806,7 +832,7 @@ static int cut_parent(st_store *s, const char *id, st_fsck_repair *out,
     return st_db_error(s, err, "cut parent link");
   if (sqlite3_changes(s->db) == 0) /* removed as broken meanwhile */
     return 0;
-  return push_str(&out->cut, &out->n_cut, id, err);
+  return st_fsck_push_str(&out->cut, &out->n_cut, id, err);
 }
 
 static int repair_records(st_store *s, const st_fsck_report *f,
@@ -862,7 +888,8 @@ int st_store_repair(st_store *s, const st_fsck_report *found,
                     st_fsck_repair *out, st_error **err) {
   memset(out, 0, sizeof(*out));
   if (repair_records(s, found, out, err) < 0 ||
-      remove_strays(s, found, out, err) < 0) {
+      remove_strays(s, found, out, err) < 0 ||
+      st_fsck_repair_trees(s, found, out, err) < 0) {
     st_fsck_repair_clear(out);
     return st_error_wrap(err, "repair store");
   }

@@ -5,11 +5,14 @@
  * unparsable config or manifest, a manifest or config that disagrees with
  * the recorded layers, a tag or digest pointing at no image, a stray file
  * among the blobs, images whose parent links form a cycle (no rmi or
- * prune could ever remove them), a database integrity error. Unreferenced blobs
+ * prune could ever remove them), a database integrity error, a container
+ * whose image is gone or whose layer trees are missing, an unpacked layer
+ * tree that differs from its tar. Unreferenced blobs
  * are not problems: a crash between storing a blob and recording it leaves them
  * legitimately; they are reported as reclaimable garbage.
  *
- * The check reads one database snapshot and holds the store lock shared, so
+ * The check reads one database snapshot and is busy (holds the store lock
+ * shared), so
  * it runs safely next to other strata processes: whatever they record after
  * the snapshot was taken is not looked at, and no gc can remove a blob
  * meanwhile. */
@@ -32,6 +35,12 @@ typedef enum st_fsck_kind {
                         image whose parent link repair cuts) */
   ST_FSCK_VOLUME,    /* a volume directory without a record or a record
                         without its directory (`subject`: the name) */
+  ST_FSCK_CONTAINER, /* a container whose image is gone (`subject`: its
+                        ID); not repairable: only removing it helps */
+  ST_FSCK_TREE,      /* an unpacked layer tree that a container needs and
+                        that is missing, or that differs from its tar
+                        (`subject`: "<chain ID> <layer blob>"); repair
+                        unpacks it again */
 } st_fsck_kind;
 
 typedef struct st_fsck_problem {
@@ -55,6 +64,11 @@ typedef struct st_fsck_report {
  * found (the caller frees it with st_fsck_report_clear), < 0 with *err
  * when the check itself could not run. */
 int st_store_check(st_store *s, st_fsck_report *r, st_error **err);
+/* The same; deep compares every unpacked layer tree with its tar (without
+ * it, a random sample of ST_FSCK_TREE_SAMPLE trees is compared). */
+#define ST_FSCK_TREE_SAMPLE 3
+int st_store_check_deep(st_store *s, bool deep, st_fsck_report *r,
+                        st_error **err);
 void st_fsck_report_clear(st_fsck_report *r);
 
 /* What st_store_repair removed. */
@@ -65,6 +79,13 @@ typedef struct st_fsck_repair {
   size_t n_references;
   char **cut; /* IDs of the images whose parent link was cut (cycles) */
   size_t n_cut;
+  char **trees; /* chain IDs of layer trees unpacked again */
+  size_t n_trees;
+  /* What repair could not fix, one sentence each, saying why and what to
+   * do (a broken image a container uses, a tree a running container has
+   * mounted, a container whose image is gone). */
+  char **not_repaired;
+  size_t n_not_repaired;
   size_t n_stray; /* stray entries removed from blobs/sha256 */
   int64_t freed;  /* bytes of blobs removed by the sweep */
 } st_fsck_repair;

@@ -1,9 +1,11 @@
 /* Garbage collection: blobs no record refers to, and stale tmp/ files.
  *
  * Runs only when it can take the store lock exclusively without waiting:
- * every other open store handle holds it shared, and might be between
- * writing a blob and recording it. When the lock is busy, gc does nothing;
- * the garbage waits for the next gc (it is never corruption). */
+ * every busy store handle (st_store_busy) holds it shared, and might be
+ * between writing a blob and recording it, or reading blobs. When another
+ * process is busy, gc does nothing; the garbage waits for the next gc (it
+ * is never corruption). Processes that are open but not busy (an attached
+ * `run` of a recorded container, rmi, tag) do not hold gc back. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -76,10 +78,12 @@ static int64_t sweep_blobs(st_store *s, st_error **err) {
 int64_t st_store_gc(st_store *s, st_error **err) {
   if (s->tx_depth > 0)
     return st_error_set(err, EINVAL, "gc inside a transaction");
-  /* A failed conversion drops the shared lock (flock(2)): take it back. */
+  /* Only when no other process is busy; a failed conversion drops our
+   * shared lock (flock(2)): take it back. */
+  int after = s->busy ? LOCK_SH : LOCK_UN;
   if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
     int e = errno;
-    flock(s->lock_fd, LOCK_SH);
+    flock(s->lock_fd, after);
     if (e == EWOULDBLOCK)
       return 0;
     return st_error_errno(err, e, "lock store `%s`", s->root);
@@ -95,6 +99,6 @@ int64_t st_store_gc(st_store *s, st_error **err) {
       mkdir(s->tmp_dir, 0700);
     st_error_free(ignored);
   }
-  flock(s->lock_fd, LOCK_SH);
+  flock(s->lock_fd, after);
   return freed;
 }

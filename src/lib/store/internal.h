@@ -11,9 +11,21 @@ struct st_store {
   char *blobs_dir; /* <root>/blobs/sha256 */
   char *tmp_dir;   /* <root>/tmp */
   sqlite3 *db;
-  int lock_fd;  /* <root>/lock: shared while open, exclusive for gc */
+  int lock_fd;  /* <root>/lock: shared while busy, exclusive for gc */
+  bool busy;    /* lock_fd held shared (st_store_busy) */
   int tx_depth; /* nesting of st_tx_begin */
+  /* container locks this handle holds (store/containers.h) */
+  struct st_ct_lock *ct_locks;
+  size_t n_ct_locks;
 };
+
+struct st_ct_lock {
+  char id[65]; /* container ID */
+  int fd;      /* containers/<id>/, flock'ed exclusively */
+};
+
+/* Releases every container lock of the handle (st_store_close). */
+void st_container_unlock_all(st_store *s);
 
 /* Sets *err from the database's last error, with context. */
 int st_db_error(st_store *s, st_error **err, const char *what);

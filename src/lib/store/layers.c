@@ -499,6 +499,8 @@ static bool layer_present(st_store *s, const char *hex) {
 static int ensure_layer(st_store *s, const char *chain, const char *blob,
                         st_error **err) {
   const char *hex = st_digest_hex(chain);
+  if (st_store_busy(s, err) < 0)
+    return -1;
   if (layer_present(s, hex))
     return 0;
   cleanup_free char *dir = layers_path(s, "", "");
@@ -511,6 +513,38 @@ static int ensure_layer(st_store *s, const char *chain, const char *blob,
   if (fd < 0 || flock(fd, LOCK_EX) < 0)
     return st_error_errno(err, errno, "lock `%s`", lock);
   if (!layer_present(s, hex) && unpack_into_place(s, hex, blob, err) < 0)
+    return st_error_wrap(err, "unpack layer %.12s", hex);
+  return make_short_link(s, hex, err);
+}
+
+int st_layer_unpack_again(st_store *s, const char *chain, const char *blob,
+                          st_error **err) {
+  const char *hex = st_digest_hex(chain);
+  cleanup_free char *dir = layers_path(s, "", "");
+  cleanup_free char *lock = layers_path(s, hex, ".lock");
+  cleanup_free char *dest = layers_path(s, hex, "");
+  cleanup_free char *stale = NULL, *old = NULL;
+  if (dir == NULL || lock == NULL || dest == NULL ||
+      asprintf(&stale, "%s/stale-XXXXXX", s->tmp_dir) < 0)
+    return st_error_errno(err, ENOMEM, "unpack layer");
+  if (st_store_busy(s, err) < 0)
+    return -1;
+  if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+    return st_error_errno(err, errno, "mkdir `%s`", dir);
+  cleanup_close int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 || flock(fd, LOCK_EX) < 0)
+    return st_error_errno(err, errno, "lock `%s`", lock);
+  if (mkdtemp(stale) == NULL || asprintf(&old, "%s/old", stale) < 0)
+    return st_error_errno(err, errno, "mkdtemp `%s`", stale);
+  if (rename(dest, old) < 0 && errno != ENOENT)
+    return st_error_errno(err, errno, "rename `%s`", dest);
+  int r = unpack_into_place(s, hex, blob, err);
+  if (r < 0)
+    rename(old, dest); /* keep what was there */
+  st_error *ignored = NULL;
+  st_rm_rf(stale, &ignored);
+  st_error_free(ignored);
+  if (r < 0)
     return st_error_wrap(err, "unpack layer %.12s", hex);
   return make_short_link(s, hex, err);
 }

@@ -50,6 +50,13 @@ int st_layer_unpack_fd(int fd, int dirfd, st_unpack_mode mode, st_error **err);
 int st_image_unpack(st_store *s, const char *id, char ***dirs, size_t *n,
                     st_error **err);
 
+/* Unpacks the layer tree of chain ID chain from blob again, in place of
+ * the tree that is there (or is missing), under the layer's lock: the old
+ * tree is moved aside first and put back if the unpack fails. `system
+ * check --repair` uses it for a tree that differs from its tar. */
+int st_layer_unpack_again(st_store *s, const char *chain, const char *blob,
+                          st_error **err);
+
 /* The short link of an unpacked layer, "<root>/layers/l/<12 hex>", pointing
  * at "../<chain hex>/diff"; made with the layer. Used to keep a legacy
  * overlay mount string short. Returns a heap string, NULL when out of

@@ -350,15 +350,27 @@ static int take_lock(st_store *s, bool *alone, st_error **err) {
     if (mkdir(s->tmp_dir, 0700) < 0 && errno != EEXIST)
       return st_error_errno(err, errno, "mkdir `%s`", s->tmp_dir);
   }
-  if (!*alone && flock(s->lock_fd, LOCK_SH) < 0)
-    return st_error_errno(err, errno, "lock `%s`", path);
   return 0;
 }
 
-static int lock_shared(st_store *s, st_error **err) {
-  if (flock(s->lock_fd, LOCK_SH) < 0)
-    return st_error_errno(err, errno, "lock `%s/lock`", s->root);
+int st_store_busy(st_store *s, st_error **err) {
+  /* Push's worker threads write blobs too: the flag is read atomically
+   * (taking the shared lock twice is harmless). */
+  if (__atomic_load_n(&s->busy, __ATOMIC_ACQUIRE))
+    return 0;
+  /* Waits while a gc holds it exclusively (a gc is short). */
+  while (flock(s->lock_fd, LOCK_SH) < 0)
+    if (errno != EINTR)
+      return st_error_errno(err, errno, "lock `%s/lock`", s->root);
+  __atomic_store_n(&s->busy, true, __ATOMIC_RELEASE);
   return 0;
+}
+
+void st_store_idle(st_store *s) {
+  if (!s->busy || s->tx_depth > 0)
+    return;
+  flock(s->lock_fd, LOCK_UN);
+  s->busy = false;
 }
 
 int st_store_open(const char *root, st_store **out, st_error **err) {
@@ -384,10 +396,9 @@ int st_store_open(const char *root, st_store **out, st_error **err) {
    * between the two steps now. */
   if (alone)
     st_containers_sweep(s);
-  if (alone && lock_shared(s, err) < 0) {
-    st_store_close(s);
-    return st_error_wrap(err, "open store `%s`", root);
-  }
+  /* Not busy until it writes or reads blobs (st_store_busy). */
+  if (alone)
+    flock(s->lock_fd, LOCK_UN);
   *out = s;
   return 0;
 }
@@ -401,6 +412,7 @@ void st_store_close(st_store *s) {
     bound_wal(s);
     sqlite3_close(s->db);
   }
+  st_container_unlock_all(s);
   if (s->lock_fd >= 0)
     close(s->lock_fd);
   free(s->root);

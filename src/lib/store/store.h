@@ -24,6 +24,21 @@ int st_store_open(const char *root, st_store **out, st_error **err);
 void st_store_close(st_store *s);
 const char *st_store_root(const st_store *s);
 
+/* ---- the store lock ------------------------------------------------------
+ * gc (which removes unreferenced blobs, unused layer trees and everything
+ * in tmp/) runs only when no other process is *busy*: a process becomes
+ * busy (holds <root>/lock shared) before it puts anything in tmp/, blobs/,
+ * layers/ or containers/ that is not recorded yet, and before it reads
+ * blobs; it stays busy until it closes the store or says it is idle. A
+ * process that has only recorded changes or does not touch blobs (rmi,
+ * tag, ps, an attached `run` once its container is recorded) does not keep
+ * gc from collecting what an interrupted command left. */
+int st_store_busy(st_store *s, st_error **err);
+/* Drops the busy state: the caller has recorded everything it wrote (no
+ * blob writer or transaction open) and holds what it uses through records
+ * (a container keeps its image). Reading a blob later makes it busy again. */
+void st_store_idle(st_store *s);
+
 /* ---- transactions ------------------------------------------------------
  * Write operations compose: st_tx_begin opens a write transaction (BEGIN
  * IMMEDIATE) or, inside one, a savepoint; each st_tx_begin is ended by
