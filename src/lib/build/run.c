@@ -8,7 +8,8 @@
  * --mount: type=cache (a directory of the store kept between builds,
  * <root>/build-cache/<id>), bind (from the context or a stage, read-only
  * unless rw), tmpfs, secret (a file given with --secret on the command
- * line; never in a layer, the config or the key). The command's output is
+ * line; never in a layer, the config or the key), ssh (an agent socket
+ * given with --ssh, bound for the step only). The command's output is
  * read from a pipe by a thread and sent line by line as progress. */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +42,7 @@ typedef struct run_prep {
   size_t n_tmpfs;
   char **scrub; /* mount points (secrets) taken out of the layer */
   size_t n_scrub;
+  size_t n_ssh; /* ssh mounts so far: the N of ssh_agent.N */
   const char *network;
 } run_prep;
 
@@ -358,6 +360,43 @@ static int add_secret(st_bstate *st, run_prep *rp, const mount_opt *m,
   return 0;
 }
 
+/* --mount=type=ssh: the agent socket that --ssh ID gave, bound at target
+ * (default /run/buildkit/ssh_agent.N, N counting this RUN's ssh mounts)
+ * for this step only, with SSH_AUTH_SOCK pointing at it. The key holds the
+ * id and target, never the host path; the mount point leaves the layer. */
+static int add_ssh(st_bstate *st, run_prep *rp, const mount_opt *m,
+                   json_t *mounts, st_error **err) {
+  const char *id = m->id ? m->id : "default";
+  const st_build_opts *o = st->b->o;
+  const char *sock = NULL;
+  for (size_t i = 0; i < o->n_ssh && sock == NULL; i++)
+    if (strcmp(o->ssh[i].id, id) == 0)
+      sock = o->ssh[i].socket;
+  if (sock == NULL && m->required)
+    return st_error_set(err, EINVAL,
+                        "ssh %s: no SSH agent given to the build (use "
+                        "--ssh %s or --ssh %s=SOCKET)",
+                        id, id, id);
+  if (sock == NULL)
+    return 0; /* optional and not given: nothing mounted, as Docker */
+  cleanup_free char *target = NULL, *vol = NULL, *env = NULL;
+  if (m->target)
+    target = strdup(m->target);
+  else if (asprintf(&target, "/run/buildkit/ssh_agent.%zu", rp->n_ssh) < 0)
+    target = NULL;
+  if (target == NULL || asprintf(&vol, "%s:%s", sock, target) < 0 ||
+      asprintf(&env, "SSH_AUTH_SOCK=%s", target) < 0 ||
+      push(&rp->volumes, &rp->n_volumes, steal_pointer(&vol)) < 0 ||
+      push(&rp->scrub, &rp->n_scrub, strdup(target)) < 0)
+    return st_error_errno(err, ENOMEM, "--mount");
+  /* the first ssh mount is the one SSH_AUTH_SOCK names, as BuildKit */
+  if (rp->n_ssh++ == 0 && push(&rp->env, &rp->n_env, steal_pointer(&env)) < 0)
+    return st_error_errno(err, ENOMEM, "--mount");
+  json_array_append_new(mounts, json_pack("{s:s, s:s, s:s}", "type", "ssh",
+                                          "target", target, "id", id));
+  return 0;
+}
+
 static int add_mount(st_bstate *st, run_prep *rp, const mount_opt *m,
                      json_t *mounts, st_error **err) {
   if (m->target == NULL && strcmp(m->type, "secret") && strcmp(m->type, "ssh"))
@@ -379,11 +418,7 @@ static int add_mount(st_bstate *st, run_prep *rp, const mount_opt *m,
   } else if (strcmp(m->type, "secret") == 0) {
     return add_secret(st, rp, m, mounts, err);
   } else if (strcmp(m->type, "ssh") == 0) {
-    if (m->required)
-      return st_error_set(err, ENOTSUP,
-                          "--mount type=ssh: SSH agent "
-                          "forwarding is not supported yet");
-    return 0;
+    return add_ssh(st, rp, m, mounts, err);
   } else {
     return st_error_set(err, EINVAL, "--mount: unsupported type %s", m->type);
   }
