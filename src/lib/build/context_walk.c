@@ -89,7 +89,14 @@ static int read_children(const st_ctx *c, ctx_list *l, const char *src,
       return st_error_errno(err, ENOMEM, "build context");
     unsigned flags = 0;
     bool dir = S_ISDIR(st.st_mode);
-    if (ctx_excluded(c, ctx_str(l, s), dir, false)) {
+    const char *rel = ctx_str(l, t) + l->ex_base;
+    if (l->ex && st_ignore_match(l->ex, rel)) {
+      if (!dir || !st_ignore_may_reinclude(l->ex, rel)) {
+        l->names.len = mark;
+        continue;
+      }
+      flags = CTX_TENTATIVE;
+    } else if (ctx_excluded(c, ctx_str(l, s), dir, false)) {
       if (!dir || !st_ignore_may_reinclude(c->ig, ctx_str(l, s))) {
         l->names.len = mark;
         continue;
@@ -176,6 +183,8 @@ static int add_source(const st_ctx *c, ctx_list *l, const char *source,
     return r < 0 ? -1 : ctx_not_found(*path ? path : ".", err);
   if (S_ISSOCK(st.st_mode))
     return 0;
+  if (l->ex && !S_ISDIR(st.st_mode) && st_ignore_match(l->ex, base_name(path)))
+    return 0; /* --exclude: a file source by its name */
   size_t src = add_name(l, path, NULL);
   size_t dst = S_ISDIR(st.st_mode) || !dest_is_dir
                    ? add_name(l, dest, NULL)
@@ -281,6 +290,9 @@ int ctx_collect(const st_ctx *c, const st_copy_spec *spec, ctx_list *l,
     return st_error_set(err, EINVAL,
                         "COPY failed: destination `%s` must be a directory",
                         spec->dest ? spec->dest : "");
+  l->ex =
+      spec->exclude && st_ignore_count(spec->exclude) ? spec->exclude : NULL;
+  l->ex_base = len ? len + 1 : 0;
   int r = add_parents(l, dest, spec->dest_is_dir, err);
   for (size_t i = 0; i < spec->n_srcs && r == 0; i++)
     r = add_source(c, l, spec->srcs[i], dest, spec->dest_is_dir, err);

@@ -31,6 +31,7 @@ typedef struct copy_prep {
   int *fds;     /* the archives, open */
   size_t n_fds;
   bool chown;
+  st_ignore *exclude; /* --exclude, compiled */
 } copy_prep;
 
 static void prep_free(void *p) {
@@ -38,6 +39,7 @@ static void prep_free(void *p) {
   if (c == NULL)
     return;
   st_ctx_free(c->own);
+  st_ignore_free(c->exclude);
   for (size_t i = 0; i < c->n_fds; i++)
     close(c->fds[i]);
   free(c->fds);
@@ -188,10 +190,33 @@ static int resolve_chown(st_bstate *st, const char *spec, uid_t *uid,
   return 0;
 }
 
+/* One --exclude=PATTERN (repeatable): expanded, one line of the pattern
+ * text compiled once for the step, and listed in the key's inputs. A '!'
+ * exception or an empty pattern would make no sense here: refused. */
+static int add_exclude(st_bstate *st, const char *v, st_buf *text,
+                       json_t *inputs, st_error **err) {
+  cleanup_free char *e = NULL;
+  if (st_bexpand(st, v ? v : "", &e, err) < 0)
+    return -1;
+  if (*e == '\0' || *e == '!' || strchr(e, '\n'))
+    return st_error_set(err, EINVAL,
+                        "--exclude=%s: give a pattern such as *.md or "
+                        "docs/** (no '!' exception)",
+                        e);
+  json_t *arr = json_object_get(inputs, "exclude");
+  if (arr == NULL)
+    json_object_set_new(inputs, "exclude", arr = json_array());
+  json_array_append_new(arr, json_string(e));
+  if (st_buf_puts(text, e) < 0 || st_buf_putc(text, '\n') < 0)
+    return st_error_errno(err, ENOMEM, "--exclude");
+  return 0;
+}
+
 static int parse_flags(st_bstate *st, const st_df_instr *in, copy_prep *cp,
                        json_t *inputs, st_error **err) {
   cp->spec.mode = -1;
   cp->spec.mtime = st->b->epoch;
+  cleanup_buf st_buf excl = ST_BUF_INIT;
   for (size_t i = 0; i < in->n_flags; i++) {
     const char *n = in->flags[i].name, *v = in->flags[i].value;
     if (strcmp(n, "chown") == 0) {
@@ -211,7 +236,10 @@ static int parse_flags(st_bstate *st, const st_df_instr *in, copy_prep *cp,
                             v ? v : "");
       cp->spec.mode = (int)m;
       json_object_set_new(inputs, "chmod", json_integer(m));
-    } else if (strcmp(n, "parents") == 0 || strcmp(n, "exclude") == 0) {
+    } else if (strcmp(n, "exclude") == 0) {
+      if (add_exclude(st, v, &excl, inputs, err) < 0)
+        return -1;
+    } else if (strcmp(n, "parents") == 0) {
       return st_error_set(err, ENOTSUP, "--%s is not supported yet", n);
     } else if (strcmp(n, "checksum") == 0 && in->kind == ST_DF_ADD &&
                !(in->n_args == 2 && is_url(in->args[0]))) {
@@ -224,6 +252,11 @@ static int parse_flags(st_bstate *st, const st_df_instr *in, copy_prep *cp,
       return st_error_set(err, EINVAL, "unknown flag: --%s", n);
     }
   }
+  if (excl.len == 0)
+    return 0;
+  if (st_ignore_compile(excl.data, excl.len, &cp->exclude, err) < 0)
+    return st_error_wrap(err, "--exclude");
+  cp->spec.exclude = cp->exclude;
   return 0;
 }
 
