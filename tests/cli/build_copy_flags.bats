@@ -118,3 +118,61 @@ EOF2
   run "$STRATA" image inspect ex
   assert_failure
 }
+
+@test "COPY --parents: sources keep their directories under dest; /./ sets where they start" {
+  mkdir -p "$CTX/x/y/z" "$CTX/w"
+  echo a >"$CTX/x/y/a.txt"
+  echo b >"$CTX/x/y/z/b.txt"
+  echo c >"$CTX/w/c.txt"
+  dockerfile <<'EOF2'
+FROM busybox
+COPY --parents x/y/a.txt ./w/c.txt /p/
+COPY --parents x/./y/z /q/
+COPY --parents ./x/./y/*.txt /r
+COPY --parents --exclude=*.md src/ /s/
+COPY x/y/a.txt w/c.txt /flat/
+EOF2
+  sbuild -t par "$CTX"
+  assert_status 0
+  assert_eq "$(files_of par /p)" "/p
+/p/w
+/p/w/c.txt
+/p/x
+/p/x/y
+/p/x/y/a.txt"
+  assert_eq "$(files_of par /q)" "/q
+/q/y
+/q/y/z
+/q/y/z/b.txt"
+  assert_eq "$(files_of par /r)" "/r
+/r/y
+/r/y/a.txt"
+  assert_eq "$(in_image par 'ls /s/src; cat /p/x/y/a.txt')" "docs
+lib
+main.c
+a"
+  assert_eq "$(files_of par /flat)" "/flat
+/flat/a.txt
+/flat/c.txt"
+}
+
+@test "COPY --parents: part of the key, and the same files without it miss" {
+  mkdir -p "$CTX/x"
+  echo a >"$CTX/x/a.txt"
+  dockerfile <<'EOF2'
+FROM busybox
+COPY x/a.txt /d/
+EOF2
+  sbuild --progress=plain -t par "$CTX"
+  assert_status 0
+  dockerfile <<'EOF2'
+FROM busybox
+COPY --parents x/a.txt /d/
+EOF2
+  sbuild --progress=plain -t par "$CTX"
+  assert_status 0
+  [[ $stderr != *CACHED* ]]
+  assert_eq "$(in_image par 'cat /d/x/a.txt')" a
+  sbuild --progress=plain -t par "$CTX"
+  assert_contains "$stderr" "CACHED"
+}

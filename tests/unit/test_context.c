@@ -477,6 +477,22 @@ static void test_tar_exclude(void **state) {
   st_ignore_free(ex);
 }
 
+/* --parents: each source under dest by its path from the pivot on, the
+ * directories between made 0755. */
+static void test_tar_parents(void **state) {
+  fixture *f = *state;
+  char *srcs[] = {S("dir/sub/f2"), S("dir/sub"), S("a.txt")};
+  size_t pivots[] = {0, 4, 0};
+  st_copy_spec spec = spec_of(srcs, 3, "/opt/", true);
+  spec.pivots = pivots;
+  tlist t;
+  copy_tar(f->ctx, &spec, &t);
+  expect_names(&t, "opt opt/a.txt opt/dir opt/dir/sub opt/dir/sub/f2 opt/sub "
+                   "opt/sub/f2 opt/sub/x.tmp");
+  assert_int_equal(find(&t, "opt/dir")->mode, S_IFDIR | 0755);
+  tlist_free(&t);
+}
+
 static void test_tar_chown_chmod_mtime(void **state) {
   fixture *f = *state;
   char *srcs[] = {S("dir"), S("a.txt")};
@@ -714,6 +730,7 @@ int main(void) {
       T(test_tar_directory_contents),
       T(test_tar_root_with_ignore),
       T(test_tar_exclude),
+      T(test_tar_parents),
       T(test_tar_chown_chmod_mtime),
       T(test_tar_symlink_named),
       T(test_tar_later_source_wins),

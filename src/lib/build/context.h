@@ -89,6 +89,11 @@ typedef struct st_copy_spec {
    * entries by their path inside it, any other source by its base name);
    * what matches is neither copied nor part of the checksum. */
   const st_ignore *exclude;
+  /* --parents, or NULL: per source, the offset in srcs[i] where the part
+   * kept under dest starts (0: the whole path; after a "/./" pivot: what
+   * follows it). The source then lands at dest/KEPT, the directories on
+   * the way made root-owned 0755, whatever dest_is_dir says. */
+  const size_t *pivots;
 } st_copy_spec;
 
 /* Writes the tar stream (pax, uncompressed, entries in a stable order:

@@ -32,6 +32,8 @@ typedef struct copy_prep {
   size_t n_fds;
   bool chown;
   st_ignore *exclude; /* --exclude, compiled */
+  bool parents;
+  size_t *pivots; /* --parents: per path, where its kept part starts */
 } copy_prep;
 
 static void prep_free(void *p) {
@@ -40,6 +42,7 @@ static void prep_free(void *p) {
     return;
   st_ctx_free(c->own);
   st_ignore_free(c->exclude);
+  free(c->pivots);
   for (size_t i = 0; i < c->n_fds; i++)
     close(c->fds[i]);
   free(c->fds);
@@ -240,7 +243,11 @@ static int parse_flags(st_bstate *st, const st_df_instr *in, copy_prep *cp,
       if (add_exclude(st, v, &excl, inputs, err) < 0)
         return -1;
     } else if (strcmp(n, "parents") == 0) {
-      return st_error_set(err, ENOTSUP, "--%s is not supported yet", n);
+      cp->parents = v == NULL || strcmp(v, "true") == 0;
+      if (!cp->parents && strcmp(v, "false") != 0)
+        return st_error_set(err, EINVAL, "--parents=%s: give true or false", v);
+      if (cp->parents)
+        json_object_set_new(inputs, "parents", json_true());
     } else if (strcmp(n, "checksum") == 0 && in->kind == ST_DF_ADD &&
                !(in->n_args == 2 && is_url(in->args[0]))) {
       return st_error_set(err, EINVAL,
@@ -257,6 +264,42 @@ static int parse_flags(st_bstate *st, const st_df_instr *in, copy_prep *cp,
   if (st_ignore_compile(excl.data, excl.len, &cp->exclude, err) < 0)
     return st_error_wrap(err, "--exclude");
   cp->spec.exclude = cp->exclude;
+  return 0;
+}
+
+/* --parents: for the paths one source word matched (from first on), where
+ * the part kept under the destination starts: after the word's "/./"
+ * pivot when it has one (Docker's rule), else at 0 (the whole path). */
+static int set_pivots(copy_prep *cp, const char *word, size_t first,
+                      st_error **err) {
+  size_t *v = realloc(cp->pivots, (cp->n_paths + 1) * sizeof(*v));
+  if (v == NULL)
+    return st_error_errno(err, ENOMEM, "COPY --parents");
+  cp->pivots = v;
+  const char *pv = strstr(word, "/./");
+  cleanup_free char *pre = pv ? strndup(word, (size_t)(pv - word)) : NULL;
+  cleanup_free char *clean = NULL;
+  if (pre) {
+    /* the cleaned prefix, as st_ctx_match cleans the paths */
+    char *p = pre;
+    while (*p == '/')
+      p++;
+    while (strncmp(p, "./", 2) == 0)
+      p += 2;
+    clean = strdup(p);
+    if (clean == NULL)
+      return st_error_errno(err, ENOMEM, "COPY --parents");
+    size_t n = strlen(clean);
+    while (n > 0 && clean[n - 1] == '/')
+      clean[--n] = '\0';
+  }
+  size_t cl = clean ? strlen(clean) : 0;
+  for (size_t i = first; i < cp->n_paths; i++) {
+    const char *m = cp->paths[i];
+    v[i] = cl && strncmp(m, clean, cl) == 0 && (m[cl] == '/' || !m[cl])
+               ? cl + (m[cl] == '/')
+               : 0;
+  }
   return 0;
 }
 
@@ -292,7 +335,9 @@ static int match_sources(st_bstate *st, const st_df_instr *in, copy_prep *cp,
       return st_error_errno(err, ENOMEM, "COPY");
     *glob = *glob || has_glob(w);
     st_buf_printf(by, " %s", w);
-    if (st_ctx_match(cp->ctx, w, &cp->paths, &cp->n_paths, err) < 0)
+    size_t first = cp->n_paths;
+    if (st_ctx_match(cp->ctx, w, &cp->paths, &cp->n_paths, err) < 0 ||
+        (cp->parents && set_pivots(cp, w, first, err) < 0))
       return -1;
   }
   return 0;
@@ -315,7 +360,8 @@ static int make_dest(st_bstate *st, const st_df_instr *in, copy_prep *cp,
     return st_error_errno(err, ENOMEM, "COPY");
   st_buf_printf(by, " %s", d);
   cp->spec.dest = cp->dest;
-  cp->spec.dest_is_dir = slash || dot || root || glob || cp->n_paths > 1;
+  cp->spec.dest_is_dir =
+      slash || dot || root || glob || cp->n_paths > 1 || cp->parents;
   if (!cp->spec.dest_is_dir && cp->n_paths == 1) {
     int isdir = st_bis_dir_in_image(st, abs, err);
     if (isdir < 0)
@@ -370,6 +416,7 @@ int st_bcopy_prepare(st_bstate *st, st_bstep *step, st_error **err) {
     return -1;
   cp->spec.srcs = cp->paths;
   cp->spec.n_srcs = cp->n_paths;
+  cp->spec.pivots = cp->parents ? cp->pivots : NULL;
   /* shown as written (BuildKit's title); history has no flags */
   step->title = strdup(in->text);
   char sum[ST_DIGEST_LEN];
