@@ -610,6 +610,33 @@ static void scrub_mount_points(st_bstate *st, const run_prep *rp,
   }
 }
 
+#define BUILD_CT_PREFIX "strata-build-"
+
+void st_brun_sweep(st_store *s) {
+  st_container *v = NULL;
+  size_t n = 0;
+  st_error *e = NULL;
+  if (st_container_list(s, &v, &n, &e) < 0) {
+    st_error_free(e);
+    return;
+  }
+  size_t plen = strlen(BUILD_CT_PREFIX);
+  for (size_t i = 0; i < n; i++) {
+    const char *name = v[i].name ? v[i].name : "";
+    if (strncmp(name, BUILD_CT_PREFIX, plen) != 0)
+      continue;
+    long pid = strtol(name + plen, NULL, 10);
+    if (pid <= 0 ||
+        (pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM)))
+      continue; /* a build that still runs */
+    if (st_container_remove(s, v[i].id, true, &e) < 0) {
+      st_error_free(e);
+      e = NULL;
+    }
+  }
+  st_containers_free(v, n);
+}
+
 int st_brun_exec(st_bstate *st, st_bstep *step, st_layer_rec *layer,
                  st_error **err) {
   run_prep *rp = step->priv;
@@ -637,6 +664,13 @@ int st_brun_exec(st_bstate *st, st_bstep *step, st_layer_rec *layer,
                       .n_tmpfs = rp->n_tmpfs,
                       .volatile_layer = true,
                       .kill_on_interrupt = true};
+  /* a name that says whose step it is, so that a build killed before it
+   * removes the container has it removed by the next (st_brun_sweep) */
+  static unsigned seq;
+  char name[64];
+  snprintf(name, sizeof(name), "%s%d-%u", BUILD_CT_PREFIX, (int)getpid(),
+           ++seq);
+  o.name = name;
   char id[ST_CONTAINER_ID_LEN];
   if (st_container_create(st->b->s, &o, id, err) < 0)
     return -1;
