@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test suite's crash test (tests/crash/crash.sh: SIGKILL during import,
+# The test suite's crash test (tests/crash/crash.sh: SIGKILL during import, build,
 # rmi and image prune, then system check and data checks) with many trials.
 #
 # Usage: bench/crash.sh [STRATA] [TRIALS]       (default: build/strata 500)

@@ -50,6 +50,9 @@ ST_COMMAND(
     "images\n"
     "      --secret stringArray      Secret to expose to the build (format: "
     "\"id=mysecret[,src=/local/secret]\")\n"
+    "      --ssh stringArray         SSH agent socket to expose to the build "
+    "(format:\n"
+    "                                \"default|<id>[=<socket>]\")\n"
     "  -q, --quiet                   Suppress the build output and print "
     "image ID on\n"
     "                                success\n"
@@ -264,6 +267,7 @@ static int load_inputs(const char *context, const char *file, inputs *in) {
 typedef struct args {
   st_build_opts o;
   st_build_secret *secrets;
+  st_build_ssh *ssh;
   const char **tags, **build_args, **labels;
   const char *file, *iidfile, *progress;
   bool quiet, check, verbose;
@@ -282,6 +286,7 @@ enum {
   OPT_PLATFORM,
   OPT_VERBOSE,
   OPT_SECRET,
+  OPT_SSH,
   OPT_IGNORED,
 };
 
@@ -323,6 +328,37 @@ static int parse_secret(char *arg, st_build_secret *out) {
   if (out->src && access(out->src, R_OK) < 0)
     return cli_fail(1, "secret %s: cannot read %s: %s", out->id, out->src,
                     strerror(errno));
+  return 0;
+}
+
+/* --ssh default|ID[=SOCKET]: an agent socket ("default" alone: the one
+ * $SSH_AUTH_SOCK names). Key files (Docker starts an agent holding them)
+ * are refused with a hint rather than silently ignored. */
+static int parse_ssh(char *arg, st_build_ssh *out) {
+  *out = (st_build_ssh){.id = arg};
+  char *eq = strchr(arg, '=');
+  if (eq) {
+    *eq = '\0';
+    out->socket = eq + 1;
+  }
+  if (*out->id == '\0')
+    return cli_fail(1, "invalid --ssh: give default or ID[=SOCKET]");
+  if (out->socket == NULL || *out->socket == '\0')
+    out->socket = getenv("SSH_AUTH_SOCK");
+  if (out->socket == NULL || *out->socket == '\0')
+    return cli_fail(1,
+                    "invalid --ssh %s: SSH_AUTH_SOCK is not set; start an "
+                    "agent (ssh-agent) or give --ssh %s=SOCKET",
+                    out->id, out->id);
+  struct stat sb;
+  if (stat(out->socket, &sb) < 0)
+    return cli_fail(1, "invalid --ssh %s: %s: %s", out->id, out->socket,
+                    strerror(errno));
+  if (!S_ISSOCK(sb.st_mode))
+    return cli_fail(1,
+                    "invalid --ssh %s: %s is not an agent socket (strata "
+                    "forwards a running ssh-agent; load keys with ssh-add)",
+                    out->id, out->socket);
   return 0;
 }
 
@@ -368,9 +404,14 @@ static int parse_flag(args *a, int ch, char **tags_out, size_t *nt) {
     a->verbose = true;
     break;
   case OPT_SECRET:
-    if (parse_secret(optarg, &a->secrets[a->o.n_secrets]) < 0)
+    if (parse_secret(optarg, &a->secrets[a->o.n_secrets]) != 0)
       return -2;
     a->o.n_secrets++;
+    break;
+  case OPT_SSH:
+    if (parse_ssh(optarg, &a->ssh[a->o.n_ssh]) != 0)
+      return -2;
+    a->o.n_ssh++;
     break;
   case OPT_PLATFORM:
   case OPT_IGNORED:
@@ -398,6 +439,7 @@ static int parse_args(int argc, char **argv, args *a, size_t *n_tags) {
       {"check", no_argument, 0, OPT_CHECK},
       {"verbose", no_argument, 0, OPT_VERBOSE},
       {"secret", required_argument, 0, OPT_SECRET},
+      {"ssh", required_argument, 0, OPT_SSH},
       {"platform", required_argument, 0, OPT_PLATFORM},
       {"rm", optional_argument, 0, OPT_IGNORED},
       {"force-rm", optional_argument, 0, OPT_IGNORED},
@@ -577,16 +619,21 @@ static int run_build(int argc, char **argv) {
   cleanup_free const char **bargs = calloc(cap, sizeof(char *));
   cleanup_free const char **labels = calloc(cap, sizeof(char *));
   cleanup_free st_build_secret *secrets = calloc(cap, sizeof(*secrets));
-  if (tags == NULL || bargs == NULL || labels == NULL || secrets == NULL)
+  cleanup_free st_build_ssh *ssh = calloc(cap, sizeof(*ssh));
+  if (tags == NULL || bargs == NULL || labels == NULL || secrets == NULL ||
+      ssh == NULL)
     return cli_fail(1, "out of memory");
-  args a = {
-      .tags = tags, .build_args = bargs, .labels = labels, .secrets = secrets};
+  args a = {.tags = tags,
+            .build_args = bargs,
+            .labels = labels,
+            .secrets = secrets,
+            .ssh = ssh};
   size_t n_tags = 0;
   int r = parse_args(argc, argv, &a, &n_tags);
   if (r == 2)
     return cli_usage(&st_cmd_build);
   if (r == -2)
-    return 1; /* a bad --secret, already reported */
+    return 1; /* a bad --secret or --ssh, already reported */
   if (r < 0)
     return cli_bad_flag("build");
   if (check_flags(&a))
@@ -609,6 +656,7 @@ static int run_build(int argc, char **argv) {
   a.o.build_args = (char *const *)bargs;
   a.o.labels = (char *const *)labels;
   a.o.secrets = secrets;
+  a.o.ssh = ssh;
   struct stat sb;
   if (strcmp(context, "-") == 0)
     r = build_stdin(&a);

@@ -64,3 +64,101 @@ start_build() {
     return 1
   }
 }
+
+# kill_when PATTERN DELAY: a build of $CTX in the background, SIGKILLed
+# DELAY seconds after its progress shows PATTERN; fails when the build
+# ended before that.
+kill_when() {
+  "$STRATA" build --progress=plain -t stopped "$CTX" \
+    >/dev/null 2>"$BATS_TEST_TMPDIR/err" &
+  BPID=$!
+  local seen=0
+  for _ in $(seq 1 600); do
+    grep -q -- "$1" "$BATS_TEST_TMPDIR/err" && { seen=1; break; }
+    kill -0 "$BPID" 2>/dev/null || break
+    sleep 0.05
+  done
+  [ "$seen" = 1 ] || { cat "$BATS_TEST_TMPDIR/err" >&2; return 1; }
+  sleep "$2"
+  kill -0 "$BPID" 2>/dev/null || {
+    echo "the build ended before the kill" >&2
+    cat "$BATS_TEST_TMPDIR/err" >&2
+    return 1
+  }
+  kill -KILL "$BPID"
+  wait "$BPID" || true
+}
+
+# after_kill N: nothing tagged, the store checks clean, and a rebuild
+# reuses exactly the N steps that had finished (the killed one reruns),
+# removes the killed RUN's container and leaves tmp/ empty.
+after_kill() {
+  run --separate-stderr "$STRATA" image inspect stopped
+  assert_failure
+  run --separate-stderr "$STRATA" system check
+  assert_status 0
+  sbuild --progress=plain -t stopped "$CTX"
+  assert_status 0
+  local n
+  n=$(grep -c ' CACHED$' <<<"$stderr") || true
+  [ "$n" -eq "$1" ] || {
+    echo "expected $1 cached steps, got $n: $stderr" >&2
+    return 1
+  }
+  run --separate-stderr "$STRATA" system check
+  assert_status 0
+  # a killed RUN's container is removed by the next build
+  run --separate-stderr "$STRATA" ps -aq
+  assert_eq "$output" ""
+  # nothing left in the store's tmp/ by the killed build
+  run ls -A "$STRATA_ROOT/tmp"
+  assert_eq "$output" ""
+}
+
+@test "build interrupt: SIGKILL during a COPY of a big file" {
+  truncate -s 1G "$CTX/big"
+  head -c 1M /dev/urandom >>"$CTX/big"
+  dockerfile <<'EOF2'
+FROM busybox
+COPY a.txt /a.txt
+COPY big /big
+EOF2
+  kill_when "COPY big" 0.3
+  after_kill 1
+  [ "$(cfg stopped '{{len .RootFS.Layers}}')" -ge 3 ]
+}
+
+@test "build interrupt: SIGKILL while a RUN's layer is committed" {
+  dockerfile <<'EOF2'
+FROM busybox
+COPY a.txt /a.txt
+RUN echo first >/first
+RUN dd if=/dev/urandom of=/fill bs=1M count=300 2>/dev/null; echo wrote-it
+EOF2
+  kill_when "wrote-it" 0.1
+  after_kill 2
+  assert_eq "$(in_image stopped 'wc -c </fill')" 314572800
+}
+
+@test "build interrupt: SIGKILL at random moments of a build, ten times" {
+  dockerfile <<'EOF2'
+FROM busybox
+COPY a.txt /a.txt
+RUN head -c 20000000 /dev/urandom >/r1
+RUN echo two >/two
+EOF2
+  local i
+  for i in $(seq 1 10); do
+    echo "$i" >"$CTX/a.txt"
+    "$STRATA" build -q -t stopped "$CTX" >/dev/null 2>&1 &
+    BPID=$!
+    sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
+    kill -KILL "$BPID" 2>/dev/null || true
+    wait "$BPID" || true
+    run --separate-stderr "$STRATA" system check
+    [ "$status" -eq 0 ] || { echo "kill $i: $output $stderr" >&2; return 1; }
+  done
+  sbuild -t stopped "$CTX"
+  assert_status 0
+  assert_eq "$(in_image stopped 'cat /a.txt /two')" $'10\ntwo'
+}

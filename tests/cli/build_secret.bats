@@ -55,3 +55,12 @@ EOF2
   assert_failure
   assert_contains "$stderr" "secret missing"
 }
+
+@test "build secret: a bad --secret stops the build before any step" {
+  sbuild -t sec --secret id=token,src="$BATS_TEST_TMPDIR/nope" "$CTX"
+  assert_failure
+  assert_contains "$stderr" "secret token: cannot read"
+  [[ $stderr != *"RUN"* ]]
+  run "$STRATA" image inspect sec
+  assert_failure
+}

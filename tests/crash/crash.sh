@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Crash test: kills strata with SIGKILL at random moments of an import, an
-# rmi or a prune, and checks after every kill that the store is consistent
+# Crash test: kills strata with SIGKILL at random moments of an import, a
+# build, an rmi or a prune, and checks after every kill that the store is consistent
 # and that no image lost its data.
 #
 # Usage: tests/crash/crash.sh [TRIALS] [STRATA]     (default: 50, $STRATA_BIN or build/strata)
@@ -15,6 +15,8 @@
 #   rmi TAG           one of the tagged images
 #   image prune -f    the dangling images
 #   image prune -a -f every image
+#   build             FROM scratch, COPY of ~6 MB and 200 small files, a
+#                     unique COPY, LABEL; tagged crash/built:tN
 # and SIGKILLs it after a random delay between 0 and the operation's median
 # uninterrupted duration (microsecond resolution; some finish first).
 # Then:
@@ -23,7 +25,8 @@
 #     the one the operation targeted (which is either as before or as after
 #     the operation; prune -a may remove any);
 #   - no image appears that the operation could not have made: an import adds
-#     at most one image, and only under its tag (no half-imported image);
+#     at most one image, and only under its tag (no half-imported image); a
+#     build adds untagged step images (its cache) and at most its target tag;
 #   - every image `images -a -q` lists passes `image inspect`, and every
 #     tagged image streams completely through `strata save` (when save exists).
 # Prints "crash: N trials, M failures" and exits 1 on any failure.
@@ -109,6 +112,20 @@ with open(sys.argv[1], "rb") as f, open(sys.argv[2], "wb") as o:
     o.write(f.read(end))
 EOF
   rm -rf "$r" "$work/full.tar"
+  # the build context: the same kind of data, and a per-trial crash-id
+  mkdir -p "$work/bctx/data/small" || return 1
+  for a in 1 2 3; do head -c 2000000 /dev/urandom >"$work/bctx/data/blob$a"; done
+  for a in $(seq 200); do echo "small file $a" >"$work/bctx/data/small/f$a"; done
+  printf 'FROM scratch\nCOPY data /data\nCOPY crash-id /crash-id\nLABEL crash=1\n' \
+    >"$work/bctx/Dockerfile"
+}
+
+# build_ctx N: makes the build context unique to trial N, prints its path.
+build_ctx() {
+  # in data/ too, so the big COPY misses the cache and runs every time
+  echo "trial $1 seed $seed" >"$work/bctx/crash-id"
+  cp "$work/bctx/crash-id" "$work/bctx/data/crash-id"
+  echo "$work/bctx"
 }
 
 # trial_head N: prints the path of a small tar member (with end blocks) that
@@ -173,7 +190,7 @@ check_trial() {
   done
   # New tags: only the import's target.
   for name in "${!after[@]}"; do
-    if [ -z "${before[$name]:-}" ] && { [ "$name" != "$target" ] || [[ $op != import* ]]; }; then
+    if [ -z "${before[$name]:-}" ] && { [ "$name" != "$target" ] || [[ $op != import* && $op != build ]]; }; then
       fail "unexpected new tag $name -> ${after[$name]}"
     fi
   done
@@ -183,7 +200,14 @@ check_trial() {
     [ -n "${before_id[$id]:-}" ] || new+=("$id")
   done <"$work/after.ids"
   if [ ${#new[@]} -gt 0 ]; then
-    if [[ $op != import* ]]; then
+    if [ "$op" = build ]; then
+      # step images are untagged cache; only the target may be tagged
+      local nt=0 n2
+      for n2 in "${!after[@]}"; do
+        [ -n "${before[$n2]:-}" ] || nt=$((nt + 1))
+      done
+      [ "$nt" -le 1 ] || fail "build left $nt new tags"
+    elif [[ $op != import* ]]; then
       fail "images appeared during $op: ${new[*]}"
     elif [ ${#new[@]} -gt 1 ]; then
       fail "import left ${#new[@]} new images: ${new[*]}"
@@ -250,7 +274,12 @@ calibrate() {
     r1=$(time_op "$strata" rmi crash/victim:3) &&
     r2=$(time_op "$strata" rmi crash/victim:2) &&
     r3=$(time_op "$strata" rmi crash/victim:1) &&
-    "$strata" import "$(trial_tar c6)" crash/base:2 >/dev/null 2>>"$log" || return 1
+    "$strata" import "$(trial_tar c6)" crash/base:2 >/dev/null 2>>"$log" &&
+    b1=$(time_op "$strata" build -q -t crash/built:c1 "$(build_ctx c1)") &&
+    b2=$(time_op "$strata" build -q -t crash/built:c2 "$(build_ctx c2)") &&
+    b3=$(time_op "$strata" build -q -t crash/built:c3 "$(build_ctx c3)") || return 1
+  # shellcheck disable=SC2034
+  hist_build=("$b1" "$b2" "$b3")
   # shellcheck disable=SC2034 # read through namerefs in estimate/observe
   hist_import=("$a" "$b" "$c")
   # shellcheck disable=SC2034
@@ -278,12 +307,14 @@ if ! out=$("$strata" system check 2>&1); then
   exit 1
 fi
 echo "crash: seed $seed, $trials trials; uninterrupted: import $(($(estimate import) / 1000)) ms," \
-  "rmi $(($(estimate rmi) / 1000)) ms, prune $(($(estimate prune) / 1000)) ms;" \
+  "rmi $(($(estimate rmi) / 1000)) ms, prune $(($(estimate prune) / 1000)) ms," \
+  "build $(($(estimate build) / 1000)) ms;" \
   "save checks: $([ $have_save = 1 ] && echo on || echo off)"
 
 # --- trials ---------------------------------------------------------------------------
 ops=("import (file)" "import (moving)" "image prune -f" "import (stdin)" "rmi"
-  "import (moving)" "import (file)" "image prune -f" "rmi" "prune -a")
+  "build" "import (moving)" "import (file)" "image prune -f" "rmi" "build"
+  "prune -a")
 killed=0 completed=0 imp_done=0 imp_after=0 imp_before=0
 for ((trial = 1; trial <= trials; trial++)); do
   op=${ops[$(((trial - 1) % ${#ops[@]}))]}
@@ -295,7 +326,7 @@ for ((trial = 1; trial <= trials; trial++)); do
   fi
   ntags=$(wc -l <"$work/before.tags")
   # Keep the store small: rmi when it holds more than 8 tags.
-  [ "$ntags" -gt 8 ] && [[ $op == import* ]] && op=rmi
+  [ "$ntags" -gt 8 ] && [[ $op == import* || $op == build ]] && op=rmi
   target=
   case $op in
   "import (file)")
@@ -316,6 +347,11 @@ for ((trial = 1; trial <= trials; trial++)); do
   "image prune -f")
     cmd=("$strata" image prune -f)
     kind=prune
+    ;;
+  build)
+    target=localhost/crash/built:t$trial
+    cmd=("$strata" build -q -t "$target" "$(build_ctx "$trial")")
+    kind=build
     ;;
   "prune -a")
     cmd=("$strata" image prune -a -f)

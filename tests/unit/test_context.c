@@ -449,6 +449,50 @@ static void test_tar_root_with_ignore(void **state) {
   tlist_free(&t);
 }
 
+static void sum(st_ctx *c, const st_copy_spec *spec, char out[ST_DIGEST_LEN]);
+
+/* --exclude: a directory source's entries by their path inside it, a
+ * file source by its name; neither in the tar nor in the checksum. */
+static void test_tar_exclude(void **state) {
+  fixture *f = *state;
+  st_ignore *ex = NULL;
+  const char pats[] = "sub\n**/f1\nb.*\n";
+  assert_int_equal(st_ignore_compile(pats, sizeof(pats) - 1, &ex, NULL), 0);
+  char *srcs[] = {S("dir"), S("a.txt"), S("b.txt")};
+  st_copy_spec spec = spec_of(srcs, 3, "/opt/", true);
+  char all[ST_DIGEST_LEN], some[ST_DIGEST_LEN], again[ST_DIGEST_LEN];
+  sum(f->ctx, &spec, all);
+  spec.exclude = ex;
+  tlist t;
+  copy_tar(f->ctx, &spec, &t);
+  expect_names(&t, "opt opt/a.txt opt/hl opt/link");
+  tlist_free(&t);
+  sum(f->ctx, &spec, some);
+  assert_string_not_equal(all, some);
+  /* a change below an excluded path leaves the checksum as it was */
+  put(f->root, "dir/sub/f2", "changed", 0644);
+  put(f->root, "b.txt", "changed too", 0600);
+  sum(f->ctx, &spec, again);
+  assert_string_equal(some, again);
+  st_ignore_free(ex);
+}
+
+/* --parents: each source under dest by its path from the pivot on, the
+ * directories between made 0755. */
+static void test_tar_parents(void **state) {
+  fixture *f = *state;
+  char *srcs[] = {S("dir/sub/f2"), S("dir/sub"), S("a.txt")};
+  size_t pivots[] = {0, 4, 0};
+  st_copy_spec spec = spec_of(srcs, 3, "/opt/", true);
+  spec.pivots = pivots;
+  tlist t;
+  copy_tar(f->ctx, &spec, &t);
+  expect_names(&t, "opt opt/a.txt opt/dir opt/dir/sub opt/dir/sub/f2 opt/sub "
+                   "opt/sub/f2 opt/sub/x.tmp");
+  assert_int_equal(find(&t, "opt/dir")->mode, S_IFDIR | 0755);
+  tlist_free(&t);
+}
+
 static void test_tar_chown_chmod_mtime(void **state) {
   fixture *f = *state;
   char *srcs[] = {S("dir"), S("a.txt")};
@@ -685,6 +729,8 @@ int main(void) {
       T(test_tar_file_as_dest),
       T(test_tar_directory_contents),
       T(test_tar_root_with_ignore),
+      T(test_tar_exclude),
+      T(test_tar_parents),
       T(test_tar_chown_chmod_mtime),
       T(test_tar_symlink_named),
       T(test_tar_later_source_wins),

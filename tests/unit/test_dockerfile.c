@@ -314,6 +314,16 @@ static void test_copy_add(void **state) {
   expect_flag(c, "exclude", "*.txt"); /* the last one */
   assert_string_equal(c->flags[5].value, "*.md");
   expect_args(c, 3, "a", "b", "/dst/");
+  /* --parents takes a boolean; --exclude needs its pattern */
+  parse("FROM x\nCOPY --parents=false --exclude=docs/** a /b/\n", 2);
+  expect_flag(at(1), "parents", "false");
+  expect_flag(at(1), "exclude", "docs/**");
+  expect_error("FROM x\nCOPY --exclude a /b/\n",
+               "Dockerfile:2: missing a value on flag: --exclude");
+  parse("FROM x\nCOPY --exclude=*.md a b /dst/\n"
+        "ADD --checksum=sha256:ab --keep-git-dir=true --unpack=false "
+        "--link=false https://x/y.tar /\n",
+        3);
   expect_flag(at(2), "checksum", "sha256:ab");
   expect_flag(at(2), "keep-git-dir", "true");
   expect_args(at(2), 2, "https://x/y.tar", "/");

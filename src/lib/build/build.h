@@ -50,6 +50,13 @@ typedef struct st_build_secret {
   const char *env; /* an environment variable (default: ID), when no src */
 } st_build_secret;
 
+/* --ssh ID[=SOCKET]: an SSH agent socket RUN --mount=type=ssh can reach
+ * (for "default" with no socket: $SSH_AUTH_SOCK). */
+typedef struct st_build_ssh {
+  const char *id;
+  const char *socket; /* absolute path of a Unix socket */
+} st_build_ssh;
+
 typedef struct st_build_opts {
   const char *context;    /* directory of the build context */
   const char *dockerfile; /* bytes of the Dockerfile */
@@ -63,6 +70,8 @@ typedef struct st_build_opts {
   size_t n_labels;
   const st_build_secret *secrets;
   size_t n_secrets;
+  const st_build_ssh *ssh;
+  size_t n_ssh;
   const char *target;  /* stage name, or NULL for the last stage */
   const char *network; /* RUN's network: "host" (default) or "none" */
   bool no_cache;

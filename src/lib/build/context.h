@@ -84,6 +84,16 @@ typedef struct st_copy_spec {
   /* mtime written for every entry, or -1 to keep the source's (Docker
    * keeps it); SOURCE_DATE_EPOCH sets it for reproducible layers. */
   long long mtime;
+  /* --exclude patterns (.dockerignore syntax), or NULL: matched against
+   * each copied path relative to its source (a directory source's
+   * entries by their path inside it, any other source by its base name);
+   * what matches is neither copied nor part of the checksum. */
+  const st_ignore *exclude;
+  /* --parents, or NULL: per source, the offset in srcs[i] where the part
+   * kept under dest starts (0: the whole path; after a "/./" pivot: what
+   * follows it). The source then lands at dest/KEPT, the directories on
+   * the way made root-owned 0755, whatever dest_is_dir says. */
+  const size_t *pivots;
 } st_copy_spec;
 
 /* Writes the tar stream (pax, uncompressed, entries in a stable order:

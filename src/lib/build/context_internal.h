@@ -65,7 +65,10 @@ typedef struct ctx_entry {
 typedef struct ctx_list {
   ctx_entry *v;
   size_t n, cap;
-  st_buf names; /* NUL-separated strings */
+  st_buf names;        /* NUL-separated strings */
+  const st_ignore *ex; /* the spec's --exclude, or NULL */
+  size_t ex_base;      /* length of "DEST/": a tar name past it is the
+                          path relative to the source */
 } ctx_list;
 
 /* Fills l (zeroed by the caller) with what spec copies, sorted by tar name,

@@ -89,7 +89,14 @@ static int read_children(const st_ctx *c, ctx_list *l, const char *src,
       return st_error_errno(err, ENOMEM, "build context");
     unsigned flags = 0;
     bool dir = S_ISDIR(st.st_mode);
-    if (ctx_excluded(c, ctx_str(l, s), dir, false)) {
+    const char *rel = ctx_str(l, t) + l->ex_base;
+    if (l->ex && st_ignore_match(l->ex, rel)) {
+      if (!dir || !st_ignore_may_reinclude(l->ex, rel)) {
+        l->names.len = mark;
+        continue;
+      }
+      flags = CTX_TENTATIVE;
+    } else if (ctx_excluded(c, ctx_str(l, s), dir, false)) {
       if (!dir || !st_ignore_may_reinclude(c->ig, ctx_str(l, s))) {
         l->names.len = mark;
         continue;
@@ -176,6 +183,8 @@ static int add_source(const st_ctx *c, ctx_list *l, const char *source,
     return r < 0 ? -1 : ctx_not_found(*path ? path : ".", err);
   if (S_ISSOCK(st.st_mode))
     return 0;
+  if (l->ex && !S_ISDIR(st.st_mode) && st_ignore_match(l->ex, base_name(path)))
+    return 0; /* --exclude: a file source by its name */
   size_t src = add_name(l, path, NULL);
   size_t dst = S_ISDIR(st.st_mode) || !dest_is_dir
                    ? add_name(l, dest, NULL)
@@ -191,6 +200,27 @@ static int add_source(const st_ctx *c, ctx_list *l, const char *source,
   if (to == NULL)
     return st_error_errno(err, ENOMEM, "build context");
   return walk_dir(c, l, real, to, err) < 0 ? -1 : 0;
+}
+
+/* --parents: the source at dest/KEPT (KEPT: its path from the pivot on),
+ * with the directories above it made; --exclude then matches below it. */
+static int add_with_parents(const st_ctx *c, ctx_list *l, const char *source,
+                            size_t pivot, const char *dest, st_error **err) {
+  cleanup_free char *kept =
+      ctx_clean(pivot <= strlen(source) ? source + pivot : source);
+  if (kept == NULL)
+    return errno == EINVAL ? ctx_outside(source, err)
+                           : st_error_errno(err, ENOMEM, "build context");
+  cleanup_free char *to = NULL;
+  if (asprintf(&to, "%s%s%s", dest, *dest && *kept ? "/" : "", kept) < 0)
+    return st_error_errno(err, ENOMEM, "build context");
+  size_t base = l->ex_base;
+  l->ex_base = *to ? strlen(to) + 1 : 0;
+  int r = add_parents(l, to, false, err);
+  if (r == 0)
+    r = add_source(c, l, source, to, false, err);
+  l->ex_base = base;
+  return r;
 }
 
 /* ---- order, duplicates, hard links ----------------------------------- */
@@ -277,13 +307,19 @@ int ctx_collect(const st_ctx *c, const st_copy_spec *spec, ctx_list *l,
   size_t len = strlen(dest);
   while (len > 0 && dest[len - 1] == '/')
     dest[--len] = '\0';
-  if (!spec->dest_is_dir && (len == 0 || spec->n_srcs != 1))
+  if (!spec->dest_is_dir && spec->pivots == NULL &&
+      (len == 0 || spec->n_srcs != 1))
     return st_error_set(err, EINVAL,
                         "COPY failed: destination `%s` must be a directory",
                         spec->dest ? spec->dest : "");
+  l->ex =
+      spec->exclude && st_ignore_count(spec->exclude) ? spec->exclude : NULL;
+  l->ex_base = len ? len + 1 : 0;
   int r = add_parents(l, dest, spec->dest_is_dir, err);
   for (size_t i = 0; i < spec->n_srcs && r == 0; i++)
-    r = add_source(c, l, spec->srcs[i], dest, spec->dest_is_dir, err);
+    r = spec->pivots
+            ? add_with_parents(c, l, spec->srcs[i], spec->pivots[i], dest, err)
+            : add_source(c, l, spec->srcs[i], dest, spec->dest_is_dir, err);
   if (r == 0)
     r = sort_unique(l, err);
   if (r == 0)

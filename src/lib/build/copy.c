@@ -31,6 +31,9 @@ typedef struct copy_prep {
   int *fds;     /* the archives, open */
   size_t n_fds;
   bool chown;
+  st_ignore *exclude; /* --exclude, compiled */
+  bool parents;
+  size_t *pivots; /* --parents: per path, where its kept part starts */
 } copy_prep;
 
 static void prep_free(void *p) {
@@ -38,6 +41,8 @@ static void prep_free(void *p) {
   if (c == NULL)
     return;
   st_ctx_free(c->own);
+  st_ignore_free(c->exclude);
+  free(c->pivots);
   for (size_t i = 0; i < c->n_fds; i++)
     close(c->fds[i]);
   free(c->fds);
@@ -188,10 +193,33 @@ static int resolve_chown(st_bstate *st, const char *spec, uid_t *uid,
   return 0;
 }
 
+/* One --exclude=PATTERN (repeatable): expanded, one line of the pattern
+ * text compiled once for the step, and listed in the key's inputs. A '!'
+ * exception or an empty pattern would make no sense here: refused. */
+static int add_exclude(st_bstate *st, const char *v, st_buf *text,
+                       json_t *inputs, st_error **err) {
+  cleanup_free char *e = NULL;
+  if (st_bexpand(st, v ? v : "", &e, err) < 0)
+    return -1;
+  if (*e == '\0' || *e == '!' || strchr(e, '\n'))
+    return st_error_set(err, EINVAL,
+                        "--exclude=%s: give a pattern such as *.md or "
+                        "docs/** (no '!' exception)",
+                        e);
+  json_t *arr = json_object_get(inputs, "exclude");
+  if (arr == NULL)
+    json_object_set_new(inputs, "exclude", arr = json_array());
+  json_array_append_new(arr, json_string(e));
+  if (st_buf_puts(text, e) < 0 || st_buf_putc(text, '\n') < 0)
+    return st_error_errno(err, ENOMEM, "--exclude");
+  return 0;
+}
+
 static int parse_flags(st_bstate *st, const st_df_instr *in, copy_prep *cp,
                        json_t *inputs, st_error **err) {
   cp->spec.mode = -1;
   cp->spec.mtime = st->b->epoch;
+  cleanup_buf st_buf excl = ST_BUF_INIT;
   for (size_t i = 0; i < in->n_flags; i++) {
     const char *n = in->flags[i].name, *v = in->flags[i].value;
     if (strcmp(n, "chown") == 0) {
@@ -211,8 +239,15 @@ static int parse_flags(st_bstate *st, const st_df_instr *in, copy_prep *cp,
                             v ? v : "");
       cp->spec.mode = (int)m;
       json_object_set_new(inputs, "chmod", json_integer(m));
-    } else if (strcmp(n, "parents") == 0 || strcmp(n, "exclude") == 0) {
-      return st_error_set(err, ENOTSUP, "--%s is not supported yet", n);
+    } else if (strcmp(n, "exclude") == 0) {
+      if (add_exclude(st, v, &excl, inputs, err) < 0)
+        return -1;
+    } else if (strcmp(n, "parents") == 0) {
+      cp->parents = v == NULL || strcmp(v, "true") == 0;
+      if (!cp->parents && strcmp(v, "false") != 0)
+        return st_error_set(err, EINVAL, "--parents=%s: give true or false", v);
+      if (cp->parents)
+        json_object_set_new(inputs, "parents", json_true());
     } else if (strcmp(n, "checksum") == 0 && in->kind == ST_DF_ADD &&
                !(in->n_args == 2 && is_url(in->args[0]))) {
       return st_error_set(err, EINVAL,
@@ -223,6 +258,47 @@ static int parse_flags(st_bstate *st, const st_df_instr *in, copy_prep *cp,
                                            strcmp(n, "keep-git-dir") == 0))) {
       return st_error_set(err, EINVAL, "unknown flag: --%s", n);
     }
+  }
+  if (excl.len == 0)
+    return 0;
+  if (st_ignore_compile(excl.data, excl.len, &cp->exclude, err) < 0)
+    return st_error_wrap(err, "--exclude");
+  cp->spec.exclude = cp->exclude;
+  return 0;
+}
+
+/* --parents: for the paths one source word matched (from first on), where
+ * the part kept under the destination starts: after the word's "/./"
+ * pivot when it has one (Docker's rule), else at 0 (the whole path). */
+static int set_pivots(copy_prep *cp, const char *word, size_t first,
+                      st_error **err) {
+  size_t *v = realloc(cp->pivots, (cp->n_paths + 1) * sizeof(*v));
+  if (v == NULL)
+    return st_error_errno(err, ENOMEM, "COPY --parents");
+  cp->pivots = v;
+  const char *pv = strstr(word, "/./");
+  cleanup_free char *pre = pv ? strndup(word, (size_t)(pv - word)) : NULL;
+  cleanup_free char *clean = NULL;
+  if (pre) {
+    /* the cleaned prefix, as st_ctx_match cleans the paths */
+    char *p = pre;
+    while (*p == '/')
+      p++;
+    while (strncmp(p, "./", 2) == 0)
+      p += 2;
+    clean = strdup(p);
+    if (clean == NULL)
+      return st_error_errno(err, ENOMEM, "COPY --parents");
+    size_t n = strlen(clean);
+    while (n > 0 && clean[n - 1] == '/')
+      clean[--n] = '\0';
+  }
+  size_t cl = clean ? strlen(clean) : 0;
+  for (size_t i = first; i < cp->n_paths; i++) {
+    const char *m = cp->paths[i];
+    v[i] = cl && strncmp(m, clean, cl) == 0 && (m[cl] == '/' || !m[cl])
+               ? cl + (m[cl] == '/')
+               : 0;
   }
   return 0;
 }
@@ -259,7 +335,9 @@ static int match_sources(st_bstate *st, const st_df_instr *in, copy_prep *cp,
       return st_error_errno(err, ENOMEM, "COPY");
     *glob = *glob || has_glob(w);
     st_buf_printf(by, " %s", w);
-    if (st_ctx_match(cp->ctx, w, &cp->paths, &cp->n_paths, err) < 0)
+    size_t first = cp->n_paths;
+    if (st_ctx_match(cp->ctx, w, &cp->paths, &cp->n_paths, err) < 0 ||
+        (cp->parents && set_pivots(cp, w, first, err) < 0))
       return -1;
   }
   return 0;
@@ -282,7 +360,8 @@ static int make_dest(st_bstate *st, const st_df_instr *in, copy_prep *cp,
     return st_error_errno(err, ENOMEM, "COPY");
   st_buf_printf(by, " %s", d);
   cp->spec.dest = cp->dest;
-  cp->spec.dest_is_dir = slash || dot || root || glob || cp->n_paths > 1;
+  cp->spec.dest_is_dir =
+      slash || dot || root || glob || cp->n_paths > 1 || cp->parents;
   if (!cp->spec.dest_is_dir && cp->n_paths == 1) {
     int isdir = st_bis_dir_in_image(st, abs, err);
     if (isdir < 0)
@@ -337,6 +416,7 @@ int st_bcopy_prepare(st_bstate *st, st_bstep *step, st_error **err) {
     return -1;
   cp->spec.srcs = cp->paths;
   cp->spec.n_srcs = cp->n_paths;
+  cp->spec.pivots = cp->parents ? cp->pivots : NULL;
   /* shown as written (BuildKit's title); history has no flags */
   step->title = strdup(in->text);
   char sum[ST_DIGEST_LEN];

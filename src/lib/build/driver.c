@@ -903,6 +903,7 @@ static int run_build(st_bctx *b, char id_out[ST_DIGEST_LEN], st_error **err) {
 int st_build(st_store *s, const st_build_opts *o, char id_out[ST_DIGEST_LEN],
              st_error **err) {
   st_bctx b = {.s = s, .o = o, .epoch = -1};
+  st_brun_sweep(s);
   int r = run_build(&b, id_out, err);
   bctx_clear(&b);
   return r;

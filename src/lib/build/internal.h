@@ -116,6 +116,10 @@ char *st_bjoin_workdir(st_bstate *st, const char *path);
 
 /* ---- run.c ---- */
 int st_brun_prepare(st_bstate *st, st_bstep *step, st_error **err);
+/* Removes the RUN containers of builds that were killed (SIGKILL, a
+ * crash) before they could remove them: named "strata-build-PID-N", PID a
+ * process that is gone. Best effort: failures are ignored. */
+void st_brun_sweep(st_store *s);
 int st_brun_exec(st_bstate *st, st_bstep *step, st_layer_rec *layer,
                  st_error **err);
 

@@ -8,7 +8,8 @@
  * --mount: type=cache (a directory of the store kept between builds,
  * <root>/build-cache/<id>), bind (from the context or a stage, read-only
  * unless rw), tmpfs, secret (a file given with --secret on the command
- * line; never in a layer, the config or the key). The command's output is
+ * line; never in a layer, the config or the key), ssh (an agent socket
+ * given with --ssh, bound for the step only). The command's output is
  * read from a pipe by a thread and sent line by line as progress. */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +42,7 @@ typedef struct run_prep {
   size_t n_tmpfs;
   char **scrub; /* mount points (secrets) taken out of the layer */
   size_t n_scrub;
+  size_t n_ssh; /* ssh mounts so far: the N of ssh_agent.N */
   const char *network;
 } run_prep;
 
@@ -338,6 +340,43 @@ static int add_secret(st_bstate *st, run_prep *rp, const mount_opt *m,
   return 0;
 }
 
+/* --mount=type=ssh: the agent socket that --ssh ID gave, bound at target
+ * (default /run/buildkit/ssh_agent.N, N counting this RUN's ssh mounts)
+ * for this step only, with SSH_AUTH_SOCK pointing at it. The key holds the
+ * id and target, never the host path; the mount point leaves the layer. */
+static int add_ssh(st_bstate *st, run_prep *rp, const mount_opt *m,
+                   json_t *mounts, st_error **err) {
+  const char *id = m->id ? m->id : "default";
+  const st_build_opts *o = st->b->o;
+  const char *sock = NULL;
+  for (size_t i = 0; i < o->n_ssh && sock == NULL; i++)
+    if (strcmp(o->ssh[i].id, id) == 0)
+      sock = o->ssh[i].socket;
+  if (sock == NULL && m->required)
+    return st_error_set(err, EINVAL,
+                        "ssh %s: no SSH agent given to the build (use "
+                        "--ssh %s or --ssh %s=SOCKET)",
+                        id, id, id);
+  if (sock == NULL)
+    return 0; /* optional and not given: nothing mounted, as Docker */
+  cleanup_free char *target = NULL, *vol = NULL, *env = NULL;
+  if (m->target)
+    target = strdup(m->target);
+  else if (asprintf(&target, "/run/buildkit/ssh_agent.%zu", rp->n_ssh) < 0)
+    target = NULL;
+  if (target == NULL || asprintf(&vol, "%s:%s", sock, target) < 0 ||
+      asprintf(&env, "SSH_AUTH_SOCK=%s", target) < 0 ||
+      push(&rp->volumes, &rp->n_volumes, steal_pointer(&vol)) < 0 ||
+      push(&rp->scrub, &rp->n_scrub, strdup(target)) < 0)
+    return st_error_errno(err, ENOMEM, "--mount");
+  /* the first ssh mount is the one SSH_AUTH_SOCK names, as BuildKit */
+  if (rp->n_ssh++ == 0 && push(&rp->env, &rp->n_env, steal_pointer(&env)) < 0)
+    return st_error_errno(err, ENOMEM, "--mount");
+  json_array_append_new(mounts, json_pack("{s:s, s:s, s:s}", "type", "ssh",
+                                          "target", target, "id", id));
+  return 0;
+}
+
 static int add_mount(st_bstate *st, run_prep *rp, const mount_opt *m,
                      json_t *mounts, st_error **err) {
   if (m->target == NULL && strcmp(m->type, "secret") && strcmp(m->type, "ssh"))
@@ -359,11 +398,7 @@ static int add_mount(st_bstate *st, run_prep *rp, const mount_opt *m,
   } else if (strcmp(m->type, "secret") == 0) {
     return add_secret(st, rp, m, mounts, err);
   } else if (strcmp(m->type, "ssh") == 0) {
-    if (m->required)
-      return st_error_set(err, ENOTSUP,
-                          "--mount type=ssh: SSH agent "
-                          "forwarding is not supported yet");
-    return 0;
+    return add_ssh(st, rp, m, mounts, err);
   } else {
     return st_error_set(err, EINVAL, "--mount: unsupported type %s", m->type);
   }
@@ -555,6 +590,33 @@ static void scrub_mount_points(st_bstate *st, const run_prep *rp,
   }
 }
 
+#define BUILD_CT_PREFIX "strata-build-"
+
+void st_brun_sweep(st_store *s) {
+  st_container *v = NULL;
+  size_t n = 0;
+  st_error *e = NULL;
+  if (st_container_list(s, &v, &n, &e) < 0) {
+    st_error_free(e);
+    return;
+  }
+  size_t plen = strlen(BUILD_CT_PREFIX);
+  for (size_t i = 0; i < n; i++) {
+    const char *name = v[i].name ? v[i].name : "";
+    if (strncmp(name, BUILD_CT_PREFIX, plen) != 0)
+      continue;
+    long pid = strtol(name + plen, NULL, 10);
+    if (pid <= 0 ||
+        (pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM)))
+      continue; /* a build that still runs */
+    if (st_container_remove(s, v[i].id, true, &e) < 0) {
+      st_error_free(e);
+      e = NULL;
+    }
+  }
+  st_containers_free(v, n);
+}
+
 int st_brun_exec(st_bstate *st, st_bstep *step, st_layer_rec *layer,
                  st_error **err) {
   run_prep *rp = step->priv;
@@ -582,6 +644,13 @@ int st_brun_exec(st_bstate *st, st_bstep *step, st_layer_rec *layer,
                       .n_tmpfs = rp->n_tmpfs,
                       .volatile_layer = true,
                       .kill_on_interrupt = true};
+  /* a name that says whose step it is, so that a build killed before it
+   * removes the container has it removed by the next (st_brun_sweep) */
+  static unsigned seq;
+  char name[64];
+  snprintf(name, sizeof(name), "%s%d-%u", BUILD_CT_PREFIX, (int)getpid(),
+           ++seq);
+  o.name = name;
   char id[ST_CONTAINER_ID_LEN];
   if (st_container_create(st->b->s, &o, id, err) < 0)
     return -1;
