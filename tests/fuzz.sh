@@ -29,9 +29,14 @@ declare -A srcs=(
   [dockerfile]="src/lib/build/dockerfile*.c"
   [ignore]="src/lib/build/ignore.c"
   [expand]="src/lib/build/expand.c"
+  [erofs]="src/lib/layer/erofs.c src/lib/layer/compress.c"
 )
-echo "1..$((${#srcs[@]} + 5))"
-for t in dockerfile ignore expand; do
+# libraries a target needs besides jansson
+declare -A libs=(
+  [erofs]="libarchive zlib"
+)
+echo "1..$((${#srcs[@]} + 6))"
+for t in dockerfile ignore expand erofs; do
   bin=$out/fuzz_$t
   # shellcheck disable=SC2086
   if ! command -v clang >/dev/null; then
@@ -41,7 +46,7 @@ for t in dockerfile ignore expand; do
   if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
     -Isrc/lib -Isrc -I"$build" "fuzz/fuzz_$t.c" ${srcs[$t]} \
     src/lib/util/error.c src/lib/util/buf.c \
-    $(pkg-config --libs jansson) -o "$bin" 2>"$out/$t.cc"; then
+    $(pkg-config --libs jansson ${libs[$t]:-}) -o "$bin" 2>"$out/$t.cc"; then
     cat "$out/$t.cc"
     result FAIL "fuzz_$t: does not build"
     continue
@@ -61,7 +66,7 @@ done
 
 # replay every corpus through the gcc build of each target
 if FUZZ_REPLAY=1 fuzz/build.sh "$build" "$out/replay" >"$out/replay.log" 2>&1; then
-  for t in manifest www_auth dockerfile ignore expand; do
+  for t in manifest www_auth dockerfile ignore expand erofs; do
     if "$out/replay/fuzz_$t" fuzz/corpus/"$t"/* >"$out/r-$t.log" 2>&1; then
       result OK "fuzz_$t: corpus replays"
     else
@@ -71,7 +76,7 @@ if FUZZ_REPLAY=1 fuzz/build.sh "$build" "$out/replay" >"$out/replay.log" 2>&1; t
   done
 else
   cat "$out/replay.log"
-  for t in manifest www_auth dockerfile ignore expand; do
+  for t in manifest www_auth dockerfile ignore expand erofs; do
     result FAIL "fuzz_$t: replay build failed"
   done
 fi
