@@ -16,7 +16,7 @@ repo=$(cd "$here/.." && pwd)
 mkdir -p "$out"
 libs="$(pkg-config --libs libarchive jansson sqlite3 libcrypto zlib libcurl) -lm -lpthread"
 inc="-I$repo/src/lib -I$repo/src -I$build -D_GNU_SOURCE"
-for t in fuzz_manifest fuzz_www_auth fuzz_dockerfile fuzz_ignore fuzz_expand fuzz_load; do
+for t in fuzz_manifest fuzz_www_auth fuzz_dockerfile fuzz_ignore fuzz_expand fuzz_load fuzz_erofs; do
   if [ -z "${FUZZ_REPLAY:-}" ] && command -v clang >/dev/null; then
     clang -g -O1 -fsanitize=fuzzer,address,undefined $inc "$here/$t.c" \
       "$build/libstrata.a" $libs -o "$out/$t"

@@ -31,13 +31,16 @@ declare -A srcs=(
   [expand]="src/lib/build/expand.c"
   # load: the archive reader with a real store (image, store, layer, ...)
   [load]="src/lib/image/*.c src/lib/store/*.c src/lib/layer/*.c src/lib/digest/*.c src/lib/ref/*.c src/lib/fmt/*.c $(ls src/lib/util/*.c | grep -v -e util/error.c -e util/buf.c)"
+  [erofs]="src/lib/layer/erofs.c src/lib/layer/compress.c"
 )
+# libraries a target needs besides jansson
 declare -A libs=(
   [load]="libarchive sqlite3 libcrypto zlib"
+  [erofs]="libarchive zlib"
 )
-replayed="manifest www_auth dockerfile ignore expand load"
+replayed="manifest www_auth dockerfile ignore expand load erofs"
 echo "1..$((${#srcs[@]} + $(echo $replayed | wc -w)))"
-for t in dockerfile ignore expand load; do
+for t in dockerfile ignore expand load erofs; do
   bin=$out/fuzz_$t
   # shellcheck disable=SC2086
   if ! command -v clang >/dev/null; then

@@ -1,0 +1,55 @@
+/* EROFS images from layer tars: one file per layer, written in one pass.
+ *
+ * A layer tar stream (plain, gzip, xz, bzip2 or zstd) becomes one
+ * uncompressed EROFS image that the kernel mounts read-only straight from
+ * the file (Linux 6.12+ file-backed mounts) as an overlayfs lower layer.
+ * With whiteouts on, OCI whiteouts become overlay's: ".wh.NAME" a 0:0
+ * character device NAME, ".wh..wh..opq" the xattr trusted.overlay.opaque=y
+ * on its directory, exactly as st_layer_unpack_fd does for a directory.
+ *
+ * The entries are checked as the directory unpack checks them: no
+ * absolute path, no ".." component, no trusted.overlay.* xattr, no hard
+ * link to a missing entry or to a directory, no name component over 255
+ * bytes; messages name the entry. An entry whose parent is a symlink is
+ * refused (the directory unpack follows it inside the tree).
+ *
+ * The format and the crash-safety argument are in docs/ARCHITECTURE.md,
+ * "EROFS layers".
+ */
+#ifndef STRATA_LAYER_EROFS_H
+#define STRATA_LAYER_EROFS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+typedef struct st_erofs_opts {
+  bool whiteouts; /* ".wh.*" names are OCI whiteouts (a layer) */
+  bool no_sync;   /* skip the fsync (tests, fuzzing) */
+} st_erofs_opts;
+
+/* What a conversion produced. */
+typedef struct st_erofs_stats {
+  uint64_t inodes;  /* inodes in the image */
+  uint64_t blocks;  /* 4 KiB blocks in the image */
+  uint64_t entries; /* tar entries read */
+} st_erofs_stats;
+
+/* Reads the tar stream on fd_in (not closed) and writes the EROFS image to
+ * path_out: to "<path_out>.tmp-XXXXXX" first, fsynced, then renamed to
+ * path_out (and the directory fsynced), so path_out is either absent or a
+ * complete image. opts may be NULL (whiteouts on); stats may be NULL.
+ * Returns 0, or < 0 with *err set and no file left behind: EINVAL for a
+ * refused entry (its name in the message), EIO for corrupt input, or the
+ * errno of a failed write (ENOSPC). */
+int st_erofs_from_tar(int fd_in, const char *path_out,
+                      const st_erofs_opts *opts, st_erofs_stats *stats,
+                      st_error **err);
+
+/* As st_erofs_from_tar, writing the image into fd_out (an empty regular
+ * file or memfd, from offset 0) with no rename and no sync. */
+int st_erofs_write_fd(int fd_in, int fd_out, const st_erofs_opts *opts,
+                      st_erofs_stats *stats, st_error **err);
+
+#endif
