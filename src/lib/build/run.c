@@ -30,6 +30,7 @@
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/thread.h"
 
 typedef struct run_prep {
   char **argv; /* NULL-terminated */
@@ -536,7 +537,7 @@ static int run_captured(st_bstate *st, const st_bstep *step, const char *id,
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
   sem_init(&rd.ready, 0, 0);
-  bool started = pthread_create(&th, NULL, reader_main, &rd) == 0;
+  bool started = st_thread_create(&th, reader_main, &rd) == 0;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   while (started && sem_wait(&rd.ready) < 0 && errno == EINTR)
     ;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "layer/tar.h"
+#include "util/thread.h"
 
 typedef struct producer {
   int (*produce)(void *ctx, int fd, st_error **err);
@@ -38,7 +39,7 @@ int st_layer_import_from(st_store *s,
   sigset_t all, old;
   sigfillset(&all); /* the writer takes no signal (EPIPE, not SIGPIPE) */
   pthread_sigmask(SIG_BLOCK, &all, &old);
-  errno = pthread_create(&th, NULL, producer_main, &p);
+  errno = st_thread_create(&th, producer_main, &p);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (errno != 0) {
     int e = errno;

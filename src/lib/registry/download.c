@@ -1,5 +1,6 @@
 /* Parallel, verified, resumable layer downloads (see download.h). */
 #include "registry/download.h"
+#include "util/thread.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -108,7 +109,7 @@ static void inspect_start(dl *d, job *j) {
   t->fd = -1;
   memcpy(t->digest, j->l->d->digest, ST_DIGEST_LEN);
   t->pending = true;
-  if (pthread_create(&t->thread, NULL, inspect_main, t) == 0)
+  if (st_thread_create(&t->thread, inspect_main, t) == 0)
     t->started = true;
   else
     inspect_main(t);
@@ -128,7 +129,7 @@ static void stream_start(dl *d, job *j) {
   t->fd = fds[0];
   t->rc = 0;
   memcpy(t->digest, j->l->d->digest, ST_DIGEST_LEN);
-  if (pthread_create(&t->thread, NULL, inspect_main, t) != 0) {
+  if (st_thread_create(&t->thread, inspect_main, t) != 0) {
     close(fds[0]);
     close(fds[1]);
     t->fd = -1;

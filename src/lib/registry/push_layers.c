@@ -16,6 +16,7 @@
 #include "registry/manifest.h"
 #include "registry/push_internal.h"
 #include "util/cleanup.h"
+#include "util/thread.h"
 
 #define DEFAULT_UPLOADS 3
 
@@ -157,8 +158,7 @@ static void run_pool(pool *pl, st_reg_client *c, int n) {
       st_error_free(e);
       break;
     }
-    ws[i].started =
-        pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) == 0;
+    ws[i].started = st_thread_create(&ws[i].thread, worker_main, &ws[i]) == 0;
     if (!ws[i].started)
       break;
   }

@@ -22,6 +22,7 @@
 #include "store/layers.h"
 #include "util/cleanup.h"
 #include "util/safepath.h"
+#include "util/thread.h"
 
 /* Splits an absolute container path into its parent and last component,
  * "/" giving ("/", "."). */
@@ -193,7 +194,7 @@ static int through_pipe(producer *p, int (*consume)(void *, int, st_error **),
     return st_error_errno(err, errno, "pipe");
   p->fd = fds[1];
   pthread_t th;
-  if ((errno = pthread_create(&th, NULL, produce, p)) != 0) {
+  if ((errno = st_thread_create(&th, produce, p)) != 0) {
     close(fds[0]);
     close(fds[1]);
     return st_error_errno(err, errno, "start the copy");
