@@ -460,20 +460,16 @@ int st_spec_generate(const st_spec_input *in, json_t **out, st_error **err) {
   return 0;
 }
 
-/* Quotes an argument the way Docker's COMMAND column shows it. */
-static void quote_arg(st_buf *b, const char *a) {
-  if (*a && strpbrk(a, " \t\n'\"\\$") == NULL) {
-    st_buf_puts(b, a);
-    return;
-  }
-  st_buf_putc(b, '\'');
-  for (; *a; a++) {
-    if (*a == '\'')
-      st_buf_puts(b, "'\\''");
-    else
-      st_buf_putc(b, *a);
-  }
-  st_buf_putc(b, '\'');
+/* Docker's daemon (the list API's Command) joins the path and its
+ * arguments with spaces and wraps each argument that holds a space in
+ * single quotes, nothing more; the path itself is never quoted. */
+static void quote_arg(st_buf *b, const char *a, bool is_path) {
+  bool wrap = !is_path && strchr(a, ' ') != NULL;
+  if (wrap)
+    st_buf_putc(b, '\'');
+  st_buf_puts(b, a);
+  if (wrap)
+    st_buf_putc(b, '\'');
 }
 
 char *st_spec_command(json_t *spec) {
@@ -484,7 +480,7 @@ char *st_spec_command(json_t *spec) {
   json_array_foreach(args, i, v) {
     if (i)
       st_buf_putc(&b, ' ');
-    quote_arg(&b, json_string_value(v));
+    quote_arg(&b, json_string_value(v), i == 0);
   }
   return st_buf_steal(&b);
 }
