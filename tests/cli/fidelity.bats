@@ -25,3 +25,44 @@ setup() {
   run --separate-stderr "$STRATA" ps -a -f name=q2 --format '{{.Command}}'
   [ "$output" = '"echo a\"bcdefghijklm…"' ]
 }
+
+@test "rmi -f of a name that does not exist prints the error and exits 0, as Docker" {
+  run --separate-stderr "$STRATA" rmi -f nope:1
+  assert_status 0
+  assert_contains "$stderr" "No such image: nope:1"
+  run --separate-stderr "$STRATA" rmi nope:1
+  assert_status 1
+  # any other failure among them still fails
+  "$STRATA" tag busybox other:1
+  "$STRATA" run -d --name up busybox sleep 30 >/dev/null
+  id=$("$STRATA" image inspect --format '{{.Id}}' busybox)
+  run --separate-stderr "$STRATA" rmi -f nope:1 "$id"
+  assert_status 1
+  "$STRATA" rm -f up >/dev/null
+}
+
+@test "rmi names the container that uses the image; by ID: stopped needs -f, running cannot be forced" {
+  id=$("$STRATA" image inspect --format '{{.Id}}' busybox)
+  short=${id#sha256:}
+  short=${short:0:12}
+  "$STRATA" create --name st busybox true >/dev/null
+  ct=$("$STRATA" ps -aq -f name=st)
+  run --separate-stderr "$STRATA" rmi busybox
+  assert_status 1
+  assert_contains "$stderr" "conflict: unable to remove repository reference \"busybox\" (must force) - container $ct is using its referenced image $short"
+  run --separate-stderr "$STRATA" rmi "$short"
+  assert_status 1
+  assert_contains "$stderr" "conflict: unable to delete $short (must be forced) - image is being used by stopped container $ct"
+  "$STRATA" run -d --name up busybox sleep 30 >/dev/null
+  up=$("$STRATA" ps -q -f name=up)
+  run --separate-stderr "$STRATA" rmi -f "$short"
+  assert_status 1
+  assert_contains "$stderr" "conflict: unable to delete $short (cannot be forced) - image is being used by running container $up"
+  # by name and forced: untagged, the container goes on
+  run --separate-stderr "$STRATA" rmi -f busybox
+  assert_status 0
+  assert_eq "$output" "Untagged: busybox:latest"
+  run --separate-stderr "$STRATA" exec up true
+  assert_status 0
+  "$STRATA" rm -f up >/dev/null
+}
