@@ -66,3 +66,26 @@ setup() {
   assert_status 0
   "$STRATA" rm -f up >/dev/null
 }
+
+@test "container inspect: Docker's key set; Config.Env is the image's and -e only; Mode ro; HostConfig.Tmpfs" {
+  "$STRATA" import --change 'ENV A=1' "$(busybox_tar)" envimg >/dev/null
+  mkdir -p "$BATS_TEST_TMPDIR/v"
+  "$STRATA" create --name c1 -e B=2 -v "$BATS_TEST_TMPDIR/v:/v:ro" \
+    --tmpfs /run:size=1m envimg sh >/dev/null
+  run --separate-stderr "$STRATA" inspect --format \
+    '{{json .AppArmorProfile}} {{json .ExecIDs}} {{json .MountLabel}} {{json .ProcessLabel}}' c1
+  assert_status 0
+  assert_eq "$output" '"" null "" ""'
+  run --separate-stderr "$STRATA" inspect --format '{{json .Config}}' c1
+  assert_eq "$output" "{\"Hostname\":\"${output:13:12}\",\"Domainname\":\"\",\"User\":\"\",\"AttachStdin\":false,\"AttachStdout\":true,\"AttachStderr\":true,\"Tty\":false,\"OpenStdin\":false,\"StdinOnce\":false,\"Env\":[\"A=1\",\"B=2\"],\"Cmd\":[\"sh\"],\"Image\":\"envimg\",\"Volumes\":null,\"WorkingDir\":\"/\",\"Entrypoint\":null,\"OnBuild\":null,\"Labels\":{}}"
+  run --separate-stderr "$STRATA" inspect --format '{{json .Mounts}} {{json .HostConfig.Tmpfs}}' c1
+  assert_eq "$output" "[{\"Type\":\"bind\",\"Source\":\"$BATS_TEST_TMPDIR/v\",\"Destination\":\"/v\",\"Mode\":\"ro\",\"RW\":false,\"Propagation\":\"rprivate\"}] {\"/run\":\"size=1m\"}"
+  # the process still gets HOSTNAME, HOME and PATH
+  run --separate-stderr "$STRATA" start -a c1 </dev/null
+  "$STRATA" run --rm envimg sh -c 'echo $HOSTNAME$HOME$PATH$A' | grep -q '/usr/local/sbin.*1$'
+  # -d -i: stdin open, nothing attached
+  "$STRATA" run -d -i --name c2 envimg sleep 30 >/dev/null
+  run --separate-stderr "$STRATA" inspect --format '{{.Config.AttachStdin}} {{.Config.AttachStdout}} {{.Config.OpenStdin}} {{.Config.StdinOnce}}' c2
+  assert_eq "$output" "false false true false"
+  "$STRATA" rm -f c2 >/dev/null
+}

@@ -105,16 +105,10 @@ static bool env_has(json_t *env, const char *name) {
   return false;
 }
 
-static json_t *build_env(const st_spec_input *in) {
-  json_t *env = json_array(), *v;
-  json_t *img = json_object_get(in->image_config, "Env");
+/* Sets the image's environment and then -e's in env. */
+static void image_and_user_env(const st_spec_input *in, json_t *env) {
+  json_t *img = json_object_get(in->image_config, "Env"), *v;
   size_t i;
-  cleanup_free char *host = NULL;
-  json_array_append_new(env, json_string("PATH=" ST_DEFAULT_PATH));
-  if (asprintf(&host, "HOSTNAME=%s", in->hostname) > 0)
-    json_array_append_new(env, json_string(host));
-  if (in->o->tty)
-    json_array_append_new(env, json_string("TERM=xterm"));
   json_array_foreach(img, i, v) if (json_is_string(v))
       env_set(env, json_string_value(v));
   for (size_t j = 0; j < in->o->n_env; j++) {
@@ -128,6 +122,17 @@ static json_t *build_env(const st_spec_input *in) {
     if (val && asprintf(&kv, "%s=%s", e, val) > 0)
       env_set(env, kv);
   }
+}
+
+static json_t *build_env(const st_spec_input *in) {
+  json_t *env = json_array();
+  cleanup_free char *host = NULL;
+  json_array_append_new(env, json_string("PATH=" ST_DEFAULT_PATH));
+  if (asprintf(&host, "HOSTNAME=%s", in->hostname) > 0)
+    json_array_append_new(env, json_string(host));
+  if (in->o->tty)
+    json_array_append_new(env, json_string("TERM=xterm"));
+  image_and_user_env(in, env);
   if (!env_has(env, "HOME")) {
     cleanup_free char *home = NULL;
     if (asprintf(&home, "HOME=%s", in->home ? in->home : "/") > 0)
@@ -401,6 +406,34 @@ static json_t *build_linux(const st_spec_input *in, const security *sec,
   return l;
 }
 
+/* ST_ANN_CONFIG: what Docker stores in Config and the process spec
+ * cannot tell (see internal.h). */
+static char *stored_config(const st_spec_input *in) {
+  const st_create_opts *o = in->o;
+  json_t *env = json_array();
+  image_and_user_env(in, env);
+  bool attach_in = o->interactive && !o->detach;
+  json_t *c = json_pack("{s:o, s:b, s:b, s:b, s:b, s:b}", "Env", env,
+                        "AttachStdin", attach_in, "AttachStdout", !o->detach,
+                        "AttachStderr", !o->detach, "OpenStdin", o->interactive,
+                        "StdinOnce", attach_in);
+  json_t *tmpfs = json_object(); /* HostConfig.Tmpfs: as the user wrote */
+  for (size_t i = 0; c && tmpfs && i < o->n_tmpfs; i++) {
+    const char *colon = strchr(o->tmpfs[i], ':');
+    cleanup_free char *dest =
+        colon ? strndup(o->tmpfs[i], (size_t)(colon - o->tmpfs[i]))
+              : strdup(o->tmpfs[i]);
+    if (dest)
+      json_object_set_new(tmpfs, dest, json_string(colon ? colon + 1 : ""));
+  }
+  if (c && json_object_size(tmpfs) > 0)
+    json_object_set(c, "Tmpfs", tmpfs);
+  json_decref(tmpfs);
+  char *text = c ? json_dumps(c, JSON_COMPACT) : NULL;
+  json_decref(c);
+  return text;
+}
+
 static json_t *build_annotations(const st_spec_input *in) {
   cleanup_buf st_buf lower = ST_BUF_INIT;
   for (size_t i = 0; i < in->n_lower; i++)
@@ -424,6 +457,9 @@ static json_t *build_annotations(const st_spec_input *in) {
     json_object_set_new(a, ST_ANN_INTERRUPT, json_string("kill"));
   if (a && in->runtime)
     json_object_set_new(a, ST_ANN_RUNTIME, json_string(in->runtime));
+  cleanup_free char *config = stored_config(in);
+  if (a && config)
+    json_object_set_new(a, ST_ANN_CONFIG, json_string(config));
   return a;
 }
 
