@@ -89,3 +89,27 @@ setup() {
   assert_eq "$output" "false false true false"
   "$STRATA" rm -f c2 >/dev/null
 }
+
+@test "logs --since/--until: timestamps, unix times and durations bound the records" {
+  "$STRATA" run -d --name lg busybox sh -c 'echo one; sleep 1.2; echo two' >/dev/null
+  "$STRATA" wait lg >/dev/null
+  run --separate-stderr "$STRATA" logs -t lg
+  assert_status 0
+  t2=${lines[1]%% *}
+  run --separate-stderr "$STRATA" logs --since "$t2" lg
+  assert_eq "$output" "two"
+  run --separate-stderr "$STRATA" logs --until "$t2" lg
+  assert_eq "$output" $'one\ntwo'
+  t1=${lines[0]%% *}
+  run --separate-stderr "$STRATA" logs --until "${t2:0:19}Z" lg
+  [ "${t1:0:19}" = "${t2:0:19}" ] || assert_eq "$output" "one"
+  run --separate-stderr "$STRATA" logs --since 1h lg
+  assert_eq "$output" $'one\ntwo'
+  run --separate-stderr "$STRATA" logs --until 1h lg
+  assert_eq "$output" ""
+  run --separate-stderr "$STRATA" logs --since "$(($(date +%s) + 60))" lg
+  assert_eq "$output" ""
+  run --separate-stderr "$STRATA" logs --since bogus lg
+  assert_status 1
+  assert_contains "$stderr" "bogus"
+}
