@@ -113,3 +113,22 @@ setup() {
   assert_status 1
   assert_contains "$stderr" "bogus"
 }
+
+@test "exit time: the monitor records when the container exited, not when ps noticed" {
+  "$STRATA" run -d --name ex busybox sleep 1 >/dev/null
+  sleep 4
+  run --separate-stderr "$STRATA" ps -a -f name=ex --format '{{.Status}}'
+  assert_status 0
+  [[ "$output" =~ ^Exited\ \(0\)\ [3-5]\ seconds\ ago$ ]] || {
+    echo "status: $output"
+    false
+  }
+  run --separate-stderr "$STRATA" inspect --format '{{.State.StartedAt}} {{.State.FinishedAt}}' ex
+  started=$(date -d "${output% *}" +%s%N)
+  finished=$(date -d "${output#* }" +%s%N)
+  ran=$(((finished - started) / 1000000))
+  [ "$ran" -ge 900 ] && [ "$ran" -lt 2500 ] || {
+    echo "ran ${ran} ms: $output"
+    false
+  }
+}
