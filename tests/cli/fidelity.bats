@@ -132,3 +132,21 @@ setup() {
     false
   }
 }
+
+@test "-u: supplementary groups hold the primary group (and a named user's /etc/group entries), as Docker" {
+  "$STRATA" run --name mk busybox sh -c 'echo app:x:1000:1000::/:/bin/sh >>/etc/passwd
+    echo app:x:1000: >>/etc/group; echo extra:x:2000:root,app >>/etc/group'
+  "$STRATA" commit mk users >/dev/null
+  groups() {
+    run --separate-stderr "$STRATA" run --rm -u "$1" users sh -c \
+      'grep "^Groups:" /proc/self/status'
+    assert_status 0
+    output=$(echo $output)
+  }
+  groups 1000:1000
+  assert_eq "$output" "Groups: 1000"
+  groups app
+  assert_eq "$output" "Groups: 1000 2000"
+  groups app:extra
+  assert_eq "$output" "Groups: 2000"
+}

@@ -697,20 +697,23 @@ static void test_user_resolve(void **state) {
   assert_string_equal(u.home, "/nonexistent");
   st_user_clear(&u);
 
-  /* a named user gets its supplementary groups */
+  /* a named user gets its primary group and the groups that list it */
   assert_int_equal(st_user_resolve(l->lower, 2, "alice", &u, &err), 0);
   assert_int_equal(u.uid, 1000);
   assert_int_equal(u.gid, 1000);
   assert_string_equal(u.home, "/home/alice");
-  assert_int_equal(u.n_groups, 2);
-  assert_int_equal(u.groups[0], 50);
-  assert_int_equal(u.groups[1], 10);
+  assert_int_equal(u.n_groups, 3);
+  assert_int_equal(u.groups[0], 1000);
+  assert_int_equal(u.groups[1], 50);
+  assert_int_equal(u.groups[2], 10);
   st_user_clear(&u);
 
   /* uid:gid, neither needing an entry */
   assert_int_equal(st_user_resolve(l->lower, 2, "1000:1000", &u, &err), 0);
   assert_int_equal(u.uid, 1000);
   assert_int_equal(u.gid, 1000);
+  assert_int_equal(u.n_groups, 1); /* Docker: id shows groups=1000 */
+  assert_int_equal(u.groups[0], 1000);
   st_user_clear(&u);
   assert_int_equal(st_user_resolve(l->lower, 2, "5555:6666", &u, &err), 0);
   assert_int_equal(u.uid, 5555);
@@ -727,7 +730,8 @@ static void test_user_resolve(void **state) {
   assert_int_equal(st_user_resolve(l->lower, 2, "alice:staff", &u, &err), 0);
   assert_int_equal(u.uid, 1000);
   assert_int_equal(u.gid, 50);
-  assert_int_equal(u.n_groups, 0);
+  assert_int_equal(u.n_groups, 1);
+  assert_int_equal(u.groups[0], 50);
   st_user_clear(&u);
 
   /* the lower layer's passwd is hidden by the top one's */
