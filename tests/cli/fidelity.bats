@@ -150,3 +150,19 @@ setup() {
   groups app:extra
   assert_eq "$output" "Groups: 2000"
 }
+
+@test "image inspect: GraphDriver names the layer directories the store uses, in Docker's key order" {
+  "$STRATA" run --name mk busybox touch /new
+  "$STRATA" commit mk two >/dev/null
+  "$STRATA" run --rm two true
+  run --separate-stderr "$STRATA" image inspect --format '{{.GraphDriver.Name}} {{.GraphDriver.Data.UpperDir}} {{.GraphDriver.Data.LowerDir}}' two
+  assert_status 0
+  read -r name upper lower <<<"$output"
+  assert_eq "$name" overlay
+  [ -f "$upper/new" ]
+  [ -x "$lower/bin/busybox" ]
+  case $upper$lower in "$STRATA_ROOT"/layers/*/diff"$STRATA_ROOT"/layers/*/diff) ;; *) false ;; esac
+  run --separate-stderr "$STRATA" image inspect two
+  keys=$(printf '%s' "$output" | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)[0]))')
+  assert_eq "$keys" "Id RepoTags RepoDigests Parent Comment Created DockerVersion Author Config Architecture Os Size GraphDriver RootFS Metadata"
+}

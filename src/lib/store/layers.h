@@ -50,6 +50,11 @@ int st_layer_unpack_fd(int fd, int dirfd, st_unpack_mode mode, st_error **err);
 int st_image_unpack(st_store *s, const char *id, char ***dirs, size_t *n,
                     st_error **err);
 
+/* The same directories without unpacking anything (they exist once a
+ * container has used the image). */
+int st_image_layer_dirs(st_store *s, const char *id, char ***dirs, size_t *n,
+                        st_error **err);
+
 /* The short link of an unpacked layer, "<root>/layers/l/<12 hex>", pointing
  * at "../<chain hex>/diff"; made with the layer. Used to keep a legacy
  * overlay mount string short. Returns a heap string, NULL when out of
