@@ -200,6 +200,7 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
       return 125;
     }
     c->detach = true;
+    o->detach = true;
     break;
   case OPT_RM:
     o->auto_remove = true;

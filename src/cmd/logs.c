@@ -8,7 +8,9 @@
 #include <time.h>
 
 #include "cli.h"
+#include "fmt/units.h"
 #include "runtime/runtime.h"
+#include "store/prune.h"
 #include "util/cleanup.h"
 
 static int run_logs(int argc, char **argv);
@@ -21,15 +23,38 @@ ST_COMMAND(logs, "logs|container logs", run_logs,
            "  strata container logs, strata logs\n\n"
            "Options:\n"
            "  -f, --follow         Follow log output\n"
+           "      --since string   Show logs since timestamp (e.g. "
+           "\"2013-01-02T13:23:37Z\") or\n"
+           "                       relative (e.g. \"42m\" for 42 minutes)\n"
            "  -n, --tail string    Number of lines to show from the end of "
            "the logs (default \"all\")\n"
            "  -t, --timestamps     Show timestamps\n"
+           "      --until string   Show logs before a timestamp (e.g. "
+           "\"2013-01-02T13:23:37Z\") or\n"
+           "                       relative (e.g. \"42m\" for 42 minutes)\n"
            "  -h, --help           Print usage\n");
 
 typedef struct logs_opts {
   bool follow, timestamps;
-  long tail; /* -1: all */
+  long tail;            /* -1: all */
+  int64_t since, until; /* unix ns, 0: no bound */
 } logs_opts;
+
+/* Whether the record's time is within --since/--until (both inclusive,
+ * as Docker: before since or after until is left out). */
+static bool in_window(const char *line, const logs_opts *o) {
+  if (o->since == 0 && o->until == 0)
+    return true;
+  json_t *rec = json_loads(line, 0, NULL);
+  const char *t = json_string_value(json_object_get(rec, "time"));
+  int64_t sec = 0;
+  int32_t nsec = 0;
+  bool ok = t && st_parse_rfc3339(t, &sec, &nsec) == 0;
+  json_decref(rec);
+  int64_t ns = sec * 1000000000 + nsec;
+  return ok && (o->since == 0 || ns >= o->since) &&
+         (o->until == 0 || ns <= o->until);
+}
 
 static void print_record(const char *line, const logs_opts *o) {
   json_t *rec = json_loads(line, 0, NULL);
@@ -53,6 +78,8 @@ static void print_from(FILE *f, const logs_opts *o) {
   char *line = NULL;
   size_t len = 0;
   while (getline(&line, &len, f) > 0) {
+    if (!in_window(line, o))
+      continue;
     if (o->tail < 0) {
       print_record(line, o);
       continue;
@@ -93,9 +120,12 @@ static int run_logs(int argc, char **argv) {
   static const struct option opts[] = {{"follow", no_argument, 0, 'f'},
                                        {"tail", required_argument, 0, 'n'},
                                        {"timestamps", no_argument, 0, 't'},
+                                       {"since", required_argument, 0, 'S'},
+                                       {"until", required_argument, 0, 'U'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-  logs_opts o = {false, false, -1};
+  logs_opts o = {false, false, -1, 0, 0};
+  int64_t now = st_now_ns();
   int ch;
   while ((ch = cli_getopt(argc, argv, "fn:th", opts)) != -1) {
     switch (ch) {
@@ -108,6 +138,16 @@ static int run_logs(int argc, char **argv) {
     case 't':
       o.timestamps = true;
       break;
+    case 'S':
+    case 'U': {
+      cleanup_error st_error *terr = NULL;
+      if (st_parse_timestamp(optarg, now, ch == 'S' ? &o.since : &o.until,
+                             &terr) < 0) {
+        cli_print_error(terr);
+        return 1;
+      }
+      break;
+    }
     case 'h':
       return cli_usage(&st_cmd_logs);
     default:

@@ -6,9 +6,11 @@
 
 #include "cli.h"
 #include "fmt/units.h"
+#include "fmt/utf8.h"
 #include "format.h"
 #include "runtime/filter.h"
 #include "runtime/runtime.h"
+#include "util/buf.h"
 #include "util/cleanup.h"
 
 static int run_ps(int argc, char **argv);
@@ -68,17 +70,44 @@ static char *status_text(const st_container *c, int64_t now) {
   }
 }
 
-/* Docker's COMMAND column: quoted, cut to 20 characters with an ellipsis. */
-static char *command_text(const char *cmd, bool no_trunc) {
-  char *out = NULL;
-  if (!no_trunc && strlen(cmd) > 20) {
-    if (asprintf(&out, "\"%.19s…\"", cmd) < 0)
-      return NULL;
-    return out;
+/* Appends c to b as Go's strconv.Quote writes it inside a string. */
+static void quote_byte(st_buf *b, unsigned char c) {
+  static const char esc[] = "\a\b\t\n\v\f\r";
+  static const char letter[] = "abtnvfr";
+  const char *e = c != 0 ? strchr(esc, c) : NULL;
+  if (c == '"' || c == '\\') {
+    char two[2] = {'\\', (char)c};
+    st_buf_append(b, two, 2);
+  } else if (e != NULL) {
+    char two[2] = {'\\', letter[e - esc]};
+    st_buf_append(b, two, 2);
+  } else if (c < 0x20 || c == 0x7f) {
+    st_buf_printf(b, "\\x%02x", c);
+  } else {
+    st_buf_append(b, (const char *)&c, 1);
   }
-  if (asprintf(&out, "\"%s\"", cmd) < 0)
-    return NULL;
-  return out;
+}
+
+/* Docker's COMMAND column: cut to 20 characters with an ellipsis, then
+ * quoted as Go's %q does (inner quotes show as \"). */
+static char *command_text(const char *cmd, bool no_trunc) {
+  st_buf b = ST_BUF_INIT;
+  size_t len = strlen(cmd), end = len, runes = 0;
+  for (size_t i = 0; i < len; runes++) {
+    uint32_t r;
+    size_t step = st_utf8_decode((const unsigned char *)cmd + i, len - i, &r);
+    if (runes == 19)
+      end = i;
+    i += step;
+  }
+  bool cut = !no_trunc && runes > 20;
+  st_buf_append(&b, "\"", 1);
+  for (size_t i = 0; i < (cut ? end : len); i++)
+    quote_byte(&b, (unsigned char)cmd[i]);
+  if (cut)
+    st_buf_append(&b, "…", strlen("…"));
+  st_buf_append(&b, "\"", 1);
+  return st_buf_steal(&b);
 }
 
 static json_t *row(const st_container *c, bool no_trunc, int64_t now) {

@@ -1,4 +1,5 @@
 /* strata rmi: remove images. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -58,16 +59,19 @@ static int run_rmi(int argc, char **argv) {
   if (s == NULL)
     return 1;
   int code = 0;
+  bool missing_only = true; /* -f: only "No such image" errors: status 0 */
   for (int i = optind; i < argc; i++) {
     cleanup_error st_error *err = NULL;
     st_rmi_result r;
     if (st_image_remove(s, argv[i], force, &r, &err) < 0) {
       cli_print_error(err);
       code = 1;
+      if (err == NULL || err->code != ENOENT)
+        missing_only = false;
       continue;
     }
     print_result(&r);
     st_rmi_result_clear(&r);
   }
-  return code;
+  return force && missing_only ? 0 : code;
 }

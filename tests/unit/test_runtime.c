@@ -271,13 +271,15 @@ static void test_entrypoint_cmd(void **state) {
 
 static void test_spec_command(void **state) {
   (void)state;
-  char *cmd[] = {S("sh"), S("-c"), S("echo it's")};
-  st_create_opts o = {.image = "img", .cmd = cmd, .n_cmd = 3};
+  /* Docker's list API: an argument with a space in single quotes, as is;
+   * anything else (quotes included) bare. */
+  char *cmd[] = {S("sh"), S("-c"), S("echo it's"), S("a\"b")};
+  st_create_opts o = {.image = "img", .cmd = cmd, .n_cmd = 4};
   json_t *spec = NULL;
   cleanup_error st_error *err = NULL;
   assert_int_equal(gen(&o, NULL, &spec, &err), 0);
   char *s = st_spec_command(spec);
-  assert_string_equal(s, "sh -c 'echo it'\\''s'");
+  assert_string_equal(s, "sh -c 'echo it's' a\"b");
   free(s);
   json_decref(spec);
 }
@@ -690,20 +692,23 @@ static void test_user_resolve(void **state) {
   assert_string_equal(u.home, "/nonexistent");
   st_user_clear(&u);
 
-  /* a named user gets its supplementary groups */
+  /* a named user gets its primary group and the groups that list it */
   assert_int_equal(st_user_resolve(l->lower, 2, "alice", &u, &err), 0);
   assert_int_equal(u.uid, 1000);
   assert_int_equal(u.gid, 1000);
   assert_string_equal(u.home, "/home/alice");
-  assert_int_equal(u.n_groups, 2);
-  assert_int_equal(u.groups[0], 50);
-  assert_int_equal(u.groups[1], 10);
+  assert_int_equal(u.n_groups, 3);
+  assert_int_equal(u.groups[0], 1000);
+  assert_int_equal(u.groups[1], 50);
+  assert_int_equal(u.groups[2], 10);
   st_user_clear(&u);
 
   /* uid:gid, neither needing an entry */
   assert_int_equal(st_user_resolve(l->lower, 2, "1000:1000", &u, &err), 0);
   assert_int_equal(u.uid, 1000);
   assert_int_equal(u.gid, 1000);
+  assert_int_equal(u.n_groups, 1); /* Docker: id shows groups=1000 */
+  assert_int_equal(u.groups[0], 1000);
   st_user_clear(&u);
   assert_int_equal(st_user_resolve(l->lower, 2, "5555:6666", &u, &err), 0);
   assert_int_equal(u.uid, 5555);
@@ -720,7 +725,8 @@ static void test_user_resolve(void **state) {
   assert_int_equal(st_user_resolve(l->lower, 2, "alice:staff", &u, &err), 0);
   assert_int_equal(u.uid, 1000);
   assert_int_equal(u.gid, 50);
-  assert_int_equal(u.n_groups, 0);
+  assert_int_equal(u.n_groups, 1);
+  assert_int_equal(u.groups[0], 50);
   st_user_clear(&u);
 
   /* the lower layer's passwd is hidden by the top one's */

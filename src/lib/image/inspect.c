@@ -6,6 +6,8 @@
 #include "fmt/units.h"
 #include "image/image.h"
 #include "ref/ref.h"
+#include "store/layers.h"
+#include "util/buf.h"
 #include "util/cleanup.h"
 
 static json_t *familiar_array(char **names, size_t n) {
@@ -34,6 +36,28 @@ static json_t *metadata(st_store *s, const char *id) {
             : NULL;
   return json_pack("{s:s}", "LastTagTime",
                    when ? when : "0001-01-01T00:00:00Z");
+}
+
+/* Docker's GraphDriver: the top layer's diff directory as UpperDir, the
+ * others (top first) as LowerDir, left out for a single layer as Docker
+ * does. An image has no work or merged directory here: only containers do. */
+static json_t *graph_driver(st_store *s, const char *id) {
+  char **dirs = NULL;
+  size_t n = 0;
+  st_error *e = NULL;
+  json_t *data = json_object();
+  if (st_image_layer_dirs(s, id, &dirs, &n, &e) < 0)
+    st_error_free(e);
+  cleanup_buf st_buf lower = ST_BUF_INIT;
+  for (size_t i = 1; i < n; i++)
+    st_buf_printf(&lower, "%s%s", i > 1 ? ":" : "", dirs[i]);
+  if (lower.data)
+    json_object_set_new(data, "LowerDir", json_string(lower.data));
+  if (n > 0)
+    json_object_set_new(data, "UpperDir", json_string(dirs[0]));
+  if (dirs)
+    st_strv_free(dirs, n);
+  return json_pack("{s:o, s:s}", "Data", data, "Name", "overlay");
 }
 
 int st_image_inspect(st_store *s, const char *id, json_t **out,
@@ -66,6 +90,7 @@ int st_image_inspect(st_store *s, const char *id, json_t **out,
     json_object_set_new(o, "Variant", str_or_empty(config, "variant"));
   json_object_set_new(o, "Os", str_or_empty(config, "os"));
   json_object_set_new(o, "Size", json_integer(img.size));
+  json_object_set_new(o, "GraphDriver", graph_driver(s, id));
   json_object_set_new(o, "RootFS",
                       json_pack("{s:s, s:o}", "Type", "layers", "Layers",
                                 layers_array(config)));

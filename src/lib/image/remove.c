@@ -48,6 +48,28 @@ static int short_id_conflict(const char *id, const char *why, st_error **err) {
                       st_digest_hex(id), why);
 }
 
+/* Docker's refusal when container `user` holds the image: by name unless
+ * forced; by ID unless forced when it is stopped, always when it runs.
+ * 0 when the removal may go on (forced: the image is only untagged). */
+static int used_conflict(const char *ref, bool by_name, bool force,
+                         const char *id, const char *user, bool running,
+                         st_error **err) {
+  if (by_name && !force)
+    return st_error_set(err, EBUSY,
+                        "conflict: unable to remove repository reference "
+                        "\"%s\" (must force) - container %.12s is using its "
+                        "referenced image %.12s",
+                        ref, user, st_digest_hex(id));
+  if (!by_name && (running || !force))
+    return st_error_set(err, EBUSY,
+                        "conflict: unable to delete %.12s (%s) - image is "
+                        "being used by %s container %.12s",
+                        st_digest_hex(id),
+                        running ? "cannot be forced" : "must be forced",
+                        running ? "running" : "stopped", user);
+  return 0;
+}
+
 static int remove_in_tx(st_store *s, const char *ref, bool force,
                         st_rmi_result *out, st_error **err) {
   st_image img = {0};
@@ -87,13 +109,11 @@ static int remove_in_tx(st_store *s, const char *ref, bool force,
                           "(cannot be forced) - image has dependent "
                           "child images",
                           err);
-  bool used = r == 0 && st_image_in_use(s, id);
-  if (used && !force)
-    r = st_error_set(err, EBUSY,
-                     "conflict: unable to remove repository reference \"%s\" "
-                     "(must force) - a container is using its referenced "
-                     "image %.12s",
-                     ref, st_digest_hex(id));
+  char user[ST_CT_ID_LEN];
+  bool running = false;
+  bool used = r == 0 && st_image_user(s, id, user, &running) > 0;
+  if (used)
+    r = used_conflict(ref, tag != NULL, force, id, user, running, err);
   for (size_t i = 0; r == 0 && i < n; i++) {
     r = add_untagged(out, tags[i], err);
     if (r == 0 && used) /* forced: untag, keep what a container uses */

@@ -343,13 +343,15 @@ static bool read_exit_file(st_store *s, const char *id, int *code,
   return sscanf(text, "%d %lld", code, &f) == 2 && (*finished = f, true);
 }
 
-static void record_exit(st_store *s, st_container *c, int code) {
+/* finished: the time the monitor recorded, 0 when none did (now). */
+static void record_exit(st_store *s, st_container *c, int code,
+                        int64_t finished) {
   st_error *e = NULL;
-  if (st_container_set_exited(s, c->id, code, &e) < 0)
+  if (st_container_set_exited(s, c->id, code, finished, &e) < 0)
     st_error_free(e);
   c->state = ST_CT_EXITED;
   c->exit_code = code;
-  c->finished = st_now_ns();
+  c->finished = finished > 0 ? finished : st_now_ns();
   c->pid = 0;
 }
 
@@ -383,9 +385,7 @@ void st_container_refresh(st_store *s, st_container *c) {
     struct timespec ts = {0, 10 * 1000 * 1000};
     nanosleep(&ts, NULL);
   }
-  record_exit(s, c, code);
-  if (finished)
-    c->finished = finished;
+  record_exit(s, c, code, finished);
   if (c->auto_remove) {
     st_error *e = NULL;
     if (st_container_remove_v(s, c->id, true, true, &e) < 0)

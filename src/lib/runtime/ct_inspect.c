@@ -60,8 +60,9 @@ static json_t *mount_json(st_store *s, const st_mount_op *m) {
   cleanup_free char *name = volume_of(s, m);
   if (name == NULL)
     return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "bind", "Source",
-                     m->source, "Destination", m->dest, "Mode", "", "RW",
-                     !m->readonly, "Propagation", "rprivate");
+                     m->source, "Destination", m->dest, "Mode",
+                     m->readonly ? "ro" : "", "RW", !m->readonly, "Propagation",
+                     "rprivate");
   return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "volume",
                    "Name", name, "Source", m->source, "Destination", m->dest,
                    "Driver", "local", "Mode", "z", "RW", !m->readonly,
@@ -79,6 +80,65 @@ static json_t *mounts_json(st_store *s, const st_spec *spec) {
     json_array_append_new(a, mount_json(s, m));
   }
   return a;
+}
+
+/* The stored Config fields (ST_ANN_CONFIG); for a container made before
+ * they were stored, what the process spec tells. */
+static json_t *stored_json(const st_ct *ct) {
+  json_t *j = ct->spec.config ? json_loads(ct->spec.config, 0, NULL) : NULL;
+  if (j != NULL)
+    return j;
+  return json_pack("{s:o, s:b, s:b, s:b, s:b, s:b}", "Env",
+                   strv_json(ct->spec.env), "AttachStdin", 0, "AttachStdout", 1,
+                   "AttachStderr", 1, "OpenStdin", 0, "StdinOnce", 0);
+}
+
+/* Copies key from `from` to o, or null when it is missing. */
+static void copy_key(json_t *o, json_t *from, const char *key, bool optional) {
+  json_t *v = json_object_get(from, key);
+  if (v != NULL)
+    json_object_set(o, key, v);
+  else if (!optional)
+    json_object_set_new(o, key, json_null());
+}
+
+/* Docker's Config, keys in its order: image config cc, stored fields st
+ * (consumed), the command cmd (consumed). omitempty keys only when set. */
+static json_t *docker_order(json_t *cc, json_t *st, json_t *cmd,
+                            const st_ct *ct) {
+  json_t *o = json_object();
+  const char *user = json_string_value(json_object_get(cc, "User"));
+  json_t *labels = json_object_get(cc, "Labels");
+  json_object_set_new(o, "Hostname",
+                      json_string(ct->spec.hostname ? ct->spec.hostname : ""));
+  json_object_set_new(o, "Domainname", json_string(""));
+  json_object_set_new(o, "User", json_string(user ? user : ""));
+  copy_key(o, st, "AttachStdin", false);
+  copy_key(o, st, "AttachStdout", false);
+  copy_key(o, st, "AttachStderr", false);
+  copy_key(o, cc, "ExposedPorts", true);
+  json_object_set_new(o, "Tty", json_boolean(ct->spec.terminal));
+  copy_key(o, st, "OpenStdin", false);
+  copy_key(o, st, "StdinOnce", false);
+  json_t *env = json_object_get(st, "Env"); /* nil when empty, as Go's */
+  json_object_set(o, "Env", json_array_size(env) ? env : json_null());
+  json_object_set_new(o, "Cmd", cmd);
+  copy_key(o, cc, "Healthcheck", true);
+  copy_key(o, cc, "ArgsEscaped", true);
+  json_object_set_new(o, "Image", json_string(ct->c.image_ref));
+  copy_key(o, cc, "Volumes", false);
+  json_object_set_new(o, "WorkingDir", json_string(ct->spec.cwd));
+  copy_key(o, cc, "Entrypoint", false);
+  copy_key(o, cc, "OnBuild", false);
+  if (json_is_object(labels))
+    json_object_set(o, "Labels", labels);
+  else
+    json_object_set_new(o, "Labels", json_object());
+  copy_key(o, cc, "StopSignal", true);
+  copy_key(o, cc, "StopTimeout", true);
+  copy_key(o, cc, "Shell", true);
+  json_decref(st);
+  return o;
 }
 
 /* Config: the image's container config with what the container runs. */
@@ -107,18 +167,9 @@ static json_t *config_json(st_store *s, const st_ct *ct) {
   json_t *cmd = json_array();
   for (size_t i = n_ep; i < n; i++)
     json_array_append_new(cmd, json_string(ct->spec.args[i]));
-  json_object_set_new(cc, "Hostname",
-                      json_string(ct->spec.hostname ? ct->spec.hostname : ""));
-  json_object_set_new(cc, "Tty", json_boolean(ct->spec.terminal));
-  json_object_set_new(cc, "Env", strv_json(ct->spec.env));
-  json_object_set_new(cc, "Cmd", cmd);
-  json_object_set_new(cc, "Image", json_string(ct->c.image_ref));
-  json_object_set_new(cc, "WorkingDir", json_string(ct->spec.cwd));
-  if (!json_object_get(cc, "User"))
-    json_object_set_new(cc, "User", json_string(""));
-  if (!json_object_get(cc, "Labels"))
-    json_object_set_new(cc, "Labels", json_object());
-  return cc;
+  json_t *out = docker_order(cc, stored_json(ct), cmd, ct);
+  json_decref(cc);
+  return out;
 }
 
 static json_t *graph_json(const st_ct *ct) {
@@ -154,6 +205,11 @@ static json_t *host_config_json(st_store *s, const st_ct *ct) {
   /* Docker: true with --init, null without */
   if (hc)
     json_object_set_new(hc, "Init", ct->spec.init ? json_true() : json_null());
+  json_t *st = stored_json(ct);
+  json_t *tmpfs = json_object_get(st, "Tmpfs");
+  if (hc && tmpfs) /* omitted when empty, as Docker */
+    json_object_set(hc, "Tmpfs", tmpfs);
+  json_decref(st);
   return hc;
 }
 
@@ -190,6 +246,11 @@ int st_container_inspect(st_store *s, const char *ref, json_t **out,
   json_object_set_new(o, "RestartCount", json_integer(0));
   json_object_set_new(o, "Driver", json_string("overlay"));
   json_object_set_new(o, "Platform", json_string("linux"));
+  json_object_set_new(o, "MountLabel", json_string(""));
+  json_object_set_new(o, "ProcessLabel", json_string(""));
+  /* strata loads no AppArmor profile: Docker shows "" then too */
+  json_object_set_new(o, "AppArmorProfile", json_string(""));
+  json_object_set_new(o, "ExecIDs", json_null());
   json_object_set_new(o, "HostConfig", host_config_json(s, &ct));
   json_object_set_new(o, "GraphDriver", graph_json(&ct));
   json_object_set_new(o, "Mounts", mounts_json(s, &ct.spec));

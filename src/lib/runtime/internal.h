@@ -16,6 +16,10 @@
 #define ST_ANN_STOPSIGNAL "io.strata.stopsignal"
 #define ST_ANN_VOLATILE "io.strata.overlay.volatile" /* "true": --rm */
 #define ST_ANN_INTERRUPT "io.strata.interrupt"       /* "kill": build steps */
+/* Docker's stored Config fields as compact JSON: Env (the image's and -e,
+ * without what only the process gets: PATH default, HOSTNAME, TERM, HOME),
+ * AttachStdin/Stdout/Stderr, OpenStdin, StdinOnce */
+#define ST_ANN_CONFIG "io.strata.config"
 #define ST_ANN_RUNTIME "io.strata.runtime" /* --runtime: absolute path */
 #define ST_ANN_INIT "io.strata.init"       /* "true": --init (init.c) */
 /* JSON text: volumes to mount on the host first (volume_mount.c) */
@@ -78,6 +82,7 @@ typedef struct st_spec {
   char *runtime;       /* an external OCI runtime runs it, or NULL */
   bool init;           /* --init: PID 1 is strata's init (init.c) */
   char *volume_mounts; /* ST_ANN_VOLUME_MOUNTS, or NULL */
+  char *config;        /* ST_ANN_CONFIG, or NULL (made before it existed) */
 } st_spec;
 
 /* spec.c: config.json from the image config and the options. */

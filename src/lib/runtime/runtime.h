@@ -40,6 +40,7 @@ typedef struct st_create_opts {
   char *const *tmpfs; /* "CTR[:options]" */
   size_t n_tmpfs;
   bool read_only, tty, interactive, auto_remove, privileged;
+  bool detach; /* run -d: nothing is attached (inspect's Config.Attach*) */
   /* the read-write layer is read once right after the run (a build step):
    * overlay need not sync it */
   bool volatile_layer;

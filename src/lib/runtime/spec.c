@@ -105,16 +105,10 @@ static bool env_has(json_t *env, const char *name) {
   return false;
 }
 
-static json_t *build_env(const st_spec_input *in) {
-  json_t *env = json_array(), *v;
-  json_t *img = json_object_get(in->image_config, "Env");
+/* Sets the image's environment and then -e's in env. */
+static void image_and_user_env(const st_spec_input *in, json_t *env) {
+  json_t *img = json_object_get(in->image_config, "Env"), *v;
   size_t i;
-  cleanup_free char *host = NULL;
-  json_array_append_new(env, json_string("PATH=" ST_DEFAULT_PATH));
-  if (asprintf(&host, "HOSTNAME=%s", in->hostname) > 0)
-    json_array_append_new(env, json_string(host));
-  if (in->o->tty)
-    json_array_append_new(env, json_string("TERM=xterm"));
   json_array_foreach(img, i, v) if (json_is_string(v))
       env_set(env, json_string_value(v));
   for (size_t j = 0; j < in->o->n_env; j++) {
@@ -128,6 +122,17 @@ static json_t *build_env(const st_spec_input *in) {
     if (val && asprintf(&kv, "%s=%s", e, val) > 0)
       env_set(env, kv);
   }
+}
+
+static json_t *build_env(const st_spec_input *in) {
+  json_t *env = json_array();
+  cleanup_free char *host = NULL;
+  json_array_append_new(env, json_string("PATH=" ST_DEFAULT_PATH));
+  if (asprintf(&host, "HOSTNAME=%s", in->hostname) > 0)
+    json_array_append_new(env, json_string(host));
+  if (in->o->tty)
+    json_array_append_new(env, json_string("TERM=xterm"));
+  image_and_user_env(in, env);
   if (!env_has(env, "HOME")) {
     cleanup_free char *home = NULL;
     if (asprintf(&home, "HOME=%s", in->home ? in->home : "/") > 0)
@@ -369,6 +374,34 @@ static json_t *build_linux(const st_spec_input *in, const security *sec,
   return l;
 }
 
+/* ST_ANN_CONFIG: what Docker stores in Config and the process spec
+ * cannot tell (see internal.h). */
+static char *stored_config(const st_spec_input *in) {
+  const st_create_opts *o = in->o;
+  json_t *env = json_array();
+  image_and_user_env(in, env);
+  bool attach_in = o->interactive && !o->detach;
+  json_t *c = json_pack("{s:o, s:b, s:b, s:b, s:b, s:b}", "Env", env,
+                        "AttachStdin", attach_in, "AttachStdout", !o->detach,
+                        "AttachStderr", !o->detach, "OpenStdin", o->interactive,
+                        "StdinOnce", attach_in);
+  json_t *tmpfs = json_object(); /* HostConfig.Tmpfs: as the user wrote */
+  for (size_t i = 0; c && tmpfs && i < o->n_tmpfs; i++) {
+    const char *colon = strchr(o->tmpfs[i], ':');
+    cleanup_free char *dest =
+        colon ? strndup(o->tmpfs[i], (size_t)(colon - o->tmpfs[i]))
+              : strdup(o->tmpfs[i]);
+    if (dest)
+      json_object_set_new(tmpfs, dest, json_string(colon ? colon + 1 : ""));
+  }
+  if (c && json_object_size(tmpfs) > 0)
+    json_object_set(c, "Tmpfs", tmpfs);
+  json_decref(tmpfs);
+  char *text = c ? json_dumps(c, JSON_COMPACT) : NULL;
+  json_decref(c);
+  return text;
+}
+
 static json_t *build_annotations(const st_spec_input *in) {
   cleanup_buf st_buf lower = ST_BUF_INIT;
   for (size_t i = 0; i < in->n_lower; i++)
@@ -399,6 +432,9 @@ static json_t *build_annotations(const st_spec_input *in) {
                               : NULL;
   if (a && hm)
     json_object_set_new(a, ST_ANN_VOLUME_MOUNTS, json_string(hm));
+  cleanup_free char *config = stored_config(in);
+  if (a && config)
+    json_object_set_new(a, ST_ANN_CONFIG, json_string(config));
   return a;
 }
 
@@ -435,20 +471,16 @@ int st_spec_generate(const st_spec_input *in, json_t **out, st_error **err) {
   return 0;
 }
 
-/* Quotes an argument the way Docker's COMMAND column shows it. */
-static void quote_arg(st_buf *b, const char *a) {
-  if (*a && strpbrk(a, " \t\n'\"\\$") == NULL) {
-    st_buf_puts(b, a);
-    return;
-  }
-  st_buf_putc(b, '\'');
-  for (; *a; a++) {
-    if (*a == '\'')
-      st_buf_puts(b, "'\\''");
-    else
-      st_buf_putc(b, *a);
-  }
-  st_buf_putc(b, '\'');
+/* Docker's daemon (the list API's Command) joins the path and its
+ * arguments with spaces and wraps each argument that holds a space in
+ * single quotes, nothing more; the path itself is never quoted. */
+static void quote_arg(st_buf *b, const char *a, bool is_path) {
+  bool wrap = !is_path && strchr(a, ' ') != NULL;
+  if (wrap)
+    st_buf_putc(b, '\'');
+  st_buf_puts(b, a);
+  if (wrap)
+    st_buf_putc(b, '\'');
 }
 
 char *st_spec_command(json_t *spec) {
@@ -459,7 +491,7 @@ char *st_spec_command(json_t *spec) {
   json_array_foreach(args, i, v) {
     if (i)
       st_buf_putc(&b, ' ');
-    quote_arg(&b, json_string_value(v));
+    quote_arg(&b, json_string_value(v), i == 0);
   }
   return st_buf_steal(&b);
 }

@@ -270,6 +270,9 @@ static int load_root(json_t *spec, const char *dir, st_spec *out) {
   const char *rt = json_string_value(json_object_get(ann, ST_ANN_RUNTIME));
   if (rt && (out->runtime = strdup(rt)) == NULL)
     return -1;
+  const char *cf = json_string_value(json_object_get(ann, ST_ANN_CONFIG));
+  if (cf && (out->config = strdup(cf)) == NULL)
+    return -1;
   return out->rootfs ? 0 : -1;
 }
 
@@ -343,5 +346,6 @@ void st_spec_clear(st_spec *s) {
   free(s->devices);
   free(s->cgroup);
   free(s->runtime);
+  free(s->config);
   memset(s, 0, sizeof(*s));
 }

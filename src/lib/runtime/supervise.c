@@ -275,10 +275,10 @@ static int forward_mask(sigset_t *old) {
 }
 
 /* <dir>/exit: "<code> <finished unix ns>", written atomically. */
-static void write_exit_file(const char *dir, int status) {
+static void write_exit_file(const char *dir, int status, int64_t ended) {
   cleanup_free char *path = NULL, *text = NULL;
   if (asprintf(&path, "%s/exit", dir) < 0 ||
-      asprintf(&text, "%d %lld\n", status, (long long)st_now_ns()) < 0)
+      asprintf(&text, "%d %lld\n", status, (long long)ended) < 0)
     return;
   st_error *e = NULL;
   if (st_write_file_atomic(path, text, strlen(text), &e) < 0)
@@ -318,6 +318,7 @@ int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
   cleanup_free char *cache = st_runtime_store_path(dir, "cache/seccomp");
   st_cgroup cg;
   memset(&cg, 0, sizeof(cg));
+  int64_t ended = 0;
   st_launch l = {.spec = &spec,
                  .master = -1,
                  .pid = -1,
@@ -337,6 +338,7 @@ int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
       close_fd(&x.child[i]);
     if (r == 0)
       r = run_launched(s, id, dir, &l, &x, mode, ready, status, err);
+    ended = st_now_ns(); /* when it exited: before the clean-up below */
     if (r == 0 && spec.runtime)
       st_oci_runtime_delete(dir, id, &spec);
     sigprocmask(SIG_SETMASK, &l.child_mask, NULL);
@@ -349,9 +351,9 @@ int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
     return -1;
   st_error *e2 = NULL;
   if (s == NULL)
-    write_exit_file(dir, *status);
+    write_exit_file(dir, *status, ended);
   else if (mode != ST_IO_ATTACHED_RM &&
-           st_container_set_exited(s, id, *status, &e2) < 0)
+           st_container_set_exited(s, id, *status, ended, &e2) < 0)
     st_error_free(e2);
   return 0;
 }

@@ -113,6 +113,23 @@ static int scan_groups(FILE *f, const char *group, const char *user,
   return found ? 0 : -1;
 }
 
+/* Docker's supplementary groups hold the primary group first (`id` shows
+ * groups=1000(app) for -u 1000:1000), then the /etc/group entries that
+ * list a named user. */
+static int add_primary_group(st_user *u) {
+  for (size_t i = 0; i < u->n_groups; i++)
+    if (u->groups[i] == u->gid)
+      return 0;
+  gid_t *g = realloc(u->groups, (u->n_groups + 1) * sizeof(gid_t));
+  if (g == NULL)
+    return -1;
+  memmove(g + 1, g, u->n_groups * sizeof(gid_t));
+  g[0] = u->gid;
+  u->groups = g;
+  u->n_groups++;
+  return 0;
+}
+
 int st_user_resolve(char **lower, size_t n, const char *spec, st_user *out,
                     st_error **err) {
   memset(out, 0, sizeof(*out));
@@ -141,6 +158,10 @@ int st_user_resolve(char **lower, size_t n, const char *spec, st_user *out,
                         "unable to find group %s: no matching entries in "
                         "group file",
                         group);
+  }
+  if (add_primary_group(out) < 0) {
+    st_user_clear(out);
+    return st_error_errno(err, ENOMEM, "resolve user");
   }
   if (out->home == NULL)
     out->home = strdup("/");

@@ -266,7 +266,7 @@ int st_container_set_running(st_store *s, const char *id, pid_t pid,
 }
 
 int st_container_set_exited(st_store *s, const char *id, int exit_code,
-                            st_error **err) {
+                            int64_t finished, st_error **err) {
   cleanup_stmt sqlite3_stmt *st = NULL;
   const char *sql = "UPDATE containers SET state = 'exited', pid = 0, "
                     "monitor = 0, exit_code = ?2, finished = ?3 "
@@ -275,7 +275,7 @@ int st_container_set_exited(st_store *s, const char *id, int exit_code,
     return -1;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   sqlite3_bind_int(st, 2, exit_code);
-  sqlite3_bind_int64(st, 3, st_now_ns());
+  sqlite3_bind_int64(st, 3, finished > 0 ? finished : st_now_ns());
   return update(s, "stop container", id, &st, err);
 }
 

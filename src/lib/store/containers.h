@@ -58,8 +58,9 @@ int st_container_list(st_store *s, st_container **out, size_t *n,
 /* State changes, each one transaction. */
 int st_container_set_running(st_store *s, const char *id, pid_t pid,
                              uint64_t pid_start, pid_t monitor, st_error **err);
+/* finished: when it exited (unix ns), 0: now. */
 int st_container_set_exited(st_store *s, const char *id, int exit_code,
-                            st_error **err);
+                            int64_t finished, st_error **err);
 int st_container_rename(st_store *s, const char *id, const char *name,
                         st_error **err);
 /* Deletes the row (the caller removes the files). */

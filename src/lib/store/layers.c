@@ -569,8 +569,10 @@ static int unpack_fail(st_store *s, size_t i, size_t n, const char *diff_id,
                       dir ? dir : s->root, msg ? msg : "");
 }
 
-int st_image_unpack(st_store *s, const char *id, char ***dirs, size_t *n,
-                    st_error **err) {
+/* The diff directories of image id, top first; with unpack, each layer is
+ * unpacked first. */
+static int layer_dirs(st_store *s, const char *id, bool unpack, char ***dirs,
+                      size_t *n, st_error **err) {
   st_layer_rec *layers = NULL;
   size_t nl = 0;
   if (st_image_layers(s, id, &layers, &nl, err) < 0)
@@ -584,7 +586,7 @@ int st_image_unpack(st_store *s, const char *id, char ***dirs, size_t *n,
   }
   st_chain_ids(layers, nl, chain);
   for (size_t i = 0; i < nl; i++) {
-    if (ensure_layer(s, chain[i], layers[i].blob, err) < 0) {
+    if (unpack && ensure_layer(s, chain[i], layers[i].blob, err) < 0) {
       unpack_fail(s, i, nl, layers[i].diff_id, chain[i], err);
       goto done;
     }
@@ -603,6 +605,16 @@ done:
   free(chain);
   st_layers_free(layers, nl);
   return r;
+}
+
+int st_image_unpack(st_store *s, const char *id, char ***dirs, size_t *n,
+                    st_error **err) {
+  return layer_dirs(s, id, true, dirs, n, err);
+}
+
+int st_image_layer_dirs(st_store *s, const char *id, char ***dirs, size_t *n,
+                        st_error **err) {
+  return layer_dirs(s, id, false, dirs, n, err);
 }
 
 /* ---- prune --------------------------------------------------------------- */

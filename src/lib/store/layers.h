@@ -56,6 +56,10 @@ int st_image_unpack(st_store *s, const char *id, char ***dirs, size_t *n,
  * check --repair` uses it for a tree that differs from its tar. */
 int st_layer_unpack_again(st_store *s, const char *chain, const char *blob,
                           st_error **err);
+/* The same directories without unpacking anything (they exist once a
+ * container has used the image). */
+int st_image_layer_dirs(st_store *s, const char *id, char ***dirs, size_t *n,
+                        st_error **err);
 
 /* The short link of an unpacked layer, "<root>/layers/l/<12 hex>", pointing
  * at "../<chain hex>/diff"; made with the layer. Used to keep a legacy

@@ -2,6 +2,7 @@
 #include "store/usage.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,23 @@ int64_t st_image_container_count(st_store *s, const char *id) {
     return 0;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   return sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+}
+
+int st_image_user(st_store *s, const char *id, char user[ST_CT_ID_LEN],
+                  bool *running) {
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  if (st_db_prepare(s,
+                    "SELECT id, state = 'running' FROM containers WHERE "
+                    "image = ? ORDER BY state = 'running' DESC, created "
+                    "LIMIT 1",
+                    &st, NULL) < 0)
+    return 0;
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  if (sqlite3_step(st) != SQLITE_ROW)
+    return 0;
+  snprintf(user, ST_CT_ID_LEN, "%s", (const char *)sqlite3_column_text(st, 0));
+  *running = sqlite3_column_int(st, 1) != 0;
+  return 1;
 }
 
 void st_usage_clear(st_usage *u) {

@@ -21,6 +21,12 @@ static inline bool st_image_in_use(st_store *s, const char *id) {
   return st_image_container_count(s, id) > 0;
 }
 
+/* The container that holds image id (a running one first): 1 with its ID
+ * in user and whether it runs, 0 when none does. */
+#define ST_CT_ID_LEN 65
+int st_image_user(st_store *s, const char *id, char user[ST_CT_ID_LEN],
+                  bool *running);
+
 typedef struct st_image_usage {
   st_image img;       /* img.size: bytes of all its layers */
   char *name;         /* its first tag, normalized; NULL when untagged */
