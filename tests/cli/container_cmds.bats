@@ -42,6 +42,26 @@ changes() {
   assert_eq "$output" "piped"
 }
 
+@test "exec -d: returns at once, the command runs on and its file is seen later" {
+  "$STRATA" run -d --name exd busybox sleep 100
+  sleep 0.3
+  start=$(date +%s%N)
+  run --separate-stderr "$STRATA" exec -d exd sh -c 'echo started; sleep 2; echo late >/late.txt'
+  end=$(date +%s%N)
+  assert_status 0
+  assert_eq "$output" ""
+  # returned long before the command's 2 s sleep ended
+  [ $(( (end - start) / 1000000 )) -lt 1500 ]
+  run "$STRATA" exec exd cat /late.txt
+  assert_status 1
+  sleep 2.5
+  run --separate-stderr "$STRATA" exec exd cat /late.txt
+  assert_status 0
+  assert_eq "$output" "late"
+  run -127 --separate-stderr "$STRATA" exec -d exd nosuch
+  assert_error_line 'executable file not found'
+}
+
 @test "exec: into a stopped container fails clearly" {
   "$STRATA" run --name st busybox true
   run --separate-stderr "$STRATA" exec st true
