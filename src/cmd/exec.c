@@ -16,7 +16,7 @@ ST_COMMAND(exec, "exec|container exec", run_exec,
            "Execute a command in a running container\n\n"
            "Aliases:\n"
            "  strata container exec, strata exec\n\n"
-"Options:\n"
+           "Options:\n"
            "  -d, --detach          Detached mode: run command in the "
            "background\n"
            "  -e, --env list        Set environment variables\n"
