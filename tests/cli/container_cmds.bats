@@ -165,6 +165,44 @@ with tarfile.open(fileobj=sys.stdin.buffer, mode="r|") as t:
   assert_contains "$output" "cap_net_raw=ep"
 }
 
+@test "commit: --pause (the default) freezes the running container through the freezer cgroup, then thaws it" {
+  if [ -e /sys/fs/cgroup/freezer/tasks ]; then
+    fz=/sys/fs/cgroup/freezer/strata ev=freezer.state
+  elif [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+    fz=/sys/fs/cgroup/strata ev=cgroup.events
+  elif [ -e /sys/fs/cgroup/unified/cgroup.controllers ]; then
+    fz=/sys/fs/cgroup/unified/strata ev=cgroup.events
+  else
+    skip "this host has no freezer cgroup (no v1 freezer, no cgroup v2)"
+  fi
+  "$STRATA" run -d --name pz busybox sh -c 'while :; do echo tick >>/ticks; usleep 20000; done'
+  sleep 0.3
+  id=$("$STRATA" inspect -f '{{.Id}}' pz)
+  run --separate-stderr "$STRATA" commit --pause=false pz nopause:1
+  assert_status 0
+  [ ! -e "$fz/$id" ]
+  run --separate-stderr "$STRATA" commit pz paused:1
+  assert_status 0
+  # the container's processes were moved into its freezer cgroup and are
+  # running again (thawed)
+  [ -n "$(cat "$fz/$id/cgroup.procs")" ]
+  pid=$("$STRATA" inspect -f '{{.State.Pid}}' pz)
+  grep -qx "$pid" "$fz/$id/cgroup.procs"
+  if [ "$ev" = freezer.state ]; then
+    assert_eq "$(cat "$fz/$id/freezer.state")" THAWED
+  else
+    grep -qx 'frozen 0' "$fz/$id/cgroup.events"
+  fi
+  n1=$("$STRATA" exec pz wc -l /ticks | awk '{print $1}')
+  sleep 0.3
+  n2=$("$STRATA" exec pz wc -l /ticks | awk '{print $1}')
+  [ "$n2" -gt "$n1" ]
+  run "$STRATA" run --rm --pull never paused:1 cat /ticks
+  assert_status 0
+  "$STRATA" rm -f pz >/dev/null
+  [ ! -e "$fz/$id" ]
+}
+
 @test "commit: --change applies to the new config" {
   "$STRATA" run --name cc busybox true
   "$STRATA" commit -c 'CMD ["echo","from-commit"]' cc withcmd >/dev/null

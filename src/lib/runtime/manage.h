@@ -81,7 +81,7 @@ typedef struct st_commit_opts {
   size_t n_changes;
   const char *message; /* -m */
   const char *author;  /* -a */
-  bool pause;          /* -p (accepted; the layer is read as it is) */
+  bool pause;          /* -p: freeze a running container meanwhile */
 } st_commit_opts;
 
 /* Turns the container's changes into a new layer (overlay whiteouts become
