@@ -17,6 +17,8 @@ ST_COMMAND(exec, "exec|container exec", run_exec,
            "Aliases:\n"
            "  strata container exec, strata exec\n\n"
            "Options:\n"
+           "  -d, --detach          Detached mode: run command in the "
+           "background\n"
            "  -e, --env list        Set environment variables\n"
            "  -i, --interactive     Keep STDIN open even if not attached\n"
            "      --privileged      Give extended privileges to the command\n"
@@ -27,7 +29,8 @@ ST_COMMAND(exec, "exec|container exec", run_exec,
            "  -h, --help            Print usage\n");
 
 static int run_exec(int argc, char **argv) {
-  static const struct option opts[] = {{"env", required_argument, 0, 'e'},
+  static const struct option opts[] = {{"detach", no_argument, 0, 'd'},
+                                       {"env", required_argument, 0, 'e'},
                                        {"interactive", no_argument, 0, 'i'},
                                        {"privileged", no_argument, 0, 'P'},
                                        {"tty", no_argument, 0, 't'},
@@ -38,8 +41,11 @@ static int run_exec(int argc, char **argv) {
   cleanup_free char **env = calloc((size_t)argc, sizeof(char *));
   st_exec_opts o = {0};
   int ch;
-  while ((ch = cli_getopt(argc, argv, "+e:itu:w:h", opts)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "+de:itu:w:h", opts)) != -1) {
     switch (ch) {
+    case 'd':
+      o.detach = true;
+      break;
     case 'e':
       env[o.n_env++] = optarg;
       break;
@@ -67,7 +73,7 @@ static int run_exec(int argc, char **argv) {
   if (argc - optind < 2)
     return cli_bad_usage("exec",
                          "\"strata exec\" requires at least 2 arguments.");
-  if (o.interactive && o.tty && !isatty(STDIN_FILENO)) {
+  if (o.interactive && o.tty && !o.detach && !isatty(STDIN_FILENO)) {
     fputs("the input device is not a TTY\n", stderr);
     return 1;
   }

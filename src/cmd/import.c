@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +11,13 @@
 #include "cli.h"
 #include "image/image.h"
 #include "util/cleanup.h"
+#include "util/http.h"
 
 static int run_import(int argc, char **argv);
 
 ST_COMMAND(import, "import|image import", run_import,
            "Import the contents from a tarball to create a filesystem image",
-           "\nUsage:  strata import [OPTIONS] file|- [REPOSITORY[:TAG]]\n\n"
+           "\nUsage:  strata import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]\n\n"
            "Import the contents from a tarball to create a filesystem image\n"
            "(plain tar, gzip, xz, bzip2 or zstd)\n\n"
            "Options:\n"
@@ -26,6 +28,28 @@ ST_COMMAND(import, "import|image import", run_import,
            "      --platform string     Set platform if server is "
            "multi-platform capable\n"
            "  -h, --help                Print usage\n");
+
+static bool is_url(const char *src) {
+  return strncmp(src, "http://", 7) == 0 || strncmp(src, "https://", 8) == 0;
+}
+
+/* Downloads url into an unnamed temporary file; returns it, rewound. */
+static int download(const char *url, st_error **err) {
+  const char *dir = getenv("TMPDIR");
+  if (dir == NULL || *dir == '\0')
+    dir = "/var/tmp";
+  cleanup_close int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return st_error_errno(err, errno, "import %s: temporary file in %s", url,
+                          dir);
+  if (st_http_get(url, fd, err) < 0)
+    return st_error_wrap(err, "import %s", url);
+  if (lseek(fd, 0, SEEK_SET) < 0)
+    return st_error_errno(err, errno, "import %s", url);
+  int r = fd;
+  fd = -1;
+  return r;
+}
 
 static int run_import(int argc, char **argv) {
   static const struct option opts[] = {{"change", required_argument, 0, 'c'},
@@ -59,7 +83,7 @@ static int run_import(int argc, char **argv) {
     return cli_bad_usage("import",
                          "\"strata import\" requires at least 1 and at most "
                          "2 arguments.\nUsage:  strata import [OPTIONS] "
-                         "file|- [REPOSITORY[:TAG]]");
+                         "file|URL|- [REPOSITORY[:TAG]]");
   const char *src = argv[optind];
   o.changes = changes;
   o.n_changes = n_changes;
@@ -70,15 +94,18 @@ static int run_import(int argc, char **argv) {
     cli_print_error(err);
     return 1;
   }
-  if (strstr(src, "://") != NULL)
-    return cli_fail(1,
-                    "importing from a URL (%s) is not supported: download "
-                    "it first, then import the file",
-                    src);
-  cleanup_close int fd =
-      strcmp(src, "-") == 0 ? dup(0) : open(src, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return cli_fail(1, "open %s: %s", src, strerror(errno));
+  cleanup_close int fd = -1;
+  if (is_url(src)) {
+    if ((fd = download(src, &err)) < 0) {
+      cli_print_error(err);
+      return 1;
+    }
+    o.source = src;
+  } else {
+    fd = strcmp(src, "-") == 0 ? dup(0) : open(src, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return cli_fail(1, "open %s: %s", src, strerror(errno));
+  }
   st_store *s = cli_store();
   if (s == NULL)
     return 1;

@@ -42,6 +42,26 @@ changes() {
   assert_eq "$output" "piped"
 }
 
+@test "exec -d: returns at once, the command runs on and its file is seen later" {
+  "$STRATA" run -d --name exd busybox sleep 100
+  sleep 0.3
+  start=$(date +%s%N)
+  run --separate-stderr "$STRATA" exec -d exd sh -c 'echo started; sleep 2; echo late >/late.txt'
+  end=$(date +%s%N)
+  assert_status 0
+  assert_eq "$output" ""
+  # returned long before the command's 2 s sleep ended
+  [ $(( (end - start) / 1000000 )) -lt 1500 ]
+  run "$STRATA" exec exd cat /late.txt
+  assert_status 1
+  sleep 2.5
+  run --separate-stderr "$STRATA" exec exd cat /late.txt
+  assert_status 0
+  assert_eq "$output" "late"
+  run -127 --separate-stderr "$STRATA" exec -d exd nosuch
+  assert_error_line 'executable file not found'
+}
+
 @test "exec: into a stopped container fails clearly" {
   "$STRATA" run --name st busybox true
   run --separate-stderr "$STRATA" exec st true
@@ -143,6 +163,44 @@ with tarfile.open(fileobj=sys.stdin.buffer, mode="r|") as t:
   lower=$("$STRATA" inspect --format '{{.GraphDriver.Data.LowerDir}}' xb)
   run getcap "${lower%%:*}/capfile"
   assert_contains "$output" "cap_net_raw=ep"
+}
+
+@test "commit: --pause (the default) freezes the running container through the freezer cgroup, then thaws it" {
+  if [ -e /sys/fs/cgroup/freezer/tasks ]; then
+    fz=/sys/fs/cgroup/freezer/strata ev=freezer.state
+  elif [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+    fz=/sys/fs/cgroup/strata ev=cgroup.events
+  elif [ -e /sys/fs/cgroup/unified/cgroup.controllers ]; then
+    fz=/sys/fs/cgroup/unified/strata ev=cgroup.events
+  else
+    skip "this host has no freezer cgroup (no v1 freezer, no cgroup v2)"
+  fi
+  "$STRATA" run -d --name pz busybox sh -c 'while :; do echo tick >>/ticks; usleep 20000; done'
+  sleep 0.3
+  id=$("$STRATA" inspect -f '{{.Id}}' pz)
+  run --separate-stderr "$STRATA" commit --pause=false pz nopause:1
+  assert_status 0
+  [ ! -e "$fz/$id" ]
+  run --separate-stderr "$STRATA" commit pz paused:1
+  assert_status 0
+  # the container's processes were moved into its freezer cgroup and are
+  # running again (thawed)
+  [ -n "$(cat "$fz/$id/cgroup.procs")" ]
+  pid=$("$STRATA" inspect -f '{{.State.Pid}}' pz)
+  grep -qx "$pid" "$fz/$id/cgroup.procs"
+  if [ "$ev" = freezer.state ]; then
+    assert_eq "$(cat "$fz/$id/freezer.state")" THAWED
+  else
+    grep -qx 'frozen 0' "$fz/$id/cgroup.events"
+  fi
+  n1=$("$STRATA" exec pz wc -l /ticks | awk '{print $1}')
+  sleep 0.3
+  n2=$("$STRATA" exec pz wc -l /ticks | awk '{print $1}')
+  [ "$n2" -gt "$n1" ]
+  run "$STRATA" run --rm --pull never paused:1 cat /ticks
+  assert_status 0
+  "$STRATA" rm -f pz >/dev/null
+  [ ! -e "$fz/$id" ]
 }
 
 @test "commit: --change applies to the new config" {

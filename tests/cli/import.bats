@@ -351,3 +351,57 @@ expect_unrunnable() {
   run --separate-stderr "$STRATA" system check
   assert_status 0
 }
+
+# http_serve DIR: python3's http.server on a free port of 127.0.0.1,
+# serving DIR; sets HTTP_PORT, HTTP_PID, HTTP_LOG.
+http_serve() {
+  HTTP_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  HTTP_LOG=$BATS_TEST_TMPDIR/http.log
+  python3 -m http.server --bind 127.0.0.1 --directory "$1" "$HTTP_PORT" \
+    >"$HTTP_LOG" 2>&1 &
+  HTTP_PID=$!
+  local i
+  for ((i = 0; i < 200; i++)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+teardown() {
+  if [ -n "${HTTP_PID:-}" ]; then
+    kill "$HTTP_PID" 2>/dev/null
+    wait "$HTTP_PID" 2>/dev/null || true
+  fi
+}
+
+@test "import URL: downloads the tarball over HTTP and records the URL" {
+  tar=$(busybox_tar)
+  mkdir "$BATS_TEST_TMPDIR/www"
+  gzip -c "$tar" >"$BATS_TEST_TMPDIR/www/rootfs.tar.gz"
+  http_serve "$BATS_TEST_TMPDIR/www"
+  url=http://127.0.0.1:$HTTP_PORT/rootfs.tar.gz
+  run --separate-stderr "$STRATA" import "$url" fromurl:1
+  assert_status 0
+  assert_match "$output" '^sha256:[0-9a-f]{64}$'
+  run --separate-stderr "$STRATA" image inspect --format '{{json .RootFS.Layers}} {{.Comment}}' fromurl:1
+  assert_status 0
+  assert_eq "$output" "[\"$(file_digest "$tar")\"] Imported from $url"
+  grep -q 'GET /rootfs.tar.gz' "$HTTP_LOG"
+}
+
+@test "import URL: a missing file or a closed port is a clear error and no image" {
+  mkdir "$BATS_TEST_TMPDIR/www"
+  http_serve "$BATS_TEST_TMPDIR/www"
+  run --separate-stderr "$STRATA" import "http://127.0.0.1:$HTTP_PORT/nope.tar" bad:1
+  assert_status 1
+  assert_error_line "import http://127.0.0.1:$HTTP_PORT/nope.tar: .*server answered 404"
+  kill "$HTTP_PID"
+  wait "$HTTP_PID" 2>/dev/null || true
+  HTTP_PID=
+  run --separate-stderr "$STRATA" import "http://127.0.0.1:$HTTP_PORT/x.tar" bad:1
+  assert_status 1
+  assert_error_line "Could not connect|Connection refused|Failed to connect"
+  run "$STRATA" images -q
+  assert_eq "$output" ""
+}

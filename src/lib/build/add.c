@@ -23,6 +23,7 @@
 #include "digest/digest.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/http.h"
 
 static void read_freep(struct archive **a) {
   if (*a)
@@ -280,7 +281,7 @@ int st_badd_fetch(const char *url, const char *checksum, const char *dir,
   if (c == NULL)
     return st_error_errno(err, ENOMEM, "ADD %s", url);
   char msg[CURL_ERROR_SIZE] = "";
-  curl_easy_setopt(c, CURLOPT_URL, url);
+  st_http_set_url(c, url);
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
   curl_easy_setopt(c, CURLOPT_FILETIME, 1L);

@@ -18,6 +18,7 @@
 #include "registry/creds.h"
 #include "registry/internal.h"
 #include "util/cleanup.h"
+#include "util/http.h"
 
 #define CONNECT_TIMEOUT_S 30L
 /* A transfer slower than 1 byte/s for this long is stalled. */
@@ -488,7 +489,7 @@ static CURLcode perform(st_reg_client *c, const char *method, const char *url,
       curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
     }
   }
-  curl_easy_setopt(h, CURLOPT_URL, url);
+  st_http_set_url(h, url);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   errbuf[0] = '\0';
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
@@ -715,7 +716,7 @@ static int fetch_token(st_reg_client *c, const char *chal_scope,
   set_auth_header(c, &headers);
   c->chal.scheme = saved;
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(h, CURLOPT_URL, url.data);
+  st_http_set_url(h, url.data);
   char errbuf[CURL_ERROR_SIZE] = "";
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
   CURLcode rc = curl_easy_perform(h);

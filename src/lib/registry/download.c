@@ -13,6 +13,7 @@
 #include "layer/tar.h"
 #include "registry/config.h"
 #include "util/cleanup.h"
+#include "util/http.h"
 
 #define ERROR_BODY_LIMIT (64u << 10)
 #define PROGRESS_STEP (512u << 10)
@@ -254,7 +255,7 @@ static int job_start(dl *d, job *j, st_error **err) {
   cleanup_free char *url = st_reg_url(d->c, "blobs", j->l->d->digest);
   if (url == NULL)
     return st_error_errno(err, ENOMEM, "download");
-  curl_easy_setopt(j->h, CURLOPT_URL, url);
+  st_http_set_url(j->h, url);
   curl_easy_setopt(j->h, CURLOPT_HTTPHEADER, j->headers);
   curl_easy_setopt(j->h, CURLOPT_WRITEFUNCTION, job_write);
   curl_easy_setopt(j->h, CURLOPT_WRITEDATA, j);

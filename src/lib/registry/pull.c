@@ -149,8 +149,10 @@ static int plan_layers(pull *p, const st_manifest *m, st_dl_layer *dl,
       if (r < 0)
         return -1;
       dl[i].known = r > 0 || image_exists;
-      st_reg_emit(p->o, ST_REG_LAYER_EXISTS, m->items[i].digest, NULL,
-                  p->ref.path, 0, 0);
+      /* Docker says nothing of the layers of an image it already has */
+      if (!image_exists)
+        st_reg_emit(p->o, ST_REG_LAYER_EXISTS, m->items[i].digest, NULL,
+                    p->ref.path, 0, 0);
     } else {
       dl[i].fetch = true;
     }

@@ -223,7 +223,96 @@ void st_cgroup_remove(st_cgroup *cg) {
   st_cgroup_clear(cg);
 }
 
+/* The freezer cgroup of container id and whether it is v2; NULL when the
+ * host has no freezer. */
+static char *freezer_dir(const char *id, bool *v2) {
+  char *dir = NULL;
+  *v2 = false;
+  if (access(CG_ROOT "/freezer/tasks", F_OK) == 0) {
+    if (asprintf(&dir, CG_ROOT "/freezer/strata/%s", id) < 0)
+      return NULL;
+    return dir;
+  }
+  const char *u = unified_root();
+  cleanup_free char *probe = NULL;
+  if (u == NULL || asprintf(&probe, "%s/strata", u) < 0)
+    return NULL;
+  /* cgroup.freeze exists in every non-root cgroup of a kernel that has
+   * it (5.2+); look at one we may create */
+  if (st_mkdir_p(probe, 0755, NULL) < 0)
+    return NULL;
+  cleanup_free char *f = NULL;
+  if (asprintf(&f, "%s/cgroup.freeze", probe) < 0 || access(f, F_OK) != 0)
+    return NULL;
+  *v2 = true;
+  if (asprintf(&dir, "%s/%s", probe, id) < 0)
+    return NULL;
+  return dir;
+}
+
+/* Waits (up to 5 s) until the freezer cgroup dir reports it is frozen. */
+static int await_frozen(const char *dir, bool v2, st_error **err) {
+  cleanup_free char *p = NULL;
+  if (asprintf(&p, "%s/%s", dir, v2 ? "cgroup.events" : "freezer.state") < 0)
+    return st_error_errno(err, ENOMEM, "freeze");
+  for (int i = 0; i < 500; i++) {
+    cleanup_free char *text = NULL;
+    size_t len;
+    if (st_read_file(p, &text, &len, err) < 0)
+      return -1;
+    if (v2 ? strstr(text, "frozen 1") != NULL : strncmp(text, "FROZEN", 6) == 0)
+      return 0;
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  return st_error_set(err, ETIMEDOUT, "freeze `%s`: still not frozen after 5s",
+                      dir);
+}
+
+int st_freezer_freeze(const char *id, const pid_t *pids, size_t n, char **dir,
+                      st_error **err) {
+  bool v2;
+  cleanup_free char *d = freezer_dir(id, &v2);
+  if (d == NULL)
+    return st_error_set(err, ENOTSUP,
+                        "this host has no freezer cgroup (neither a v1 "
+                        "freezer hierarchy nor cgroup.freeze in the unified "
+                        "one): commit with --pause=false");
+  if (st_mkdir_p(d, 0755, err) < 0)
+    return st_error_wrap(err, "freeze");
+  for (size_t i = 0; i < n; i++) {
+    char v[32];
+    snprintf(v, sizeof(v), "%d", (int)pids[i]);
+    st_error *e = NULL;
+    /* a process that exited meanwhile is no longer there to freeze */
+    if (write_file(d, "cgroup.procs", v, &e) < 0 && e->code != ESRCH) {
+      st_error_free(*err);
+      *err = e;
+      return st_error_wrap(err, "freeze");
+    }
+    st_error_free(e);
+  }
+  if (write_file(d, v2 ? "cgroup.freeze" : "freezer.state", v2 ? "1" : "FROZEN",
+                 err) < 0 ||
+      await_frozen(d, v2, err) < 0) {
+    st_freezer_thaw(d, NULL);
+    return -1;
+  }
+  *dir = steal_pointer(&d);
+  return 0;
+}
+
+int st_freezer_thaw(const char *dir, st_error **err) {
+  bool v2 = strstr(dir, CG_ROOT "/freezer/") != dir;
+  return write_file(dir, v2 ? "cgroup.freeze" : "freezer.state",
+                    v2 ? "0" : "THAWED", err);
+}
+
 void st_cgroup_remove_id(const char *id) {
+  bool fv2;
+  cleanup_free char *fz = freezer_dir(id, &fv2);
+  if (fz)
+    rmdir(fz);
   cleanup_free char *path = NULL;
   if (asprintf(&path, "/strata/%s", id) < 0)
     return;

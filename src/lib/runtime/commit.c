@@ -17,6 +17,7 @@
 #include "image/image.h"
 #include "layer/tar.h"
 #include "layer/tarwrite.h"
+#include "runtime/launch.h"
 #include "runtime/manage_internal.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -202,6 +203,19 @@ static int build_config(st_store *s, const st_ct *ct, const st_commit_opts *o,
   return *out ? 0 : st_error_errno(err, ENOMEM, "commit");
 }
 
+/* Freezes the running container's processes while its layer is read, as
+ * Docker's commit does by default. */
+static int pause_ct(st_store *s, const st_ct *ct, char **frozen,
+                    st_error **err) {
+  pid_t *pids = NULL;
+  size_t n = 0;
+  if (st_container_pids(s, ct->c.id, &pids, &n, err) < 0)
+    return st_error_wrap(err, "pause container %.12s", ct->c.id);
+  int r = st_freezer_freeze(ct->c.id, pids, n, frozen, err);
+  free(pids);
+  return r < 0 ? st_error_wrap(err, "pause container %.12s", ct->c.id) : 0;
+}
+
 int st_container_commit(st_store *s, const char *ref, const st_commit_opts *o,
                         const char *const *tags, size_t n_tags,
                         char id_out[ST_DIGEST_LEN], st_error **err) {
@@ -217,10 +231,15 @@ int st_container_commit(st_store *s, const char *ref, const st_commit_opts *o,
   st_layer_rec *layers = NULL;
   size_t n = 0;
   st_layer_rec top = {0};
-  cleanup_free char *config = NULL;
+  cleanup_free char *config = NULL, *frozen = NULL;
+  if (r == 0 && o->pause && ct.c.state == ST_CT_RUNNING)
+    r = pause_ct(s, &ct, &frozen, err);
   if (r == 0 && (st_image_layers(s, ct.c.image, &layers, &n, err) < 0 ||
-                 store_layer(s, &ct, -1, &top, err) < 0 ||
-                 build_config(s, &ct, o, &top, &config, err) < 0))
+                 store_layer(s, &ct, -1, &top, err) < 0))
+    r = -1;
+  if (frozen && st_freezer_thaw(frozen, r == 0 ? err : NULL) < 0)
+    r = -1;
+  if (r == 0 && build_config(s, &ct, o, &top, &config, err) < 0)
     r = -1;
   st_layer_rec *all = r == 0 ? calloc(n + 1, sizeof(*all)) : NULL;
   if (r == 0 && all == NULL)

@@ -47,6 +47,7 @@ typedef struct exec_plan {
   int cgroup;   /* its cgroup.procs, or -1 */
   int slave;    /* pty slave with -t, else -1 */
   int stdin_fd; /* /dev/null without -i, else -1 */
+  int out_fd;   /* /dev/null for stdout and stderr with -d, else -1 */
   int errfd;    /* the child's end of the failure pipe */
   char *const *argv;
   sigset_t mask; /* the signal mask the command starts with */
@@ -123,6 +124,9 @@ static _Noreturn void child_main(const exec_plan *p) {
   } else if (p->stdin_fd >= 0 && dup2(p->stdin_fd, 0) < 0) {
     fail(p, 125, "stdin: %s", strerror(errno));
   }
+  if (p->out_fd >= 0 &&
+      (setsid() < 0 || dup2(p->out_fd, 1) < 0 || dup2(p->out_fd, 2) < 0))
+    fail(p, 125, "detach: %s", strerror(errno));
   if (chdir(p->cwd) < 0)
     fail(p, 125, "chdir to cwd (\"%s\") set in config.json failed: %s", p->cwd,
          strerror(errno));
@@ -255,6 +259,8 @@ static void plan_clear(exec_plan *p) {
     close(p->slave);
   if (p->stdin_fd >= 0)
     close(p->stdin_fd);
+  if (p->out_fd >= 0)
+    close(p->out_fd);
 }
 
 static int prepare(const st_ct *ct, const st_exec_opts *o, exec_plan *p,
@@ -274,8 +280,10 @@ static int prepare(const st_ct *ct, const st_exec_opts *o, exec_plan *p,
   if (open_ns(ct->c.pid, p, pidns, err) < 0)
     return -1;
   p->cgroup = open_cgroup(ct->c.pid);
-  if (!o->interactive && !o->tty &&
+  if ((o->detach || (!o->interactive && !o->tty)) &&
       (p->stdin_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+    return st_error_errno(err, errno, "open /dev/null");
+  if (o->detach && (p->out_fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
     return st_error_errno(err, errno, "open /dev/null");
   return 0;
 }
@@ -393,7 +401,7 @@ static int await_exec(int rd, pid_t pid, st_error **err) {
 static int launch(exec_plan *p, int pidns, const st_exec_opts *o, int *status,
                   st_error **err) {
   cleanup_close int master = -1;
-  if (o->tty && open_pty(&master, &p->slave, err) < 0)
+  if (o->tty && !o->detach && open_pty(&master, &p->slave, err) < 0)
     return -1;
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) < 0)
@@ -429,6 +437,12 @@ static int launch(exec_plan *p, int pidns, const st_exec_opts *o, int *status,
   }
   if (await_exec(rd, pid, err) < 0)
     return -1;
+  if (o->detach) {
+    /* Left running: when strata exits, the container's PID 1 inherits it,
+     * as it lives in the container's PID namespace. */
+    *status = 0;
+    return 0;
+  }
   if (master >= 0) {
     sigset_t relayed;
     sigprocmask(SIG_BLOCK, NULL, &relayed);
@@ -455,18 +469,19 @@ int st_container_exec(st_store *s, const char *ref, const st_exec_opts *o,
                  .cgroup = -1,
                  .slave = -1,
                  .stdin_fd = -1,
+                 .out_fd = -1,
                  .errfd = -1};
   cleanup_close int pidns = -1;
   int r;
   if (ct.c.state != ST_CT_RUNNING)
     r = st_error_set(err, EINVAL, "container %s is not running", ct.c.id);
   else if ((r = prepare(&ct, o, &p, &pidns, err)) == 0) {
-    if (o->tty) /* relayed to the command (restored for the child) */
+    if (o->tty && !o->detach) /* relayed (restored for the child) */
       block_relayed(&p.mask);
     else
       sigprocmask(SIG_BLOCK, NULL, &p.mask);
     r = launch(&p, pidns, o, status, err);
-    if (o->tty)
+    if (o->tty && !o->detach)
       sigprocmask(SIG_SETMASK, &p.mask, NULL);
   }
   plan_clear(&p);

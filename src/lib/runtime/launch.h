@@ -32,6 +32,16 @@ void st_cgroup_remove_id(const char *id);
  * of memory. (crun refuses such a host.) */
 char *st_cgroup_hybrid_v2_controllers(const char *root);
 
+/* `commit --pause`: moves pids (a running container's processes) into the
+ * freezer cgroup strata/<id> (the v1 freezer hierarchy, else the unified
+ * one's cgroup.freeze) and freezes it, waiting until the kernel reports it
+ * frozen. *dir gets that cgroup (heap). ENOTSUP when the host has no
+ * freezer. */
+int st_freezer_freeze(const char *id, const pid_t *pids, size_t n, char **dir,
+                      st_error **err);
+/* Thaws what st_freezer_freeze froze. */
+int st_freezer_thaw(const char *dir, st_error **err);
+
 typedef struct st_launch {
   const st_spec *spec;
   int stdio[3];              /* the child's 0, 1, 2 (-1: inherited as is) */

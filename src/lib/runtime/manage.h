@@ -26,12 +26,15 @@ typedef struct st_exec_opts {
   const char *workdir; /* NULL: the container's */
   const char *user;    /* NULL: the container's */
   bool interactive, tty, privileged;
+  bool detach; /* -d: stdio on /dev/null, own session, not waited for */
 } st_exec_opts;
 
 /* Runs a command in the namespaces of the running container ref, with the
  * container's capabilities, no_new_privs and seccomp filter, and this
  * process's stdio (stdin only with interactive; through a pseudo-terminal
- * with tty). *status is its exit code (128 + signal). Failing to start it
+ * with tty). *status is its exit code (128 + signal); with detach it
+ * returns (status 0) as soon as the command has been exec'd, which runs on
+ * in its own session with stdio on /dev/null. Failing to start it
  * returns < 0: EINVAL when the container is not running; ENOENT/EACCES from
  * "exec:" for 127/126 (st_runtime_exit_code). */
 int st_container_exec(st_store *s, const char *ref, const st_exec_opts *o,
@@ -78,7 +81,7 @@ typedef struct st_commit_opts {
   size_t n_changes;
   const char *message; /* -m */
   const char *author;  /* -a */
-  bool pause;          /* -p (accepted; the layer is read as it is) */
+  bool pause;          /* -p: freeze a running container meanwhile */
 } st_commit_opts;
 
 /* Turns the container's changes into a new layer (overlay whiteouts become
