@@ -3,21 +3,19 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A hash starts in plain C: what it is fed is kept in buf until it
- * exceeds LAZY_MAX, and a hash finished before that (a cache key, the
- * checksum of a build context whose file digests are remembered, a config)
- * never loads libcrypto, whose loading and provider set-up cost more than
- * the hashing (a warm `build`: 3 of its 28 ms). Past LAZY_MAX the buffer
- * goes to OpenSSL's streaming, hardware-assisted code and so does the
- * rest. */
-#define LAZY_MAX (256 * 1024)
+/* A hash starts by keeping what it is given (up to ST_SHA256_LAZY_MAX
+ * bytes) and hashes that in plain C at the end: the cache keys and the
+ * COPY checksums of a warm build are a few kilobytes, and loading
+ * libcrypto and its provider tables costs ~4 ms, more than the rest of
+ * such a build's hashing. Past the limit the kept bytes go to OpenSSL's
+ * streaming, SHA-NI-assisted code, as everything after them does. */
+#define ST_SHA256_LAZY_MAX (256 * 1024)
 
 struct st_sha256 {
-  EVP_MD_CTX *ctx; /* NULL while the input fits in buf */
+  EVP_MD_CTX *ctx; /* NULL while the bytes are kept in buf */
   unsigned char *buf;
   size_t len, cap;
 };
@@ -26,15 +24,16 @@ st_sha256 *st_sha256_new(void) {
   return calloc(1, sizeof(st_sha256));
 }
 
-/* Moves to OpenSSL: false when it cannot be set up. */
-static bool go_evp(st_sha256 *h) {
+/* Moves to OpenSSL: the kept bytes first. */
+static bool to_evp(st_sha256 *h) {
   h->ctx = EVP_MD_CTX_new();
   if (h->ctx == NULL || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
     EVP_MD_CTX_free(h->ctx);
     h->ctx = NULL;
     return false;
   }
-  EVP_DigestUpdate(h->ctx, h->buf, h->len);
+  if (h->len)
+    EVP_DigestUpdate(h->ctx, h->buf, h->len);
   free(h->buf);
   h->buf = NULL;
   h->len = h->cap = 0;
@@ -42,29 +41,30 @@ static bool go_evp(st_sha256 *h) {
 }
 
 void st_sha256_update(st_sha256 *h, const void *buf, size_t n) {
-  if (h->ctx == NULL && h->len + n <= LAZY_MAX) {
+  if (h->ctx == NULL && n <= ST_SHA256_LAZY_MAX - h->len) {
     if (h->len + n > h->cap) {
       size_t cap = h->cap ? h->cap : 4096;
       while (cap < h->len + n)
         cap *= 2;
+      if (cap > ST_SHA256_LAZY_MAX)
+        cap = ST_SHA256_LAZY_MAX;
       unsigned char *nb = realloc(h->buf, cap);
-      if (nb != NULL) {
-        h->buf = nb;
-        h->cap = cap;
+      if (nb == NULL) {
+        if (to_evp(h))
+          EVP_DigestUpdate(h->ctx, buf, n);
+        return;
       }
+      h->buf = nb;
+      h->cap = cap;
     }
-    if (h->len + n <= h->cap) {
-      if (n > 0)
-        memcpy(h->buf + h->len, buf, n);
-      h->len += n;
-      return;
-    }
+    if (n)
+      memcpy(h->buf + h->len, buf, n);
+    h->len += n;
+    return;
   }
-  /* Out of memory for the buffer, or past LAZY_MAX. A hash that cannot
-   * be set up gives a digest of the wrong input, which every user checks
-   * against a known one, so it fails there instead of here. */
-  if (h->ctx != NULL || go_evp(h))
-    EVP_DigestUpdate(h->ctx, buf, n);
+  if (h->ctx == NULL && !to_evp(h))
+    return;
+  EVP_DigestUpdate(h->ctx, buf, n);
 }
 
 static void to_digest(const unsigned char *md, char out[ST_DIGEST_LEN]) {
@@ -77,7 +77,9 @@ static void to_digest(const unsigned char *md, char out[ST_DIGEST_LEN]) {
   out[71] = '\0';
 }
 
-void st_sha256_restart(st_sha256 *h, char out[ST_DIGEST_LEN]) {
+/* The digest of what h has seen; h is left empty, in its kept-bytes mode
+ * or with its OpenSSL context started over. */
+static void finish(st_sha256 *h, char out[ST_DIGEST_LEN]) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (h->ctx == NULL) {
@@ -91,14 +93,18 @@ void st_sha256_restart(st_sha256 *h, char out[ST_DIGEST_LEN]) {
 }
 
 void st_sha256_final(st_sha256 *h, char out[ST_DIGEST_LEN]) {
-  st_sha256_restart(h, out);
+  finish(h, out);
   st_sha256_free(h);
+}
+
+void st_sha256_restart(st_sha256 *h, char out[ST_DIGEST_LEN]) {
+  finish(h, out);
 }
 
 void st_sha256_free(st_sha256 *h) {
   if (h == NULL)
     return;
-  if (h->ctx != NULL) /* even a NULL call would load libcrypto */
+  if (h->ctx) /* (a call into libcrypto loads it) */
     EVP_MD_CTX_free(h->ctx);
   free(h->buf);
   free(h);

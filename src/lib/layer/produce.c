@@ -35,6 +35,9 @@ int st_layer_import_from(st_store *s,
   if (pipe2(fds, O_CLOEXEC) < 0)
     return st_error_errno(err, errno, "pipe");
   p.fd = fds[1];
+  /* A 1 MiB pipe (the default 64 KiB makes the two threads take turns
+   * every 64 KiB); best effort, the size is capped by fs.pipe-max-size. */
+  (void)fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
   pthread_t th;
   sigset_t all, old;
   sigfillset(&all); /* the writer takes no signal (EPIPE, not SIGPIPE) */

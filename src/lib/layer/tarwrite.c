@@ -39,6 +39,10 @@ int st_tw_open(st_tw *w, int fd, st_error **err) {
       archive_write_set_format_option(w->a, "pax", "xattrheader", "SCHILY") !=
           ARCHIVE_OK ||
       archive_write_add_filter_none(w->a) != ARCHIVE_OK ||
+      /* 256 KiB writes, not libarchive's default 10 KiB: a 300 MiB layer
+       * is ~1,200 writes into the commit's pipe instead of ~30,000. The
+       * bytes are the same (no padding of the last block). */
+      archive_write_set_bytes_per_block(w->a, 256 * 1024) != ARCHIVE_OK ||
       archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK ||
       archive_write_open_fd(w->a, fd) != ARCHIVE_OK) {
     int r = tw_fail(w, "-", err);
