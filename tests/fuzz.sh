@@ -35,7 +35,7 @@ declare -A srcs=(
 )
 # libraries a target needs besides jansson
 declare -A libs=(
-  [load]="libarchive sqlite3 libcrypto zlib"
+  [load]="libarchive sqlite3 libcrypto zlib libcurl"
   [erofs]="libarchive zlib"
 )
 replayed="manifest www_auth dockerfile ignore expand load erofs"

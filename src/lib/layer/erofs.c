@@ -718,7 +718,8 @@ static uint32_t inode_size(const enode *n) {
 /* A directory's sorted entries, "." and ".." among them, and its size:
  * blocks of dirents (12 bytes each) followed by their names. */
 static int dir_entries(enode *d, st_error **err) {
-  qsort(d->kids, d->nkids, sizeof(*d->kids), cmp_dent);
+  if (d->nkids > 1) /* (kids is NULL for an empty directory) */
+    qsort(d->kids, d->nkids, sizeof(*d->kids), cmp_dent);
   d->ents = malloc((d->nkids + 2) * sizeof(*d->ents));
   if (d->ents == NULL)
     return st_error_errno(err, ENOMEM, "convert layer");
