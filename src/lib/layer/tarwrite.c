@@ -92,19 +92,35 @@ static const char *link_target(st_tw *w, const struct stat *st,
   return NULL;
 }
 
-static int copy_data(st_tw *w, int fd, const char *tarname, st_error **err) {
+/* Copies exactly size bytes, the size in the entry's header: a file that
+ * grows while it is read (a running container's log, `commit
+ * --pause=false`) is cut there, one that shrinks is padded with zeros,
+ * as tar does, so the archive stays well formed. */
+static int copy_data(st_tw *w, int fd, int64_t size, const char *tarname,
+                     st_error **err) {
   char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return st_error_errno(err, errno, "read \"%s\"", tarname);
-    if (n == 0)
-      return 0;
+  int64_t left = size;
+  bool eof = false;
+  while (left > 0) {
+    size_t want = left < (int64_t)sizeof(buf) ? (size_t)left : sizeof(buf);
+    ssize_t n = 0;
+    if (!eof) {
+      n = read(fd, buf, want);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return st_error_errno(err, errno, "read \"%s\"", tarname);
+      eof = n == 0;
+    }
+    if (eof) { /* shrank: zeros for the rest */
+      memset(buf, 0, want);
+      n = (ssize_t)want;
+    }
     if (archive_write_data(w->a, buf, (size_t)n) != n)
       return tw_fail(w, tarname, err);
+    left -= n;
   }
+  return 0;
 }
 
 static void fill_entry(const st_tw *w, struct archive_entry *e,
@@ -225,7 +241,8 @@ static int write_entry(st_tw *w, struct archive_entry *e, const char *tarname,
   }
   if (archive_write_header(w->a, e) != ARCHIVE_OK)
     return tw_fail(w, tarname, err);
-  if (datafd >= 0 && copy_data(w, datafd, tarname, err) < 0)
+  if (datafd >= 0 &&
+      copy_data(w, datafd, archive_entry_size(e), tarname, err) < 0)
     return -1;
   return 0;
 }
