@@ -531,14 +531,10 @@ static int run_captured(st_bstate *st, const st_bstep *step, const char *id,
       saved2 = fcntl(2, F_DUPFD_CLOEXEC, 3);
   reader rd = {.b = st->b, .step = step, .name = step->title, .fd = p[0]};
   pthread_t th;
-  /* the reader must take no signal: the container's SIGCHLD belongs to
-   * the supervisor's signalfd on this thread */
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &old);
+  /* the reader takes no signal (st_thread_create): the container's
+   * SIGCHLD belongs to the supervisor's signalfd on this thread */
   sem_init(&rd.ready, 0, 0);
   bool started = st_thread_create(&th, reader_main, &rd) == 0;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
   while (started && sem_wait(&rd.ready) < 0 && errno == EINTR)
     ;
   dup2(p[1], 1);
