@@ -54,7 +54,12 @@ failures=()
 out=$(mktemp -d "${TMPDIR:-/tmp}/strata-run.XXXXXX") || exit 2
 trap 'rm -rf "$out"' EXIT
 
+# Wall time per suite, printed at the end (slowest first) so that the
+# CI budget can be watched: "SECONDS NAME" lines.
+timings=()
+suite_start=$SECONDS
 banner() {
+  suite_start=$SECONDS
   printf '\n==== %s ====\n' "$1"
 }
 
@@ -83,6 +88,7 @@ count_tap() {
     fi
   done <"$file"
   local reported=$((ok + notok + skip))
+  timings+=("$((SECONDS - suite_start)) $name")
   passed=$((passed + ok))
   failed=$((failed + notok))
   skipped=$((skipped + skip))
@@ -195,7 +201,7 @@ fi
 # --- 5. fuzz targets, bounded (FUZZ_SECONDS each) ---------------------------
 if [ -n "$vg_build" ] && { [ -z "$filter" ] || [[ fuzz == *"$filter"* ]]; }; then
   name=fuzz
-  banner "$name: tests/fuzz.sh $vg_build (${FUZZ_SECONDS:-60}s per target)"
+  banner "$name: tests/fuzz.sh $vg_build (${FUZZ_SECONDS:-30-60}s per target)"
   (timeout -k 10 "$bats_timeout" tests/fuzz.sh "$vg_build" \
     >"$out/stdout" 2>"$out/stderr" </dev/null; exit $?) 2>/dev/null
   rc=$?
@@ -208,6 +214,10 @@ if [ -n "$vg_build" ] && { [ -z "$filter" ] || [[ fuzz == *"$filter"* ]]; }; the
 fi
 
 # --- summary --------------------------------------------------------------
+if [ "${#timings[@]}" -gt 0 ]; then
+  banner "time per suite (s), slowest first; total ${SECONDS}s"
+  printf '%s\n' "${timings[@]}" | sort -rn | head -25
+fi
 if [ "${#failures[@]}" -gt 0 ]; then
   banner "failures"
   printf '%s\n' "${failures[@]}"

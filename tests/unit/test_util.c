@@ -341,6 +341,19 @@ static void test_safepath_fallback(void **state) {
   safepath_escapes(state, true);
 }
 
+static void test_fs_dir_is_empty(void **state) {
+  ctx *c = *state;
+  cleanup_free char *d = at(c, "d");
+  assert_int_equal(mkdir(d, 0755), 0);
+  assert_true(st_dir_is_empty(d));
+  write_text(c, "d/.hidden", "x"); /* a dot file counts */
+  assert_false(st_dir_is_empty(d));
+  cleanup_free char *f = at(c, "d/.hidden");
+  assert_false(st_dir_is_empty(f)); /* not a directory */
+  cleanup_free char *missing = at(c, "missing");
+  assert_false(st_dir_is_empty(missing));
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -350,6 +363,7 @@ int main(void) {
       cmocka_unit_test(test_buf_printf),
       T(test_fs_write_read),
       T(test_fs_mkdir_p_rm_rf),
+      T(test_fs_dir_is_empty),
       T(test_safepath_openat2),
       T(test_safepath_fallback),
   };

@@ -365,18 +365,6 @@ static json_t *typed_volume_obj(st_ct_mounts *out, const char *dest,
   return bind_obj(dest, data, ro, prop);
 }
 
-static bool dir_empty(const char *path) {
-  DIR *d = opendir(path);
-  if (d == NULL)
-    return false;
-  struct dirent *e;
-  bool empty = true;
-  while (empty && (e = readdir(d)) != NULL)
-    empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
-  closedir(d);
-  return empty;
-}
-
 typedef struct ctx {
   st_store *s;
   char **lower;
@@ -397,7 +385,7 @@ static int copy_up_locked(ctx *c, const char *dir, const char *data,
   cleanup_free char *tmp = NULL;
   if (fd < 0 || flock(fd, LOCK_EX) < 0)
     return st_error_errno(err, errno, "lock `%s`", dir);
-  if (!dir_empty(data))
+  if (!st_dir_is_empty(data))
     return 0;
   if (asprintf(&tmp, "%s/_copy", dir) < 0)
     return st_error_errno(err, ENOMEM, "copy");
@@ -407,7 +395,7 @@ static int copy_up_locked(ctx *c, const char *dir, const char *data,
     return st_error_errno(err, errno, "mkdir `%s`", tmp);
   int r = st_volume_copy_up(c->lower, c->n_lower, dest, tmp, err);
   struct stat st;
-  if (r == 0 && !dir_empty(tmp) && rename(tmp, data) < 0)
+  if (r == 0 && !st_dir_is_empty(tmp) && rename(tmp, data) < 0)
     r = st_error_errno(err, errno, "rename `%s` to `%s`", tmp, data);
   /* an empty directory in the image: its owner and mode all the same */
   else if (r == 0 && stat(tmp, &st) == 0 &&

@@ -320,18 +320,6 @@ static int open_db(st_store *s, st_error **err) {
   return init_schema(s, err);
 }
 
-static bool dir_empty(const char *path) {
-  DIR *d = opendir(path);
-  if (d == NULL)
-    return false;
-  struct dirent *e;
-  bool empty = true;
-  while (empty && (e = readdir(d)) != NULL)
-    empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
-  closedir(d);
-  return empty;
-}
-
 /* Takes the store lock: exclusive (*alone) when nobody else holds it, then
  * nobody is writing and stale tmp/ files can go; the caller downgrades it
  * to shared (lock_shared) for the life of the handle. */
@@ -343,7 +331,7 @@ static int take_lock(st_store *s, bool *alone, st_error **err) {
   if (s->lock_fd < 0)
     return st_error_errno(err, errno, "open `%s`", path);
   *alone = flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0;
-  if (*alone && !dir_empty(s->tmp_dir)) {
+  if (*alone && !st_dir_is_empty(s->tmp_dir)) {
     st_error *ignored = NULL;
     st_rm_rf(s->tmp_dir, &ignored);
     st_error_free(ignored);

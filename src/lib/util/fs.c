@@ -1,5 +1,6 @@
 #include "util/fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -167,4 +168,16 @@ long long st_du(const char *path) {
   if (nftw(path, du_one, 32, FTW_PHYS) < 0)
     return -1;
   return du_total;
+}
+
+bool st_dir_is_empty(const char *path) {
+  DIR *d = opendir(path);
+  if (d == NULL)
+    return false;
+  struct dirent *e;
+  bool empty = true;
+  while (empty && (e = readdir(d)) != NULL)
+    empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+  closedir(d);
+  return empty;
 }

@@ -2,6 +2,7 @@
 #ifndef STRATA_UTIL_FS_H
 #define STRATA_UTIL_FS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -27,6 +28,10 @@ int st_fsync_dir(const char *path, st_error **err);
 
 /* Removes path and everything under it; a missing path is not an error. */
 int st_rm_rf(const char *path, st_error **err);
+
+/* True when path is a directory that holds no entry; false when it holds
+ * one or cannot be opened (missing, not a directory, no permission). */
+bool st_dir_is_empty(const char *path);
 
 /* Total size in bytes of regular files under path (no symlink following). */
 long long st_du(const char *path);
