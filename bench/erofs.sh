@@ -13,7 +13,7 @@ build=${1:-build}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${EROFS_DIR:-/var/tmp}/erofs-bench.XXXXXX")
 trap 'umount "$work/mnt" 2>/dev/null || true; rm -rf "$work"' EXIT
-libs="$(pkg-config --libs libarchive jansson sqlite3 libcrypto zlib libcurl libseccomp) -lm -lpthread -ldl"
+libs="$(pkg-config --libs libarchive jansson sqlite3 libcrypto zlib libisal libcurl libseccomp) -lm -lpthread -ldl"
 cc -O2 -D_GNU_SOURCE -I"$repo/src/lib" -I"$repo/src" -I"$repo/$build" \
   "$repo/bench/erofs_conv.c" "$repo/$build/libstrata.a" $libs -o "$work/conv"
 nfiles=${EROFS_FILES:-1000000}

@@ -14,7 +14,7 @@ out=${2:-$build/fuzz}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 mkdir -p "$out"
-libs="$(pkg-config --libs libarchive jansson sqlite3 libcrypto zlib libcurl) -lm -lpthread"
+libs="$(pkg-config --libs libarchive jansson sqlite3 libcrypto zlib libisal libcurl) -lm -lpthread"
 inc="-I$repo/src/lib -I$repo/src -I$build -D_GNU_SOURCE"
 for t in fuzz_manifest fuzz_www_auth fuzz_dockerfile fuzz_ignore fuzz_expand fuzz_load fuzz_erofs; do
   if [ -z "${FUZZ_REPLAY:-}" ] && command -v clang >/dev/null; then

@@ -23,6 +23,7 @@ LIBS = [
     ("crypto", "libcrypto.so.3", ("EVP_", "OPENSSL_", "SHA256")),
     ("z", "libz.so.1", ("inflate", "deflate", "crc32", "adler32", "zlib",
                         "zError")),
+    ("isal", "libisal.so.2", ("isal_",)),
     ("seccomp", "libseccomp.so.2", ("seccomp_",)),
 ]
 

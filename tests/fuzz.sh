@@ -38,8 +38,8 @@ declare -A srcs=(
 )
 # libraries a target needs besides jansson
 declare -A libs=(
-  [load]="libarchive sqlite3 libcrypto zlib libcurl"
-  [erofs]="libarchive zlib"
+  [load]="libarchive sqlite3 libcrypto zlib libisal libcurl"
+  [erofs]="libarchive zlib libisal"
 )
 replayed="manifest www_auth dockerfile ignore expand load erofs"
 echo "1..$((${#srcs[@]} + $(echo $replayed | wc -w)))"

@@ -26,6 +26,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "layer/compress.h"
 #include "layer/tar.h"
 #include "layer/tarwrite.h"
 #include "store/store.h"
@@ -287,6 +288,35 @@ static void test_plain(void **state) {
 static void test_gzip(void **state) {
   import_with(state, ARCHIVE_FILTER_GZIP);
 }
+/* The decoder the reader picked: ISA-L unless STRATA_GZIP=zlib; and what
+ * it decodes is the tar that went in. */
+static void test_gzip_decoder(void **state) {
+  cleanup_buf st_buf tar = ST_BUF_INIT;
+  cleanup_buf st_buf gz = ST_BUF_INIT;
+  make_tar(rootfs, sizeof(rootfs) / sizeof(*rootfs), &tar);
+  compress(&tar, ARCHIVE_FILTER_GZIP, &gz);
+  cleanup_close int fd = memfd_create("gz", MFD_CLOEXEC);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, gz.data, gz.len), (ssize_t)gz.len);
+  assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+  cleanup_error st_error *err = NULL;
+  cleanup_decomp st_decomp *d = NULL;
+  assert_int_equal(st_decomp_open(fd, &d, &err), 0);
+  const char *env = getenv("STRATA_GZIP");
+  assert_string_equal(st_decomp_gzip_decoder(d),
+                      env && strcmp(env, "zlib") == 0 ? "zlib" : "isa-l");
+  cleanup_buf st_buf out = ST_BUF_INIT;
+  const void *buf;
+  size_t len;
+  int r;
+  while ((r = st_decomp_read(d, &buf, &len, &err)) > 0)
+    assert_int_equal(st_buf_append(&out, buf, len), 0);
+  assert_int_equal(r, 0);
+  assert_int_equal(out.len, tar.len);
+  assert_memory_equal(out.data, tar.data, tar.len);
+  (void)state;
+}
+
 static void test_xz(void **state) {
   import_with(state, ARCHIVE_FILTER_XZ);
 }
@@ -712,6 +742,7 @@ int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
       T(test_plain),
       T(test_gzip),
+      T(test_gzip_decoder),
       T(test_xz),
       T(test_bzip2),
       T(test_zstd),
@@ -742,5 +773,22 @@ int main(void) {
       T(test_tarwrite_xattrs),
 #undef T
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  /* The gzip cases again through zlib (STRATA_GZIP=zlib), the decoder
+   * kept beside ISA-L's: both must accept and refuse the same inputs. */
+  const struct CMUnitTest gzip_zlib[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+      T(test_gzip),
+      T(test_gzip_decoder),
+      T(test_gzip_members_and_padding),
+      T(test_pipe),
+      T(test_truncated_gzip),
+      T(test_gzip_bad_crc),
+      T(test_gzip_garbage_after),
+      T(test_gzip_of_text),
+#undef T
+  };
+  int failed = cmocka_run_group_tests(tests, NULL, NULL);
+  setenv("STRATA_GZIP", "zlib", 1);
+  return failed | cmocka_run_group_tests_name("gzip_through_zlib", gzip_zlib,
+                                              NULL, NULL);
 }

@@ -1,9 +1,10 @@
 /* A reader of decompressed bytes: gzip, xz, bzip2, zstd or plain data,
  * detected by content, read from an fd in large blocks.
  *
- * gzip is decoded with zlib directly, not with libarchive, because
- * libarchive (3.6 and later) does not check the gzip trailer: a layer with a
- * bad CRC or length would be accepted. xz, bzip2 and zstd go through
+ * gzip is decoded with ISA-L's igzip (or zlib when STRATA_GZIP=zlib)
+ * directly, not with libarchive, because libarchive (3.6 and later) does not
+ * check the gzip trailer: a layer with a bad CRC or length would be
+ * accepted; both decoders check it. xz, bzip2 and zstd go through
  * libarchive, whose decoders check their own checksums.
  */
 #ifndef STRATA_LAYER_COMPRESS_H
@@ -29,6 +30,9 @@ int st_decomp_read(st_decomp *d, const void **buf, size_t *len, st_error **err);
 
 /* "gzip", "xz", "bzip2", "zstd" or "none". */
 const char *st_decomp_format(const st_decomp *d);
+
+/* The gzip decoder in use: "isa-l", "zlib", or "none" (not gzip). */
+const char *st_decomp_gzip_decoder(const st_decomp *d);
 
 void st_decomp_free(st_decomp *d);
 static inline void st_decomp_freep(st_decomp **d) {
