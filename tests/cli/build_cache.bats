@@ -37,6 +37,25 @@ teardown() {
   assert_contains "$stderr" "writing image $id1 done"
 }
 
+@test "cache: a warm rebuild with the same tag writes nothing to the database" {
+  sbuild -t x "$CTX"
+  assert_status 0
+  # The database and its WAL, byte for byte: a warm rebuild reads the cache,
+  # marks entries used at most once a minute and re-tags nothing, so no
+  # page is written (and no checkpoint fsync is paid).
+  sums() { cat "$STRATA_ROOT"/strata.db "$STRATA_ROOT"/strata.db-wal | sha256sum; }
+  before=$(sums)
+  sbuild -t x "$CTX"
+  assert_status 0
+  assert_step_cached "RUN cat /a.txt >/copied"
+  assert_eq "$(sums)" "$before"
+  # A new tag for the same image is a write, and shows.
+  sbuild -t y "$CTX"
+  assert_status 0
+  [ "$(sums)" != "$before" ]
+  assert_eq "$(cfg y '{{.Id}}')" "$(cfg x '{{.Id}}')"
+}
+
 @test "cache: the first build says why each step missed" {
   sbuild -t x "$CTX"
   assert_status 0

@@ -59,7 +59,7 @@ every_container_has_its_image() {
     fi
     if [ "$rr" -ne 0 ]; then
       refused=$((refused + 1))
-      grep -q 'container is using' "$BATS_TEST_TMPDIR/r.err" || {
+      grep -q 'container [0-9a-f]\{12\} is using' "$BATS_TEST_TMPDIR/r.err" || {
         echo "rmi exit $rr: $(cat "$BATS_TEST_TMPDIR/r.err")"
         return 1
       }

@@ -36,11 +36,14 @@ int st_cache_get(st_store *s, const char *parent, const char *key,
     return st_db_error(s, err, "build cache lookup");
   st_db_digest(st, 0, image);
   /* Marking it used is best effort: a read-only moment must not fail a
-   * build that only reads the cache. */
+   * build that only reads the cache. At most once a minute per entry
+   * (`builder prune --filter until=` counts in minutes and hours): an
+   * UPDATE that matches no row writes nothing, so a warm rebuild repeated
+   * at once writes no page to the WAL and causes no checkpoint fsync. */
   cleanup_stmt sqlite3_stmt *up = NULL;
   if (st_db_prepare(s,
-                    "UPDATE build_cache SET used = ? WHERE parent = ? AND "
-                    "key = ?",
+                    "UPDATE build_cache SET used = ?1 WHERE parent = ?2 AND "
+                    "key = ?3 AND used < ?1 - 60000000000",
                     &up, NULL) == 0) {
     sqlite3_bind_int64(up, 1, st_now_ns());
     sqlite3_bind_text(up, 2, parent, -1, SQLITE_STATIC);

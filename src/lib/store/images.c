@@ -407,8 +407,18 @@ int st_tag_set(st_store *s, const char *tag, const char *id, st_error **err) {
     return st_error_set(err, EINVAL, "tag \"%s\": expected REPOSITORY:TAG",
                         tag);
   cleanup_stmt sqlite3_stmt *st = NULL;
+  cleanup_stmt sqlite3_stmt *same = NULL;
   if (st_tx_begin(s, err) < 0)
     return -1;
+  /* A tag that already names the image is left as it is (as Docker does):
+   * no write, so that a warm rebuild writes nothing to the database. */
+  if (st_db_prepare(s, "SELECT 1 FROM tags WHERE name = ? AND image = ?", &same,
+                    err) < 0)
+    goto fail;
+  bind_text(same, 1, tag);
+  bind_text(same, 2, id);
+  if (sqlite3_step(same) == SQLITE_ROW)
+    return st_tx_commit(s, err);
   /* Inserting by SELECT makes "the image exists" part of the same
    * transaction: a concurrent rmi cannot leave a tag to nothing. */
   if (st_db_prepare(s,
