@@ -16,6 +16,7 @@
 
 #include "image/image.h"
 #include "runtime/launch.h"
+#include "runtime/monitor.h"
 #include "runtime/mounts.h"
 #include "runtime/volumes.h"
 #include "store/layers.h"
@@ -248,6 +249,11 @@ static int validate(const st_create_opts *o, st_error **err) {
     return st_error_set(err, EINVAL,
                         "--init with --runtime is not supported: strata's "
                         "init runs in its own executor only");
+  st_restart_policy rp;
+  if (o->restart && st_restart_policy_parse(o->restart, &rp, err) < 0)
+    return -1;
+  if (o->restart && o->auto_remove && strcmp(rp.name, "no") != 0)
+    return st_error_set(err, EINVAL, "Conflicting options: --restart and --rm");
   if (o->workdir && *o->workdir && o->workdir[0] != '/')
     return st_error_set(err, EINVAL,
                         "the working directory '%s' is invalid, it needs to "
@@ -355,16 +361,67 @@ static void record_exit(st_store *s, st_container *c, int code,
   c->pid = 0;
 }
 
-void st_container_refresh(st_store *s, st_container *c) {
-  if (c->state != ST_CT_RUNNING || st_pid_alive(c->pid, c->pid_start))
+/* What the monitor's state.json says of c (monitor.h): the restart count,
+ * and while the row says running, the current process, a back-off, the
+ * health. */
+static void apply_mstate(const char *dir, st_container *c) {
+  st_mstate m;
+  if (dir == NULL || !st_mstate_read(dir, &m))
     return;
+  c->restart_count = m.restart_count;
+  if (c->state == ST_CT_RUNNING) {
+    c->restarting = m.restarting;
+    if (m.restarting) {
+      c->exit_code = m.exit_code;
+      c->finished = m.finished;
+    } else if (m.pid > 0) {
+      c->pid = m.pid;
+      c->pid_start = m.pid_start;
+      c->started = m.started;
+      c->exit_code = 0;
+    }
+    const char *h =
+        json_string_value(json_object_get(m.health, "Status")) ?: "";
+    snprintf(c->health, sizeof(c->health), "%s", m.restarting ? "" : h);
+  }
+  st_mstate_clear(&m);
+}
+
+/* The monitor is alive: by its lock, or (a container started before the
+ * lock existed) by its pid. */
+static bool monitor_alive(const char *dir, const st_container *c) {
+  int alive = dir ? st_monitor_alive(dir) : -1;
+  if (alive >= 0)
+    return alive == 1;
+  return c->monitor > 0 && kill(c->monitor, 0) == 0;
+}
+
+void st_container_refresh(st_store *s, st_container *c) {
+  cleanup_free char *dir = st_container_dir(s, c->id);
+  apply_mstate(dir, c);
+  if (c->state != ST_CT_RUNNING)
+    return;
+  bool pid_alive = !c->restarting && st_pid_alive(c->pid, c->pid_start);
+  if (pid_alive || c->restarting) {
+    /* only a lock left free says the monitor died (an attached run has
+     * none: its container outlives it) */
+    if (dir == NULL || st_monitor_alive(dir) != 0)
+      return;
+    /* The monitor died (killed): its container died with it
+     * (PR_SET_PDEATHSIG), unless a set-id exec cleared that; nobody would
+     * ever record it, so it ends here. */
+    if (pid_alive)
+      kill(c->pid, SIGKILL);
+    c->restarting = false;
+  }
   int code = 255;
   int64_t finished = 0;
-  /* exited; a monitor writes the status just after reaping it */
+  /* exited; a monitor writes the status just after reaping it, or starts
+   * it again */
   for (int i = 0; i < 200; i++) {
     if (read_exit_file(s, c->id, &code, &finished))
       break;
-    if (c->monitor <= 0 || kill(c->monitor, 0) < 0) {
+    if (!monitor_alive(dir, c)) {
       if (read_exit_file(s, c->id, &code, &finished))
         break;
       code = 255;
@@ -382,9 +439,16 @@ void st_container_refresh(st_store *s, st_container *c) {
       return;
     }
     st_container_clear(&now);
+    uint64_t old_start = c->pid_start;
+    apply_mstate(dir, c);
+    if (c->restarting ||
+        (c->pid_start != old_start && st_pid_alive(c->pid, c->pid_start)))
+      return; /* restarting, or already running again */
     struct timespec ts = {0, 10 * 1000 * 1000};
     nanosleep(&ts, NULL);
   }
+  c->restarting = false;
+  c->health[0] = '\0';
   record_exit(s, c, code, finished);
   if (c->auto_remove) {
     st_error *e = NULL;
@@ -401,13 +465,38 @@ static int find_fresh(st_store *s, const char *ref, st_container *c,
   return 0;
 }
 
+/* The user stops or kills a running container: its restart policy no
+ * longer applies (Docker's HasBeenManuallyStopped) until it is started. */
+static void mark_user_stopped(st_store *s, const st_container *c) {
+  cleanup_free char *dir = st_container_dir(s, c->id);
+  if (dir && c->state == ST_CT_RUNNING)
+    st_user_stopped_set(dir);
+}
+
+/* Ends the back-off of a restarting container: its monitor, told to stop,
+ * records the last exit. Waits up to 10 s for it. */
+static void end_restarting(st_store *s, st_container *c) {
+  cleanup_free char *dir = st_container_dir(s, c->id);
+  if (dir == NULL || !monitor_alive(dir, c))
+    return;
+  kill(c->monitor, SIGTERM);
+  for (int i = 0; i < 1000 && monitor_alive(dir, c); i++) {
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  st_container_refresh(s, c);
+}
+
 int st_container_kill(st_store *s, const char *ref, int sig, st_error **err) {
   st_container c;
   if (find_fresh(s, ref, &c, err) < 0)
     return -1;
   int r = 0;
+  mark_user_stopped(s, &c);
   if (c.state != ST_CT_RUNNING)
     r = st_error_set(err, EINVAL, "Container %s is not running", c.id);
+  else if (c.restarting)
+    end_restarting(s, &c);
   else if (kill(c.pid, sig) < 0)
     r = st_error_errno(err, errno, "kill container %.12s", c.id);
   st_container_clear(&c);
@@ -461,7 +550,8 @@ int st_container_stop(st_store *s, const char *ref, int timeout,
   st_container c;
   if (find_fresh(s, ref, &c, err) < 0)
     return -1;
-  if (c.state == ST_CT_RUNNING) {
+  mark_user_stopped(s, &c);
+  if (c.state == ST_CT_RUNNING && !c.restarting) {
     kill(c.pid, stop_signal(s, c.id));
     if (!wait_gone(c.pid, c.pid_start, timeout * 1000)) {
       kill(c.pid, SIGKILL);
@@ -469,6 +559,8 @@ int st_container_stop(st_store *s, const char *ref, int timeout,
     }
     st_container_refresh(s, &c);
   }
+  if (c.state == ST_CT_RUNNING && c.restarting)
+    end_restarting(s, &c);
   st_container_clear(&c);
   return 0;
 }
@@ -478,7 +570,8 @@ int st_container_wait(st_store *s, const char *ref, int *status,
   st_container c;
   if (find_fresh(s, ref, &c, err) < 0)
     return -1;
-  if (c.state == ST_CT_RUNNING) {
+  /* Docker's wait: the next exit (a restarting container exited already) */
+  if (c.state == ST_CT_RUNNING && !c.restarting) {
     wait_gone(c.pid, c.pid_start, -1);
     st_container_refresh(s, &c);
   }
@@ -554,9 +647,14 @@ static int remove_container(st_store *s, const char *ref, bool force, bool wait,
     goto out;
   }
   if (c.state == ST_CT_RUNNING) {
-    kill(c.pid, SIGKILL);
-    wait_gone(c.pid, c.pid_start, -1);
-    st_container_refresh(s, &c);
+    mark_user_stopped(s, &c); /* no restart of what is being removed */
+    if (!c.restarting) {
+      kill(c.pid, SIGKILL);
+      wait_gone(c.pid, c.pid_start, -1);
+      st_container_refresh(s, &c);
+    }
+    if (c.state == ST_CT_RUNNING && c.restarting)
+      end_restarting(s, &c);
   }
   r = remove_files(s, c.id, anon_volumes, err);
 out:
@@ -592,6 +690,8 @@ int st_container_run(st_store *s, const char *id, int *status, st_error **err) {
     cleanup_free char *dir = st_container_dir(s, c.id);
     /* --rm: the exit is not recorded, the row and files go at once. */
     st_io_mode mode = c.auto_remove ? ST_IO_ATTACHED_RM : ST_IO_ATTACHED;
+    if (dir) /* a start by the user: a new count, no user stop */
+      st_mstate_reset(dir);
     r = dir ? st_supervise(s, dir, c.id, mode, -1, status, err)
             : st_error_errno(err, ENOMEM, "run");
   }
@@ -672,6 +772,7 @@ static int start_detached(st_store *s, const char *cid, st_error **err) {
   if (dir == NULL || asprintf(&exitf, "%s/exit", dir) < 0)
     return st_error_errno(err, ENOMEM, "start");
   unlink(exitf);
+  st_mstate_reset(dir);
   if (pipe2(p, O_CLOEXEC) < 0)
     return st_error_errno(err, errno, "pipe");
   fflush(NULL);

@@ -52,6 +52,9 @@ typedef struct st_launch {
   const st_cgroup *cgroup;   /* joined before the child's first step */
   /* An extra first step in the child, or NULL. */
   int (*setup)(const struct st_launch *l, st_error **err);
+  /* PR_SET_PDEATHSIG SIGKILL: it dies with the process that launched it
+   * (a detached monitor: nobody would record it otherwise) */
+  bool die_with_parent;
   pid_t pid;               /* out: the container's init */
   int master;              /* out: the pty master with -t, else -1 */
   int errfd, sock, syncfd; /* private to process.c */
