@@ -227,3 +227,37 @@ restart_count() {
   sleep 1
   assert_eq "$(restart_count mr)" "$n"
 }
+
+@test "restart: an attached run returns at the first exit; a monitor restarts it after" {
+  run --separate-stderr "$STRATA" run --name att --restart on-failure:2 busybox sh -c 'echo run; exit 3'
+  assert_status 3
+  assert_eq "$output" run
+  for _ in $(seq 50); do
+    [ "$("$STRATA" inspect -f '{{.State.Status}} {{.RestartCount}}' att)" = "exited 2" ] && break
+    sleep 0.1
+  done
+  run "$STRATA" inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}' att
+  assert_eq "$output" "exited 3 2"
+  # the two restarts ran detached: their output is in the log
+  run "$STRATA" logs att
+  assert_eq "$output" $'run\nrun'
+  # a success is not restarted by on-failure
+  run "$STRATA" run --name att2 --restart on-failure busybox true
+  assert_status 0
+  sleep 0.5
+  run "$STRATA" inspect -f '{{.State.Status}} {{.RestartCount}}' att2
+  assert_eq "$output" "exited 0"
+}
+
+@test "restart: stop during the first back-off after an attached run ends it" {
+  run "$STRATA" run --name att3 --restart always busybox sh -c 'exit 5'
+  assert_status 5
+  run "$STRATA" stop -t 1 att3
+  assert_status 0
+  sleep 0.5
+  run "$STRATA" inspect -f '{{.State.Status}} {{.State.ExitCode}}' att3
+  assert_eq "$output" "exited 5"
+  n=$(restart_count att3)
+  sleep 0.5
+  assert_eq "$(restart_count att3)" "$n"
+}

@@ -679,6 +679,40 @@ int st_container_remove_idle(st_store *s, const char *id, st_error **err) {
 
 /* ---- run ---------------------------------------------------------------- */
 
+static int start_detached(st_store *s, const char *cid, bool resume,
+                          st_error **err);
+
+/* An attached run exited and the container's policy restarts it: Docker's
+ * `run` returns at the first exit while the daemon restarts the container;
+ * here a detached monitor takes over, starting after the first back-off. */
+static void restart_after_attached(st_store *s, const char *id, int status) {
+  cleanup_free char *dir = st_container_dir(s, id);
+  st_restart_policy p;
+  int64_t backoff = 0;
+  if (dir == NULL)
+    return;
+  st_restart_policy_load(dir, &p);
+  if (!st_restart_decide(&p, status, 0, 0, st_user_stopped(dir), &backoff))
+    return;
+  st_container c;
+  st_error *e = NULL;
+  if (find_locked(s, id, true, &c, &e) < 0) {
+    st_error_free(e);
+    return;
+  }
+  if (c.state != ST_CT_RUNNING) { /* nobody started it meanwhile */
+    st_mstate m = {.restart_count = 1,
+                   .restarting = true,
+                   .exit_code = status,
+                   .finished = c.finished};
+    st_mstate_write(dir, &m);
+    if (start_detached(s, c.id, true, &e) < 0)
+      st_error_free(e);
+  }
+  st_container_unlock(s, c.id);
+  st_container_clear(&c);
+}
+
 int st_container_run(st_store *s, const char *id, int *status, st_error **err) {
   st_container c;
   if (find_locked(s, id, true, &c, err) < 0)
@@ -697,6 +731,8 @@ int st_container_run(st_store *s, const char *id, int *status, st_error **err) {
   }
   /* Released once running (run_launched); here when it never started. */
   st_container_unlock(s, c.id);
+  if (r == 0 && !c.auto_remove && c.state != ST_CT_RUNNING)
+    restart_after_attached(s, c.id, *status);
   if (c.auto_remove && (r == 0 || c.state != ST_CT_RUNNING)) {
     st_error *e = NULL;
     if (remove_files(s, c.id, true, &e) < 0)
@@ -709,7 +745,8 @@ int st_container_run(st_store *s, const char *id, int *status, st_error **err) {
 /* The monitor: a new session, no store (SQLite must not be used across
  * fork), output to the log. Reports on ready: an st_ready once running,
  * else a code byte (125, 126, 127) and the message. */
-static _Noreturn void monitor_main(const char *dir, const char *id, int ready) {
+static _Noreturn void monitor_main(const char *dir, const char *id, int ready,
+                                   bool resume) {
   setsid();
   int null = open("/dev/null", O_RDWR);
   for (int i = 0; null >= 0 && i < 3; i++)
@@ -720,7 +757,9 @@ static _Noreturn void monitor_main(const char *dir, const char *id, int ready) {
   ready = 3;
   st_error *err = NULL;
   int status = 0;
-  if (st_supervise(NULL, dir, id, ST_IO_LOG, ready, &status, &err) < 0) {
+  int r = resume ? st_supervise_resume(dir, id, ready, &status, &err)
+                 : st_supervise(NULL, dir, id, ST_IO_LOG, ready, &status, &err);
+  if (r < 0) {
     char code = (char)st_runtime_exit_code(err);
     if (fcntl(ready, F_GETFD) >= 0 && write(ready, &code, 1) == 1 && err)
       (void)!write(ready, err->msg, strlen(err->msg));
@@ -750,8 +789,6 @@ static int read_ready(int rd, st_ready *out, st_error **err) {
                       "%s", got > 1 ? buf + 1 : "the container monitor failed");
 }
 
-static int start_detached(st_store *s, const char *cid, st_error **err);
-
 int st_container_start_detached(st_store *s, const char *id, st_error **err) {
   st_container c;
   if (find_locked(s, id, true, &c, err) < 0)
@@ -761,25 +798,29 @@ int st_container_start_detached(st_store *s, const char *id, st_error **err) {
   snprintf(cid, sizeof(cid), "%s", c.id);
   st_container_clear(&c);
   /* Docker: starting a running container is a no-op */
-  int r = running ? 0 : start_detached(s, cid, err);
+  int r = running ? 0 : start_detached(s, cid, false, err);
   st_container_unlock(s, cid);
   return r;
 }
 
-static int start_detached(st_store *s, const char *cid, st_error **err) {
+/* resume: the container restarts after an attached run (state.json says
+ * so); else a start by the user. */
+static int start_detached(st_store *s, const char *cid, bool resume,
+                          st_error **err) {
   cleanup_free char *dir = st_container_dir(s, cid), *exitf = NULL;
   int p[2];
   if (dir == NULL || asprintf(&exitf, "%s/exit", dir) < 0)
     return st_error_errno(err, ENOMEM, "start");
   unlink(exitf);
-  st_mstate_reset(dir);
+  if (!resume)
+    st_mstate_reset(dir);
   if (pipe2(p, O_CLOEXEC) < 0)
     return st_error_errno(err, errno, "pipe");
   fflush(NULL);
   pid_t pid = fork();
   if (pid == 0) {
     close(p[0]);
-    monitor_main(dir, cid, p[1]);
+    monitor_main(dir, cid, p[1], resume);
   }
   close(p[1]);
   cleanup_close int rd = p[0];

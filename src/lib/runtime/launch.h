@@ -103,5 +103,12 @@ typedef struct st_ready {
  * ("<code> <finished ns>") for st_container_refresh to record. */
 int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
                  int ready, int *status, st_error **err);
+/* The same, detached, for a container whose attached run exited and whose
+ * restart policy restarts it: <dir>/state.json (written by the caller)
+ * says it is restarting; ready gets an st_ready without a pid as soon as
+ * the monitor holds its lock, and the first start comes after the first
+ * back-off. */
+int st_supervise_resume(const char *dir, const char *id, int ready, int *status,
+                        st_error **err);
 
 #endif

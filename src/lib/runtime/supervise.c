@@ -447,8 +447,28 @@ static bool restart_due(const char *dir, monitor_run *m, int status,
   return backoff_wait(m->backoff_ms) && !st_user_stopped(dir);
 }
 
-int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
-                 int ready, int *status, st_error **err) {
+/* Resuming (an attached run's container restarts in a new monitor): the
+ * monitor is ready once it holds its lock; the first start comes after
+ * the first back-off, unless `stop` came first. */
+static bool resume_wait(const char *dir, monitor_run *m, one_run *o, int ready,
+                        int *status) {
+  st_mstate_clear(&m->m);
+  st_mstate_read(dir, &m->m);
+  m->write = true;
+  m->backoff_ms = 100;
+  st_ready rd = {0, 0, getpid(), 0};
+  if (write(ready, &rd, sizeof(rd)) < 0)
+    ready = -1;
+  close(ready);
+  o->ready = -1;
+  *status = m->m.exit_code;
+  o->started = o->ended = m->m.finished;
+  return backoff_wait(m->backoff_ms) && !st_user_stopped(dir);
+}
+
+static int supervise(st_store *s, const char *dir, const char *id,
+                     st_io_mode mode, int ready, bool resume, int *status,
+                     st_error **err) {
   st_spec spec;
   if (st_spec_load(dir, &spec, err) < 0)
     return -1;
@@ -463,12 +483,21 @@ int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
   st_restart_policy_load(dir, &p);
   m.write = mode == ST_IO_LOG && strcmp(p.name, "no") != 0;
   one_run o = {.mode = mode, .ready = ready, .ms = &m};
-  int r = run_once(s, dir, id, &spec, &o, status, err);
-  /* Only a detached monitor restarts (an attached run ends with the first
-   * exit, as `docker run` does). A restart that cannot launch counts as
-   * an exit with Docker's code for the failure. */
-  while (r == 0 && mode == ST_IO_LOG &&
-         restart_due(dir, &m, *status, o.ended - o.started)) {
+  int r = 0;
+  bool again;
+  if (resume) {
+    again = resume_wait(dir, &m, &o, ready, status);
+  } else {
+    r = run_once(s, dir, id, &spec, &o, status, err);
+    /* Only a detached monitor restarts (an attached run ends with the
+     * first exit, as `docker run` does; st_container_run hands the
+     * restarts to a detached monitor). */
+    again = r == 0 && mode == ST_IO_LOG &&
+            restart_due(dir, &m, *status, o.ended - o.started);
+  }
+  /* A restart that cannot launch counts as an exit with Docker's code for
+   * the failure. */
+  while (again) {
     o.ready = -1;
     st_error *e = NULL;
     if (run_once(s, dir, id, &spec, &o, status, &e) < 0) {
@@ -476,10 +505,12 @@ int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
       o.started = o.ended = st_now_ns();
       st_error_free(e);
     }
+    again = restart_due(dir, &m, *status, o.ended - o.started);
   }
   sigprocmask(SIG_SETMASK, &m.child_mask, NULL);
   st_spec_clear(&spec);
   int64_t ended = o.ended;
+  (void)lock;
   if (r == 0 && m.write) { /* keeps RestartCount for inspect */
     m.m.restarting = false;
     m.m.pid = 0;
@@ -497,4 +528,14 @@ int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
            st_container_set_exited(s, id, *status, ended, &e2) < 0)
     st_error_free(e2);
   return 0;
+}
+
+int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
+                 int ready, int *status, st_error **err) {
+  return supervise(s, dir, id, mode, ready, false, status, err);
+}
+
+int st_supervise_resume(const char *dir, const char *id, int ready, int *status,
+                        st_error **err) {
+  return supervise(NULL, dir, id, ST_IO_LOG, ready, true, status, err);
 }
