@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,15 @@
 #include <unistd.h>
 
 #include "runtime/monitor.h"
+#include "store/internal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+
+#define setup store_setup
+#define teardown store_teardown
+#include "store_fixture.h"
+#undef setup
+#undef teardown
 
 static void parse_ok(const char *text, const char *name, int max) {
   st_restart_policy p;
@@ -191,6 +199,61 @@ static void test_policy_store(void **state) {
   assert_int_equal(access(cfg, F_OK), -1);
 }
 
+/* A container row (and its image's row) plus a directory with a
+ * config.json, as create leaves them. */
+static void add_container(st_store *s, const char *id, bool auto_remove) {
+  st_container c = {.name = (char *)id + 60,
+                    .image_ref = (char *)"img",
+                    .command = (char *)"true",
+                    .state = ST_CT_CREATED,
+                    .auto_remove = auto_remove};
+  snprintf(c.id, sizeof(c.id), "%s", id);
+  snprintf(c.image, sizeof(c.image), "sha256:%064d", 0);
+  st_error *err = NULL;
+  char sql[512];
+  snprintf(sql, sizeof(sql),
+           "INSERT OR IGNORE INTO images (id, manifest, manifest_media_type,"
+           " created, size, added) VALUES ('%s', '%s', 'x', 0, 0, 0)",
+           c.image, c.image);
+  assert_int_equal(st_db_exec(s, sql, &err), 0);
+  assert_int_equal(st_container_insert(s, &c, &err), 0);
+  cleanup_free char *d = st_container_dir(s, id), *cfg = NULL;
+  assert_int_equal(st_mkdir_p(d, 0700, &err), 0);
+  assert_true(asprintf(&cfg, "%s/config.json", d) > 0);
+  const char *text = "{\"annotations\":{\"io.strata.restart\":\"no\"}}";
+  assert_int_equal(st_write_file_atomic(cfg, text, strlen(text), &err), 0);
+}
+
+static void test_set_policy(void **state) {
+  ctx *c = *state;
+  const char *id =
+      "2222222222222222222222222222222222222222222222222222222222222222";
+  const char *rm_id =
+      "3333333333333333333333333333333333333333333333333333333333333333";
+  add_container(c->s, id, false);
+  add_container(c->s, rm_id, true);
+  st_restart_policy p = {.name = "on-failure", .max_retry = 4};
+  st_error *err = NULL;
+  /* by name (the last 4 characters of the ID here) */
+  assert_int_equal(st_container_set_restart_policy(c->s, id + 60, &p, &err), 0);
+  cleanup_free char *d = st_container_dir(c->s, id);
+  st_restart_policy got;
+  st_restart_policy_load(d, &got);
+  assert_string_equal(got.name, "on-failure");
+  assert_int_equal(got.max_retry, 4);
+  /* --rm containers take no policy, as Docker's update says */
+  assert_true(st_container_set_restart_policy(c->s, rm_id, &p, &err) < 0);
+  assert_string_equal(err->msg, "Restart policy cannot be updated because "
+                                "AutoRemove is enabled for the container");
+  st_error_free(err);
+  err = NULL;
+  st_restart_policy no = {.name = "no"};
+  assert_int_equal(st_container_set_restart_policy(c->s, rm_id, &no, &err), 0);
+  assert_true(st_container_set_restart_policy(c->s, "nosuch", &p, &err) < 0);
+  assert_int_equal(err->code, ENOENT);
+  st_error_free(err);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse),
@@ -198,6 +261,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_state_file, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
       cmocka_unit_test_setup_teardown(test_policy_store, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_set_policy, store_setup,
+                                      store_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
