@@ -119,6 +119,19 @@ restart_count() {
     echo "monitor used $ticks ticks"
     return 1
   }
+  # what needs a process says it restarts; rm needs -f
+  for _ in $(seq 60); do
+    run --separate-stderr "$STRATA" exec loop true
+    [ "$status" -ne 0 ] && break
+    sleep 0.05
+  done
+  assert_error_line "is restarting, wait until the container is running"
+  for _ in $(seq 60); do
+    run --separate-stderr "$STRATA" rm loop
+    [[ $stderr == *"container is restarting: stop the container before removing or force remove"* ]] && break
+    sleep 0.05
+  done
+  [[ $stderr == *"container is restarting: stop the container before removing or force remove"* ]]
   # stop ends it, also while it waits to restart
   run "$STRATA" stop -t 1 loop
   assert_status 0

@@ -641,9 +641,9 @@ static int remove_container(st_store *s, const char *ref, bool force, bool wait,
   int r = 0;
   if (c.state == ST_CT_RUNNING && !force) {
     r = st_error_set(err, EBUSY,
-                     "cannot remove container \"/%s\": container is running: "
+                     "cannot remove container \"/%s\": container is %s: "
                      "stop the container before removing or force remove",
-                     c.name);
+                     c.name, c.restarting ? "restarting" : "running");
     goto out;
   }
   if (c.state == ST_CT_RUNNING) {
