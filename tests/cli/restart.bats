@@ -183,8 +183,12 @@ restart_count() {
   "$STRATA" run -d --name us --restart unless-stopped busybox sleep 100 >/dev/null
   "$STRATA" run -d --name us2 --restart unless-stopped busybox sleep 100 >/dev/null
   "$STRATA" run -d --name no busybox sleep 100 >/dev/null
+  "$STRATA" run -d --name al2 --restart always busybox sleep 100 >/dev/null
   "$STRATA" create --name cr --restart always busybox sleep 100 >/dev/null
   "$STRATA" stop -t 1 us2 >/dev/null
+  # Docker: an always container stopped by the user comes back when the
+  # daemon starts; an unless-stopped one does not
+  "$STRATA" stop -t 1 al2 >/dev/null
   # a reboot: every process and monitor gone without a word
   for c in al us no; do
     mon=$(monitor_of $c)
@@ -197,9 +201,13 @@ restart_count() {
   assert_eq "$output" ""
   run --separate-stderr "$STRATA" start --all-restartable
   assert_status 0
-  assert_eq "$(echo "$output" | sort | tr '\n' ' ')" "al us "
+  assert_eq "$(echo "$output" | sort | tr '\n' ' ')" "al al2 us "
   run "$STRATA" ps --format '{{.Names}}'
-  assert_eq "$(echo "$output" | sort | tr '\n' ' ')" "al us "
+  assert_eq "$(echo "$output" | sort | tr '\n' ' ')" "al al2 us "
+  # running ones are left alone
+  run --separate-stderr "$STRATA" start --all-restartable
+  assert_status 0
+  assert_eq "$output" ""
   # with names too it is an error, as for any unknown combination
   run --separate-stderr "$STRATA" start --all-restartable al
   assert_status 1
