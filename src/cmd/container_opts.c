@@ -32,6 +32,13 @@ enum {
   OPT_MOUNT,
   OPT_VOLUMES_FROM,
   OPT_INIT,
+  OPT_RESTART,
+  OPT_HEALTH_CMD,
+  OPT_HEALTH_INTERVAL,
+  OPT_HEALTH_TIMEOUT,
+  OPT_HEALTH_START_PERIOD,
+  OPT_HEALTH_RETRIES,
+  OPT_NO_HEALTHCHECK,
 };
 
 static const struct option opts[] = {
@@ -64,6 +71,13 @@ static const struct option opts[] = {
     {"mount", required_argument, 0, OPT_MOUNT},
     {"volumes-from", required_argument, 0, OPT_VOLUMES_FROM},
     {"init", optional_argument, 0, OPT_INIT},
+    {"restart", required_argument, 0, OPT_RESTART},
+    {"health-cmd", required_argument, 0, OPT_HEALTH_CMD},
+    {"health-interval", required_argument, 0, OPT_HEALTH_INTERVAL},
+    {"health-timeout", required_argument, 0, OPT_HEALTH_TIMEOUT},
+    {"health-start-period", required_argument, 0, OPT_HEALTH_START_PERIOD},
+    {"health-retries", required_argument, 0, OPT_HEALTH_RETRIES},
+    {"no-healthcheck", no_argument, 0, OPT_NO_HEALTHCHECK},
     {0, 0, 0, 0}};
 
 static int push(char ***v, size_t *n, char *s) {
@@ -184,6 +198,125 @@ static int resource_flag(cli_create *c, int ch, const char *cmdname) {
   return -1;
 }
 
+/* Go's time.ParseDuration: [-]N[.N]unit..., units ns us µs ms s m h; "0"
+ * alone. -1 when it is not one. */
+static int go_duration(const char *v, int64_t *out) {
+  static const struct {
+    const char *u;
+    double ns;
+  } units[] = {{"ns", 1},  {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6},
+               {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+  const char *p = v;
+  bool neg = *p == '-';
+  if (*p == '-' || *p == '+')
+    p++;
+  if (strcmp(p, "0") == 0)
+    return *out = 0, 0;
+  double total = 0;
+  if (*p == '\0')
+    return -1;
+  while (*p) {
+    char *end = NULL;
+    if (!isdigit((unsigned char)*p) && *p != '.')
+      return -1;
+    double n = strtod(p, &end);
+    if (end == p)
+      return -1;
+    size_t best = 0, blen = 0;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+      size_t l = strlen(units[i].u);
+      if (strncmp(end, units[i].u, l) == 0 && l > blen)
+        best = i, blen = l;
+    }
+    if (blen == 0)
+      return -1;
+    total += n * units[best].ns;
+    p = end + blen;
+  }
+  *out = (int64_t)(neg ? -total : total);
+  return 0;
+}
+
+/* --restart and the --health-* flags; -1 when good, else the exit code. */
+static int health_flag(cli_create *c, int ch, const char *cmdname) {
+  st_health_opts *h = &c->o.health;
+  if (ch == OPT_RESTART) {
+    c->o.restart = optarg;
+    return -1;
+  }
+  if (ch == OPT_NO_HEALTHCHECK) {
+    h->none = true;
+    return -1;
+  }
+  c->health_set = true;
+  if (ch == OPT_HEALTH_CMD) {
+    h->cmd = optarg;
+    return -1;
+  }
+  if (ch == OPT_HEALTH_RETRIES) {
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(optarg, &end, 10);
+    if (errno || end == optarg || *end || n > 0x7fffffff || n < -0x7fffffff)
+      return cli_bad_usage(cmdname,
+                           "invalid argument \"%s\" for \"--health-retries\" "
+                           "flag: strconv.ParseInt: parsing \"%s\": invalid "
+                           "syntax",
+                           optarg, optarg),
+             125;
+    h->retries = (int)n;
+    return -1;
+  }
+  const char *name = ch == OPT_HEALTH_INTERVAL  ? "health-interval"
+                     : ch == OPT_HEALTH_TIMEOUT ? "health-timeout"
+                                                : "health-start-period";
+  int64_t *dst = ch == OPT_HEALTH_INTERVAL  ? &h->interval_ns
+                 : ch == OPT_HEALTH_TIMEOUT ? &h->timeout_ns
+                                            : &h->start_period_ns;
+  if (go_duration(optarg, dst) < 0)
+    return cli_bad_usage(cmdname,
+                         "invalid argument \"%s\" for \"--%s\" flag: time: "
+                         "invalid duration \"%s\"",
+                         optarg, name, optarg),
+           125;
+  return -1;
+}
+
+/* Docker's checks of the health flags once all are read. */
+static int health_check_flags(const cli_create *c) {
+  const st_health_opts *h = &c->o.health;
+  if (h->none && c->health_set)
+    return cli_fail(125, "--no-healthcheck conflicts with --health-* options");
+  const struct {
+    int64_t v;
+    const char *name;
+  } d[] = {{h->interval_ns, "interval"},
+           {h->timeout_ns, "timeout"},
+           {h->retries, "retries"},
+           {h->start_period_ns, "start-period"}};
+  for (size_t i = 0; i < 4; i++)
+    if (d[i].v < 0)
+      return cli_fail(125, "--health-%s cannot be negative", d[i].name);
+  const struct {
+    int64_t v;
+    const char *name;
+  } m[] = {{h->interval_ns, "Interval"},
+           {h->timeout_ns, "Timeout"},
+           {h->start_period_ns, "StartPeriod"}};
+  for (size_t i = 0; i < 3; i++)
+    if (m[i].v > 0 && m[i].v < 1000000)
+      return cli_fail(125, "%s in Healthcheck cannot be less than 1ms",
+                      m[i].name);
+  if (c->o.restart && c->o.auto_remove) {
+    st_restart_policy p;
+    cleanup_error st_error *e = NULL;
+    if (st_restart_policy_parse(c->o.restart, &p, &e) == 0 &&
+        strcmp(p.name, "no") != 0)
+      return cli_fail(125, "Conflicting options: --restart and --rm");
+  }
+  return -1;
+}
+
 static int one_flag(cli_create *c, int ch, const char *cmdname,
                     const st_command *cmd, bool allow_detach) {
   st_create_opts *o = &c->o;
@@ -278,6 +411,14 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
   case OPT_CPUS:
   case OPT_PIDS_LIMIT:
     return resource_flag(c, ch, cmdname);
+  case OPT_RESTART:
+  case OPT_HEALTH_CMD:
+  case OPT_HEALTH_INTERVAL:
+  case OPT_HEALTH_TIMEOUT:
+  case OPT_HEALTH_START_PERIOD:
+  case OPT_HEALTH_RETRIES:
+  case OPT_NO_HEALTHCHECK:
+    return health_flag(c, ch, cmdname);
   default:
     cli_bad_flag(cmdname);
     return 125;
@@ -295,6 +436,9 @@ int cli_create_parse(int argc, char **argv, const char *cmdname,
     if (r >= 0)
       return r;
   }
+  int hc = health_check_flags(c);
+  if (hc >= 0)
+    return hc;
   if (optind >= argc) {
     cli_bad_usage(cmdname,
                   "\"strata %s\" requires at least 1 argument.\nUsage:  "

@@ -15,6 +15,7 @@ typedef struct cli_create {
   char **env, **vols, **tmpfs, **file_lines, **mounts, **volumes_from;
   char **cap_add, **cap_drop, **security_opt;
   size_t n_file_lines;
+  bool health_set; /* a --health-* flag was given */
 } cli_create;
 
 /* Parses create/run flags and IMAGE [COMMAND...]. Returns -1 when the

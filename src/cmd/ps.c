@@ -28,7 +28,7 @@ ST_COMMAND(ps, "ps|container ls|container list|container ps", run_ps,
            "  -f, --filter filter   Filter output based on conditions "
            "provided\n"
            "                        (status, name, id, ancestor, label, "
-           "exited)\n"
+           "exited, health)\n"
            "      --format string   Format output using a custom template\n"
            "  -n, --last int        Show n last created containers (includes "
            "all states)\n"
@@ -55,8 +55,19 @@ static char *status_text(const st_container *c, int64_t now) {
   case ST_CT_CREATED:
     return strdup("Created");
   case ST_CT_RUNNING: {
+    if (c->restarting) { /* Docker: since the exit it restarts after */
+      cleanup_free char *d =
+          st_human_duration((now - c->finished) / 1000000000);
+      if (asprintf(&out, "Restarting (%d) %s ago", c->exit_code, d ? d : "") <
+          0)
+        return NULL;
+      return out;
+    }
     cleanup_free char *d = st_human_duration((now - c->started) / 1000000000);
-    if (asprintf(&out, "Up %s", d ? d : "") < 0)
+    const char *h = c->health;
+    if (asprintf(&out, "Up %s%s%s%s", d ? d : "", *h ? " (" : "",
+                 strcmp(h, "starting") == 0 ? "health: starting" : h,
+                 *h ? ")" : "") < 0)
       return NULL;
     return out;
   }
@@ -121,7 +132,7 @@ static json_t *row(const st_container *c, bool no_trunc, int64_t now) {
                    c->image_ref, "Command", cmd ? cmd : "", "RunningFor",
                    since ? since : "", "CreatedAt", at ? at : "", "Status",
                    status ? status : "", "Ports", "", "Names", c->name, "State",
-                   st_ct_state_name(c->state));
+                   c->restarting ? "restarting" : st_ct_state_name(c->state));
 }
 
 typedef struct ps_opts {

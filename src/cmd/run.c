@@ -17,6 +17,16 @@ static int run_run(int argc, char **argv);
   "image\n"                                                                    \
   "  -e, --env list            Set environment variables\n"                    \
   "      --env-file list       Read in a file of environment variables\n"      \
+  "      --health-cmd string   Command to run to check health\n"               \
+  "      --health-interval duration  Time between running the check "          \
+  "(ms|s|m|h) (default 0s)\n"                                                  \
+  "      --health-retries int  Consecutive failures needed to report "         \
+  "unhealthy\n"                                                                \
+  "      --health-start-period duration  Start period for the container to "   \
+  "initialize before starting health-retries countdown (ms|s|m|h) (default "   \
+  "0s)\n"                                                                      \
+  "      --health-timeout duration  Maximum time to allow one check to run "   \
+  "(ms|s|m|h) (default 0s)\n"                                                  \
   "  -h, --hostname string     Container host name\n"                          \
   "      --init                Run an init inside the container that "         \
   "forwards signals and reaps processes\n"                                     \
@@ -26,6 +36,7 @@ static int run_run(int argc, char **argv);
   "      --name string         Assign a name to the container\n"               \
   "      --network string      Connect a container to a network (none, "       \
   "host)\n"                                                                    \
+  "      --no-healthcheck      Disable any container-specified HEALTHCHECK\n"  \
   "      --pids-limit int      Tune container pids limit (-1 for "             \
   "unlimited)\n"                                                               \
   "      --privileged          Give extended privileges to this container\n"   \
@@ -33,6 +44,8 @@ static int run_run(int argc, char **argv);
   "\"missing\", \"never\") (default \"missing\")\n"                            \
   "      --read-only           Mount the container's root filesystem as "      \
   "read only\n"                                                                \
+  "      --restart string      Restart policy to apply when a container "      \
+  "exits (default \"no\")\n"                                                   \
   "      --rm                  Automatically remove the container when it "    \
   "exits\n"                                                                    \
   "      --runtime string      Runtime to use for this container (an OCI "     \

@@ -1,6 +1,9 @@
 /* strata start: start stopped containers. */
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
+
+#include "util/cleanup.h"
 
 #include "cli.h"
 #include "runtime/runtime.h"
@@ -15,6 +18,13 @@ ST_COMMAND(start, "start|container start", run_start,
            "  strata container start, strata start\n\n"
            "Options:\n"
            "  -a, --attach        Attach STDOUT/STDERR and forward signals\n"
+           "      --all-restartable  Start every container whose restart "
+           "policy is\n"
+           "                      \"always\", or \"unless-stopped\" and not "
+           "stopped by the\n"
+           "                      user, that is not running (after a reboot: "
+           "there is\n"
+           "                      no daemon to do it)\n"
            "  -i, --interactive   Attach container's STDIN\n"
            "  -h, --help          Print usage\n");
 
@@ -41,12 +51,34 @@ static int start_attached(st_store *s, const char *name, void *ctx,
   return 0;
 }
 
+/* --all-restartable: prints the names of the containers it started. */
+static int start_restartable(void) {
+  st_store *s = cli_store();
+  if (s == NULL)
+    return 1;
+  cleanup_error st_error *err = NULL;
+  char **names = NULL;
+  size_t n = 0;
+  cleanup_free char *failed = NULL;
+  if (st_containers_start_restartable(s, &names, &n, &failed, &err) < 0) {
+    cli_print_error(err);
+    return 1;
+  }
+  for (size_t i = 0; i < n; i++)
+    printf("%s\n", names[i]);
+  st_strv_free(names, n);
+  if (failed)
+    fprintf(stderr, "Error response from daemon: %s", failed);
+  return failed ? 1 : 0;
+}
+
 static int run_start(int argc, char **argv) {
   static const struct option opts[] = {{"attach", no_argument, 0, 'a'},
                                        {"interactive", no_argument, 0, 'i'},
                                        {"help", no_argument, 0, 'h'},
+                                       {"all-restartable", no_argument, 0, 'R'},
                                        {0, 0, 0, 0}};
-  bool attach = false;
+  bool attach = false, restartable = false;
   int ch;
   while ((ch = cli_getopt(argc, argv, "aih", opts)) != -1) {
     switch (ch) {
@@ -54,12 +86,20 @@ static int run_start(int argc, char **argv) {
     case 'i':
       attach = true;
       break;
+    case 'R':
+      restartable = true;
+      break;
     case 'h':
       return cli_usage(&st_cmd_start);
     default:
       return cli_bad_flag("start");
     }
   }
+  if (restartable && (attach || optind < argc))
+    return cli_bad_usage("start", "--all-restartable takes no container "
+                                  "names and no --attach");
+  if (restartable)
+    return start_restartable();
   if (!attach)
     return cli_each("start", argc, argv, optind, start_one, NULL, true);
   attached a = {0};

@@ -16,6 +16,7 @@
 
 #include "image/image.h"
 #include "runtime/launch.h"
+#include "runtime/monitor.h"
 #include "runtime/mounts.h"
 #include "runtime/volumes.h"
 #include "store/layers.h"
@@ -248,6 +249,11 @@ static int validate(const st_create_opts *o, st_error **err) {
     return st_error_set(err, EINVAL,
                         "--init with --runtime is not supported: strata's "
                         "init runs in its own executor only");
+  st_restart_policy rp;
+  if (o->restart && st_restart_policy_parse(o->restart, &rp, err) < 0)
+    return -1;
+  if (o->restart && o->auto_remove && strcmp(rp.name, "no") != 0)
+    return st_error_set(err, EINVAL, "Conflicting options: --restart and --rm");
   if (o->workdir && *o->workdir && o->workdir[0] != '/')
     return st_error_set(err, EINVAL,
                         "the working directory '%s' is invalid, it needs to "
@@ -355,16 +361,67 @@ static void record_exit(st_store *s, st_container *c, int code,
   c->pid = 0;
 }
 
-void st_container_refresh(st_store *s, st_container *c) {
-  if (c->state != ST_CT_RUNNING || st_pid_alive(c->pid, c->pid_start))
+/* What the monitor's state.json says of c (monitor.h): the restart count,
+ * and while the row says running, the current process, a back-off, the
+ * health. */
+static void apply_mstate(const char *dir, st_container *c) {
+  st_mstate m;
+  if (dir == NULL || !st_mstate_read(dir, &m))
     return;
+  c->restart_count = m.restart_count;
+  if (c->state == ST_CT_RUNNING) {
+    c->restarting = m.restarting;
+    if (m.restarting) {
+      c->exit_code = m.exit_code;
+      c->finished = m.finished;
+    } else if (m.pid > 0) {
+      c->pid = m.pid;
+      c->pid_start = m.pid_start;
+      c->started = m.started;
+      c->exit_code = 0;
+    }
+    const char *h =
+        json_string_value(json_object_get(m.health, "Status")) ?: "";
+    snprintf(c->health, sizeof(c->health), "%s", m.restarting ? "" : h);
+  }
+  st_mstate_clear(&m);
+}
+
+/* The monitor is alive: by its lock, or (a container started before the
+ * lock existed) by its pid. */
+static bool monitor_alive(const char *dir, const st_container *c) {
+  int alive = dir ? st_monitor_alive(dir) : -1;
+  if (alive >= 0)
+    return alive == 1;
+  return c->monitor > 0 && kill(c->monitor, 0) == 0;
+}
+
+void st_container_refresh(st_store *s, st_container *c) {
+  cleanup_free char *dir = st_container_dir(s, c->id);
+  apply_mstate(dir, c);
+  if (c->state != ST_CT_RUNNING)
+    return;
+  bool pid_alive = !c->restarting && st_pid_alive(c->pid, c->pid_start);
+  if (pid_alive || c->restarting) {
+    /* only a lock left free says the monitor died (an attached run has
+     * none: its container outlives it) */
+    if (dir == NULL || st_monitor_alive(dir) != 0)
+      return;
+    /* The monitor died (killed): its container died with it
+     * (PR_SET_PDEATHSIG), unless a set-id exec cleared that; nobody would
+     * ever record it, so it ends here. */
+    if (pid_alive)
+      kill(c->pid, SIGKILL);
+    c->restarting = false;
+  }
   int code = 255;
   int64_t finished = 0;
-  /* exited; a monitor writes the status just after reaping it */
+  /* exited; a monitor writes the status just after reaping it, or starts
+   * it again */
   for (int i = 0; i < 200; i++) {
     if (read_exit_file(s, c->id, &code, &finished))
       break;
-    if (c->monitor <= 0 || kill(c->monitor, 0) < 0) {
+    if (!monitor_alive(dir, c)) {
       if (read_exit_file(s, c->id, &code, &finished))
         break;
       code = 255;
@@ -382,9 +439,16 @@ void st_container_refresh(st_store *s, st_container *c) {
       return;
     }
     st_container_clear(&now);
+    uint64_t old_start = c->pid_start;
+    apply_mstate(dir, c);
+    if (c->restarting ||
+        (c->pid_start != old_start && st_pid_alive(c->pid, c->pid_start)))
+      return; /* restarting, or already running again */
     struct timespec ts = {0, 10 * 1000 * 1000};
     nanosleep(&ts, NULL);
   }
+  c->restarting = false;
+  c->health[0] = '\0';
   record_exit(s, c, code, finished);
   if (c->auto_remove) {
     st_error *e = NULL;
@@ -401,13 +465,38 @@ static int find_fresh(st_store *s, const char *ref, st_container *c,
   return 0;
 }
 
+/* The user stops or kills a running container: its restart policy no
+ * longer applies (Docker's HasBeenManuallyStopped) until it is started. */
+static void mark_user_stopped(st_store *s, const st_container *c) {
+  cleanup_free char *dir = st_container_dir(s, c->id);
+  if (dir && c->state == ST_CT_RUNNING)
+    st_user_stopped_set(dir);
+}
+
+/* Ends the back-off of a restarting container: its monitor, told to stop,
+ * records the last exit. Waits up to 10 s for it. */
+static void end_restarting(st_store *s, st_container *c) {
+  cleanup_free char *dir = st_container_dir(s, c->id);
+  if (dir == NULL || !monitor_alive(dir, c))
+    return;
+  kill(c->monitor, SIGTERM);
+  for (int i = 0; i < 1000 && monitor_alive(dir, c); i++) {
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  st_container_refresh(s, c);
+}
+
 int st_container_kill(st_store *s, const char *ref, int sig, st_error **err) {
   st_container c;
   if (find_fresh(s, ref, &c, err) < 0)
     return -1;
   int r = 0;
+  mark_user_stopped(s, &c);
   if (c.state != ST_CT_RUNNING)
     r = st_error_set(err, EINVAL, "Container %s is not running", c.id);
+  else if (c.restarting)
+    end_restarting(s, &c);
   else if (kill(c.pid, sig) < 0)
     r = st_error_errno(err, errno, "kill container %.12s", c.id);
   st_container_clear(&c);
@@ -461,7 +550,8 @@ int st_container_stop(st_store *s, const char *ref, int timeout,
   st_container c;
   if (find_fresh(s, ref, &c, err) < 0)
     return -1;
-  if (c.state == ST_CT_RUNNING) {
+  mark_user_stopped(s, &c);
+  if (c.state == ST_CT_RUNNING && !c.restarting) {
     kill(c.pid, stop_signal(s, c.id));
     if (!wait_gone(c.pid, c.pid_start, timeout * 1000)) {
       kill(c.pid, SIGKILL);
@@ -469,6 +559,8 @@ int st_container_stop(st_store *s, const char *ref, int timeout,
     }
     st_container_refresh(s, &c);
   }
+  if (c.state == ST_CT_RUNNING && c.restarting)
+    end_restarting(s, &c);
   st_container_clear(&c);
   return 0;
 }
@@ -478,7 +570,8 @@ int st_container_wait(st_store *s, const char *ref, int *status,
   st_container c;
   if (find_fresh(s, ref, &c, err) < 0)
     return -1;
-  if (c.state == ST_CT_RUNNING) {
+  /* Docker's wait: the next exit (a restarting container exited already) */
+  if (c.state == ST_CT_RUNNING && !c.restarting) {
     wait_gone(c.pid, c.pid_start, -1);
     st_container_refresh(s, &c);
   }
@@ -548,15 +641,20 @@ static int remove_container(st_store *s, const char *ref, bool force, bool wait,
   int r = 0;
   if (c.state == ST_CT_RUNNING && !force) {
     r = st_error_set(err, EBUSY,
-                     "cannot remove container \"/%s\": container is running: "
+                     "cannot remove container \"/%s\": container is %s: "
                      "stop the container before removing or force remove",
-                     c.name);
+                     c.name, c.restarting ? "restarting" : "running");
     goto out;
   }
   if (c.state == ST_CT_RUNNING) {
-    kill(c.pid, SIGKILL);
-    wait_gone(c.pid, c.pid_start, -1);
-    st_container_refresh(s, &c);
+    mark_user_stopped(s, &c); /* no restart of what is being removed */
+    if (!c.restarting) {
+      kill(c.pid, SIGKILL);
+      wait_gone(c.pid, c.pid_start, -1);
+      st_container_refresh(s, &c);
+    }
+    if (c.state == ST_CT_RUNNING && c.restarting)
+      end_restarting(s, &c);
   }
   r = remove_files(s, c.id, anon_volumes, err);
 out:
@@ -581,6 +679,40 @@ int st_container_remove_idle(st_store *s, const char *id, st_error **err) {
 
 /* ---- run ---------------------------------------------------------------- */
 
+static int start_detached(st_store *s, const char *cid, bool resume,
+                          st_error **err);
+
+/* An attached run exited and the container's policy restarts it: Docker's
+ * `run` returns at the first exit while the daemon restarts the container;
+ * here a detached monitor takes over, starting after the first back-off. */
+static void restart_after_attached(st_store *s, const char *id, int status) {
+  cleanup_free char *dir = st_container_dir(s, id);
+  st_restart_policy p;
+  int64_t backoff = 0;
+  if (dir == NULL)
+    return;
+  st_restart_policy_load(dir, &p);
+  if (!st_restart_decide(&p, status, 0, 0, st_user_stopped(dir), &backoff))
+    return;
+  st_container c;
+  st_error *e = NULL;
+  if (find_locked(s, id, true, &c, &e) < 0) {
+    st_error_free(e);
+    return;
+  }
+  if (c.state != ST_CT_RUNNING) { /* nobody started it meanwhile */
+    st_mstate m = {.restart_count = 1,
+                   .restarting = true,
+                   .exit_code = status,
+                   .finished = c.finished};
+    st_mstate_write(dir, &m);
+    if (start_detached(s, c.id, true, &e) < 0)
+      st_error_free(e);
+  }
+  st_container_unlock(s, c.id);
+  st_container_clear(&c);
+}
+
 int st_container_run(st_store *s, const char *id, int *status, st_error **err) {
   st_container c;
   if (find_locked(s, id, true, &c, err) < 0)
@@ -592,11 +724,15 @@ int st_container_run(st_store *s, const char *id, int *status, st_error **err) {
     cleanup_free char *dir = st_container_dir(s, c.id);
     /* --rm: the exit is not recorded, the row and files go at once. */
     st_io_mode mode = c.auto_remove ? ST_IO_ATTACHED_RM : ST_IO_ATTACHED;
+    if (dir) /* a start by the user: a new count, no user stop */
+      st_mstate_reset(dir);
     r = dir ? st_supervise(s, dir, c.id, mode, -1, status, err)
             : st_error_errno(err, ENOMEM, "run");
   }
   /* Released once running (run_launched); here when it never started. */
   st_container_unlock(s, c.id);
+  if (r == 0 && !c.auto_remove && c.state != ST_CT_RUNNING)
+    restart_after_attached(s, c.id, *status);
   if (c.auto_remove && (r == 0 || c.state != ST_CT_RUNNING)) {
     st_error *e = NULL;
     if (remove_files(s, c.id, true, &e) < 0)
@@ -609,7 +745,8 @@ int st_container_run(st_store *s, const char *id, int *status, st_error **err) {
 /* The monitor: a new session, no store (SQLite must not be used across
  * fork), output to the log. Reports on ready: an st_ready once running,
  * else a code byte (125, 126, 127) and the message. */
-static _Noreturn void monitor_main(const char *dir, const char *id, int ready) {
+static _Noreturn void monitor_main(const char *dir, const char *id, int ready,
+                                   bool resume) {
   setsid();
   int null = open("/dev/null", O_RDWR);
   for (int i = 0; null >= 0 && i < 3; i++)
@@ -620,7 +757,9 @@ static _Noreturn void monitor_main(const char *dir, const char *id, int ready) {
   ready = 3;
   st_error *err = NULL;
   int status = 0;
-  if (st_supervise(NULL, dir, id, ST_IO_LOG, ready, &status, &err) < 0) {
+  int r = resume ? st_supervise_resume(dir, id, ready, &status, &err)
+                 : st_supervise(NULL, dir, id, ST_IO_LOG, ready, &status, &err);
+  if (r < 0) {
     char code = (char)st_runtime_exit_code(err);
     if (fcntl(ready, F_GETFD) >= 0 && write(ready, &code, 1) == 1 && err)
       (void)!write(ready, err->msg, strlen(err->msg));
@@ -650,8 +789,6 @@ static int read_ready(int rd, st_ready *out, st_error **err) {
                       "%s", got > 1 ? buf + 1 : "the container monitor failed");
 }
 
-static int start_detached(st_store *s, const char *cid, st_error **err);
-
 int st_container_start_detached(st_store *s, const char *id, st_error **err) {
   st_container c;
   if (find_locked(s, id, true, &c, err) < 0)
@@ -661,24 +798,29 @@ int st_container_start_detached(st_store *s, const char *id, st_error **err) {
   snprintf(cid, sizeof(cid), "%s", c.id);
   st_container_clear(&c);
   /* Docker: starting a running container is a no-op */
-  int r = running ? 0 : start_detached(s, cid, err);
+  int r = running ? 0 : start_detached(s, cid, false, err);
   st_container_unlock(s, cid);
   return r;
 }
 
-static int start_detached(st_store *s, const char *cid, st_error **err) {
+/* resume: the container restarts after an attached run (state.json says
+ * so); else a start by the user. */
+static int start_detached(st_store *s, const char *cid, bool resume,
+                          st_error **err) {
   cleanup_free char *dir = st_container_dir(s, cid), *exitf = NULL;
   int p[2];
   if (dir == NULL || asprintf(&exitf, "%s/exit", dir) < 0)
     return st_error_errno(err, ENOMEM, "start");
   unlink(exitf);
+  if (!resume)
+    st_mstate_reset(dir);
   if (pipe2(p, O_CLOEXEC) < 0)
     return st_error_errno(err, errno, "pipe");
   fflush(NULL);
   pid_t pid = fork();
   if (pid == 0) {
     close(p[0]);
-    monitor_main(dir, cid, p[1]);
+    monitor_main(dir, cid, p[1], resume);
   }
   close(p[1]);
   cleanup_close int rd = p[0];

@@ -9,6 +9,7 @@
 #include "fmt/units.h"
 #include "image/image.h"
 #include "runtime/manage_internal.h"
+#include "runtime/monitor.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 
@@ -28,16 +29,28 @@ static json_t *strv_json(char **v) {
   return a;
 }
 
-static json_t *state_json(const st_container *c) {
-  const char *status = c->state == ST_CT_RUNNING   ? "running"
+static json_t *state_json(const st_ct *ct) {
+  const st_container *c = &ct->c;
+  bool running = c->state == ST_CT_RUNNING;
+  const char *status = c->restarting               ? "restarting"
+                       : running                   ? "running"
                        : c->state == ST_CT_CREATED ? "created"
                                                    : "exited";
-  return json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:o, s:o}",
-                   "Status", status, "Running", c->state == ST_CT_RUNNING,
-                   "Paused", 0, "Restarting", 0, "OOMKilled", 0, "Dead", 0,
-                   "Pid", c->state == ST_CT_RUNNING ? (int)c->pid : 0,
-                   "ExitCode", c->exit_code, "Error", "", "StartedAt",
-                   time_json(c->started), "FinishedAt", time_json(c->finished));
+  json_t *o =
+      json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:o, s:o}",
+                "Status", status, "Running", running, "Paused", 0, "Restarting",
+                c->restarting, "OOMKilled", 0, "Dead", 0, "Pid",
+                running && !c->restarting ? (int)c->pid : 0, "ExitCode",
+                c->exit_code, "Error", "", "StartedAt", time_json(c->started),
+                "FinishedAt", time_json(c->finished));
+  /* Health (monitor.h): while it runs with a health check */
+  st_mstate m;
+  if (o && running && c->health[0] && st_mstate_read(ct->dir, &m)) {
+    if (m.health)
+      json_object_set(o, "Health", m.health);
+    st_mstate_clear(&m);
+  }
+  return o;
 }
 
 /* A bind of <root>/volumes/<name>/_data is the volume <name> (malloc),
@@ -167,6 +180,11 @@ static json_t *config_json(st_store *s, const st_ct *ct) {
   json_t *cmd = json_array();
   for (size_t i = n_ep; i < n; i++)
     json_array_append_new(cmd, json_string(ct->spec.args[i]));
+  /* the image's HEALTHCHECK merged with --health-* (ST_ANN_HEALTHCHECK) */
+  json_t *health =
+      ct->spec.healthcheck ? json_loads(ct->spec.healthcheck, 0, NULL) : NULL;
+  if (health)
+    json_object_set_new(cc, "Healthcheck", health);
   json_t *out = docker_order(cc, stored_json(ct), cmd, ct);
   json_decref(cc);
   return out;
@@ -197,11 +215,13 @@ static json_t *host_config_json(st_store *s, const st_ct *ct) {
         json_array_append_new(binds, json_string(b));
     }
   }
+  st_restart_policy rp;
+  st_restart_policy_load(ct->dir, &rp);
   json_t *hc = json_pack(
       "{s:o, s:s, s:b, s:b, s:b, s:{s:s, s:i}}", "Binds", binds, "NetworkMode",
       host_net ? "host" : "none", "AutoRemove", ct->c.auto_remove, "Privileged",
       ct->spec.seccomp == NULL, "ReadonlyRootfs", ct->spec.root_readonly,
-      "RestartPolicy", "Name", "no", "MaximumRetryCount", 0);
+      "RestartPolicy", "Name", rp.name, "MaximumRetryCount", rp.max_retry);
   /* Docker: true with --init, null without */
   if (hc)
     json_object_set_new(hc, "Init", ct->spec.init ? json_true() : json_null());
@@ -236,14 +256,14 @@ int st_container_inspect(st_store *s, const char *ref, json_t **out,
   json_object_set_new(o, "Created", time_json(ct.c.created));
   json_object_set_new(o, "Path", json_string(ct.spec.args[0]));
   json_object_set_new(o, "Args", args);
-  json_object_set_new(o, "State", state_json(&ct.c));
+  json_object_set_new(o, "State", state_json(&ct));
   json_object_set_new(o, "Image", json_string(ct.c.image));
   json_object_set_new(o, "ResolvConfPath", json_string(resolv));
   json_object_set_new(o, "HostnamePath", json_string(hostname));
   json_object_set_new(o, "HostsPath", json_string(hosts));
   json_object_set_new(o, "LogPath", json_string(log));
   json_object_set_new(o, "Name", json_string(name));
-  json_object_set_new(o, "RestartCount", json_integer(0));
+  json_object_set_new(o, "RestartCount", json_integer(ct.c.restart_count));
   json_object_set_new(o, "Driver", json_string("overlay"));
   json_object_set_new(o, "Platform", json_string("linux"));
   json_object_set_new(o, "MountLabel", json_string(""));

@@ -23,10 +23,12 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runtime/launch.h"
 #include "runtime/manage_internal.h"
+#include "runtime/monitor.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 
@@ -398,11 +400,9 @@ static int await_exec(int rd, pid_t pid, st_error **err) {
                       "%s", f.msg);
 }
 
-static int launch(exec_plan *p, int pidns, const st_exec_opts *o, int *status,
-                  st_error **err) {
-  cleanup_close int master = -1;
-  if (o->tty && !o->detach && open_pty(&master, &p->slave, err) < 0)
-    return -1;
+/* Forks the command into the container (the caller's pid namespace is
+ * left as it was) and waits until it has exec'd; *pid gets it. */
+static int start_child(exec_plan *p, int pidns, pid_t *pid, st_error **err) {
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) < 0)
     return st_error_errno(err, errno, "pipe");
@@ -422,20 +422,29 @@ static int launch(exec_plan *p, int pidns, const st_exec_opts *o, int *status,
   fflush(NULL);
   int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  pid_t pid = fork();
-  if (pid == 0)
+  *pid = fork();
+  if (*pid == 0)
     child_main(p);
   if (dumpable > 0)
     prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
   setns(own_pidns, CLONE_NEWPID);
   close(pipefd[1]);
-  if (pid < 0)
+  if (*pid < 0)
     return st_error_errno(err, errno, "fork");
   if (p->slave >= 0) {
     close(p->slave);
     p->slave = -1;
   }
-  if (await_exec(rd, pid, err) < 0)
+  return await_exec(rd, *pid, err);
+}
+
+static int launch(exec_plan *p, int pidns, const st_exec_opts *o, int *status,
+                  st_error **err) {
+  cleanup_close int master = -1;
+  if (o->tty && !o->detach && open_pty(&master, &p->slave, err) < 0)
+    return -1;
+  pid_t pid;
+  if (start_child(p, pidns, &pid, err) < 0)
     return -1;
   if (o->detach) {
     /* Left running: when strata exits, the container's PID 1 inherits it,
@@ -475,6 +484,11 @@ int st_container_exec(st_store *s, const char *ref, const st_exec_opts *o,
   int r;
   if (ct.c.state != ST_CT_RUNNING)
     r = st_error_set(err, EINVAL, "container %s is not running", ct.c.id);
+  else if (ct.c.restarting)
+    r = st_error_set(err, EINVAL,
+                     "Container %s is restarting, wait until the container "
+                     "is running",
+                     ct.c.id);
   else if ((r = prepare(&ct, o, &p, &pidns, err)) == 0) {
     if (o->tty && !o->detach) /* relayed (restored for the child) */
       block_relayed(&p.mask);
@@ -486,5 +500,82 @@ int st_container_exec(st_store *s, const char *ref, const st_exec_opts *o,
   }
   plan_clear(&p);
   st_ct_close(&ct);
+  return r;
+}
+
+/* Reads what the probe writes until EOF or the deadline (monotonic ns);
+ * keeps the first ST_HEALTH_OUTPUT_MAX bytes. False on timeout. */
+static bool capture(int fd, int64_t deadline, st_buf *out) {
+  for (;;) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t left =
+        (deadline - (now.tv_sec * 1000000000LL + now.tv_nsec)) / 1000000;
+    if (left <= 0)
+      return false;
+    struct pollfd p = {fd, POLLIN, 0};
+    int k = poll(&p, 1, (int)left);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k == 0)
+      return false;
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return true;
+    size_t room =
+        out->len < ST_HEALTH_OUTPUT_MAX ? ST_HEALTH_OUTPUT_MAX - out->len : 0;
+    st_buf_append(out, buf, (size_t)n < room ? (size_t)n : room);
+  }
+}
+
+int st_ct_exec_capture(const st_ct *ct, char *const *argv, int64_t timeout_ns,
+                       int *code, char **output, bool *timed_out,
+                       st_error **err) {
+  st_exec_opts o = {.argv = argv};
+  exec_plan p = {.ns = {-1, -1, -1, -1},
+                 .cgroup = -1,
+                 .slave = -1,
+                 .stdin_fd = -1,
+                 .out_fd = -1,
+                 .errfd = -1};
+  cleanup_close int pidns = -1;
+  cleanup_close int rd = -1;
+  cleanup_buf st_buf out = ST_BUF_INIT;
+  *timed_out = false;
+  int pfd[2];
+  int r = prepare(ct, &o, &p, &pidns, err);
+  if (r == 0 && pipe2(pfd, O_CLOEXEC) < 0)
+    r = st_error_errno(err, errno, "pipe");
+  if (r == 0) {
+    rd = pfd[0];
+    p.out_fd = pfd[1];
+    sigprocmask(SIG_BLOCK, NULL, &p.mask);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid = -1;
+    r = start_child(&p, pidns, &pid, err);
+    close(p.out_fd);
+    p.out_fd = -1;
+    if (r == 0) {
+      int64_t deadline = t0.tv_sec * 1000000000LL + t0.tv_nsec + timeout_ns;
+      if (!capture(rd, deadline, &out)) {
+        *timed_out = true;
+        kill(pid, SIGKILL);
+      }
+      int ws = 0;
+      while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+        ;
+      *code = *timed_out ? -1 : st_exit_status(ws);
+    }
+  }
+  plan_clear(&p);
+  if (r == 0) {
+    *output = st_buf_steal(&out);
+    if (*output == NULL)
+      *output = strdup("");
+  }
   return r;
 }

@@ -18,11 +18,12 @@ typedef enum key {
   K_ANCESTOR,
   K_LABEL,
   K_EXITED,
+  K_HEALTH,
   K_N,
 } key;
 
-static const char *const key_names[K_N] = {"status",   "name",  "id",
-                                           "ancestor", "label", "exited"};
+static const char *const key_names[K_N] = {
+    "status", "name", "id", "ancestor", "label", "exited", "health"};
 
 typedef struct term {
   key k;
@@ -101,6 +102,12 @@ static int parse_term(st_store *s, const char *spec, term *t, st_error **err) {
     st_error_free(e);
     break;
   }
+  case K_HEALTH:
+    if (strcmp(t->value, "starting") && strcmp(t->value, "healthy") &&
+        strcmp(t->value, "unhealthy") && strcmp(t->value, "none"))
+      return st_error_set(err, EINVAL,
+                          "Unrecognised filter value for health: %s", t->value);
+    break;
   case K_ID:
   case K_LABEL:
   case K_N:
@@ -151,7 +158,10 @@ static bool label_match(st_store *s, const st_container *c, const char *want) {
 static bool term_match(st_store *s, const term *t, const st_container *c) {
   switch (t->k) {
   case K_STATUS:
-    return strcmp(st_ct_state_name(c->state), t->value) == 0;
+    return strcmp(c->restarting ? "restarting" : st_ct_state_name(c->state),
+                  t->value) == 0;
+  case K_HEALTH:
+    return strcmp(c->health[0] ? c->health : "none", t->value) == 0;
   case K_NAME:
     return regexec(&t->re, c->name, 0, NULL, 0) == 0;
   case K_ID:

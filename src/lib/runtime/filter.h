@@ -1,8 +1,8 @@
 /* Docker's container filters for `ps --filter KEY=VALUE`: status, name (a
  * regular expression), id (a prefix), ancestor (an image reference or ID),
  * label (KEY or KEY=VALUE, from the image's labels), exited (an exit
- * code). Values of one key are alternatives; different keys must all
- * match. */
+ * code), health (starting, healthy, unhealthy, none). Values of one key are
+ * alternatives; different keys must all match. */
 #ifndef STRATA_RUNTIME_FILTER_H
 #define STRATA_RUNTIME_FILTER_H
 

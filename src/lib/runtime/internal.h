@@ -24,6 +24,11 @@
 #define ST_ANN_INIT "io.strata.init"       /* "true": --init (init.c) */
 /* JSON text: volumes to mount on the host first (volume_mount.c) */
 #define ST_ANN_VOLUME_MOUNTS "io.strata.volume-mounts"
+/* --restart, as Docker writes it ("on-failure:3"); read by the monitor at
+ * each exit, so a change applies to a running container */
+#define ST_ANN_RESTART "io.strata.restart"
+/* Config.Healthcheck (the image's merged with --health-*) as compact JSON */
+#define ST_ANN_HEALTHCHECK "io.strata.healthcheck"
 #define ST_DEFAULT_PATH                                                        \
   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -83,6 +88,7 @@ typedef struct st_spec {
   bool init;           /* --init: PID 1 is strata's init (init.c) */
   char *volume_mounts; /* ST_ANN_VOLUME_MOUNTS, or NULL */
   char *config;        /* ST_ANN_CONFIG, or NULL (made before it existed) */
+  char *healthcheck;   /* ST_ANN_HEALTHCHECK, or NULL */
 } st_spec;
 
 /* spec.c: config.json from the image config and the options. */

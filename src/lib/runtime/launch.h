@@ -52,6 +52,9 @@ typedef struct st_launch {
   const st_cgroup *cgroup;   /* joined before the child's first step */
   /* An extra first step in the child, or NULL. */
   int (*setup)(const struct st_launch *l, st_error **err);
+  /* PR_SET_PDEATHSIG SIGKILL: it dies with the process that launched it
+   * (a detached monitor: nobody would record it otherwise) */
+  bool die_with_parent;
   pid_t pid;               /* out: the container's init */
   int master;              /* out: the pty master with -t, else -1 */
   int errfd, sock, syncfd; /* private to process.c */
@@ -100,5 +103,12 @@ typedef struct st_ready {
  * ("<code> <finished ns>") for st_container_refresh to record. */
 int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
                  int ready, int *status, st_error **err);
+/* The same, detached, for a container whose attached run exited and whose
+ * restart policy restarts it: <dir>/state.json (written by the caller)
+ * says it is restarting; ready gets an st_ready without a pid as soon as
+ * the monitor holds its lock, and the first start comes after the first
+ * back-off. */
+int st_supervise_resume(const char *dir, const char *id, int ready, int *status,
+                        st_error **err);
 
 #endif

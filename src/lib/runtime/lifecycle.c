@@ -33,6 +33,11 @@ int st_container_pids(st_store *s, const char *ref, pid_t **pids, size_t *n,
   int r = 0;
   if (c.state != ST_CT_RUNNING)
     r = st_error_set(err, EINVAL, "container %s is not running", c.id);
+  else if (c.restarting)
+    r = st_error_set(err, EINVAL,
+                     "Container %s is restarting, wait until the container "
+                     "is running",
+                     c.id);
   else if (pid_ns_of(c.pid, &ns) < 0)
     r = st_error_errno(err, errno, "pid namespace of container %.12s", c.id);
   st_container_clear(&c);

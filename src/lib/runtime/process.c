@@ -196,6 +196,11 @@ static void exec_spec_command(const void *arg) {
 static _Noreturn void child_main(const st_launch *l) {
   const st_spec *spec = l->spec;
   st_error *err = NULL;
+  /* Dies with the monitor that waits for it (killed with SIGKILL): nobody
+   * would record its exit otherwise. Kept across exec (cleared only by a
+   * set-id binary; `ps` then kills it, monitor.h). */
+  if (l->die_with_parent)
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (l->syncfd >= 0) { /* the parent puts us in our cgroups first */
     char go = 0;
     if (read(l->syncfd, &go, 1) != 1 || go != 'g')

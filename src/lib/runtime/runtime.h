@@ -20,6 +20,28 @@
 #include "store/containers.h"
 #include "store/store.h"
 
+/* --restart: Docker's policy. name is "no", "always", "on-failure" or
+ * "unless-stopped"; max_retry only with on-failure (0: no limit). */
+typedef struct st_restart_policy {
+  char name[16];
+  int max_retry;
+} st_restart_policy;
+
+/* Docker's parsing and rules for --restart ("on-failure:3"); EINVAL with
+ * Docker's message for anything else. */
+int st_restart_policy_parse(const char *text, st_restart_policy *out,
+                            st_error **err);
+
+/* --health-* flags; zero fields are taken from the image's HEALTHCHECK. */
+typedef struct st_health_opts {
+  const char *cmd;     /* --health-cmd (run with /bin/sh -c), or NULL */
+  int64_t interval_ns; /* --health-interval */
+  int64_t timeout_ns;  /* --health-timeout */
+  int64_t start_period_ns;
+  int retries;
+  bool none; /* --no-healthcheck */
+} st_health_opts;
+
 typedef struct st_create_opts {
   const char *image; /* reference as typed */
   const char *name;  /* NULL: generated (adjective_name) */
@@ -58,6 +80,8 @@ typedef struct st_create_opts {
   int64_t memory;      /* --memory in bytes, 0: no limit */
   int64_t nano_cpus;   /* --cpus * 1e9, 0: no limit */
   int64_t pids_limit;  /* --pids-limit, 0: no limit (< 0 too, as Docker) */
+  const char *restart; /* --restart as typed, NULL: "no" */
+  st_health_opts health;
 } st_create_opts;
 
 /* Creates a container (files, config.json, row); its ID goes to id. Errors:
@@ -94,6 +118,20 @@ int st_runtime_exit_code(const st_error *err);
 /* Brings c->state up to date with its processes (a container whose
  * processes are all gone is recorded exited, 255). */
 void st_container_refresh(st_store *s, st_container *c);
+
+/* Changes a container's restart policy (`update --restart`); a running
+ * monitor applies it at the container's next exit. EINVAL: --rm. */
+int st_container_set_restart_policy(st_store *s, const char *ref,
+                                    const st_restart_policy *p, st_error **err);
+
+/* `start --all-restartable` (after a reboot, there being no daemon): starts
+ * every container that is not running, has run before and whose policy is
+ * always, or unless-stopped when the user did not stop it, oldest first.
+ * *names gets the names of those started (n of them, st_strv_free); one
+ * that fails to start is skipped, "NAME: error" lines in *failed (heap,
+ * NULL when none failed). */
+int st_containers_start_restartable(st_store *s, char ***names, size_t *n,
+                                    char **failed, st_error **err);
 
 /* Sends sig to the container's PID 1; EINVAL when it is not running. */
 int st_container_kill(st_store *s, const char *ref, int sig, st_error **err);

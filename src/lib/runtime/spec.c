@@ -11,6 +11,7 @@
 #include <sys/sysmacros.h>
 
 #include "runtime/internal.h"
+#include "runtime/monitor.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 
@@ -402,6 +403,61 @@ static char *stored_config(const st_spec_input *in) {
   return text;
 }
 
+/* Docker's merge of --health-* over the image's HEALTHCHECK (a field the
+ * flags leave zero comes from the image); NULL when neither has one. */
+static json_t *merged_healthcheck(const st_spec_input *in) {
+  const st_health_opts *h = &in->o->health;
+  json_t *img = json_object_get(in->image_config, "Healthcheck");
+  if (h->none)
+    return json_pack("{s:[s]}", "Test", "NONE");
+  bool flags = h->cmd || h->interval_ns || h->timeout_ns ||
+               h->start_period_ns || h->retries;
+  if (!flags)
+    return json_is_object(img) ? json_deep_copy(img) : NULL;
+  json_t *o = json_is_object(img) ? json_deep_copy(img) : json_object();
+  if (o == NULL)
+    return NULL;
+  if (h->cmd)
+    json_object_set_new(o, "Test", json_pack("[s, s]", "CMD-SHELL", h->cmd));
+  const struct {
+    const char *key;
+    int64_t v;
+  } d[] = {{"Interval", h->interval_ns},
+           {"Timeout", h->timeout_ns},
+           {"StartPeriod", h->start_period_ns},
+           {"Retries", h->retries}};
+  for (size_t i = 0; i < 4; i++)
+    if (d[i].v)
+      json_object_set_new(o, d[i].key, json_integer(d[i].v));
+  /* Docker's field order (HealthConfig), zero fields left out */
+  static const char *const order[] = {
+      "Test", "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"};
+  json_t *out = json_object();
+  for (size_t i = 0; out && i < 6; i++) {
+    json_t *v = json_object_get(o, order[i]);
+    if (v && !(json_is_integer(v) && json_integer_value(v) == 0))
+      json_object_set(out, order[i], v);
+  }
+  json_decref(o);
+  return out;
+}
+
+static void restart_annotations(const st_spec_input *in, json_t *a) {
+  st_restart_policy p;
+  st_error *e = NULL;
+  if (in->o->restart && st_restart_policy_parse(in->o->restart, &p, &e) == 0) {
+    cleanup_free char *t = st_restart_policy_text(&p);
+    if (t)
+      json_object_set_new(a, ST_ANN_RESTART, json_string(t));
+  }
+  st_error_free(e);
+  json_t *hc = merged_healthcheck(in);
+  cleanup_free char *text = hc ? json_dumps(hc, JSON_COMPACT) : NULL;
+  json_decref(hc);
+  if (text)
+    json_object_set_new(a, ST_ANN_HEALTHCHECK, json_string(text));
+}
+
 static json_t *build_annotations(const st_spec_input *in) {
   cleanup_buf st_buf lower = ST_BUF_INIT;
   for (size_t i = 0; i < in->n_lower; i++)
@@ -435,6 +491,8 @@ static json_t *build_annotations(const st_spec_input *in) {
   cleanup_free char *config = stored_config(in);
   if (a && config)
     json_object_set_new(a, ST_ANN_CONFIG, json_string(config));
+  if (a)
+    restart_annotations(in, a);
   return a;
 }
 

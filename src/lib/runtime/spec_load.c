@@ -273,6 +273,9 @@ static int load_root(json_t *spec, const char *dir, st_spec *out) {
   const char *cf = json_string_value(json_object_get(ann, ST_ANN_CONFIG));
   if (cf && (out->config = strdup(cf)) == NULL)
     return -1;
+  const char *hc = json_string_value(json_object_get(ann, ST_ANN_HEALTHCHECK));
+  if (hc && (out->healthcheck = strdup(hc)) == NULL)
+    return -1;
   return out->rootfs ? 0 : -1;
 }
 
@@ -347,5 +350,6 @@ void st_spec_clear(st_spec *s) {
   free(s->cgroup);
   free(s->runtime);
   free(s->config);
+  free(s->healthcheck);
   memset(s, 0, sizeof(*s));
 }

@@ -16,6 +16,7 @@
 
 #include "fmt/units.h"
 #include "runtime/launch.h"
+#include "runtime/monitor.h"
 #include "runtime/mounts.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -31,6 +32,7 @@ typedef struct relay {
   bool exited;
   int status;
   bool interrupt_kills; /* see st_create_opts.kill_on_interrupt */
+  st_health *health;    /* its health check, or NULL */
 } relay;
 
 static void close_fd(int *fd) {
@@ -118,17 +120,32 @@ static void on_signal(relay *r) {
   }
 }
 
+/* The health check's fds in the poll set (timer, probe result). */
+static nfds_t add_health(relay *r, struct pollfd *p, int *kind, nfds_t n) {
+  if (r->health == NULL || r->exited)
+    return n;
+  p[n] = (struct pollfd){st_health_timer_fd(r->health), POLLIN, 0};
+  kind[n++] = 5;
+  int res = st_health_result_fd(r->health);
+  if (res >= 0) {
+    p[n] = (struct pollfd){res, POLLIN, 0};
+    kind[n++] = 6;
+  }
+  return n;
+}
+
 static void relay_loop(relay *r) {
   while (!r->exited || r->master >= 0 || r->out >= 0 || r->err >= 0) {
-    struct pollfd p[5];
-    int *who[5];
+    struct pollfd p[7];
+    int kind[7];
     nfds_t n = 0;
     int *fds[] = {&r->sigfd, &r->master, &r->in, &r->out, &r->err};
     for (size_t i = 0; i < 5; i++)
       if (*fds[i] >= 0 && !(i == 0 && r->exited)) {
         p[n] = (struct pollfd){*fds[i], POLLIN, 0};
-        who[n++] = fds[i];
+        kind[n++] = (int)i;
       }
+    n = add_health(r, p, kind, n);
     int k = poll(p, n, r->exited ? 100 : -1);
     if (k < 0 && errno == EINTR)
       continue;
@@ -137,16 +154,20 @@ static void relay_loop(relay *r) {
     for (nfds_t i = 0; i < n; i++) {
       if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
         continue;
-      if (who[i] == &r->sigfd)
+      if (kind[i] == 0)
         on_signal(r);
-      else if (who[i] == &r->master)
+      else if (kind[i] == 1)
         pump(r, &r->master, 1, "stdout");
-      else if (who[i] == &r->in)
+      else if (kind[i] == 2)
         pump(r, &r->in, r->master, "stdin");
-      else if (who[i] == &r->out)
+      else if (kind[i] == 3)
         pump(r, &r->out, 1, "stdout");
-      else
+      else if (kind[i] == 4)
         pump(r, &r->err, 2, "stderr");
+      else if (kind[i] == 5 && !r->exited)
+        st_health_tick(r->health);
+      else if (kind[i] == 6 && r->health)
+        st_health_collect(r->health);
     }
   }
   if (!r->exited) {
@@ -223,7 +244,7 @@ static void raw_mode(struct termios *saved, bool *changed) {
 
 static int run_launched(st_store *s, const char *id, const char *dir,
                         st_launch *l, io *x, st_io_mode mode, int ready,
-                        int *status, st_error **err) {
+                        st_health *health, int *status, st_error **err) {
   relay r = {.mode = mode,
              .sigfd = -1,
              .master = l->master,
@@ -232,7 +253,8 @@ static int run_launched(st_store *s, const char *id, const char *dir,
              .err = x->err_rd,
              .log = x->log,
              .pid = l->pid,
-             .interrupt_kills = l->spec->interrupt_kills};
+             .interrupt_kills = l->spec->interrupt_kills,
+             .health = health};
   x->out_rd = x->err_rd = -1;
   sigset_t set;
   sigprocmask(SIG_BLOCK, NULL, &set);
@@ -308,45 +330,195 @@ static int launch(st_launch *l, const char *dir, const char *id,
   return st_launch_start(l, err);
 }
 
-int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
-                 int ready, int *status, st_error **err) {
-  st_spec spec;
-  if (st_spec_load(dir, &spec, err) < 0)
-    return -1;
+/* One run of the container: launch, relay until it exits. started and
+ * ended get when it started and exited (unix ns). */
+typedef struct monitor_run {
+  st_mstate m;
+  bool write; /* keep state.json up to date (a restart policy, a health
+               * check or a restart happened) */
+  int64_t backoff_ms;
+  sigset_t child_mask; /* the mask before ours: the command's */
+} monitor_run;
+
+typedef struct one_run {
+  st_io_mode mode;
+  int ready; /* -1 after the first run */
+  monitor_run *ms;
+  int64_t started, ended;
+} one_run;
+
+static int run_once(st_store *s, const char *dir, const char *id, st_spec *spec,
+                    one_run *o, int *status, st_error **err) {
   io x;
-  int r = io_prepare(dir, &spec, wants_stdin(dir), mode, &x, err);
+  int r = io_prepare(dir, spec, wants_stdin(dir), o->mode, &x, err);
   cleanup_free char *cache = st_runtime_store_path(dir, "cache/seccomp");
   st_cgroup cg;
   memset(&cg, 0, sizeof(cg));
-  int64_t ended = 0;
-  st_launch l = {.spec = &spec,
+  st_launch l = {.spec = spec,
                  .master = -1,
                  .pid = -1,
                  .cache_dir = cache,
-                 .cgroup = &cg};
-  if (r == 0 && spec.volume_mounts)
-    r = st_volume_host_mounts(spec.volume_mounts, err);
-  if (r == 0 && !spec.runtime)
-    r = st_cgroup_create(&spec, &cg, err);
+                 .cgroup = &cg,
+                 .die_with_parent = o->mode == ST_IO_LOG};
+  if (r == 0 && spec->volume_mounts)
+    r = st_volume_host_mounts(spec->volume_mounts, err);
+  if (r == 0 && !spec->runtime)
+    r = st_cgroup_create(spec, &cg, err);
   if (r == 0) {
     memcpy(l.stdio, x.child, sizeof(l.stdio));
-    if (spec.terminal && ioctl(0, TIOCGWINSZ, &l.winsize) < 0)
+    if (spec->terminal && ioctl(0, TIOCGWINSZ, &l.winsize) < 0)
       memset(&l.winsize, 0, sizeof(l.winsize));
-    forward_mask(&l.child_mask);
+    l.child_mask = o->ms->child_mask;
     r = launch(&l, dir, id, err);
     for (int i = 0; i < 3; i++)
       close_fd(&x.child[i]);
+    o->started = st_now_ns();
+    st_health *health = NULL;
+    if (r == 0) {
+      monitor_run *m = o->ms;
+      m->m.pid = l.pid;
+      m->m.pid_start = st_pid_start_time(l.pid);
+      m->m.started = o->started;
+      m->m.restarting = false;
+      /* writes state.json when the container has a health check */
+      health =
+          st_health_new(dir, spec, l.pid, o->started, &m->m, &m->child_mask);
+      m->write = m->write || health != NULL;
+      if (health == NULL && m->write)
+        st_mstate_write(dir, &m->m);
+    }
     if (r == 0)
-      r = run_launched(s, id, dir, &l, &x, mode, ready, status, err);
-    ended = st_now_ns(); /* when it exited: before the clean-up below */
-    if (r == 0 && spec.runtime)
-      st_oci_runtime_delete(dir, id, &spec);
-    sigprocmask(SIG_SETMASK, &l.child_mask, NULL);
+      r = run_launched(s, id, dir, &l, &x, o->mode, o->ready, health, status,
+                       err);
+    st_health_free(health);
+    o->ended = st_now_ns(); /* when it exited: before the clean-up below */
+    if (r == 0 && spec->runtime)
+      st_oci_runtime_delete(dir, id, spec);
   }
   st_cgroup_remove(&cg);
   io_close(&x);
   free(l.seccomp.filter);
+  return r;
+}
+
+/* Waits ms milliseconds before a restart; false when a signal to stop
+ * (TERM, INT, HUP, QUIT: `stop`, `kill` of a restarting container) came
+ * first. poll's timeout is the timer: no busy loop. */
+static bool backoff_wait(int64_t ms) {
+  sigset_t set;
+  sigprocmask(SIG_BLOCK, NULL, &set);
+  cleanup_close int sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  int64_t deadline = st_now_ns() + ms * 1000000;
+  for (;;) {
+    int64_t left = (deadline - st_now_ns()) / 1000000;
+    if (left <= 0)
+      return true;
+    struct pollfd p = {sigfd, POLLIN, 0};
+    int k = poll(&p, sigfd >= 0 ? 1 : 0, (int)left);
+    if (k <= 0)
+      continue;
+    struct signalfd_siginfo si;
+    while (read(sigfd, &si, sizeof(si)) == sizeof(si))
+      if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT ||
+          si.ssi_signo == SIGHUP || si.ssi_signo == SIGQUIT)
+        return false;
+  }
+}
+
+/* After an exit: whether to run it again (policy from config.json, read
+ * now so that `update --restart` applies), recording the wait. */
+static bool restart_due(const char *dir, monitor_run *m, int status,
+                        int64_t ran_ns) {
+  st_restart_policy p;
+  st_restart_policy_load(dir, &p);
+  if (!st_restart_decide(&p, status, ran_ns, m->m.restart_count,
+                         st_user_stopped(dir), &m->backoff_ms))
+    return false;
+  m->m.restart_count++;
+  m->m.restarting = true;
+  m->m.pid = 0;
+  m->m.pid_start = 0;
+  m->m.exit_code = status;
+  m->m.finished = st_now_ns();
+  json_decref(m->m.health); /* a new process starts without a verdict */
+  m->m.health = NULL;
+  st_mstate_write(dir, &m->m);
+  m->write = true;
+  return backoff_wait(m->backoff_ms) && !st_user_stopped(dir);
+}
+
+/* Resuming (an attached run's container restarts in a new monitor): the
+ * monitor is ready once it holds its lock; the first start comes after
+ * the first back-off, unless `stop` came first. */
+static bool resume_wait(const char *dir, monitor_run *m, one_run *o, int ready,
+                        int *status) {
+  st_mstate_clear(&m->m);
+  st_mstate_read(dir, &m->m);
+  m->write = true;
+  m->backoff_ms = 100;
+  st_ready rd = {0, 0, getpid(), 0};
+  if (write(ready, &rd, sizeof(rd)) < 0)
+    ready = -1;
+  close(ready);
+  o->ready = -1;
+  *status = m->m.exit_code;
+  o->started = o->ended = m->m.finished;
+  return backoff_wait(m->backoff_ms) && !st_user_stopped(dir);
+}
+
+static int supervise(st_store *s, const char *dir, const char *id,
+                     st_io_mode mode, int ready, bool resume, int *status,
+                     st_error **err) {
+  st_spec spec;
+  if (st_spec_load(dir, &spec, err) < 0)
+    return -1;
+  /* A detached monitor holds it until it ends: `ps` tells a dead monitor
+   * by it. An attached `run` does not: killing it leaves its container
+   * running, recorded by the next command once it exits (as Docker's
+   * container outlives a killed client). */
+  cleanup_close int lock = mode == ST_IO_LOG ? st_monitor_lock(dir) : -1;
+  monitor_run m = {.write = false};
+  forward_mask(&m.child_mask);
+  st_restart_policy p;
+  st_restart_policy_load(dir, &p);
+  m.write = mode == ST_IO_LOG && strcmp(p.name, "no") != 0;
+  one_run o = {.mode = mode, .ready = ready, .ms = &m};
+  int r = 0;
+  bool again;
+  if (resume) {
+    again = resume_wait(dir, &m, &o, ready, status);
+  } else {
+    r = run_once(s, dir, id, &spec, &o, status, err);
+    /* Only a detached monitor restarts (an attached run ends with the
+     * first exit, as `docker run` does; st_container_run hands the
+     * restarts to a detached monitor). */
+    again = r == 0 && mode == ST_IO_LOG &&
+            restart_due(dir, &m, *status, o.ended - o.started);
+  }
+  /* A restart that cannot launch counts as an exit with Docker's code for
+   * the failure. */
+  while (again) {
+    o.ready = -1;
+    st_error *e = NULL;
+    if (run_once(s, dir, id, &spec, &o, status, &e) < 0) {
+      *status = st_runtime_exit_code(e);
+      o.started = o.ended = st_now_ns();
+      st_error_free(e);
+    }
+    again = restart_due(dir, &m, *status, o.ended - o.started);
+  }
+  sigprocmask(SIG_SETMASK, &m.child_mask, NULL);
   st_spec_clear(&spec);
+  int64_t ended = o.ended;
+  (void)lock;
+  if (r == 0 && m.write) { /* keeps RestartCount for inspect */
+    m.m.restarting = false;
+    m.m.pid = 0;
+    m.m.exit_code = *status;
+    m.m.finished = ended;
+    st_mstate_write(dir, &m.m);
+  }
+  st_mstate_clear(&m.m);
   if (r < 0)
     return -1;
   st_error *e2 = NULL;
@@ -356,4 +528,14 @@ int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
            st_container_set_exited(s, id, *status, ended, &e2) < 0)
     st_error_free(e2);
   return 0;
+}
+
+int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
+                 int ready, int *status, st_error **err) {
+  return supervise(s, dir, id, mode, ready, false, status, err);
+}
+
+int st_supervise_resume(const char *dir, const char *id, int ready, int *status,
+                        st_error **err) {
+  return supervise(NULL, dir, id, ST_IO_LOG, ready, true, status, err);
 }

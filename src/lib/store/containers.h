@@ -33,6 +33,11 @@ typedef struct st_container {
   int exit_code;
   int64_t started, finished; /* unix ns, 0 when never */
   bool auto_remove;          /* --rm */
+  /* From the monitor (runtime/monitor.h), filled by st_container_refresh;
+   * not stored in the row. */
+  int restart_count;
+  bool restarting; /* running, waiting to restart after an exit */
+  char health[12]; /* "starting", "healthy", "unhealthy", "" without one */
 } st_container;
 
 void st_container_clear(st_container *c);
