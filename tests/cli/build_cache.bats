@@ -87,6 +87,41 @@ teardown() {
   assert_eq "$(cfg x '{{.Id}}')" "$id1"
 }
 
+@test "cache: files unchanged for a while hit without being read (the context memo); a same-size edit with its mtime put back still misses" {
+  # the memo keeps only sources whose mtime and ctime are over 2 s old
+  sleep 3
+  sbuild -t x "$CTX"
+  assert_status 0
+  # another parent: the COPY's checksum comes from the memo, its cache row
+  # is new and must still hold the file list (explained below)
+  dockerfile <<'EOF'
+FROM busybox
+RUN echo second >/first
+COPY a.txt /a.txt
+RUN cat /a.txt >/copied
+ENV A=1
+EOF
+  sbuild -t x "$CTX"
+  assert_status 0
+  assert_step_miss "RUN echo second >/first" "instruction changed"
+  assert_step_miss "COPY a.txt /a.txt" "parent step rebuilt"
+  id1=$(cfg x '{{.Id}}')
+  sbuild -t x "$CTX"
+  assert_status 0
+  assert_step_cached "COPY a.txt /a.txt"
+  assert_step_cached "RUN cat /a.txt >/copied"
+  assert_eq "$(cfg x '{{.Id}}')" "$id1"
+  # same size, same mtime (touch -r): only the ctime tells
+  touch -r "$CTX/a.txt" "$BATS_TEST_TMPDIR/ref"
+  echo two >"$CTX/a.txt"
+  touch -r "$BATS_TEST_TMPDIR/ref" "$CTX/a.txt"
+  sbuild -t x "$CTX"
+  assert_status 0
+  assert_step_cached "RUN echo second >/first"
+  assert_step_miss "COPY a.txt /a.txt" "a.txt changed (content)"
+  assert_eq "$(in_image x 'cat /copied')" "two"
+}
+
 @test "cache: the same files in another context directory hit" {
   sbuild -t x "$CTX"
   assert_status 0

@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "build/context.h"
@@ -717,6 +718,83 @@ static void test_checksum_files(void **state) {
   assert_int_equal(n, 7);
 }
 
+/* A memo that records the fingerprints asked for and answers with a
+ * fixed checksum when told to. */
+typedef struct memo {
+  char fp[8][ST_DIGEST_LEN];
+  int n_get, n_put;
+  bool know;
+} memo;
+
+static bool memo_get(void *ctx, const char *fp, char sum[ST_DIGEST_LEN]) {
+  memo *m = ctx;
+  if (m->n_get < 8)
+    snprintf(m->fp[m->n_get], ST_DIGEST_LEN, "%s", fp);
+  m->n_get++;
+  if (m->know)
+    snprintf(sum, ST_DIGEST_LEN, "sha256:%064d", 7);
+  return m->know;
+}
+
+static void memo_put(void *ctx, const char *fp, const char *sum) {
+  (void)fp;
+  (void)sum;
+  ((memo *)ctx)->n_put++;
+}
+
+static void test_checksum_memo(void **state) {
+  fixture *f = *state;
+  memo m = {0};
+  st_ctx_hashes h = {.sum_get = memo_get, .sum_put = memo_put, .ctx = &m};
+  char *srcs[] = {S(".")};
+  st_copy_spec spec = spec_of(srcs, 1, "/app/", true);
+  char plain[ST_DIGEST_LEN], d[ST_DIGEST_LEN];
+  sum(f->ctx, &spec, plain);
+  st_ctx_set_hashes(f->ctx, &h);
+  /* unknown: computed as without a memo; files changed just now (the
+   * fixture's) are not remembered, their times could still change unseen */
+  sum(f->ctx, &spec, d);
+  assert_string_equal(d, plain);
+  assert_int_equal(m.n_get, 1);
+  assert_int_equal(m.n_put, 0);
+  assert_true(st_digest_valid(m.fp[0]));
+  /* nothing changed: the same fingerprint */
+  sum(f->ctx, &spec, d);
+  assert_string_equal(m.fp[1], m.fp[0]);
+  /* known: the memo's answer, no files listed */
+  m.know = true;
+  char **files = (char **)&m;
+  assert_int_equal(st_ctx_checksum(f->ctx, &spec, d, &files, NULL), 0);
+  assert_null(files);
+  assert_string_equal(d, "sha256:"
+                         "0000000000000000000000000000000000000000"
+                         "000000000000000000000007");
+  m.know = false;
+  /* same size, mtime put back (touch -r): the ctime moved, a new one */
+  char p[256];
+  path_in(f, "dir/sub/f2", p, sizeof(p));
+  struct stat before;
+  assert_int_equal(stat(p, &before), 0);
+  struct timespec pause = {0, 20 * 1000 * 1000};
+  nanosleep(&pause, NULL); /* past the ctime clock's tick */
+  put(f->root, "dir/sub/f2", "TWO", 0644);
+  struct timespec ts[2] = {before.st_atim, before.st_mtim};
+  assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+  struct stat after;
+  assert_int_equal(stat(p, &after), 0);
+  assert_int_equal(after.st_size, before.st_size);
+  assert_int_equal(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+  sum(f->ctx, &spec, d);
+  assert_int_equal(m.n_get, 4);
+  assert_string_not_equal(m.fp[3], m.fp[0]);
+  assert_string_not_equal(d, plain);
+  /* another destination: another fingerprint */
+  st_copy_spec other = spec_of(srcs, 1, "/elsewhere/", true);
+  sum(f->ctx, &other, d);
+  assert_string_not_equal(m.fp[4], m.fp[3]);
+  st_ctx_set_hashes(f->ctx, NULL);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void) {
@@ -739,6 +817,7 @@ int main(void) {
       T(test_checksum_same_content),
       T(test_checksum_changes),
       T(test_checksum_files),
+      T(test_checksum_memo),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * buffers agrees with OpenSSL at every length around the padding
  * boundaries, and with the FIPS 180-4 examples; a streaming hash that
  * keeps its first bytes and moves to OpenSSL past its limit gives
- * OpenSSL's digest for every way of feeding it, and starts over cleanly. */
+ * OpenSSL's digest for every way of feeding it, and starts over cleanly;
+ * the SHA-NI and the plain C rounds both agree with OpenSSL. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,6 +71,41 @@ static void test_agrees_with_openssl(void **state) {
   free(buf);
 }
 
+/* Both compression functions (SHA extensions where the CPU has them, and
+ * plain C) against OpenSSL, lengths around every padding boundary up to
+ * several blocks, and one long buffer (many blocks in one call). */
+static void agree_all(void) {
+  size_t max = 1100, big = 300 * 1024;
+  unsigned char *buf = malloc(big);
+  assert_non_null(buf);
+  for (size_t i = 0; i < big; i++)
+    buf[i] = (unsigned char)(i * 2654435761u >> 11);
+  for (size_t n = 0; n < max; n++) {
+    unsigned char md[32];
+    char a[ST_DIGEST_LEN], b[ST_DIGEST_LEN];
+    st_sha256_small(buf, n, md);
+    memcpy(a, "sha256:", 7);
+    for (unsigned i = 0; i < 32; i++)
+      snprintf(a + 7 + 2 * i, 3, "%02x", md[i]);
+    reference(buf, n, b);
+    if (strcmp(a, b) != 0)
+      fail_msg("length %zu: %s != %s", n, a, b);
+  }
+  char a[ST_DIGEST_LEN], b[ST_DIGEST_LEN];
+  st_digest_of(buf, big, a);
+  reference(buf, big, b);
+  assert_string_equal(a, b);
+  free(buf);
+}
+
+static void test_both_compressions(void **state) {
+  (void)state;
+  agree_all(); /* the CPU's (SHA-NI on most x86-64 since 2017) */
+  st_sha256_small_force_plain(true);
+  agree_all();
+  st_sha256_small_force_plain(false);
+}
+
 /* Fed in chunks of every size from 1 byte to 300 KiB, across the point
  * where the kept bytes go to OpenSSL (256 KiB), then restarted: each
  * digest is OpenSSL's of the same bytes. */
@@ -111,6 +147,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_known_vectors),
       cmocka_unit_test(test_agrees_with_openssl),
+      cmocka_unit_test(test_both_compressions),
       cmocka_unit_test(test_streaming_across_the_limit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -60,6 +60,12 @@ typedef struct st_ctx_hashes {
   bool (*get)(void *ctx, const struct stat *st, char digest[ST_DIGEST_LEN]);
   void (*put)(void *ctx, const struct stat *st,
               const char digest[ST_DIGEST_LEN]);
+  /* Whole checksums (st_ctx_checksum's out) by the fingerprint of the
+   * stat data of everything a COPY would write (names, device, inode,
+   * type, mode, size, mtime and ctime to the nanosecond, hard links), so an
+   * unchanged source set is neither read nor re-recorded. May be NULL. */
+  bool (*sum_get)(void *ctx, const char *fp, char sum[ST_DIGEST_LEN]);
+  void (*sum_put)(void *ctx, const char *fp, const char *sum);
   void *ctx;
 } st_ctx_hashes;
 
@@ -126,7 +132,13 @@ int st_ctx_write_tar(st_ctx *c, const st_copy_spec *spec, int fd,
  * bytes under the same names give the same checksum. To explain a miss,
  * *files (may be NULL) receives one "NAME\tDIGEST" line per entry, DIGEST
  * being the sha256 of that entry's record (heap array of heap strings,
- * NULL-terminated), which the cache stores. */
+ * NULL-terminated), which the cache stores.
+ *
+ * With hashes whose sum_get knows the fingerprint of the entries' stat
+ * data, the checksum comes from there, nothing is read, and *files is set
+ * to NULL (the caller asks again, with a hashes without sum_get, when it
+ * needs them). Otherwise, when no entry changed in the last 2 seconds
+ * (times that could still change unseen), sum_put remembers it. */
 int st_ctx_checksum(st_ctx *c, const st_copy_spec *spec,
                     char out[ST_DIGEST_LEN], char ***files, st_error **err);
 

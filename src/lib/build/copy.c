@@ -390,6 +390,39 @@ static void add_files(json_t *inputs, char **files) {
   json_object_set_new(inputs, "files", obj);
 }
 
+/* The checksum and its "files" (on a miss, when the memo gave the sum
+ * alone): the sources read again, without the memo. */
+static int checksum(st_bstate *st, copy_prep *cp, json_t *inputs, bool memo,
+                    bool *partial, st_error **err) {
+  char sum[ST_DIGEST_LEN];
+  char **files = NULL;
+  st_ctx_hashes full = st->b->hash_ops;
+  bool hashed = cp->ctx == st->b->ctx && st->b->hashes != NULL;
+  if (hashed && !memo) {
+    full.sum_get = NULL;
+    st_ctx_set_hashes(cp->ctx, &full);
+  }
+  st_filehashes_begin(st->b->hashes);
+  int r = st_ctx_checksum(cp->ctx, &cp->spec, sum, &files, err);
+  st_filehashes_end(st->b->hashes);
+  if (hashed && !memo)
+    st_ctx_set_hashes(cp->ctx, &st->b->hash_ops);
+  if (r == 0) {
+    *partial = files == NULL;
+    add_files(inputs, files);
+    json_object_set_new(inputs, "sources", json_string(sum));
+  }
+  for (size_t i = 0; files && files[i]; i++)
+    free(files[i]);
+  free(files);
+  return r;
+}
+
+static int complete(st_bstate *st, st_bstep *step, st_error **err) {
+  bool partial;
+  return checksum(st, step->priv, step->inputs, false, &partial, err);
+}
+
 int st_bcopy_prepare(st_bstate *st, st_bstep *step, st_error **err) {
   const st_df_instr *in = step->in;
   copy_prep *cp = calloc(1, sizeof(*cp));
@@ -419,18 +452,10 @@ int st_bcopy_prepare(st_bstate *st, st_bstep *step, st_error **err) {
   cp->spec.pivots = cp->parents ? cp->pivots : NULL;
   /* shown as written (BuildKit's title); history has no flags */
   step->title = strdup(in->text);
-  char sum[ST_DIGEST_LEN];
-  char **files = NULL;
-  st_filehashes_begin(st->b->hashes);
-  int r = st_ctx_checksum(cp->ctx, &cp->spec, sum, &files, err);
-  st_filehashes_end(st->b->hashes);
-  if (r == 0) {
-    add_files(step->inputs, files);
-    json_object_set_new(step->inputs, "sources", json_string(sum));
-  }
-  for (size_t i = 0; files && files[i]; i++)
-    free(files[i]);
-  free(files);
+  bool partial = false;
+  int r = checksum(st, cp, step->inputs, true, &partial, err);
+  if (partial)
+    step->complete = complete;
   if (r < 0 || step->title == NULL ||
       asprintf(&step->created_by, "%s # buildkit", by.data) < 0)
     return r < 0 ? -1 : st_error_errno(err, ENOMEM, "COPY");

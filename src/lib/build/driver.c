@@ -498,6 +498,9 @@ static int do_step(st_bstate *st, const st_df_instr *in, st_error **err) {
     r = adopt_image(st, hit, err);
     if (r == 0 && step.numbered)
       st_bemit(b, ST_BUILD_STEP_CACHED, step.num, name, NULL, 0);
+  } else if (r == 0 && step.complete &&
+             (r = step.complete(st, &step, err)) < 0) {
+    /* reported below */
   } else if (r == 0) {
     cleanup_free char *why = b->o->no_cache ? strdup("--no-cache")
                              : st->missed   ? steal_pointer(&st->why)
@@ -768,6 +771,14 @@ static void hash_put(void *ctx, const struct stat *st,
   st_filehashes_put(ctx, st, digest);
 }
 
+static bool sum_get(void *ctx, const char *fp, char sum[ST_DIGEST_LEN]) {
+  return st_filehashes_sum_get(ctx, fp, sum);
+}
+
+static void sum_put(void *ctx, const char *fp, const char *sum) {
+  st_filehashes_sum_put(ctx, fp, sum);
+}
+
 static int open_context(st_bctx *b, st_error **err) {
   const st_build_opts *o = b->o;
   if (o->ignore_text && b->ignore == NULL &&
@@ -777,8 +788,11 @@ static int open_context(st_bctx *b, st_error **err) {
     return -1;
   st_error *e = NULL;
   if (b->ctx && st_filehashes_open(b->s, &b->hashes, &e) == 0) {
-    b->hash_ops =
-        (st_ctx_hashes){.get = hash_get, .put = hash_put, .ctx = b->hashes};
+    b->hash_ops = (st_ctx_hashes){.get = hash_get,
+                                  .put = hash_put,
+                                  .sum_get = sum_get,
+                                  .sum_put = sum_put,
+                                  .ctx = b->hashes};
     st_ctx_set_hashes(b->ctx, &b->hash_ops);
   }
   st_error_free(e); /* without it every file is read: slower, not wrong */

@@ -82,6 +82,10 @@ typedef struct st_bstep {
   double t0;
   void *priv; /* the executor's prepared state */
   void (*priv_free)(void *);
+  /* Set when prepare left out inputs that only explaining a miss and the
+   * stored row need (a COPY whose checksum came from the memo has no
+   * "files"): called on a miss, before the explanation. */
+  int (*complete)(st_bstate *st, struct st_bstep *step, st_error **err);
 } st_bstep;
 
 /* ---- driver.c ---- */

@@ -4,7 +4,8 @@
  * history shows it) and, by kind, "args" (build args a RUN sees), "files"
  * (NAME -> content digest of what a COPY writes), "sources" (their
  * checksum), "from" (the image a COPY --from reads). The key is the sha256
- * of that object serialized with sorted keys; the object itself is stored
+ * of that object serialized with sorted keys, "files" left out (the
+ * "sources" checksum covers the same records); the object itself is stored
  * with the cache row, so a miss is explained by comparing the new inputs
  * with the previous row's for the same parent. */
 #include <errno.h>
@@ -20,11 +21,21 @@
 #include "util/buf.h"
 #include "util/cleanup.h"
 
-#define KEY_VERSION "strata-build-cache-v1\n"
+#define KEY_VERSION "strata-build-cache-v2\n"
 
 int st_bkey(const st_bstep *step, char key[ST_DIGEST_LEN], st_error **err) {
-  cleanup_free char *text =
-      json_dumps(step->inputs, JSON_COMPACT | JSON_SORT_KEYS);
+  /* "files" is left out: each line is made of the same records as
+   * "sources", their checksum, so it adds nothing to the key, and a warm
+   * COPY then need not list its files at all (st_ctx_checksum's memo) */
+  json_t *in = step->inputs;
+  cleanup_json json_t *copy = NULL;
+  if (json_object_get(in, "files") && json_object_get(in, "sources")) {
+    if ((copy = json_copy(in)) == NULL)
+      return st_error_errno(err, ENOMEM, "cache key");
+    json_object_del(copy, "files");
+    in = copy;
+  }
+  cleanup_free char *text = json_dumps(in, JSON_COMPACT | JSON_SORT_KEYS);
   if (text == NULL)
     return st_error_errno(err, ENOMEM, "cache key");
   st_sha256 *h = st_sha256_new();

@@ -6,6 +6,7 @@
  * code in digest.c. */
 #include "digest/internal.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 static const uint32_t k[64] = {
@@ -55,13 +56,100 @@ static void block(uint32_t h[8], const unsigned char *p) {
   h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
 }
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+
+/* The same compression with the CPU's SHA extensions (SHA-NI): a warm
+ * build hashes ~100 KB of COPY fingerprint and keys, ~4,000 instructions a
+ * block in plain C, ~10x fewer here. The state lives as ABEF and CDGH, the
+ * layout sha256rnds2 works on; each step below is 4 rounds, the message
+ * schedule a ring of four 4-word vectors. */
+__attribute__((target("sha,sse4.1,ssse3"))) static void
+block_ni(uint32_t h[8], const unsigned char *p, size_t n_blocks) {
+  const __m128i bswap =
+      _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i t = _mm_loadu_si128((const __m128i *)&h[0]);  /* A B C D */
+  __m128i s1 = _mm_loadu_si128((const __m128i *)&h[4]); /* E F G H */
+  t = _mm_shuffle_epi32(t, 0xB1);                       /* B A D C */
+  s1 = _mm_shuffle_epi32(s1, 0x1B);                     /* H G F E */
+  __m128i s0 = _mm_alignr_epi8(t, s1, 8);               /* ABEF */
+  s1 = _mm_blend_epi16(s1, t, 0xF0);                    /* CDGH */
+  for (; n_blocks > 0; n_blocks--, p += 64) {
+    __m128i abef = s0, cdgh = s1, m[4];
+    for (int g = 0; g < 16; g++) {
+      __m128i *w = &m[g % 4];
+      if (g < 4)
+        *w = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)),
+                              bswap);
+      else
+        *w = _mm_sha256msg2_epu32(
+            _mm_add_epi32(_mm_sha256msg1_epu32(*w, m[(g + 1) % 4]),
+                          _mm_alignr_epi8(m[(g + 3) % 4], m[(g + 2) % 4], 4)),
+            m[(g + 3) % 4]);
+      __m128i wk =
+          _mm_add_epi32(*w, _mm_loadu_si128((const __m128i *)&k[4 * g]));
+      s1 = _mm_sha256rnds2_epu32(s1, s0, wk);
+      s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(wk, 0x0E));
+    }
+    s0 = _mm_add_epi32(s0, abef);
+    s1 = _mm_add_epi32(s1, cdgh);
+  }
+  t = _mm_shuffle_epi32(s0, 0x1B);  /* A B E F */
+  s1 = _mm_shuffle_epi32(s1, 0xB1); /* G H C D */
+  _mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(t, s1, 0xF0));
+  _mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(s1, t, 8));
+}
+
+/* 1: SHA-NI and the SSE levels block_ni uses; 0: not; -1: not asked yet
+ * (cpuid traps to the hypervisor in a VM: asked once). */
+static int have_ni = -1;
+
+static bool use_ni(void) {
+  int v = __atomic_load_n(&have_ni, __ATOMIC_RELAXED);
+  if (v < 0) {
+    unsigned a, b, c, d;
+    bool sse =
+        __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 19)) && (c & (1u << 9));
+    v = sse && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+    __atomic_store_n(&have_ni, v, __ATOMIC_RELAXED);
+  }
+  return v == 1;
+}
+
+void st_sha256_small_force_plain(bool plain) {
+  __atomic_store_n(&have_ni, plain ? 0 : -1, __ATOMIC_RELAXED);
+}
+#else
+static void block_ni(uint32_t h[8], const unsigned char *p, size_t n_blocks) {
+  for (; n_blocks > 0; n_blocks--, p += 64)
+    block(h, p);
+}
+static bool use_ni(void) {
+  return false;
+}
+void st_sha256_small_force_plain(bool plain) {
+  (void)plain;
+}
+#endif
+
+static void blocks(uint32_t h[8], const unsigned char *p, size_t n_blocks) {
+  if (use_ni()) {
+    block_ni(h, p, n_blocks);
+    return;
+  }
+  for (; n_blocks > 0; n_blocks--, p += 64)
+    block(h, p);
+}
+
 void st_sha256_small(const void *buf, size_t n, unsigned char md[32]) {
   uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
   const unsigned char *p = buf;
   size_t left = n;
-  for (; left >= 64; left -= 64, p += 64)
-    block(h, p);
+  blocks(h, p, left / 64);
+  p += left / 64 * 64;
+  left %= 64;
   unsigned char tail[128];
   memset(tail, 0, sizeof(tail));
   if (left)
@@ -71,9 +159,7 @@ void st_sha256_small(const void *buf, size_t n, unsigned char md[32]) {
   uint64_t bits = (uint64_t)n * 8;
   for (int i = 0; i < 8; i++)
     tail[len - 1 - i] = (unsigned char)(bits >> (8 * i));
-  block(h, tail);
-  if (len == 128)
-    block(h, tail + 64);
+  blocks(h, tail, len / 64);
   for (int i = 0; i < 8; i++) {
     md[4 * i] = (unsigned char)(h[i] >> 24);
     md[4 * i + 1] = (unsigned char)(h[i] >> 16);

@@ -210,7 +210,7 @@ int st_cache_count(st_store *s, int64_t *rows, st_error **err) {
 
 struct st_filehashes {
   st_store *s;
-  sqlite3_stmt *get, *put;
+  sqlite3_stmt *get, *put, *sum_get, *sum_put;
   bool in_tx;
 };
 
@@ -226,7 +226,13 @@ int st_filehashes_open(st_store *s, st_filehashes **out, st_error **err) {
       st_db_prepare(s,
                     "INSERT OR REPLACE INTO file_hashes (dev, ino, size, "
                     "mtime, ctime, digest) VALUES (?,?,?,?,?,?)",
-                    &h->put, err) < 0) {
+                    &h->put, err) < 0 ||
+      st_db_prepare(s, "SELECT sum FROM copy_sums WHERE fp = ?", &h->sum_get,
+                    err) < 0 ||
+      st_db_prepare(s,
+                    "INSERT OR REPLACE INTO copy_sums (fp, sum, used) "
+                    "VALUES (?,?,?)",
+                    &h->sum_put, err) < 0) {
     st_filehashes_close(h);
     return -1;
   }
@@ -272,6 +278,34 @@ void st_filehashes_put(st_filehashes *h, const struct stat *st,
   (void)sqlite3_step(h->put);
 }
 
+bool st_filehashes_sum_get(st_filehashes *h, const char *fp,
+                           char sum[ST_DIGEST_LEN]) {
+  sqlite3_reset(h->sum_get);
+  sqlite3_bind_text(h->sum_get, 1, fp, -1, SQLITE_STATIC);
+  bool ok = false;
+  if (sqlite3_step(h->sum_get) == SQLITE_ROW) {
+    const char *d = (const char *)sqlite3_column_text(h->sum_get, 0);
+    ok = d && strlen(d) < ST_DIGEST_LEN;
+    if (ok)
+      memcpy(sum, d, strlen(d) + 1);
+  }
+  sqlite3_reset(h->sum_get); /* ends the statement's read */
+  return ok;
+}
+
+void st_filehashes_sum_put(st_filehashes *h, const char *fp, const char *sum) {
+  if (!h->in_tx)
+    return;
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  sqlite3_reset(h->sum_put);
+  sqlite3_bind_text(h->sum_put, 1, fp, -1, SQLITE_STATIC);
+  sqlite3_bind_text(h->sum_put, 2, sum, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(h->sum_put, 3, ns(&now));
+  (void)sqlite3_step(h->sum_put);
+  sqlite3_reset(h->sum_put);
+}
+
 void st_filehashes_begin(st_filehashes *h) {
   st_error *e = NULL;
   if (h && !h->in_tx && st_tx_begin(h->s, &e) == 0)
@@ -298,9 +332,11 @@ void st_filehashes_close(st_filehashes *h) {
   st_filehashes_end(h);
   sqlite3_finalize(h->get);
   sqlite3_finalize(h->put);
+  sqlite3_finalize(h->sum_get);
+  sqlite3_finalize(h->sum_put);
   free(h);
 }
 
 int st_filehashes_clear(st_store *s, st_error **err) {
-  return st_db_exec(s, "DELETE FROM file_hashes", err);
+  return st_db_exec(s, "DELETE FROM file_hashes; DELETE FROM copy_sums", err);
 }

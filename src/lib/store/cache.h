@@ -79,6 +79,12 @@ bool st_filehashes_get(st_filehashes *h, const struct stat *st,
  * same times (git's "racy" entries). */
 void st_filehashes_put(st_filehashes *h, const struct stat *st,
                        const char digest[ST_DIGEST_LEN]);
+/* Whole-source checksums by stat fingerprint (build/context.h's sum_get
+ * and sum_put): get fills sum when fp is known; put remembers fp -> sum
+ * (only inside begin/end, like put). */
+bool st_filehashes_sum_get(st_filehashes *h, const char *fp,
+                           char sum[ST_DIGEST_LEN]);
+void st_filehashes_sum_put(st_filehashes *h, const char *fp, const char *sum);
 void st_filehashes_begin(st_filehashes *h);
 void st_filehashes_end(st_filehashes *h);
 void st_filehashes_close(st_filehashes *h);

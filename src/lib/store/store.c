@@ -140,6 +140,14 @@ static const char schema_build_outputs[] =
     "CREATE TABLE build_outputs ("
     " image TEXT PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE);";
 
+/* Checksums of whole COPY sources by a fingerprint of their stat data
+ * (store/cache.h, st_filehashes_sum_get), so a warm COPY of an unchanged
+ * context neither re-hashes nor re-lists its files' records. */
+static const char schema_copy_sums[] = "CREATE TABLE copy_sums ("
+                                       " fp TEXT PRIMARY KEY,"
+                                       " sum TEXT NOT NULL,"
+                                       " used INTEGER NOT NULL);"; /* ns */
+
 /* Schema migrations, applied in order in one transaction: migrations[i]
  * takes the schema from version i to i + 1. Append; never edit a released
  * entry. */
@@ -151,6 +159,7 @@ static const char *const migrations[] = {
     schema_file_hashes,
     schema_volumes,
     schema_build_outputs,
+    schema_copy_sums,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
