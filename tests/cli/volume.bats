@@ -355,13 +355,21 @@ assert v["CreatedAt"].endswith("Z") and "T" in v["CreatedAt"], v'
 
 @test "volume: a store made before volumes existed opens and gains them" {
   "$STRATA" images -q >/dev/null
-  # Back to schema 5: drop what versions 6 (volumes) and 7 (build outputs)
-  # added.
-  sqlite3 "$STRATA_ROOT/strata.db" 'DROP TABLE build_outputs; DROP TABLE container_volumes; DROP TABLE volumes; PRAGMA user_version=5;'
+  local latest
+  latest=$(sqlite3 "$STRATA_ROOT/strata.db" 'PRAGMA user_version')
+  # Back to schema 5: drop every table that versions 6 and later added
+  # (volumes, build outputs, and whatever came after).
+  local v5=" build_cache compressed containers digests file_hashes image_layers images layers remote_blobs tags "
+  local t drop=""
+  for t in $(sqlite3 "$STRATA_ROOT/strata.db" "SELECT name FROM sqlite_master WHERE type = 'table'"); do
+    [[ $v5 == *" $t "* ]] || drop="$drop DROP TABLE $t;"
+  done
+  [[ $drop == *volumes* ]]
+  sqlite3 "$STRATA_ROOT/strata.db" "PRAGMA foreign_keys=OFF; $drop PRAGMA user_version=5;"
   run --separate-stderr "$STRATA" images -q
   assert_status 0
   assert_match "$output" '^[0-9a-f]{12}$'
-  assert_eq "$(sqlite3 "$STRATA_ROOT/strata.db" 'PRAGMA user_version')" 7
+  assert_eq "$(sqlite3 "$STRATA_ROOT/strata.db" 'PRAGMA user_version')" "$latest"
   run --separate-stderr "$STRATA" run --rm -v after:/d busybox true
   assert_status 0
   run --separate-stderr "$STRATA" system check
