@@ -54,53 +54,96 @@ export STRATA_ROOT=$work/root
 
 n=0
 failed=0
+jobs=${VALGRIND_JOBS:-$(nproc 2>/dev/null || echo 1)}
 
-# vg NAME EXPECTED_STATUS DIR CMD...: runs CMD in DIR under memcheck and
-# prints one TAP line. Logs go to one file per process (%p), so a forked
-# child's report is not lost.
-vg() {
-  local name=$1 want=$2 dir=$3
-  shift 3
-  if [ -n "$filter" ] && [[ $name != *"$filter"* ]]; then
-    return 0
-  fi
-  n=$((n + 1))
-  rm -rf "$work/log" && mkdir "$work/log"
+# vg_run ID NAME EXPECTED_STATUS DIR CMD...: runs CMD in DIR under memcheck
+# and writes its TAP line (without the number) and report to
+# $work/ID/result. Logs go to one file per process (%p), so a forked
+# child's report is not lost. Runs with other IDs may go on at once.
+vg_run() {
+  local id=$1 name=$2 want=$3 dir=$4
+  shift 4
+  local w=$work/$id
+  rm -rf "$w" && mkdir -p "$w/log"
   (cd "$dir" && CMOCKA_MESSAGE_OUTPUT=TAP exec timeout -k 10 "$timeout_s" \
     valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
-    --error-exitcode=99 --track-fds=no --log-file="$work/log/vg.%p" "$@") \
-    >"$work/stdout" 2>"$work/stderr" </dev/null
+    --error-exitcode=99 --track-fds=no --log-file="$w/log/vg.%p" "$@") \
+    >"$w/stdout" 2>"$w/stderr" </dev/null
   local rc=$? why=""
   if [ "$rc" -eq 99 ]; then
     why="valgrind reported errors"
   elif [ "$rc" -ne "$want" ]; then
     why="exited with status $rc, expected $want"
-  elif cat "$work"/log/vg.* | grep -q '^==[0-9]*=='; then
+  elif cat "$w"/log/vg.* | grep -q '^==[0-9]*=='; then
     # "==PID==" lines are errors; "--PID--" lines are valgrind's own
     # warnings (an unhandled syscall such as openat2 fails with ENOSYS, so
     # strata's fallback runs).
     why="valgrind reported errors in a child process"
   fi
   if [ -z "$why" ]; then
-    echo "ok $n - $name"
+    echo "ok - $name" >"$w/result"
     return 0
   fi
-  failed=$((failed + 1))
-  echo "not ok $n - $name: $why"
   {
-    echo "--- command: $*"
-    echo "--- stderr:"
-    tail -n 20 "$work/stderr"
-    echo "--- valgrind:"
-    cat "$work"/log/vg.*
-  } | sed 's/^/# /'
+    echo "not ok - $name: $why"
+    {
+      echo "--- command: $*"
+      echo "--- stderr:"
+      tail -n 20 "$w/stderr"
+      echo "--- valgrind:"
+      cat "$w"/log/vg.*
+    } | sed 's/^/# /'
+  } >"$w/result"
+}
+
+# report ID: prints the result of run ID with the next TAP number.
+report() {
+  local w=$work/$1 line
+  n=$((n + 1))
+  if [ ! -f "$w/result" ]; then
+    failed=$((failed + 1))
+    echo "not ok $n - $1: no result"
+    return
+  fi
+  IFS= read -r line <"$w/result"
+  case $line in
+  "not ok - "*) failed=$((failed + 1)) ;;
+  esac
+  echo "${line/ - / $n - }"
+  tail -n +2 "$w/result"
+}
+
+wanted() {
+  [ -z "$filter" ] || [[ $1 == *"$filter"* ]]
+}
+
+# vg NAME EXPECTED_STATUS DIR CMD...: one run, reported at once.
+vg() {
+  wanted "$1" || return 0
+  vg_run one "$@"
+  report one
 }
 
 # --- unit tests -------------------------------------------------------------
+# Each binary has its own fixtures, so they run $jobs at a time (memcheck is
+# single-threaded and slow: this halves the wall time on two cores); the
+# results are printed in order.
 shopt -s nullglob
+units=()
 for f in "$build"/test_*; do
   [ -f "$f" ] && [ -x "$f" ] || continue
-  vg "valgrind unit/$(basename "$f")" 0 "$build" "$f"
+  wanted "valgrind unit/$(basename "$f")" && units+=("$f")
+done
+for i in "${!units[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
+    wait -n
+  done
+  vg_run "u$i" "valgrind unit/$(basename "${units[$i]}")" 0 "$build" \
+    "${units[$i]}" &
+done
+wait
+for i in "${!units[@]}"; do
+  report "u$i"
 done
 
 # --- CLI commands against a throwaway store ----------------------------------
