@@ -110,7 +110,26 @@ static char *command_text(const char *cmd, bool no_trunc) {
   return st_buf_steal(&b);
 }
 
-static json_t *row(const st_container *c, bool no_trunc, int64_t now) {
+/* Docker's IMAGE column: the name the container was made from while it
+ * still names the container's image; once that name is gone or names
+ * another image (re-tagged, pulled again, `rmi -f`), the image ID. */
+static char *image_text(st_store *s, const st_container *c, bool no_trunc) {
+  st_image img = {0};
+  st_error *err = NULL;
+  bool same = st_image_resolve(s, c->image_ref, &img, &err) == 0 &&
+              strcmp(img.id, c->image) == 0;
+  st_image_clear(&img);
+  st_error_free(err);
+  if (same)
+    return strdup(c->image_ref);
+  if (no_trunc)
+    return strdup(c->image);
+  return strndup(st_digest_hex(c->image), 12);
+}
+
+static json_t *row(st_store *s, const st_container *c, bool no_trunc,
+                   int64_t now) {
+  cleanup_free char *image = image_text(s, c, no_trunc);
   cleanup_free char *status = status_text(c, now);
   cleanup_free char *cmd = command_text(c->command, no_trunc);
   cleanup_free char *since =
@@ -118,10 +137,10 @@ static json_t *row(const st_container *c, bool no_trunc, int64_t now) {
   cleanup_free char *at = st_format_created_at(c->created / 1000000000);
   return json_pack("{s:s%, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID",
                    c->id, no_trunc ? (size_t)64 : (size_t)12, "Image",
-                   c->image_ref, "Command", cmd ? cmd : "", "RunningFor",
-                   since ? since : "", "CreatedAt", at ? at : "", "Status",
-                   status ? status : "", "Ports", "", "Names", c->name, "State",
-                   st_ct_state_name(c->state));
+                   image ? image : c->image_ref, "Command", cmd ? cmd : "",
+                   "RunningFor", since ? since : "", "CreatedAt", at ? at : "",
+                   "Status", status ? status : "", "Ports", "", "Names",
+                   c->name, "State", st_ct_state_name(c->state));
 }
 
 typedef struct ps_opts {
@@ -158,7 +177,7 @@ static int list(st_store *s, const ps_opts *o, st_ct_filter *f) {
     if (o->quiet)
       printf("%.*s\n", o->no_trunc ? 64 : 12, v[i].id);
     else
-      json_array_append_new(rows, row(&v[i], o->no_trunc, now));
+      json_array_append_new(rows, row(s, &v[i], o->no_trunc, now));
   }
   int code =
       o->quiet ? 0 : cli_print_rows(o->format, default_table, headers, rows);

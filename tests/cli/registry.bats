@@ -239,3 +239,17 @@ $R:latest"
   assert_status 1
   assert_error_line "no matching manifest for linux/s390x in the manifest list entries"
 }
+
+@test "registry: rmi of a pulled image untags its tag and its repo digest, then deletes it and its layer" {
+  id=$(push_busybox "$R:latest")
+  "$STRATA" rmi "$R:latest" >/dev/null
+  "$STRATA" pull -q "$R:latest" >/dev/null
+  digest=$("$STRATA" image inspect --format '{{index .RepoDigests 0}}' "$R:latest")
+  layer=$("$STRATA" image inspect --format '{{index .RootFS.Layers 0}}' "$R:latest")
+  run --separate-stderr "$STRATA" rmi "$R:latest"
+  assert_status 0
+  assert_eq "$output" "Untagged: $R:latest
+Untagged: $digest
+Deleted: $id
+Deleted: $layer"
+}

@@ -140,6 +140,17 @@ static const char schema_build_outputs[] =
     "CREATE TABLE build_outputs ("
     " image TEXT PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE);";
 
+/* Images `rmi -f` deleted while containers still use them. Docker deletes
+ * the image record and the containers keep their layers: here the row
+ * stays, without tags or repo digests, so the containers keep their layer
+ * chain (rows, blobs, unpacked trees), but no name, ID, listing or prune
+ * sees it. It goes for good with the last container that uses it
+ * (st_images_purge_removed); pulling, loading or building it again brings
+ * it back. */
+static const char schema_removed_images[] =
+    "CREATE TABLE removed_images ("
+    " image TEXT PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE);";
+
 /* Schema migrations, applied in order in one transaction: migrations[i]
  * takes the schema from version i to i + 1. Append; never edit a released
  * entry. */
@@ -151,6 +162,7 @@ static const char *const migrations[] = {
     schema_file_hashes,
     schema_volumes,
     schema_build_outputs,
+    schema_removed_images,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
