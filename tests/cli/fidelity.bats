@@ -252,5 +252,24 @@ Deleted: $d0"
   case $upper$lower in "$STRATA_ROOT"/layers/*/diff"$STRATA_ROOT"/layers/*/diff) ;; *) false ;; esac
   run --separate-stderr "$STRATA" image inspect two
   keys=$(printf '%s' "$output" | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)[0]))')
-  assert_eq "$keys" "Id RepoTags RepoDigests Parent Comment Created DockerVersion Author Config Architecture Os Size GraphDriver RootFS Metadata"
+  assert_eq "$keys" "Id RepoTags RepoDigests Parent Comment Created DockerVersion Author Architecture Os Size GraphDriver RootFS Metadata Config"
+}
+
+@test "image inspect: Config has Docker 28.3's key set: eight keys always (null or \"\"), the others only when set, sorted" {
+  import_busybox busybox:plain >/dev/null
+  run --separate-stderr "$STRATA" image inspect --format '{{json .Config}}' busybox:plain
+  assert_status 0
+  assert_eq "$output" '{"Cmd":null,"Entrypoint":null,"Env":null,"Labels":null,"OnBuild":null,"User":"","Volumes":null,"WorkingDir":""}'
+  import_busybox -c 'CMD ["sh"]' -c 'ENV A=b' -c 'EXPOSE 80' -c 'STOPSIGNAL SIGTERM' \
+    -c 'LABEL k=v' -c 'USER nobody' -c 'WORKDIR /tmp' -c 'VOLUME /data' busybox:full >/dev/null
+  run --separate-stderr "$STRATA" image inspect --format '{{json .Config}}' busybox:full
+  assert_eq "$output" '{"Cmd":["sh"],"Entrypoint":null,"Env":["A=b"],"ExposedPorts":{"80/tcp":{}},"Labels":{"k":"v"},"OnBuild":null,"StopSignal":"SIGTERM","User":"nobody","Volumes":{"/data":{}},"WorkingDir":"/tmp"}'
+  # the same object in the plain output, as the last key
+  run --separate-stderr "$STRATA" image inspect busybox:full
+  printf '%s' "$output" | python3 -c '
+import json, sys
+o = json.load(sys.stdin)[0]
+assert list(o)[-1] == "Config", list(o)
+assert list(o["Config"]) == sorted(o["Config"]), list(o["Config"])
+'
 }
