@@ -8,6 +8,7 @@
 #include "store/layers.h"
 #include "store/usage.h"
 #include "util/cleanup.h"
+#include "util/log.h"
 
 void st_rmi_result_clear(st_rmi_result *r) {
   st_strv_free(r->untagged, r->n_untagged);
@@ -164,6 +165,10 @@ static int remove_in_tx(st_store *s, const char *ref, bool force,
     return r;
   /* Forced past stopped containers: Docker deletes the image record and
    * the containers keep its layers; the row stays hidden for them. */
+  if (used)
+    st_debug("rmi: %s is used by stopped container %.12s: deleted for the "
+             "user, its layers kept for the container",
+             id, user);
   r = used ? st_image_hide(s, id, err) : delete_with_layers(s, id, out, err);
   if (r == 0)
     memcpy(out->deleted, id, ST_DIGEST_LEN);

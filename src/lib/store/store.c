@@ -13,6 +13,7 @@
 #include "store/internal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/log.h"
 
 static const char schema_v1[] =
     "CREATE TABLE images ("
@@ -260,6 +261,9 @@ static int init_schema(st_store *s, st_error **err) {
   version = schema_version(s, err);
   if (version < 0)
     goto fail;
+  if (version < SCHEMA_VERSION)
+    st_debug("store %s: schema version %d -> %d", s->root, version,
+             SCHEMA_VERSION);
   for (; version < SCHEMA_VERSION; version++)
     if (st_db_exec(s, migrations[version], err) < 0)
       goto fail;
@@ -406,6 +410,8 @@ int st_store_open(const char *root, st_store **out, st_error **err) {
   /* Alone: a container directory without a row (or a row without its
    * directory) is what a killed `run`/`create`/`rm` left; nobody can be
    * between the two steps now. */
+  st_debug("store %s opened%s", root,
+           alone ? " (no other process uses it: sweeping leftovers)" : "");
   if (alone)
     st_containers_sweep(s);
   /* Not busy until it writes or reads blobs (st_store_busy). */
