@@ -128,8 +128,7 @@ static void print_tables(void) {
       size_t len = strcspn(p, "|");
       char var[64];
       var_name(p, len, var, sizeof(var));
-      printf("_strata_flags_%s='%s'\n", var,
-             flags.data ? flags.data + 1 : "");
+      printf("_strata_flags_%s='%s'\n", var, flags.data ? flags.data + 1 : "");
       const char *sp = memchr(p, ' ', len);
       cleanup_free char *name = strndup(p, len);
       if (sp == NULL) {
