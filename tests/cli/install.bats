@@ -54,3 +54,38 @@ ls"
   assert_status 1
   assert_contains "$stderr" 'unsupported shell "zsh"'
 }
+
+@test "make install: PREFIX and DESTDIR; binary, bash completion and man pages from --help; make uninstall" {
+  command -v make >/dev/null || skip "make is not installed"
+  dest=$BATS_TEST_TMPDIR/dest
+  # -o build: install the binary under test, do not rebuild
+  run make -C "$REPO_ROOT" -o build install BUILD="$(dirname "$STRATA")" \
+    DESTDIR="$dest" PREFIX=/opt/st
+  assert_status 0
+  [ -x "$dest/opt/st/bin/strata" ]
+  run "$dest/opt/st/bin/strata" --version
+  assert_eq "$output" "$("$STRATA" --version)"
+  comp=$dest/opt/st/share/bash-completion/completions/strata
+  cmp "$comp" <("$STRATA" completion bash)
+  man1=$dest/opt/st/share/man/man1
+  [ -f "$man1/strata.1" ] && [ -f "$man1/strata-ps.1" ] &&
+    [ -f "$man1/strata-image-ls.1" ] && [ -f "$man1/strata-system-df.1" ]
+  # one page per command the help lists
+  n=$("$STRATA" --help | sed -n '/^Commands:/,/^$/p' | grep -c '^  [a-z]')
+  [ "$(ls "$man1" | grep -Ec '^strata-[a-z]+\.1$')" -ge "$n" ]
+  # pages render cleanly and say what --help says
+  run groff -man -Tutf8 -ww -z "$man1/strata-ps.1"
+  assert_eq "$output" ""
+  page=$(MANWIDTH=200 man -l "$man1/strata-ps.1" 2>/dev/null | col -b)
+  assert_contains "$page" "strata-ps - List containers"
+  assert_contains "$page" "strata ps [OPTIONS]"
+  assert_match "$page" $'-s, --size\n[[:space:]]+Display total file sizes'
+  # a relative PREFIX is refused with a clear message
+  run make -C "$REPO_ROOT" -o build install BUILD="$(dirname "$STRATA")" \
+    DESTDIR="$dest" PREFIX=opt
+  assert_failure
+  assert_contains "$output" "PREFIX must be an absolute path"
+  run make -C "$REPO_ROOT" uninstall DESTDIR="$dest" PREFIX=/opt/st
+  assert_status 0
+  [ -z "$(find "$dest/opt/st" -type f)" ]
+}
