@@ -355,13 +355,13 @@ assert v["CreatedAt"].endswith("Z") and "T" in v["CreatedAt"], v'
 
 @test "volume: a store made before volumes existed opens and gains them" {
   "$STRATA" images -q >/dev/null
-  # Back to schema 5: drop what versions 6 (volumes) and 7 (build outputs)
-  # added.
-  sqlite3 "$STRATA_ROOT/strata.db" 'DROP TABLE build_outputs; DROP TABLE container_volumes; DROP TABLE volumes; PRAGMA user_version=5;'
+  # Back to schema 5: drop what versions 6 (volumes), 7 (build outputs)
+  # and 8 (removed images) added.
+  sqlite3 "$STRATA_ROOT/strata.db" 'DROP TABLE removed_images; DROP TABLE build_outputs; DROP TABLE container_volumes; DROP TABLE volumes; PRAGMA user_version=5;'
   run --separate-stderr "$STRATA" images -q
   assert_status 0
   assert_match "$output" '^[0-9a-f]{12}$'
-  assert_eq "$(sqlite3 "$STRATA_ROOT/strata.db" 'PRAGMA user_version')" 7
+  assert_eq "$(sqlite3 "$STRATA_ROOT/strata.db" 'PRAGMA user_version')" 8
   run --separate-stderr "$STRATA" run --rm -v after:/d busybox true
   assert_status 0
   run --separate-stderr "$STRATA" system check
