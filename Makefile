@@ -3,8 +3,11 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
-.PHONY: all deps test-deps build asan test unit cli style demo bench clean
+.PHONY: all deps test-deps build asan test unit cli style demo bench clean \
+	install uninstall
 
 all: build
 
@@ -41,6 +44,17 @@ test: test-deps asan build
 
 style:
 	@scripts/check-style.sh
+
+# The binary, bash completion and man pages (made from the --help texts)
+# under $(DESTDIR)$(PREFIX).
+install: build
+	@scripts/install.sh $(BUILD)/strata "$(DESTDIR)" "$(PREFIX)"
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/strata \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/strata \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/strata.1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/strata-*.1
 
 demo: build
 	@scripts/demo.sh $(BUILD)/strata

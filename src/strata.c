@@ -7,6 +7,7 @@
 #include "cmd/cli.h"
 #include "config.h"
 #include "util/cleanup.h"
+#include "util/log.h"
 
 extern const st_command __start_strata_cmds[];
 extern const st_command __stop_strata_cmds[];
@@ -248,6 +249,8 @@ int main(int argc, char **argv) {
     cli.root = getenv("STRATA_ROOT");
   if (cli.root == NULL || cli.root[0] == '\0')
     cli.root = DEFAULT_ROOT;
+  if (cli.log_level >= LOG_DEBUG)
+    st_log_set_debug(cli_debug_sink);
   if (i >= argc) {
     print_help(stdout);
     return 0;

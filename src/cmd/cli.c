@@ -57,6 +57,10 @@ void cli_log(int level, const char *fmt, ...) {
   va_end(ap);
 }
 
+void cli_debug_sink(const char *msg) {
+  cli_log(LOG_DEBUG, "%s", msg);
+}
+
 int cli_usage(const st_command *cmd) {
   fputs(cmd->usage, stdout);
   return 0;

@@ -44,6 +44,8 @@ void cli_print_error(const st_error *err);
 int cli_fail(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The library's debug sink (util/log.h): cli_log at debug level. */
+void cli_debug_sink(const char *msg);
 void cli_log(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

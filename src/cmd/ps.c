@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ct_row.h"
 #include "fmt/units.h"
 #include "fmt/utf8.h"
 #include "format.h"
@@ -36,107 +37,31 @@ ST_COMMAND(ps, "ps|container ls|container list|container ps", run_ps,
            "(includes all states)\n"
            "      --no-trunc        Don't truncate output\n"
            "  -q, --quiet           Only display container IDs\n"
+           "  -s, --size            Display total file sizes\n"
            "  -h, --help            Print usage\n");
 
 static const char default_table[] =
     "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t"
     "{{.Ports}}\t{{.Names}}";
 
-static const struct st_header_name headers[] = {
-    {"ID", "CONTAINER ID"},      {"Image", "IMAGE"},
-    {"Command", "COMMAND"},      {"RunningFor", "CREATED"},
-    {"CreatedAt", "CREATED AT"}, {"Status", "STATUS"},
-    {"Ports", "PORTS"},          {"Names", "NAMES"},
-    {"State", "STATE"},          {NULL, NULL}};
+static const char size_table[] =
+    "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t"
+    "{{.Ports}}\t{{.Names}}\t{{.Size}}";
 
-static char *status_text(const st_container *c, int64_t now) {
-  char *out = NULL;
-  switch (c->state) {
-  case ST_CT_CREATED:
-    return strdup("Created");
-  case ST_CT_RUNNING: {
-    if (c->restarting) { /* Docker: since the exit it restarts after */
-      cleanup_free char *d =
-          st_human_duration((now - c->finished) / 1000000000);
-      if (asprintf(&out, "Restarting (%d) %s ago", c->exit_code, d ? d : "") <
-          0)
-        return NULL;
-      return out;
-    }
-    cleanup_free char *d = st_human_duration((now - c->started) / 1000000000);
-    const char *h = c->health;
-    if (asprintf(&out, "Up %s%s%s%s", d ? d : "", *h ? " (" : "",
-                 strcmp(h, "starting") == 0 ? "health: starting" : h,
-                 *h ? ")" : "") < 0)
-      return NULL;
-    return out;
-  }
-  case ST_CT_EXITED:
-  default: {
-    cleanup_free char *d = st_human_duration((now - c->finished) / 1000000000);
-    if (asprintf(&out, "Exited (%d) %s ago", c->exit_code, d ? d : "") < 0)
-      return NULL;
-    return out;
-  }
-  }
-}
-
-/* Appends c to b as Go's strconv.Quote writes it inside a string. */
-static void quote_byte(st_buf *b, unsigned char c) {
-  static const char esc[] = "\a\b\t\n\v\f\r";
-  static const char letter[] = "abtnvfr";
-  const char *e = c != 0 ? strchr(esc, c) : NULL;
-  if (c == '"' || c == '\\') {
-    char two[2] = {'\\', (char)c};
-    st_buf_append(b, two, 2);
-  } else if (e != NULL) {
-    char two[2] = {'\\', letter[e - esc]};
-    st_buf_append(b, two, 2);
-  } else if (c < 0x20 || c == 0x7f) {
-    st_buf_printf(b, "\\x%02x", c);
-  } else {
-    st_buf_append(b, (const char *)&c, 1);
-  }
-}
-
-/* Docker's COMMAND column: cut to 20 characters with an ellipsis, then
- * quoted as Go's %q does (inner quotes show as \"). */
-static char *command_text(const char *cmd, bool no_trunc) {
-  st_buf b = ST_BUF_INIT;
-  size_t len = strlen(cmd), end = len, runes = 0;
-  for (size_t i = 0; i < len; runes++) {
-    uint32_t r;
-    size_t step = st_utf8_decode((const unsigned char *)cmd + i, len - i, &r);
-    if (runes == 19)
-      end = i;
-    i += step;
-  }
-  bool cut = !no_trunc && runes > 20;
-  st_buf_append(&b, "\"", 1);
-  for (size_t i = 0; i < (cut ? end : len); i++)
-    quote_byte(&b, (unsigned char)cmd[i]);
-  if (cut)
-    st_buf_append(&b, "…", strlen("…"));
-  st_buf_append(&b, "\"", 1);
-  return st_buf_steal(&b);
-}
-
-static json_t *row(const st_container *c, bool no_trunc, int64_t now) {
-  cleanup_free char *status = status_text(c, now);
-  cleanup_free char *cmd = command_text(c->command, no_trunc);
-  cleanup_free char *since =
-      st_created_since(c->created / 1000000000, now / 1000000000);
-  cleanup_free char *at = st_format_created_at(c->created / 1000000000);
-  return json_pack("{s:s%, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID",
-                   c->id, no_trunc ? (size_t)64 : (size_t)12, "Image",
-                   c->image_ref, "Command", cmd ? cmd : "", "RunningFor",
-                   since ? since : "", "CreatedAt", at ? at : "", "Status",
-                   status ? status : "", "Ports", "", "Names", c->name, "State",
-                   c->restarting ? "restarting" : st_ct_state_name(c->state));
-}
+static const struct st_header_name headers[] = {{"ID", "CONTAINER ID"},
+                                                {"Image", "IMAGE"},
+                                                {"Command", "COMMAND"},
+                                                {"RunningFor", "CREATED"},
+                                                {"CreatedAt", "CREATED AT"},
+                                                {"Status", "STATUS"},
+                                                {"Ports", "PORTS"},
+                                                {"Names", "NAMES"},
+                                                {"State", "STATE"},
+                                                {"Size", "SIZE"},
+                                                {NULL, NULL}};
 
 typedef struct ps_opts {
-  bool all, quiet, no_trunc;
+  bool all, quiet, no_trunc, size;
   const char *format;
   long last; /* -n / -l: the last n created, -1: no limit */
   char **filters;
@@ -155,6 +80,8 @@ static int list(st_store *s, const ps_opts *o, st_ct_filter *f) {
   /* -n/-l and a status filter include every state, as Docker. */
   bool all = o->all || o->last >= 0 || st_ct_filter_has(f, "status");
   int64_t now = st_now_ns();
+  /* Docker computes sizes for -s and for a template that uses them */
+  bool size = o->size || (o->format && strstr(o->format, ".Size"));
   json_t *rows = json_array();
   long shown = 0;
   for (size_t i = 0; i < n && (o->last < 0 || shown < o->last); i++) {
@@ -169,10 +96,13 @@ static int list(st_store *s, const ps_opts *o, st_ct_filter *f) {
     if (o->quiet)
       printf("%.*s\n", o->no_trunc ? 64 : 12, v[i].id);
     else
-      json_array_append_new(rows, row(&v[i], o->no_trunc, now));
+      json_array_append_new(
+          rows, cli_container_row(s, &v[i], o->no_trunc, size, now));
   }
   int code =
-      o->quiet ? 0 : cli_print_rows(o->format, default_table, headers, rows);
+      o->quiet ? 0
+               : cli_print_rows(o->format, o->size ? size_table : default_table,
+                                headers, rows);
   json_decref(rows);
   st_containers_free(v, n);
   return code;
@@ -186,6 +116,7 @@ static int run_ps(int argc, char **argv) {
                                        {"filter", required_argument, 0, 'f'},
                                        {"last", required_argument, 0, 'n'},
                                        {"latest", no_argument, 0, 'l'},
+                                       {"size", no_argument, 0, 's'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   ps_opts o = {.last = -1};
@@ -193,11 +124,11 @@ static int run_ps(int argc, char **argv) {
   if (filters == NULL)
     return cli_fail(1, "out of memory");
   o.filters = filters;
-  bool all = false, quiet = false, no_trunc = false;
+  bool all = false, quiet = false, no_trunc = false, size = false;
   const char *format = NULL;
   char *end = NULL;
   int ch;
-  while ((ch = cli_getopt(argc, argv, "aqhf:n:l", opts)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "aqshf:n:l", opts)) != -1) {
     switch (ch) {
     case 'f':
       filters[o.n_filters++] = optarg;
@@ -219,6 +150,9 @@ static int run_ps(int argc, char **argv) {
     case 'q':
       quiet = true;
       break;
+    case 's':
+      size = true;
+      break;
     case 'N':
       no_trunc = true;
       break;
@@ -232,6 +166,7 @@ static int run_ps(int argc, char **argv) {
     }
   }
   o.all = all, o.quiet = quiet, o.no_trunc = no_trunc, o.format = format;
+  o.size = size;
   st_store *s = cli_store();
   if (s == NULL)
     return 1;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pull_progress.h"
 #include "registry/progress.h"
 #include "registry/registry.h"
 #include "util/cleanup.h"
@@ -29,10 +30,18 @@ ST_COMMAND(push, "push|image push", run_push, "Upload an image to a registry",
            "certificates (default true)\n"
            "  -h, --help                        Print usage\n");
 
+/* Docker's push output: on a terminal each layer keeps its line, redrawn
+ * in place as its state changes (as pull's); otherwise one line for each
+ * state a layer reaches. */
 static void on_event(void *ctx, const st_reg_event *ev) {
+  cli_pull_printer *p = ctx;
   if (ev->kind == ST_REG_PUSH_REFERS) {
     printf("The push refers to repository [%s]\n", ev->repo);
     fflush(stdout);
+    return;
+  }
+  if (p->tty) {
+    cli_pull_on_event(p, ev);
     return;
   }
   char buf[160];
@@ -99,8 +108,12 @@ static int run_push(int argc, char **argv) {
     return cli_bad_usage("push", "\"strata push\" requires exactly 1 "
                                  "argument.\nUsage:  strata push [OPTIONS] "
                                  "NAME[:TAG]");
-  if (!quiet)
+  cli_pull_printer printer;
+  cli_pull_printer_init(&printer, stdout);
+  if (!quiet) {
     o.progress = on_event;
+    o.progress_ctx = &printer;
+  }
   st_store *s = cli_store();
   if (s == NULL)
     return 1;

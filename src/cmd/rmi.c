@@ -29,6 +29,8 @@ static void print_result(const st_rmi_result *r) {
   }
   if (r->deleted[0])
     printf("Deleted: %s\n", r->deleted);
+  for (size_t i = 0; i < r->n_layers; i++)
+    printf("Deleted: %s\n", r->layers[i]);
 }
 
 static int run_rmi(int argc, char **argv) {

@@ -8,13 +8,18 @@
 #include <string.h>
 #include <time.h>
 
+#include <errno.h>
+
 #include "build/build.h"
 #include "cli.h"
+#include "ct_row.h"
 #include "fmt/units.h"
 #include "format.h"
 #include "ref/ref.h"
+#include "runtime/runtime.h"
 #include "runtime/volumes.h"
 #include "store/usage.h"
+#include "store/volumes.h"
 #include "util/cleanup.h"
 
 static int run_df(int argc, char **argv);
@@ -148,8 +153,62 @@ static json_t *volume_rows(void) {
   return vu.rows;
 }
 
-static int print_summary(const st_usage *u, const st_build_usage *bu,
-                         const char *format) {
+/* The containers as `system df` counts them: each one's writable-layer
+ * bytes (Docker's SizeRw); running ones are active, the rest reclaimable. */
+typedef struct ct_usage {
+  st_container *v;
+  size_t n;
+  int64_t *rw;
+  int64_t active, size, reclaimable;
+} ct_usage;
+
+static void ct_usage_clear(ct_usage *cu) {
+  st_containers_free(cu->v, cu->n);
+  free(cu->rw);
+  memset(cu, 0, sizeof(*cu));
+}
+
+static int ct_usage_get(st_store *s, ct_usage *cu, st_error **err) {
+  memset(cu, 0, sizeof(*cu));
+  if (st_container_list(s, &cu->v, &cu->n, err) < 0)
+    return -1;
+  cu->rw = calloc(cu->n ? cu->n : 1, sizeof(*cu->rw));
+  if (cu->rw == NULL) {
+    ct_usage_clear(cu);
+    return st_error_errno(err, ENOMEM, "system df");
+  }
+  for (size_t i = 0; i < cu->n; i++) {
+    st_container_refresh(s, &cu->v[i]);
+    cu->rw[i] = st_container_size_rw(s, cu->v[i].id);
+    cu->size += cu->rw[i];
+    if (cu->v[i].state == ST_CT_RUNNING)
+      cu->active++;
+    else
+      cu->reclaimable += cu->rw[i];
+  }
+  return 0;
+}
+
+/* `-v` rows: ps's columns (the writable layer's size only: Docker leaves
+ * the virtual size out here) plus LocalVolumes. */
+static json_t *container_rows(st_store *s, const ct_usage *cu, bool trunc) {
+  int64_t now = st_now_ns();
+  json_t *rows = json_array();
+  for (size_t i = 0; i < cu->n; i++) {
+    json_t *r = cli_container_row(s, &cu->v[i], !trunc, false, now);
+    if (r == NULL)
+      continue;
+    json_object_set_new(r, "Size", take_string(st_human_size(cu->rw[i])));
+    json_object_set_new(
+        r, "LocalVolumes",
+        count_string(st_container_volume_count(s, cu->v[i].id)));
+    json_array_append_new(rows, r);
+  }
+  return rows;
+}
+
+static int print_summary(const st_usage *u, const ct_usage *cu,
+                         const st_build_usage *bu, const char *format) {
   st_volumes_usage vu;
   volumes_usage(&vu);
   json_decref(vu.rows);
@@ -157,7 +216,9 @@ static int print_summary(const st_usage *u, const st_build_usage *bu,
   json_array_append_new(rows, summary_row("Images", (int64_t)u->n_images,
                                           (int64_t)u->active, u->size,
                                           u->reclaimable));
-  json_array_append_new(rows, summary_row("Containers", 0, 0, 0, 0));
+  json_array_append_new(rows,
+                        summary_row("Containers", (int64_t)cu->n, cu->active,
+                                    cu->size, cu->reclaimable));
   json_array_append_new(rows, summary_row("Local Volumes", vu.total, vu.active,
                                           vu.size, vu.reclaimable));
   json_array_append_new(rows, summary_row("Build Cache", bu->entries, 0,
@@ -216,14 +277,16 @@ static json_t *image_rows(const st_usage *u, bool trunc) {
 }
 
 /* The default `-v` layout: one table per kind of object. */
-static int print_verbose_tables(const st_usage *u) {
+static int print_verbose_tables(st_store *s, const st_usage *u,
+                                const ct_usage *cu) {
   json_t *images = image_rows(u, true);
+  json_t *containers = container_rows(s, cu, true);
   json_t *none = json_array();
   fputs("Images space usage:\n\n", stdout);
   int code = cli_print_rows(NULL, image_table, image_headers, images);
   if (code == 0) {
     fputs("\nContainers space usage:\n\n", stdout);
-    code = cli_print_rows(NULL, container_table, container_headers, none);
+    code = cli_print_rows(NULL, container_table, container_headers, containers);
   }
   if (code == 0) {
     fputs("\nLocal Volumes space usage:\n\n", stdout);
@@ -236,16 +299,18 @@ static int print_verbose_tables(const st_usage *u) {
     code = cli_print_rows(NULL, cache_table, cache_headers, none);
   }
   json_decref(images);
+  json_decref(containers);
   json_decref(none);
   return code;
 }
 
 /* `-v --format T`: T runs once over {Images, Containers, Volumes,
  * BuildCache}, as in Docker. */
-static int print_verbose_template(const st_usage *u, const char *format) {
+static int print_verbose_template(st_store *s, const st_usage *u,
+                                  const ct_usage *cu, const char *format) {
   json_t *dot = json_object();
   json_object_set_new(dot, "Images", image_rows(u, false));
-  json_object_set_new(dot, "Containers", json_array());
+  json_object_set_new(dot, "Containers", container_rows(s, cu, false));
   json_object_set_new(dot, "Volumes", volume_rows());
   json_object_set_new(dot, "BuildCache", json_array());
   json_t *rows = json_array();
@@ -299,12 +364,19 @@ static int run_df(int argc, char **argv) {
     cli_print_error(err);
     return 1;
   }
+  ct_usage cu;
+  if (ct_usage_get(s, &cu, &err) < 0) {
+    st_usage_clear(&u);
+    cli_print_error(err);
+    return 1;
+  }
   if (!verbose)
-    code = print_summary(&u, &bu, format);
+    code = print_summary(&u, &cu, &bu, format);
   else if (format == NULL || strcmp(format, "table") == 0)
-    code = print_verbose_tables(&u);
+    code = print_verbose_tables(s, &u, &cu);
   else
-    code = print_verbose_template(&u, format);
+    code = print_verbose_template(s, &u, &cu, format);
+  ct_usage_clear(&cu);
   st_usage_clear(&u);
   return code;
 }

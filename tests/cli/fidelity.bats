@@ -67,6 +67,94 @@ setup() {
   "$STRATA" rm -f up >/dev/null
 }
 
+@test "rmi -f of an image a stopped container uses: Untagged, Deleted; the container keeps its layers and starts; ps shows the image ID" {
+  id=$(import_busybox --change 'LABEL v=used' used:1)
+  "$STRATA" run --name st used:1 sh -c 'cat /f 2>/dev/null; echo kept >/f' >/dev/null
+  run --separate-stderr "$STRATA" rmi -f used:1
+  assert_status 0
+  # the container holds the layers: no layer is freed, so no layer line
+  assert_eq "$output" "Untagged: used:1
+Deleted: $id"
+  run --separate-stderr "$STRATA" image inspect "$id"
+  assert_status 1
+  assert_contains "$stderr" "No such image"
+  run --separate-stderr "$STRATA" images -q --no-trunc
+  assert_eq "$output" "$("$STRATA" image inspect --format '{{.Id}}' busybox)"
+  run --separate-stderr "$STRATA" rmi "$id"
+  assert_status 1
+  run --separate-stderr "$STRATA" ps -a -f name=st --format '{{.Image}}'
+  assert_eq "$output" "$(short_id "$id")"
+  run --separate-stderr "$STRATA" ps -a -f name=st --no-trunc --format '{{.Image}}'
+  assert_eq "$output" "$id"
+  run --separate-stderr "$STRATA" inspect --format '{{.Image}} {{.Config.Image}}' st
+  assert_eq "$output" "$id used:1"
+  # its file system is intact: the upper layer and the image's files
+  run --separate-stderr "$STRATA" start -a st
+  assert_status 0
+  assert_eq "$output" "kept"
+  run --separate-stderr "$STRATA" system check
+  assert_status 0
+  # busybox shares the layer with the hidden image: deleting busybox frees
+  # no layer while the container exists
+  bid=$("$STRATA" image inspect --format '{{.Id}}' busybox)
+  run --separate-stderr "$STRATA" rmi busybox
+  assert_eq "$output" "Untagged: busybox:latest
+Deleted: $bid"
+  # the last user gone, the image and its layers go too
+  "$STRATA" rm st >/dev/null
+  assert_store_empty_and_clean
+  run find "$STRATA_ROOT/blobs" "$STRATA_ROOT/layers" -mindepth 1 -type f
+  assert_eq "$output" ""
+}
+
+@test "rmi -f of a used image, then the same image again (load): it is an image again" {
+  id=$(import_busybox --change 'LABEL v=again' again:1)
+  "$STRATA" save -o "$BATS_TEST_TMPDIR/a.tar" again:1
+  "$STRATA" create --name st again:1 true >/dev/null
+  "$STRATA" rmi -f again:1 >/dev/null
+  run --separate-stderr "$STRATA" load -i "$BATS_TEST_TMPDIR/a.tar"
+  assert_status 0
+  run --separate-stderr "$STRATA" image inspect --format '{{.Id}} {{.RepoTags}}' "$id"
+  assert_status 0
+  assert_eq "$output" "$id [again:1]"
+  run --separate-stderr "$STRATA" ps -a -f name=st --format '{{.Image}}'
+  assert_eq "$output" "again:1"
+  "$STRATA" rmi -f again:1 >/dev/null
+  run --separate-stderr "$STRATA" tag "$id" again:2
+  assert_status 1
+  run --separate-stderr "$STRATA" ps -a -f name=st --format '{{.Image}}'
+  assert_eq "$output" "$(short_id "$id")"
+  "$STRATA" rm st >/dev/null
+  run --separate-stderr "$STRATA" system check
+  assert_status 0
+  run --separate-stderr "$STRATA" load -i "$BATS_TEST_TMPDIR/a.tar"
+  assert_status 0
+  run --separate-stderr "$STRATA" image inspect --format '{{.Id}}' again:1
+  assert_eq "$output" "$id"
+}
+
+@test "rmi prints a Deleted: line for each layer it frees (chain IDs, top first), none for a shared one" {
+  "$STRATA" run --name mk busybox sh -c 'echo one >/one' >/dev/null
+  "$STRATA" commit mk two:1 >/dev/null
+  "$STRATA" rm mk >/dev/null
+  id=$("$STRATA" image inspect --format '{{.Id}}' two:1)
+  d0=$("$STRATA" image inspect --format '{{index .RootFS.Layers 0}}' two:1)
+  d1=$("$STRATA" image inspect --format '{{index .RootFS.Layers 1}}' two:1)
+  chain1="sha256:$(printf '%s %s' "$d0" "$d1" | sha256sum | cut -d' ' -f1)"
+  run --separate-stderr "$STRATA" rmi two:1
+  assert_status 0
+  # layer 0 is busybox's: still used, not listed
+  assert_eq "$output" "Untagged: two:1
+Deleted: $id
+Deleted: $chain1"
+  bid=$("$STRATA" image inspect --format '{{.Id}}' busybox)
+  run --separate-stderr "$STRATA" rmi busybox
+  assert_eq "$output" "Untagged: busybox:latest
+Deleted: $bid
+Deleted: $d0"
+  assert_store_empty_and_clean
+}
+
 @test "container inspect: Docker's key set; Config.Env is the image's and -e only; Mode ro; HostConfig.Tmpfs" {
   "$STRATA" import --change 'ENV A=1' "$(busybox_tar)" envimg >/dev/null
   mkdir -p "$BATS_TEST_TMPDIR/v"
@@ -164,5 +252,24 @@ setup() {
   case $upper$lower in "$STRATA_ROOT"/layers/*/diff"$STRATA_ROOT"/layers/*/diff) ;; *) false ;; esac
   run --separate-stderr "$STRATA" image inspect two
   keys=$(printf '%s' "$output" | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)[0]))')
-  assert_eq "$keys" "Id RepoTags RepoDigests Parent Comment Created DockerVersion Author Config Architecture Os Size GraphDriver RootFS Metadata"
+  assert_eq "$keys" "Id RepoTags RepoDigests Parent Comment Created DockerVersion Author Architecture Os Size GraphDriver RootFS Metadata Config"
+}
+
+@test "image inspect: Config has Docker 28.3's key set: eight keys always (null or \"\"), the others only when set, sorted" {
+  import_busybox busybox:plain >/dev/null
+  run --separate-stderr "$STRATA" image inspect --format '{{json .Config}}' busybox:plain
+  assert_status 0
+  assert_eq "$output" '{"Cmd":null,"Entrypoint":null,"Env":null,"Labels":null,"OnBuild":null,"User":"","Volumes":null,"WorkingDir":""}'
+  import_busybox -c 'CMD ["sh"]' -c 'ENV A=b' -c 'EXPOSE 80' -c 'STOPSIGNAL SIGTERM' \
+    -c 'LABEL k=v' -c 'USER nobody' -c 'WORKDIR /tmp' -c 'VOLUME /data' busybox:full >/dev/null
+  run --separate-stderr "$STRATA" image inspect --format '{{json .Config}}' busybox:full
+  assert_eq "$output" '{"Cmd":["sh"],"Entrypoint":null,"Env":["A=b"],"ExposedPorts":{"80/tcp":{}},"Labels":{"k":"v"},"OnBuild":null,"StopSignal":"SIGTERM","User":"nobody","Volumes":{"/data":{}},"WorkingDir":"/tmp"}'
+  # the same object in the plain output, as the last key
+  run --separate-stderr "$STRATA" image inspect busybox:full
+  printf '%s' "$output" | python3 -c '
+import json, sys
+o = json.load(sys.stdin)[0]
+assert list(o)[-1] == "Config", list(o)
+assert list(o["Config"]) == sorted(o["Config"]), list(o["Config"])
+'
 }

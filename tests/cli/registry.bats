@@ -239,3 +239,35 @@ $R:latest"
   assert_status 1
   assert_error_line "no matching manifest for linux/s390x in the manifest list entries"
 }
+
+@test "registry: rmi of a pulled image untags its tag and its repo digest, then deletes it and its layer" {
+  id=$(push_busybox "$R:latest")
+  "$STRATA" rmi "$R:latest" >/dev/null
+  "$STRATA" pull -q "$R:latest" >/dev/null
+  digest=$("$STRATA" image inspect --format '{{index .RepoDigests 0}}' "$R:latest")
+  layer=$("$STRATA" image inspect --format '{{index .RootFS.Layers 0}}' "$R:latest")
+  run --separate-stderr "$STRATA" rmi "$R:latest"
+  assert_status 0
+  assert_eq "$output" "Untagged: $R:latest
+Untagged: $digest
+Deleted: $id
+Deleted: $layer"
+}
+
+@test "registry: -D logs each registry request and push decision on stderr; output unchanged" {
+  import_busybox "$R:latest" >/dev/null
+  run --separate-stderr "$STRATA" -D push "$R:latest"
+  assert_status 0
+  assert_eq "${lines[0]}" "The push refers to repository [$R]"
+  [[ $output != *debug* ]]
+  assert_contains "$stderr" "strata: debug: registry: GET http://$REG/v2/ -> "
+  assert_match "$stderr" "strata: debug: registry: HEAD http://$REG/v2/t$BATS_TEST_NUMBER/blobs/sha256:[0-9a-f]{64} -> 404"
+  assert_contains "$stderr" "strata: debug: push: layer sha256:"
+  assert_contains "$stderr" "no compressed form yet: compressing it"
+  assert_match "$stderr" "PUT http://$REG/v2/t$BATS_TEST_NUMBER/manifests/latest -> 201"
+  # --log-level debug is the same; the default level logs nothing
+  run --separate-stderr "$STRATA" --log-level debug push "$R:latest"
+  assert_contains "$stderr" "compressed form known: asking the registry first"
+  run --separate-stderr "$STRATA" push "$R:latest"
+  assert_eq "$stderr" ""
+}

@@ -224,3 +224,81 @@ manifest_status() {
   run --separate-stderr "$STRATA" system check
   assert_status 0
 }
+
+# render: stdin is what a terminal received; prints the screen it shows
+# (cursor up/down, carriage return, erase line, newline).
+render() {
+  python3 -c '
+import re, sys
+data = sys.stdin.buffer.read().decode()
+screen, row, col = [""], 0, 0
+for tok in re.findall(r"\x1b\[(\d*)([A-Za-z])|(\r\n|\r|\n)|([^\x1b\r\n]+)", data):
+    n, cmd, nl, text = tok
+    if cmd == "A":
+        row -= int(n or 1)
+    elif cmd == "B":
+        row += int(n or 1)
+    elif cmd == "K":
+        screen[row] = ""
+    elif nl in ("\n", "\r\n"):
+        row += 1
+        col = 0
+    elif nl == "\r":
+        col = 0
+    elif text:
+        line = screen[row]
+        screen[row] = line[:col] + text + line[col + len(text):]
+        col += len(text)
+    while row >= len(screen):
+        screen.append("")
+print("\n".join(l for l in screen if l != ""))
+'
+}
+
+@test "push on a terminal: one line per layer, updated in place; plain lines otherwise" {
+  command -v script >/dev/null || skip "script(1) is not installed"
+  load_layered "$R:latest" 64 64 >/dev/null
+  run script -qec "$STRATA push $R:latest" /dev/null
+  assert_status 0
+  raw=$output
+  assert_contains "$raw" $'\033[2K'
+  screen=$(printf '%s' "$raw" | render)
+  echo "$screen"
+  mapfile -t rows <<<"$screen"
+  assert_eq "${#rows[@]}" 4
+  assert_eq "${rows[0]}" "The push refers to repository [$R]"
+  assert_match "${rows[1]}" '^[0-9a-f]{12}: Pushed$'
+  assert_match "${rows[2]}" '^[0-9a-f]{12}: Pushed$'
+  assert_match "${rows[3]}" '^latest: digest: sha256:[0-9a-f]{64} size: [0-9]+$'
+  # each layer got its own line, drawn more than once (Preparing, Pushing)
+  [ "$(grep -o $'\033\\[2K' <<<"$raw" | wc -l)" -ge 6 ]
+  # a re-push: the same lines say Layer already exists
+  run script -qec "$STRATA push $R:latest" /dev/null
+  mapfile -t rows < <(printf '%s' "$output" | render)
+  assert_match "${rows[1]}" '^[0-9a-f]{12}: Layer already exists$'
+  assert_match "${rows[2]}" '^[0-9a-f]{12}: Layer already exists$'
+  # not a terminal: plain lines, no escapes
+  run --separate-stderr "$STRATA" push "$R:latest"
+  [[ $output != *$'\033'* ]]
+  assert_eq "${#lines[@]}" 6
+}
+
+@test "push: a re-push of a pulled image asks the registry first: nothing compressed or uploaded" {
+  load_layered "$R:latest" 256 256 >/dev/null
+  "$STRATA" push -q "$R:latest" >/dev/null
+  # a fresh store that only pulled it (never pushed, no compressed forms)
+  export STRATA_ROOT=$BATS_TEST_TMPDIR/other-store
+  proxy_start "${REG##*:}"
+  P=$PROXY/t$BATS_TEST_NUMBER
+  "$STRATA" pull -q "$P:latest" >/dev/null
+  blobs_before=$(find "$STRATA_ROOT/blobs" -type f | sort)
+  : >"$PROXY_LOG"
+  run --separate-stderr "$STRATA" push "$P:latest"
+  assert_status 0
+  [ "$(grep -c ': Layer already exists$' <<<"$output")" -eq 2 ]
+  # HEADs only: no upload was started, no manifest written again
+  [ "$(grep -Ec '^HEAD /v2/[^ ]*/blobs/sha256:' "$PROXY_LOG")" -ge 2 ]
+  ! grep -Eq '^(POST|PATCH|PUT) ' "$PROXY_LOG"
+  # and nothing was compressed: the store holds the same blobs
+  assert_eq "$(find "$STRATA_ROOT/blobs" -type f | sort)" "$blobs_before"
+}

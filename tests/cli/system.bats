@@ -276,3 +276,48 @@ db.commit()
   run --separate-stderr "$STRATA" system check --bogus
   assert_status 1
 }
+
+@test "system df and ps -s: containers' writable layers, Docker's sizes (hard links once, symlinks by target length)" {
+  if [ "$(id -u)" != 0 ]; then
+    skip "containers need root here"
+  fi
+  import_busybox busybox:latest >/dev/null
+  isz=$("$STRATA" image inspect --format '{{.Size}}' busybox)
+  # 5 (f, and f2 the same file) + 3 (g) + 4 (the link's target "abcd")
+  "$STRATA" run --name w1 busybox sh -c 'printf 12345 >/f; printf abc >/g; ln /f /f2; ln -s abcd /l; mkdir /d' >/dev/null
+  "$STRATA" run -d --name up busybox sh -c 'printf 1234567 >/f; sleep 60' >/dev/null
+  for _ in $(seq 50); do
+    "$STRATA" exec up test -s /f && break
+    sleep 0.1
+  done
+  run --separate-stderr "$STRATA" ps -a -s --format '{{.Names}} {{.Size}}'
+  assert_status 0
+  assert_eq "$output" "up 7B (virtual $(docker_size $((isz + 7))))
+w1 12B (virtual $(docker_size $((isz + 12))))"
+  # -s adds Docker's SIZE column at the end of the default table
+  run --separate-stderr "$STRATA" ps -a -s
+  assert_match "${lines[0]}" '^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES +SIZE$'
+  assert_match "${lines[2]}" " w1 +12B \(virtual [0-9.]+MB\)$"
+  # the template alone asks for sizes, as Docker's does
+  run --separate-stderr "$STRATA" ps -a -f name=w1 --format '{{.Size}}'
+  assert_eq "$output" "12B (virtual $(docker_size $((isz + 12))))"
+  run --separate-stderr "$STRATA" system df --format '{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Size}}|{{.Reclaimable}}'
+  assert_eq "${lines[1]}" "Containers|2|1|19B|12B (63%)"
+  run --separate-stderr "$STRATA" system df -v
+  assert_status 0
+  w1=$("$STRATA" ps -aq -f name=w1)
+  up=$("$STRATA" ps -aq -f name=up)
+  section=$(printf '%s\n' "$output" | sed -n '/^Containers space usage:$/,/^Local Volumes/p' | sed -n '3,5p')
+  assert_match "$(sed -n 1p <<<"$section")" '^CONTAINER ID +IMAGE +COMMAND +LOCAL VOLUMES +SIZE +CREATED +STATUS +NAMES$'
+  assert_match "$(sed -n 2p <<<"$section")" "^$up +busybox +\"sh -c 'printf 12345…\" +0 +7B +.* ago +Up .* +up$"
+  assert_match "$(sed -n 3p <<<"$section")" "^$w1 +busybox +\"sh -c 'printf 12345…\" +0 +12B +.* ago +Exited \(0\) .* ago +w1$"
+  assert_table_layout "$section"
+  run --separate-stderr "$STRATA" system df -v --format '{{range .Containers}}{{.Names}}:{{.Size}}:{{.LocalVolumes}};{{end}}'
+  assert_eq "$output" "up:7B:0;w1:12B:0;"
+  "$STRATA" rm -f up >/dev/null
+  run --separate-stderr "$STRATA" system df --format '{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Size}}|{{.Reclaimable}}'
+  assert_eq "${lines[1]}" "Containers|1|0|12B|12B (100%)"
+  "$STRATA" create --name v2 -v named1:/x -v /y busybox true >/dev/null
+  run --separate-stderr "$STRATA" system df -v --format '{{range .Containers}}{{.Names}}:{{.LocalVolumes}};{{end}}'
+  assert_eq "$output" "v2:2;w1:0;"
+}

@@ -75,12 +75,18 @@ typedef struct st_rmi_result {
   char **untagged; /* normalized names removed, in order */
   size_t n_untagged;
   char deleted[ST_DIGEST_LEN]; /* image ID deleted, or "" */
+  /* chain IDs of the layers the deletion freed, top first */
+  char (*layers)[ST_DIGEST_LEN];
+  size_t n_layers;
 } st_rmi_result;
 
 /* `rmi`: by tag, untags and deletes the image when no tag is left; by ID,
  * deletes the image and its tags — refusing (EBUSY, Docker's "conflict:"
  * message) when it has several tags unless force, and always when another
- * image is its child. One transaction; blobs are collected afterwards. */
+ * image is its child. Forced past stopped containers that use it, the
+ * image is deleted for the user (st_image_hide) while the containers keep
+ * its layers; forced by name past a running one, it is only untagged.
+ * One transaction; blobs are collected afterwards. */
 int st_image_remove(st_store *s, const char *ref, bool force,
                     st_rmi_result *out, st_error **err);
 void st_rmi_result_clear(st_rmi_result *r);

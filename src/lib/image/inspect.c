@@ -60,6 +60,47 @@ static json_t *graph_driver(st_store *s, const char *id) {
   return json_pack("{s:o, s:s}", "Data", data, "Name", "overlay");
 }
 
+/* True when v is what Go's omitempty leaves out: null, false, "", an
+ * empty array or object (a number is never stored in these keys). */
+static bool go_empty(const json_t *v) {
+  return v == NULL || json_is_null(v) || json_is_false(v) ||
+         (json_is_string(v) && json_string_length(v) == 0) ||
+         (json_is_array(v) && json_array_size(v) == 0) ||
+         (json_is_object(v) && json_object_size(v) == 0);
+}
+
+/* Docker 28.3's image Config (API 1.50-1.51): the keys of the image spec
+ * only, each left out when empty, except eight that are always there
+ * (null or ""); a Go map, so in sorted key order. */
+static json_t *docker_config(const json_t *cc) {
+  /* sorted; always: present even when empty (text: as "", else null) */
+  static const struct {
+    const char *key;
+    bool always, text;
+  } keys[] = {
+      {"ArgsEscaped", false, false},  {"Cmd", true, false},
+      {"Entrypoint", true, false},    {"Env", true, false},
+      {"ExposedPorts", false, false}, {"Healthcheck", false, false},
+      {"Labels", true, false},        {"OnBuild", true, false},
+      {"Shell", false, false},        {"StopSignal", false, false},
+      {"User", true, true},           {"Volumes", true, false},
+      {"WorkingDir", true, true},
+  };
+  json_t *o = json_object();
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    json_t *v = json_object_get(cc, keys[i].key);
+    /* a Healthcheck object, even empty, is a set pointer in Go */
+    bool keep = strcmp(keys[i].key, "Healthcheck") == 0 ? json_is_object(v)
+                                                        : !go_empty(v);
+    if (keep)
+      json_object_set_new(o, keys[i].key, json_deep_copy(v));
+    else if (keys[i].always)
+      json_object_set_new(o, keys[i].key,
+                          keys[i].text ? json_string("") : json_null());
+  }
+  return o;
+}
+
 int st_image_inspect(st_store *s, const char *id, json_t **out,
                      st_error **err) {
   st_image img;
@@ -84,7 +125,6 @@ int st_image_inspect(st_store *s, const char *id, json_t **out,
   json_object_set_new(o, "DockerVersion",
                       str_or_empty(config, "docker_version"));
   json_object_set_new(o, "Author", str_or_empty(config, "author"));
-  json_object_set_new(o, "Config", cc ? json_deep_copy(cc) : json_null());
   json_object_set_new(o, "Architecture", str_or_empty(config, "architecture"));
   if (json_object_get(config, "variant"))
     json_object_set_new(o, "Variant", str_or_empty(config, "variant"));
@@ -95,6 +135,9 @@ int st_image_inspect(st_store *s, const char *id, json_t **out,
                       json_pack("{s:s, s:o}", "Type", "layers", "Layers",
                                 layers_array(config)));
   json_object_set_new(o, "Metadata", metadata(s, id));
+  /* Docker 28.3 writes Config last: its compat wrapper's own field comes
+   * after every field of the embedded response. */
+  json_object_set_new(o, "Config", docker_config(cc));
   *out = o;
   r = 0;
 out:

@@ -5,11 +5,14 @@
 
 #include "image/image.h"
 #include "ref/ref.h"
+#include "store/layers.h"
 #include "store/usage.h"
 #include "util/cleanup.h"
+#include "util/log.h"
 
 void st_rmi_result_clear(st_rmi_result *r) {
   st_strv_free(r->untagged, r->n_untagged);
+  free(r->layers);
   memset(r, 0, sizeof(*r));
 }
 
@@ -70,6 +73,36 @@ static int used_conflict(const char *ref, bool by_name, bool force,
   return 0;
 }
 
+/* Deletes image id and records in out the chain IDs of the layers no
+ * other image uses (top first), as Docker's `Deleted:` lines name them. */
+static int delete_with_layers(st_store *s, const char *id, st_rmi_result *out,
+                              st_error **err) {
+  st_layer_rec *layers = NULL;
+  size_t n = 0;
+  if (st_image_layers(s, id, &layers, &n, err) < 0)
+    return -1;
+  char(*chain)[ST_DIGEST_LEN] = calloc(n ? n : 1, ST_DIGEST_LEN);
+  out->layers = calloc(n ? n : 1, ST_DIGEST_LEN);
+  int r = chain && out->layers ? 0 : st_error_errno(err, ENOMEM, "rmi");
+  if (r == 0) {
+    st_chain_ids(layers, n, chain);
+    r = st_image_delete(s, id, true, err);
+  }
+  for (size_t i = n; r == 0 && i-- > 0;) {
+    bool dup = false; /* the same blob twice in one image: freed once */
+    for (size_t j = i + 1; j < n && !dup; j++)
+      dup = strcmp(layers[j].blob, layers[i].blob) == 0;
+    int kept = dup ? 1 : st_layer_recorded(s, layers[i].blob, err);
+    if (kept < 0)
+      r = -1;
+    else if (kept == 0)
+      memcpy(out->layers[out->n_layers++], chain[i], ST_DIGEST_LEN);
+  }
+  free(chain);
+  st_layers_free(layers, n);
+  return r;
+}
+
 static int remove_in_tx(st_store *s, const char *ref, bool force,
                         st_rmi_result *out, st_error **err) {
   st_image img = {0};
@@ -116,14 +149,27 @@ static int remove_in_tx(st_store *s, const char *ref, bool force,
     r = used_conflict(ref, tag != NULL, force, id, user, running, err);
   for (size_t i = 0; r == 0 && i < n; i++) {
     r = add_untagged(out, tags[i], err);
-    if (r == 0 && used) /* forced: untag, keep what a container uses */
+    if (r == 0 && used && running) /* forced: untag, keep the image */
       r = st_tag_remove(s, tags[i], err);
   }
   st_strv_free(tags, n);
-  if (r == 0 && used)
-    return 0;
-  if (r == 0)
-    r = st_image_delete(s, id, true, err);
+  if (r < 0 || (used && running))
+    return r;
+  /* Deleting it removes its repo digests too, each an `Untagged:` line. */
+  if (st_image_digests(s, id, &tags, &n, err) < 0)
+    return -1;
+  for (size_t i = 0; r == 0 && i < n; i++)
+    r = add_untagged(out, tags[i], err);
+  st_strv_free(tags, n);
+  if (r < 0)
+    return r;
+  /* Forced past stopped containers: Docker deletes the image record and
+   * the containers keep its layers; the row stays hidden for them. */
+  if (used)
+    st_debug("rmi: %s is used by stopped container %.12s: deleted for the "
+             "user, its layers kept for the container",
+             id, user);
+  r = used ? st_image_hide(s, id, err) : delete_with_layers(s, id, out, err);
   if (r == 0)
     memcpy(out->deleted, id, ST_DIGEST_LEN);
   return r;
@@ -144,6 +190,9 @@ int st_image_remove(st_store *s, const char *ref, bool force,
     return -1;
   }
   if (out->deleted[0]) {
+    st_error *purge_err = NULL; /* a hidden parent this freed */
+    if (st_images_purge_removed(s, &purge_err) < 0)
+      st_error_free(purge_err);
     st_error *gc_err = NULL; /* garbage left now is collected later */
     st_store_gc(s, &gc_err);
     st_error_free(gc_err);

@@ -19,6 +19,7 @@
 #include "registry/internal.h"
 #include "util/cleanup.h"
 #include "util/http.h"
+#include "util/log.h"
 
 #define CONNECT_TIMEOUT_S 30L
 /* A transfer slower than 1 byte/s for this long is stalled. */
@@ -495,6 +496,11 @@ static CURLcode perform(st_reg_client *c, const char *method, const char *url,
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
   CURLcode rc = curl_easy_perform(h);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+  if (rc != CURLE_OK)
+    st_debug("registry: %s %s: %s", method, url,
+             errbuf[0] ? errbuf : curl_easy_strerror(rc));
+  else
+    st_debug("registry: %s %s -> %ld", method, url, (long)resp->status);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
   curl_slist_free_all(headers);
@@ -721,6 +727,8 @@ static int fetch_token(st_reg_client *c, const char *chal_scope,
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
   CURLcode rc = curl_easy_perform(h);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
+  st_debug("registry: GET %s (token) -> %ld", c->chal.realm,
+           rc == CURLE_OK ? (long)resp.status : -1L);
   curl_easy_cleanup(h);
   curl_slist_free_all(headers);
   int ret = 0;

@@ -16,6 +16,7 @@
 #include "registry/manifest.h"
 #include "registry/push_internal.h"
 #include "util/cleanup.h"
+#include "util/log.h"
 #include "util/thread.h"
 
 #define DEFAULT_UPLOADS 3
@@ -80,6 +81,10 @@ static int plan(st_store *s, st_reg_client *c, const char *repo,
       o->known = r > 0;
       o->compress = r == 0;
     }
+    st_debug("push: layer %.19s: %s", l->diff_id,
+             o->foreign ? "foreign, not pushed"
+             : o->known ? "compressed form known: asking the registry first"
+                        : "no compressed form yet: compressing it");
     if (o->known && !o->foreign) {
       cleanup_free char *full =
           st_reg_db_remote_find(s, c->domain, o->blob, repo);

@@ -580,6 +580,19 @@ int st_container_wait(st_store *s, const char *ref, int *status,
   return 0;
 }
 
+/* An image `rmi -f` deleted while this container used it goes with its
+ * last container, and its layers with it (as Docker frees them when the
+ * container's layer goes). Garbage left by a failure here is removed by
+ * the next purge or gc. */
+static void release_image(st_store *s) {
+  st_error *e = NULL;
+  int n = st_images_purge_removed(s, &e);
+  if (n > 0 && st_store_gc(s, &e) < 0)
+    n = -1;
+  if (n < 0)
+    st_error_free(e);
+}
+
 /* The row goes first: killed between the two steps, what is left is a
  * directory without a row, which the next process alone removes
  * (st_containers_sweep). Then the files and any cgroup left behind. */
@@ -602,6 +615,7 @@ static int remove_files(st_store *s, const char *id, bool anon_volumes,
   if (r == 0) {
     st_cgroup_remove_id(id);
     st_volumes_release(s, anon, n_anon); /* those no other container uses */
+    release_image(s);
   }
   st_strv_free(anon, n_anon);
   return r;

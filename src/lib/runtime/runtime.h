@@ -161,4 +161,12 @@ int st_container_remove_idle(st_store *s, const char *id, st_error **err);
  * line, Docker's json-file shape {"log":..., "stream":..., "time":...}. */
 char *st_container_log_path(const st_store *s, const char *id);
 
+/* Docker's SizeRw: bytes of the files in the container's writable layer
+ * (apparent sizes, directories not counted, a hard-linked file once); 0
+ * when it cannot be read. */
+int64_t st_container_size_rw(st_store *s, const char *id);
+/* Docker's SizeRootFs: the image's layers plus rw (st_container_size_rw). */
+int64_t st_container_size_rootfs(st_store *s, const st_container *c,
+                                 int64_t rw);
+
 #endif

@@ -19,6 +19,7 @@
 #include "store/layers.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/log.h"
 
 static const char referenced_sql[] =
     "SELECT 1 WHERE EXISTS (SELECT 1 FROM images WHERE id = ?1)"
@@ -84,8 +85,11 @@ int64_t st_store_gc(st_store *s, st_error **err) {
   if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
     int e = errno;
     flock(s->lock_fd, after);
-    if (e == EWOULDBLOCK)
+    if (e == EWOULDBLOCK) {
+      st_debug("gc: another process is using the store; garbage is left "
+               "for the next gc");
       return 0;
+    }
     return st_error_errno(err, e, "lock store `%s`", s->root);
   }
   int64_t freed = sweep_blobs(s, err);
@@ -100,5 +104,7 @@ int64_t st_store_gc(st_store *s, st_error **err) {
     st_error_free(ignored);
   }
   flock(s->lock_fd, after);
+  if (freed >= 0)
+    st_debug("gc: %lld bytes of unreferenced blobs removed", (long long)freed);
   return freed;
 }

@@ -85,6 +85,18 @@ static int insert_image(st_store *s, const st_image_rec *rec, int64_t size,
   return sqlite3_changes(s->db) > 0 ? 1 : 0;
 }
 
+static int exec_with_id(st_store *s, const char *sql, const char *id,
+                        const char *what, st_error **err);
+
+/* An image `rmi -f` removed while a container used it is an image again
+ * once pulled, loaded, built or tagged again. */
+static int unhide(st_store *s, const char *id, st_error **err) {
+  return exec_with_id(s, "DELETE FROM removed_images WHERE image = ?", id,
+                      "record image", err) < 0
+             ? -1
+             : 0;
+}
+
 int st_image_commit(st_store *s, const st_image_rec *rec,
                     const char *const *tags, size_t n_tags, st_error **err) {
   int64_t size = 0;
@@ -95,7 +107,8 @@ int st_image_commit(st_store *s, const st_image_rec *rec,
   /* An image that exists keeps its rows: same config bytes, and its
    * manifest and layer rows must keep agreeing with each other. */
   int added = insert_image(s, rec, size, err);
-  if (added < 0 || (added > 0 && insert_layers(s, rec, err) < 0))
+  if (added < 0 || (added > 0 && insert_layers(s, rec, err) < 0) ||
+      unhide(s, rec->id, err) < 0)
     goto fail;
   for (size_t i = 0; i < n_tags; i++)
     if (st_tag_set(s, tags[i], rec->id, err) < 0)
@@ -158,7 +171,8 @@ static int resolve_id_prefix(st_store *s, const char *ref, st_image *out,
   cleanup_stmt sqlite3_stmt *st = NULL;
   if (st_db_prepare(s,
                     "SELECT " IMAGE_COLS " FROM images i WHERE i.id >= ?1"
-                    " AND i.id < ?1 || 'g' LIMIT 2",
+                    " AND i.id < ?1 || 'g' AND i.id NOT IN"
+                    " (SELECT image FROM removed_images) LIMIT 2",
                     &st, err) < 0)
     return -1;
   cleanup_free char *lo = NULL;
@@ -345,6 +359,7 @@ int st_image_list(st_store *s, st_image_row **rows, size_t *n, st_error **err) {
   if (asprintf(&sql,
                "SELECT " IMAGE_COLS ", t.name, %s, %s, %s"
                " FROM images i LEFT JOIN tags t ON t.image = i.id"
+               " WHERE i.id NOT IN (SELECT image FROM removed_images)"
                " ORDER BY i.created DESC, i.added DESC, t.name",
                digests ? "(SELECT d.repo || '@' || d.digest FROM digests d"
                          " WHERE d.image = i.id AND (t.repo IS NULL OR"
@@ -439,6 +454,8 @@ int st_tag_set(st_store *s, const char *tag, const char *id, st_error **err) {
     st_error_set(err, ENOENT, "No such image: %s", id);
     goto fail;
   }
+  if (unhide(s, id, err) < 0)
+    goto fail;
   return st_tx_commit(s, err);
 fail:
   st_tx_rollback(s);
@@ -538,4 +555,69 @@ bool st_image_has_children(st_store *s, const char *id) {
     return true; /* unknown: the safe answer for deletion */
   bind_text(st, 1, id);
   return sqlite3_step(st) == SQLITE_ROW;
+}
+
+int st_image_hide(st_store *s, const char *id, st_error **err) {
+  if (st_tx_begin(s, err) < 0)
+    return -1;
+  if (exec_with_id(s, "DELETE FROM tags WHERE image = ?", id, "untag", err) <
+          0 ||
+      exec_with_id(s, "DELETE FROM digests WHERE image = ?", id, "untag", err) <
+          0 ||
+      exec_with_id(s,
+                   "INSERT OR IGNORE INTO removed_images (image) SELECT id"
+                   " FROM images WHERE id = ?",
+                   id, "delete image", err) < 0) {
+    st_tx_rollback(s);
+    return -1;
+  }
+  return st_tx_commit(s, err);
+}
+
+/* The hidden images nothing uses any more, into *ids (*n of them). */
+static int purgeable(st_store *s, char (**ids)[ST_DIGEST_LEN], size_t *n,
+                     st_error **err) {
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  if (st_db_prepare(s,
+                    "SELECT image FROM removed_images r WHERE NOT EXISTS"
+                    " (SELECT 1 FROM containers c WHERE c.image = r.image)"
+                    " AND NOT EXISTS (SELECT 1 FROM images i WHERE"
+                    " i.parent = r.image)",
+                    &st, err) < 0)
+    return -1;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    char(*v)[ST_DIGEST_LEN] = realloc(*ids, (*n + 1) * ST_DIGEST_LEN);
+    if (v == NULL)
+      return st_error_errno(err, ENOMEM, "delete removed images");
+    *ids = v;
+    st_db_digest(st, 0, v[(*n)++]);
+  }
+  return rc == SQLITE_DONE ? 0 : st_db_error(s, err, "delete removed images");
+}
+
+int st_images_purge_removed(st_store *s, st_error **err) {
+  if (st_tx_begin(s, err) < 0)
+    return -1;
+  cleanup_free char(*ids)[ST_DIGEST_LEN] = NULL;
+  size_t n = 0;
+  int r = purgeable(s, &ids, &n, err);
+  for (size_t i = 0; r == 0 && i < n; i++)
+    r = delete_in_tx(s, ids[i], true, err);
+  if (r < 0) {
+    st_tx_rollback(s);
+    return -1;
+  }
+  return st_tx_commit(s, err) < 0 ? -1 : (int)n;
+}
+
+int st_layer_recorded(st_store *s, const char *blob, st_error **err) {
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  if (st_db_prepare(s, "SELECT 1 FROM layers WHERE blob = ?", &st, err) < 0)
+    return -1;
+  bind_text(st, 1, blob);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW)
+    return 1;
+  return rc == SQLITE_DONE ? 0 : st_db_error(s, err, "look up layer");
 }

@@ -13,6 +13,7 @@
 #include "store/internal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/log.h"
 
 static const char schema_v1[] =
     "CREATE TABLE images ("
@@ -148,6 +149,17 @@ static const char schema_copy_sums[] = "CREATE TABLE copy_sums ("
                                        " sum TEXT NOT NULL,"
                                        " used INTEGER NOT NULL);"; /* ns */
 
+/* Images `rmi -f` deleted while containers still use them. Docker deletes
+ * the image record and the containers keep their layers: here the row
+ * stays, without tags or repo digests, so the containers keep their layer
+ * chain (rows, blobs, unpacked trees), but no name, ID, listing or prune
+ * sees it. It goes for good with the last container that uses it
+ * (st_images_purge_removed); pulling, loading or building it again brings
+ * it back. */
+static const char schema_removed_images[] =
+    "CREATE TABLE removed_images ("
+    " image TEXT PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE);";
+
 /* Schema migrations, applied in order in one transaction: migrations[i]
  * takes the schema from version i to i + 1. Append; never edit a released
  * entry. */
@@ -160,6 +172,7 @@ static const char *const migrations[] = {
     schema_volumes,
     schema_build_outputs,
     schema_copy_sums,
+    schema_removed_images,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -257,6 +270,9 @@ static int init_schema(st_store *s, st_error **err) {
   version = schema_version(s, err);
   if (version < 0)
     goto fail;
+  if (version < SCHEMA_VERSION)
+    st_debug("store %s: schema version %d -> %d", s->root, version,
+             SCHEMA_VERSION);
   for (; version < SCHEMA_VERSION; version++)
     if (st_db_exec(s, migrations[version], err) < 0)
       goto fail;
@@ -391,6 +407,8 @@ int st_store_open(const char *root, st_store **out, st_error **err) {
   /* Alone: a container directory without a row (or a row without its
    * directory) is what a killed `run`/`create`/`rm` left; nobody can be
    * between the two steps now. */
+  st_debug("store %s opened%s", root,
+           alone ? " (no other process uses it: sweeping leftovers)" : "");
   if (alone)
     st_containers_sweep(s);
   /* Not busy until it writes or reads blobs (st_store_busy). */

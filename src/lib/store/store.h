@@ -185,6 +185,20 @@ int st_tag_remove(st_store *s, const char *tag, st_error **err);
  * st_store_gc(). */
 int st_image_delete(st_store *s, const char *id, bool force, st_error **err);
 
+/* `rmi -f` of an image containers use: removes its tags and repo digests
+ * and hides it from every name, ID prefix and listing, while its rows (and
+ * so its layers) stay for the containers. One transaction. */
+int st_image_hide(st_store *s, const char *id, st_error **err);
+
+/* Deletes the hidden images (st_image_hide) no container and no image uses
+ * any more, with their unshared layers' rows; blobs are left to
+ * st_store_gc(). Returns how many it deleted, or < 0 on error. */
+int st_images_purge_removed(st_store *s, st_error **err);
+
+/* 1 when some image still records the layer whose tar has digest blob, 0
+ * when none does, < 0 on error. */
+int st_layer_recorded(st_store *s, const char *blob, st_error **err);
+
 /* gc's rule: 1 when some record keeps the blob, 0 when it is garbage. */
 int st_blob_referenced(st_store *s, const char *digest, st_error **err);
 

@@ -288,3 +288,13 @@ int st_volume_repair(st_store *s, const char *name, st_error **err) {
   st_error_free(e);
   return missing ? st_rm_rf(dir, err) : 0;
 }
+
+int64_t st_container_volume_count(st_store *s, const char *container) {
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  if (st_db_prepare(
+          s, "SELECT count(*) FROM container_volumes WHERE container = ?", &st,
+          NULL) < 0)
+    return 0;
+  sqlite3_bind_text(st, 1, container, -1, SQLITE_STATIC);
+  return sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+}

@@ -44,6 +44,8 @@ int st_volume_users(st_store *s, const char *name, char ***ids, size_t *n,
 /* Records that container uses volume at dest. */
 int st_volume_attach(st_store *s, const char *container, const char *volume,
                      const char *dest, st_error **err);
+/* How many volume mounts container has (Docker's LOCAL VOLUMES). */
+int64_t st_container_volume_count(st_store *s, const char *container);
 /* Names of the anonymous volumes container uses. */
 int st_volume_anonymous_of(st_store *s, const char *container, char ***names,
                            size_t *n, st_error **err);
