@@ -56,7 +56,8 @@ static char *status_text(const st_container *c, int64_t now) {
     return strdup("Created");
   case ST_CT_RUNNING: {
     cleanup_free char *d = st_human_duration((now - c->started) / 1000000000);
-    if (asprintf(&out, "Up %s", d ? d : "") < 0)
+    if (asprintf(&out, "Up %s%s", d ? d : "",
+                 st_container_paused(c) ? " (Paused)" : "") < 0)
       return NULL;
     return out;
   }
@@ -121,7 +122,8 @@ static json_t *row(const st_container *c, bool no_trunc, int64_t now) {
                    c->image_ref, "Command", cmd ? cmd : "", "RunningFor",
                    since ? since : "", "CreatedAt", at ? at : "", "Status",
                    status ? status : "", "Ports", "", "Names", c->name, "State",
-                   st_ct_state_name(c->state));
+                   st_container_paused(c) ? "paused"
+                                          : st_ct_state_name(c->state));
 }
 
 typedef struct ps_opts {

@@ -16,6 +16,7 @@
 
 #include "image/image.h"
 #include "runtime/launch.h"
+#include "runtime/manage.h"
 #include "runtime/mounts.h"
 #include "runtime/volumes.h"
 #include "store/layers.h"
@@ -401,19 +402,6 @@ static int find_fresh(st_store *s, const char *ref, st_container *c,
   return 0;
 }
 
-int st_container_kill(st_store *s, const char *ref, int sig, st_error **err) {
-  st_container c;
-  if (find_fresh(s, ref, &c, err) < 0)
-    return -1;
-  int r = 0;
-  if (c.state != ST_CT_RUNNING)
-    r = st_error_set(err, EINVAL, "Container %s is not running", c.id);
-  else if (kill(c.pid, sig) < 0)
-    r = st_error_errno(err, errno, "kill container %.12s", c.id);
-  st_container_clear(&c);
-  return r;
-}
-
 /* Waits up to timeout_ms (< 0: forever) for pid to exit; true when it did. */
 static bool wait_gone(pid_t pid, uint64_t start, int timeout_ms) {
   int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -456,6 +444,73 @@ static int stop_signal(st_store *s, const char *id) {
   return n;
 }
 
+/* Thaws container id when it is paused, so that a signal it was sent
+ * (the stop signal, SIGKILL) is acted on. */
+static int thaw_paused(const char *id, st_error **err) {
+  cleanup_free char *dir = NULL;
+  if (!st_freezer_frozen(id, &dir))
+    return 0;
+  return st_freezer_thaw(dir, err);
+}
+
+int st_container_kill(st_store *s, const char *ref, int sig, st_error **err) {
+  st_container c;
+  if (find_fresh(s, ref, &c, err) < 0)
+    return -1;
+  int r = 0;
+  if (c.state != ST_CT_RUNNING)
+    r = st_error_set(err, EINVAL, "Container %s is not running", c.id);
+  else if (kill(c.pid, sig) < 0)
+    r = st_error_errno(err, errno, "kill container %.12s", c.id);
+  /* as Docker: a paused container is thawed for the signals that end it;
+   * any other waits, pending, until it is unpaused */
+  else if ((sig == SIGKILL || sig == stop_signal(s, c.id)) &&
+           thaw_paused(c.id, err) < 0)
+    r = st_error_wrap(err, "kill container %.12s", c.id);
+  st_container_clear(&c);
+  return r;
+}
+
+bool st_container_paused(const st_container *c) {
+  return c->state == ST_CT_RUNNING && st_freezer_frozen(c->id, NULL);
+}
+
+int st_container_pause(st_store *s, const char *ref, st_error **err) {
+  st_container c;
+  if (find_fresh(s, ref, &c, err) < 0)
+    return -1;
+  int r = 0;
+  pid_t *pids = NULL;
+  size_t n = 0;
+  cleanup_free char *dir = NULL;
+  if (c.state != ST_CT_RUNNING)
+    r = st_error_set(err, EINVAL, "Container %s is not running", c.id);
+  else if (st_freezer_frozen(c.id, NULL))
+    r = st_error_set(err, EINVAL, "Container %s is already paused", c.id);
+  else if (st_container_pids(s, c.id, &pids, &n, err) < 0 ||
+           st_freezer_freeze(c.id, pids, n, &dir, err) < 0)
+    r = st_error_wrap(err, "pause container %.12s", c.id);
+  free(pids);
+  st_container_clear(&c);
+  return r;
+}
+
+int st_container_unpause(st_store *s, const char *ref, st_error **err) {
+  st_container c;
+  if (find_fresh(s, ref, &c, err) < 0)
+    return -1;
+  int r = 0;
+  cleanup_free char *dir = NULL;
+  if (c.state != ST_CT_RUNNING)
+    r = st_error_set(err, EINVAL, "Container %s is not running", c.id);
+  else if (!st_freezer_frozen(c.id, &dir))
+    r = st_error_set(err, EINVAL, "Container %s is not paused", c.id);
+  else if (st_freezer_thaw(dir, err) < 0)
+    r = st_error_wrap(err, "unpause container %.12s", c.id);
+  st_container_clear(&c);
+  return r;
+}
+
 int st_container_stop(st_store *s, const char *ref, int timeout,
                       st_error **err) {
   st_container c;
@@ -463,6 +518,7 @@ int st_container_stop(st_store *s, const char *ref, int timeout,
     return -1;
   if (c.state == ST_CT_RUNNING) {
     kill(c.pid, stop_signal(s, c.id));
+    thaw_paused(c.id, NULL);
     if (!wait_gone(c.pid, c.pid_start, timeout * 1000)) {
       kill(c.pid, SIGKILL);
       wait_gone(c.pid, c.pid_start, -1);
@@ -555,6 +611,7 @@ static int remove_container(st_store *s, const char *ref, bool force, bool wait,
   }
   if (c.state == ST_CT_RUNNING) {
     kill(c.pid, SIGKILL);
+    thaw_paused(c.id, NULL);
     wait_gone(c.pid, c.pid_start, -1);
     st_container_refresh(s, &c);
   }

@@ -29,12 +29,14 @@ static json_t *strv_json(char **v) {
 }
 
 static json_t *state_json(const st_container *c) {
-  const char *status = c->state == ST_CT_RUNNING   ? "running"
+  bool paused = st_container_paused(c);
+  const char *status = paused                      ? "paused"
+                       : c->state == ST_CT_RUNNING ? "running"
                        : c->state == ST_CT_CREATED ? "created"
                                                    : "exited";
   return json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:o, s:o}",
                    "Status", status, "Running", c->state == ST_CT_RUNNING,
-                   "Paused", 0, "Restarting", 0, "OOMKilled", 0, "Dead", 0,
+                   "Paused", paused, "Restarting", 0, "OOMKilled", 0, "Dead", 0,
                    "Pid", c->state == ST_CT_RUNNING ? (int)c->pid : 0,
                    "ExitCode", c->exit_code, "Error", "", "StartedAt",
                    time_json(c->started), "FinishedAt", time_json(c->finished));

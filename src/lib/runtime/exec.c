@@ -475,6 +475,11 @@ int st_container_exec(st_store *s, const char *ref, const st_exec_opts *o,
   int r;
   if (ct.c.state != ST_CT_RUNNING)
     r = st_error_set(err, EINVAL, "container %s is not running", ct.c.id);
+  else if (st_container_paused(&ct.c))
+    r = st_error_set(err, EINVAL,
+                     "Container %s is paused, unpause the container before "
+                     "exec",
+                     ct.c.id);
   else if ((r = prepare(&ct, o, &p, &pidns, err)) == 0) {
     if (o->tty && !o->detach) /* relayed (restored for the child) */
       block_relayed(&p.mask);

@@ -151,7 +151,9 @@ static bool label_match(st_store *s, const st_container *c, const char *want) {
 static bool term_match(st_store *s, const term *t, const st_container *c) {
   switch (t->k) {
   case K_STATUS:
-    return strcmp(st_ct_state_name(c->state), t->value) == 0;
+    return strcmp(st_container_paused(c) ? "paused"
+                                         : st_ct_state_name(c->state),
+                  t->value) == 0;
   case K_NAME:
     return regexec(&t->re, c->name, 0, NULL, 0) == 0;
   case K_ID:

@@ -98,6 +98,16 @@ void st_container_refresh(st_store *s, st_container *c);
 /* Sends sig to the container's PID 1; EINVAL when it is not running. */
 int st_container_kill(st_store *s, const char *ref, int sig, st_error **err);
 
+/* pause/unpause: freezes (thaws) every process of a running container
+ * through its freezer cgroup. EINVAL, with Docker's words, when it is not
+ * running, already paused (pause) or not paused (unpause); ENOTSUP when
+ * the host has no freezer. kill, stop and rm -f thaw a paused container
+ * after sending their signal. */
+int st_container_pause(st_store *s, const char *ref, st_error **err);
+int st_container_unpause(st_store *s, const char *ref, st_error **err);
+/* Whether c (refreshed) is running and paused. */
+bool st_container_paused(const st_container *c);
+
 /* SIGTERM (or the image's stop signal), then SIGKILL after timeout
  * seconds; waits until it is recorded exited. */
 int st_container_stop(st_store *s, const char *ref, int timeout,

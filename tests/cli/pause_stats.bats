@@ -1,0 +1,114 @@
+#!/usr/bin/env bats
+# pause, unpause and stats through the real binary (needs root: the
+# freezer and the container's cgroups).
+
+load helpers
+
+setup() {
+  strata_setup
+  if [ "$(id -u)" != 0 ]; then
+    skip "containers need root here"
+  fi
+  import_busybox busybox >/dev/null
+}
+
+teardown() {
+  "$STRATA" rm -f $("$STRATA" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
+}
+
+# a counter the container bumps every 0.1 s
+counter() {
+  "$STRATA" run -d --name "$1" busybox sh -c \
+    'i=0; while :; do i=$((i+1)); echo $i >/tmp/c; sleep 0.1; done' >/dev/null
+  sleep 0.5
+}
+
+read_counter() {
+  "$STRATA" cp "$1":/tmp/c - | tar -xOf -
+}
+
+@test "pause: the container's processes stop; ps, inspect and filters say paused; unpause resumes them" {
+  counter pz
+  run --separate-stderr "$STRATA" pause pz
+  assert_status 0
+  assert_eq "$output" "pz"
+  a=$(read_counter pz)
+  sleep 1
+  b=$(read_counter pz)
+  assert_eq "$b" "$a"
+  run --separate-stderr "$STRATA" ps --format '{{.Status}}|{{.State}}'
+  assert_match "$output" '^Up [0-9a-zA-Z ]+ \(Paused\)\|paused$'
+  run --separate-stderr "$STRATA" inspect -f '{{.State.Status}} {{.State.Paused}} {{.State.Running}}' pz
+  assert_eq "$output" "paused true true"
+  run --separate-stderr "$STRATA" ps -q --filter status=paused
+  assert_eq "$output" "$(short_id "$("$STRATA" inspect -f '{{.Id}}' pz)")"
+  run --separate-stderr "$STRATA" ps -q --filter status=running
+  assert_eq "$output" ""
+  run --separate-stderr "$STRATA" container unpause pz
+  assert_status 0
+  assert_eq "$output" "pz"
+  sleep 0.6
+  c=$(read_counter pz)
+  [ "$c" -gt "$b" ] || { echo "counter did not resume: $b -> $c"; return 1; }
+  run --separate-stderr "$STRATA" inspect -f '{{.State.Status}} {{.State.Paused}}' pz
+  assert_eq "$output" "running false"
+  run --separate-stderr "$STRATA" ps --format '{{.Status}}'
+  assert_match "$output" '^Up [0-9a-zA-Z ]+$'
+}
+
+@test "pause/unpause: Docker's errors for a paused, unpaused, stopped or missing container" {
+  counter pe
+  id=$("$STRATA" inspect -f '{{.Id}}' pe)
+  run --separate-stderr "$STRATA" unpause pe
+  assert_status 1
+  assert_error_line "Container $id is not paused"
+  "$STRATA" container pause pe >/dev/null
+  run --separate-stderr "$STRATA" pause pe
+  assert_status 1
+  assert_error_line "Container $id is already paused"
+  run --separate-stderr "$STRATA" exec pe true
+  assert_failure
+  assert_error_line "Container $id is paused, unpause the container before exec"
+  "$STRATA" create --name pc busybox true >/dev/null
+  cid=$("$STRATA" inspect -f '{{.Id}}' pc)
+  run --separate-stderr "$STRATA" pause pc
+  assert_status 1
+  assert_error_line "Container $cid is not running"
+  run --separate-stderr "$STRATA" unpause pc
+  assert_status 1
+  assert_error_line "Container $cid is not running"
+  run --separate-stderr "$STRATA" pause nosuch
+  assert_status 1
+  assert_error_line "No such container: nosuch"
+  run --separate-stderr "$STRATA" pause
+  assert_failure
+  assert_contains "$stderr" '"strata pause" requires at least 1 argument.'
+}
+
+@test "pause: stop, kill and rm -f end a paused container; commit keeps it paused" {
+  counter ps1
+  counter ps2
+  counter ps3
+  "$STRATA" pause ps1 ps2 ps3 >/dev/null
+  run --separate-stderr "$STRATA" commit ps3 paused-img
+  assert_status 0
+  run --separate-stderr "$STRATA" inspect -f '{{.State.Status}}' ps3
+  assert_eq "$output" "paused"
+  run --separate-stderr timeout 20 "$STRATA" stop -t 1 ps1
+  assert_status 0
+  run --separate-stderr "$STRATA" inspect -f '{{.State.Status}} {{.State.Paused}}' ps1
+  assert_eq "$output" "exited false"
+  run --separate-stderr timeout 20 "$STRATA" kill ps2
+  assert_status 0
+  run --separate-stderr timeout 20 "$STRATA" wait ps2
+  assert_eq "$output" "137"
+  run --separate-stderr timeout 20 "$STRATA" rm -f ps3
+  assert_status 0
+  run --separate-stderr "$STRATA" ps -aq --filter name=ps3
+  assert_eq "$output" ""
+  # a stopped container that had been paused starts unpaused
+  "$STRATA" start ps1 >/dev/null
+  sleep 0.5
+  run --separate-stderr "$STRATA" inspect -f '{{.State.Status}}' ps1
+  assert_eq "$output" "running"
+}
