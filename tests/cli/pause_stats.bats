@@ -112,3 +112,52 @@ read_counter() {
   run --separate-stderr "$STRATA" inspect -f '{{.State.Status}}' ps1
   assert_eq "$output" "running"
 }
+
+@test "stats --no-stream: Docker's columns; memory, limit, PIDs and CPU from the container" {
+  "$STRATA" run -d --name sm -m 64m --pids-limit 50 --network none busybox \
+    sh -c 'x=$(head -c 20000000 /dev/zero | tr "\0" a); sleep 1000; echo ${#x}' >/dev/null
+  "$STRATA" run -d --name sp busybox sh -c 'sleep 1000; echo done' >/dev/null
+  "$STRATA" run -d --name sb busybox sh -c 'while :; do :; done' >/dev/null
+  "$STRATA" create --name sx busybox true >/dev/null
+  sleep 2
+  run --separate-stderr "$STRATA" stats --no-stream
+  assert_status 0
+  assert_eq "${lines[0]}" "CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT     MEM %     NET I/O   BLOCK I/O     PIDS"
+  assert_eq "${#lines[@]}" 4 # the created one only with -a
+  run --separate-stderr "$STRATA" container stats --no-stream --format '{{.Container}}|{{.Name}}|{{.MemUsage}}|{{.MemPerc}}|{{.NetIO}}|{{.PIDs}}' sm
+  assert_status 0
+  # the 20 MB the shell holds, in a 64MiB limit; the shell and its sleep
+  assert_match "$output" '^sm\|sm\|(19|[2-5][0-9])(\.[0-9]+)?MiB / 64MiB\|[0-9]+\.[0-9]{2}%\|0B / 0B\|2$'
+  # without a limit: the host's memory; PIDs counted from its processes
+  total=$(awk '/MemTotal/ {print $2 * 1024}' /proc/meminfo)
+  run --separate-stderr "$STRATA" stats --no-stream --format '{{.MemUsage}}|{{.PIDs}}' sp
+  assert_match "$output" "^[0-9.]+(KiB|MiB) / [0-9.]+GiB\\|2\$"
+  limit=${output#* / }; limit=${limit%%GiB*}
+  awk -v l="$limit" -v t="$total" 'BEGIN { d = l * 1073741824 - t; exit !(d < 0.01 * t && d > -0.01 * t) }'
+  # a busy loop uses CPU, a sleep none
+  run --separate-stderr "$STRATA" stats --no-stream --format '{{.Name}} {{.CPUPerc}}' sb sp
+  busy=$(echo "$output" | awk '$1 == "sb" {print $2 + 0}')
+  idle=$(echo "$output" | awk '$1 == "sp" {print $2 + 0}')
+  awk -v b="$busy" -v i="$idle" 'BEGIN { exit !(b > 10 && i < 5) }' || { echo "$output"; return 1; }
+  # --no-trunc, json, -a with a container that is not running
+  id=$("$STRATA" inspect -f '{{.Id}}' sm)
+  run --separate-stderr "$STRATA" stats --no-stream --no-trunc --format '{{.ID}}' sm
+  assert_eq "$output" "$id"
+  run --separate-stderr "$STRATA" stats --no-stream --format json sm
+  assert_json_valid "$output"
+  assert_eq "$(printf '%s' "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(sorted(d)), d["Name"], d["ID"])')" \
+    "BlockIO CPUPerc Container ID MemPerc MemUsage Name NetIO PIDs sm ${id:0:12}"
+  run --separate-stderr "$STRATA" stats --no-stream -a --format '{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.MemPerc}}|{{.NetIO}}|{{.BlockIO}}|{{.PIDs}}'
+  assert_contains "$output" 'sx|0.00%|0B / 0B|0.00%|0B / 0B|0B / 0B|0'
+  run --separate-stderr "$STRATA" stats --no-stream nosuch
+  assert_status 1
+  assert_error_line "No such container: nosuch"
+}
+
+@test "stats without --no-stream: a block every second until interrupted" {
+  "$STRATA" run -d --name st busybox sleep 1000 >/dev/null
+  run --separate-stderr timeout -s INT 3.5 "$STRATA" stats --format '{{.Name}}' st
+  [ "$status" -ne 0 ] # ended by the signal, not by itself
+  n=$(grep -c '^st$' <<<"$output")
+  [ "$n" -ge 2 ] && [ "$n" -le 4 ] || { echo "$n blocks: $output"; return 1; }
+}
