@@ -32,6 +32,7 @@ enum {
   OPT_MOUNT,
   OPT_VOLUMES_FROM,
   OPT_INIT,
+  OPT_LABEL_FILE,
 };
 
 static const struct option opts[] = {
@@ -64,6 +65,8 @@ static const struct option opts[] = {
     {"mount", required_argument, 0, OPT_MOUNT},
     {"volumes-from", required_argument, 0, OPT_VOLUMES_FROM},
     {"init", optional_argument, 0, OPT_INIT},
+    {"label", required_argument, 0, 'l'},
+    {"label-file", required_argument, 0, OPT_LABEL_FILE},
     {0, 0, 0, 0}};
 
 static int push(char ***v, size_t *n, char *s) {
@@ -110,6 +113,26 @@ static int read_env_file(cli_create *c, const char *path) {
     char *dup = strdup(p);
     if (dup == NULL || push(&c->file_lines, &c->n_file_lines, dup) < 0 ||
         push(&c->env, &c->o.n_env, dup) < 0)
+      return cli_fail(125, "out of memory");
+  }
+  return -1;
+}
+
+/* --label-file: one KEY=VALUE or KEY per line, # comments and blank lines
+ * skipped (Docker's reader for label files). */
+static int read_label_file(cli_create *c, const char *path) {
+  cleanup_file FILE *f = fopen(path, "re");
+  if (f == NULL)
+    return cli_fail(125, "open %s: no such file or directory", path);
+  char line[8192];
+  while (fgets(line, sizeof(line), f)) {
+    line[strcspn(line, "\r\n")] = '\0';
+    char *p = line + strspn(line, " \t");
+    if (*p == '\0' || *p == '#')
+      continue;
+    char *dup = strdup(p);
+    if (dup == NULL || push(&c->file_lines, &c->n_file_lines, dup) < 0 ||
+        push(&c->labels, &c->o.n_labels, dup) < 0)
       return cli_fail(125, "out of memory");
   }
   return -1;
@@ -213,6 +236,11 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
     break;
   case OPT_ENV_FILE:
     return read_env_file(c, optarg);
+  case 'l':
+    push(&c->labels, &o->n_labels, optarg);
+    break;
+  case OPT_LABEL_FILE:
+    return read_label_file(c, optarg);
   case 'w':
     o->workdir = optarg;
     break;
@@ -290,7 +318,7 @@ int cli_create_parse(int argc, char **argv, const char *cmdname,
   memset(c, 0, sizeof(*c));
   int ch;
   optind = 1;
-  while ((ch = cli_getopt(argc, argv, "+itde:w:u:v:h:m:", opts)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "+itde:w:u:v:h:m:l:", opts)) != -1) {
     int r = one_flag(c, ch, cmdname, cmd, allow_detach);
     if (r >= 0)
       return r;
@@ -313,6 +341,7 @@ int cli_create_parse(int argc, char **argv, const char *cmdname,
   c->o.cap_add = c->cap_add;
   c->o.cap_drop = c->cap_drop;
   c->o.security_opt = c->security_opt;
+  c->o.labels = c->labels;
   return -1;
 }
 
@@ -328,6 +357,7 @@ void cli_create_free(cli_create *c) {
   free(c->cap_add);
   free(c->cap_drop);
   free(c->security_opt);
+  free(c->labels);
 }
 
 int cli_runtime_fail(const st_error *err) {

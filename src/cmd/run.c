@@ -21,6 +21,8 @@ static int run_run(int argc, char **argv);
   "      --init                Run an init inside the container that "         \
   "forwards signals and reaps processes\n"                                     \
   "  -i, --interactive         Keep STDIN open even if not attached\n"         \
+  "  -l, --label list          Set meta data on a container\n"                 \
+  "      --label-file list     Read in a line delimited file of labels\n"      \
   "  -m, --memory bytes        Memory limit\n"                                 \
   "      --mount mount         Attach a filesystem mount to the container\n"   \
   "      --name string         Assign a name to the container\n"               \

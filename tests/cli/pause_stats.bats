@@ -161,3 +161,27 @@ read_counter() {
   n=$(grep -c '^st$' <<<"$output")
   [ "$n" -ge 2 ] && [ "$n" -le 4 ] || { echo "$n blocks: $output"; return 1; }
 }
+
+@test "run/create -l/--label and --label-file: Config.Labels, ps --filter label=" {
+  printf '# a comment\n\nfrom.file=yes\nbare\n' >"$BATS_TEST_TMPDIR/labels"
+  "$STRATA" create --name lb -l app=web --label tier=front -l empty= -l flag \
+    --label-file "$BATS_TEST_TMPDIR/labels" busybox true >/dev/null
+  "$STRATA" create --name lc -l app=db busybox true >/dev/null
+  "$STRATA" create --name ld busybox true >/dev/null
+  run --separate-stderr "$STRATA" inspect -f '{{json .Config.Labels}}' lb
+  assert_eq "$output" '{"app":"web","bare":"","empty":"","flag":"","from.file":"yes","tier":"front"}'
+  run --separate-stderr "$STRATA" inspect -f '{{json .Config.Labels}}' ld
+  assert_eq "$output" '{}'
+  run --separate-stderr "$STRATA" ps -a --filter label=app --format '{{.Names}}'
+  assert_eq "$output" $'lc\nlb'
+  run --separate-stderr "$STRATA" ps -a --filter label=app=web --format '{{.Names}}'
+  assert_eq "$output" "lb"
+  run --separate-stderr "$STRATA" ps -a --filter label=from.file=yes --filter label=flag --format '{{.Names}}'
+  assert_eq "$output" "lb"
+  run --separate-stderr "$STRATA" create --label-file /nonexistent/labels busybox true
+  assert_status 125
+  assert_error_line "open /nonexistent/labels: no such file or directory"
+  run --separate-stderr "$STRATA" run --rm -l x=1 busybox echo ran
+  assert_status 0
+  assert_eq "$output" "ran"
+}

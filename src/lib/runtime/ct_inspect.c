@@ -110,7 +110,9 @@ static json_t *docker_order(json_t *cc, json_t *st, json_t *cmd,
                             const st_ct *ct) {
   json_t *o = json_object();
   const char *user = json_string_value(json_object_get(cc, "User"));
-  json_t *labels = json_object_get(cc, "Labels");
+  json_t *labels = json_object_get(st, "Labels"); /* -l: with the image's */
+  if (labels == NULL)
+    labels = json_object_get(cc, "Labels");
   json_object_set_new(o, "Hostname",
                       json_string(ct->spec.hostname ? ct->spec.hostname : ""));
   json_object_set_new(o, "Domainname", json_string(""));

@@ -58,6 +58,10 @@ typedef struct st_create_opts {
   int64_t memory;      /* --memory in bytes, 0: no limit */
   int64_t nano_cpus;   /* --cpus * 1e9, 0: no limit */
   int64_t pids_limit;  /* --pids-limit, 0: no limit (< 0 too, as Docker) */
+  /* -l/--label, --label-file: "KEY=VALUE" or "KEY" (value ""), over the
+   * image's labels (Config.Labels) */
+  char *const *labels;
+  size_t n_labels;
 } st_create_opts;
 
 /* Creates a container (files, config.json, row); its ID goes to id. Errors:

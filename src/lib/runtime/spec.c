@@ -397,7 +397,21 @@ static char *stored_config(const st_spec_input *in) {
   if (c && json_object_size(tmpfs) > 0)
     json_object_set(c, "Tmpfs", tmpfs);
   json_decref(tmpfs);
-  char *text = c ? json_dumps(c, JSON_COMPACT) : NULL;
+  if (c && o->n_labels > 0) { /* Config.Labels: the image's, then -l */
+    json_t *img = json_object_get(in->image_config, "Labels");
+    json_t *labels = json_is_object(img) ? json_deep_copy(img) : json_object();
+    for (size_t i = 0; labels && i < o->n_labels; i++) {
+      const char *eq = strchr(o->labels[i], '=');
+      cleanup_free char *k =
+          eq ? strndup(o->labels[i], (size_t)(eq - o->labels[i]))
+             : strdup(o->labels[i]);
+      if (k)
+        json_object_set_new(labels, k, json_string(eq ? eq + 1 : ""));
+    }
+    json_object_set_new(c, "Labels", labels);
+  }
+  /* sorted, as Go writes the maps (Labels, Tmpfs) */
+  char *text = c ? json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   json_decref(c);
   return text;
 }
