@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ enum {
   OPT_VOLUMES_FROM,
   OPT_INIT,
   OPT_LABEL_FILE,
+  OPT_STOP_SIGNAL,
+  OPT_STOP_TIMEOUT,
 };
 
 static const struct option opts[] = {
@@ -67,6 +70,8 @@ static const struct option opts[] = {
     {"init", optional_argument, 0, OPT_INIT},
     {"label", required_argument, 0, 'l'},
     {"label-file", required_argument, 0, OPT_LABEL_FILE},
+    {"stop-signal", required_argument, 0, OPT_STOP_SIGNAL},
+    {"stop-timeout", required_argument, 0, OPT_STOP_TIMEOUT},
     {0, 0, 0, 0}};
 
 static int push(char ***v, size_t *n, char *s) {
@@ -241,6 +246,26 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
     break;
   case OPT_LABEL_FILE:
     return read_label_file(c, optarg);
+  case OPT_STOP_SIGNAL:
+    if (st_signal_number(optarg) < 0)
+      return cli_fail(125, "Invalid signal: %s", optarg);
+    o->stop_signal = optarg;
+    break;
+  case OPT_STOP_TIMEOUT: {
+    char *end;
+    errno = 0;
+    long t = strtol(optarg, &end, 10);
+    if (*optarg == '\0' || *end || errno || t < INT_MIN + 1 || t > INT_MAX)
+      return cli_bad_usage(cmdname,
+                           "invalid argument \"%s\" for \"--stop-timeout\" "
+                           "flag: strconv.ParseInt: parsing \"%s\": invalid "
+                           "syntax",
+                           optarg, optarg),
+             125;
+    o->stop_timeout = (int)t;
+    o->has_stop_timeout = true;
+    break;
+  }
   case 'w':
     o->workdir = optarg;
     break;

@@ -35,6 +35,8 @@ static int run_run(int argc, char **argv);
   "\"missing\", \"never\") (default \"missing\")\n"                            \
   "      --read-only           Mount the container's root filesystem as "      \
   "read only\n"                                                                \
+  "      --stop-signal string  Signal to stop the container\n"                 \
+  "      --stop-timeout int    Timeout (in seconds) to stop a container\n"     \
   "      --rm                  Automatically remove the container when it "    \
   "exits\n"                                                                    \
   "      --runtime string      Runtime to use for this container (an OCI "     \

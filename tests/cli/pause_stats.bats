@@ -185,3 +185,34 @@ read_counter() {
   assert_status 0
   assert_eq "$output" "ran"
 }
+
+@test "run/create --stop-signal and --stop-timeout: inspect Config, and stop uses them" {
+  "$STRATA" create --name sg --stop-signal usr1 --stop-timeout 2 busybox true >/dev/null
+  run --separate-stderr "$STRATA" inspect -f '{{.Config.StopSignal}} {{.Config.StopTimeout}}' sg
+  assert_eq "$output" "usr1 2"
+  # the container's own signal: its trap runs and sets the exit code
+  "$STRATA" run -d --name su --stop-signal SIGUSR1 busybox \
+    sh -c 'trap "exit 3" USR1; while :; do sleep 0.1; done' >/dev/null
+  sleep 0.5
+  run --separate-stderr timeout 20 "$STRATA" stop su
+  assert_status 0
+  run --separate-stderr "$STRATA" inspect -f '{{.State.ExitCode}}' su
+  assert_eq "$output" "3"
+  # a container that ignores the signal: killed after its own timeout
+  "$STRATA" run -d --name sto --stop-timeout 1 busybox \
+    sh -c 'trap "" TERM; while :; do sleep 0.1; done' >/dev/null
+  sleep 0.5
+  start=$(date +%s%N)
+  run --separate-stderr timeout 20 "$STRATA" stop sto
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  assert_status 0
+  [ "$ms" -ge 900 ] && [ "$ms" -lt 5000 ] || { echo "stop took ${ms}ms"; return 1; }
+  run --separate-stderr "$STRATA" inspect -f '{{.State.ExitCode}}' sto
+  assert_eq "$output" "137"
+  run --separate-stderr "$STRATA" create --stop-signal NOPE busybox true
+  assert_status 125
+  assert_error_line "Invalid signal: NOPE"
+  run --separate-stderr "$STRATA" create --stop-timeout soon busybox true
+  assert_status 125
+  assert_contains "$stderr" 'invalid argument "soon" for "--stop-timeout" flag'
+}

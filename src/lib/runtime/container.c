@@ -423,24 +423,51 @@ static bool wait_gone(pid_t pid, uint64_t start, int timeout_ms) {
   return !st_pid_alive(pid, start);
 }
 
-static int stop_signal(st_store *s, const char *id) {
-  cleanup_free char *dir = st_container_dir(s, id);
-  cleanup_free char *path = NULL;
-  if (dir == NULL || asprintf(&path, "%s/config.json", dir) < 0)
-    return SIGTERM;
-  json_t *spec = json_load_file(path, 0, NULL);
-  const char *sig = json_string_value(
-      json_object_get(json_object_get(spec, "annotations"), ST_ANN_STOPSIGNAL));
-  int n = SIGTERM;
-  if (sig && strcmp(sig, "SIGKILL") == 0)
-    n = SIGKILL;
-  else if (sig && (strcmp(sig, "SIGINT") == 0 || strcmp(sig, "INT") == 0))
-    n = SIGINT;
-  else if (sig && (strcmp(sig, "SIGQUIT") == 0 || strcmp(sig, "QUIT") == 0))
-    n = SIGQUIT;
-  else if (sig && atoi(sig) > 0)
-    n = atoi(sig);
+int st_signal_number(const char *name) {
+  char *end;
+  long n = strtol(name, &end, 10);
+  if (*name && *end == '\0')
+    return n > 0 && n < NSIG ? (int)n : -1;
+  if (strncasecmp(name, "SIG", 3) == 0)
+    name += 3;
+  for (int i = 1; i < NSIG; i++) {
+    const char *abbrev = sigabbrev_np(i);
+    if (abbrev && strcasecmp(abbrev, name) == 0)
+      return i;
+  }
+  return -1;
+}
+
+/* The annotations of container id's config.json, and its stored Config
+ * fields (ST_ANN_CONFIG), each a new reference or NULL. */
+static json_t *stored_config_of(st_store *s, const char *id, json_t **ann) {
+  cleanup_free char *dir = st_container_dir(s, id), *path = NULL;
+  json_t *spec = dir && asprintf(&path, "%s/config.json", dir) >= 0
+                     ? json_load_file(path, 0, NULL)
+                     : NULL;
+  *ann = json_incref(json_object_get(spec, "annotations"));
   json_decref(spec);
+  const char *c = json_string_value(json_object_get(*ann, ST_ANN_CONFIG));
+  return c ? json_loads(c, 0, NULL) : NULL;
+}
+
+static int stop_signal(st_store *s, const char *id) {
+  json_t *ann = NULL;
+  json_decref(stored_config_of(s, id, &ann));
+  const char *sig = json_string_value(json_object_get(ann, ST_ANN_STOPSIGNAL));
+  int n = sig ? st_signal_number(sig) : -1;
+  json_decref(ann);
+  return n > 0 ? n : SIGTERM;
+}
+
+/* -t not given: the container's --stop-timeout, else Docker's 10 s. */
+static int stop_timeout(st_store *s, const char *id) {
+  json_t *ann = NULL;
+  json_t *st = stored_config_of(s, id, &ann);
+  json_t *t = json_object_get(st, "StopTimeout");
+  int n = json_is_integer(t) ? (int)json_integer_value(t) : 10;
+  json_decref(st);
+  json_decref(ann);
   return n;
 }
 
@@ -517,6 +544,8 @@ int st_container_stop(st_store *s, const char *ref, int timeout,
   if (find_fresh(s, ref, &c, err) < 0)
     return -1;
   if (c.state == ST_CT_RUNNING) {
+    if (timeout == ST_STOP_TIMEOUT_UNSET)
+      timeout = stop_timeout(s, c.id);
     kill(c.pid, stop_signal(s, c.id));
     thaw_paused(c.id, NULL);
     if (!wait_gone(c.pid, c.pid_start, timeout * 1000)) {

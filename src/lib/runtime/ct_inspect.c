@@ -138,8 +138,9 @@ static json_t *docker_order(json_t *cc, json_t *st, json_t *cmd,
     json_object_set(o, "Labels", labels);
   else
     json_object_set_new(o, "Labels", json_object());
-  copy_key(o, cc, "StopSignal", true);
-  copy_key(o, cc, "StopTimeout", true);
+  copy_key(o, json_object_get(st, "StopSignal") ? st : cc, "StopSignal", true);
+  copy_key(o, json_object_get(st, "StopTimeout") ? st : cc, "StopTimeout",
+           true);
   copy_key(o, cc, "Shell", true);
   json_decref(st);
   return o;

@@ -13,6 +13,7 @@
 #ifndef STRATA_RUNTIME_H
 #define STRATA_RUNTIME_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +63,12 @@ typedef struct st_create_opts {
    * image's labels (Config.Labels) */
   char *const *labels;
   size_t n_labels;
+  /* --stop-signal (a name or number, NULL: the image's), --stop-timeout
+   * (seconds, when has_stop_timeout), Config.StopSignal and
+   * Config.StopTimeout, used by stop */
+  const char *stop_signal;
+  bool has_stop_timeout;
+  int stop_timeout;
 } st_create_opts;
 
 /* Creates a container (files, config.json, row); its ID goes to id. Errors:
@@ -111,6 +118,14 @@ int st_container_pause(st_store *s, const char *ref, st_error **err);
 int st_container_unpause(st_store *s, const char *ref, st_error **err);
 /* Whether c (refreshed) is running and paused. */
 bool st_container_paused(const st_container *c);
+
+/* A signal's number from its name ("SIGTERM", "term", "TERM") or number
+ * ("15"); -1 when it is none. */
+int st_signal_number(const char *name);
+
+/* stop's timeout when -t is not given: the container's --stop-timeout,
+ * else 10 s. (A negative timeout waits for ever, as Docker.) */
+#define ST_STOP_TIMEOUT_UNSET INT_MIN
 
 /* SIGTERM (or the image's stop signal), then SIGKILL after timeout
  * seconds; waits until it is recorded exited. */

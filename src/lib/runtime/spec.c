@@ -410,6 +410,10 @@ static char *stored_config(const st_spec_input *in) {
     }
     json_object_set_new(c, "Labels", labels);
   }
+  if (c && o->stop_signal) /* Config.StopSignal: else the image's */
+    json_object_set_new(c, "StopSignal", json_string(o->stop_signal));
+  if (c && o->has_stop_timeout)
+    json_object_set_new(c, "StopTimeout", json_integer(o->stop_timeout));
   /* sorted, as Go writes the maps (Labels, Tmpfs) */
   char *text = c ? json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   json_decref(c);
@@ -428,7 +432,9 @@ static json_t *build_annotations(const st_spec_input *in) {
       json_pack("{s:s, s:s, s:s}", ST_ANN_LOWER, lower.data ? lower.data : "",
                 ST_ANN_UPPER, upper, ST_ANN_WORK, work);
   const char *sig =
-      json_string_value(json_object_get(in->image_config, "StopSignal"));
+      in->o->stop_signal
+          ? in->o->stop_signal
+          : json_string_value(json_object_get(in->image_config, "StopSignal"));
   if (a && sig)
     json_object_set_new(a, ST_ANN_STOPSIGNAL, json_string(sig));
   /* A --rm container's layer is thrown away: overlay need not sync it
