@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@ enum {
   OPT_LABEL_FILE,
   OPT_STOP_SIGNAL,
   OPT_STOP_TIMEOUT,
+  OPT_CIDFILE,
 };
 
 static const struct option opts[] = {
@@ -72,6 +74,7 @@ static const struct option opts[] = {
     {"label-file", required_argument, 0, OPT_LABEL_FILE},
     {"stop-signal", required_argument, 0, OPT_STOP_SIGNAL},
     {"stop-timeout", required_argument, 0, OPT_STOP_TIMEOUT},
+    {"cidfile", required_argument, 0, OPT_CIDFILE},
     {0, 0, 0, 0}};
 
 static int push(char ***v, size_t *n, char *s) {
@@ -246,6 +249,9 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
     break;
   case OPT_LABEL_FILE:
     return read_label_file(c, optarg);
+  case OPT_CIDFILE:
+    c->cidfile = optarg;
+    break;
   case OPT_STOP_SIGNAL:
     if (st_signal_number(optarg) < 0)
       return cli_fail(125, "Invalid signal: %s", optarg);
@@ -341,6 +347,7 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
 int cli_create_parse(int argc, char **argv, const char *cmdname,
                      const st_command *cmd, bool allow_detach, cli_create *c) {
   memset(c, 0, sizeof(*c));
+  c->cid_fd = -1;
   int ch;
   optind = 1;
   while ((ch = cli_getopt(argc, argv, "+itde:w:u:v:h:m:l:", opts)) != -1) {
@@ -383,6 +390,37 @@ void cli_create_free(cli_create *c) {
   free(c->cap_drop);
   free(c->security_opt);
   free(c->labels);
+}
+
+int cli_cidfile_create(cli_create *c) {
+  c->cid_fd = -1;
+  if (c->cidfile == NULL)
+    return -1;
+  /* Docker's check, before the container is made: never overwrite one */
+  if (access(c->cidfile, F_OK) == 0)
+    return cli_fail(125,
+                    "Container ID file found, make sure the other container "
+                    "isn't running or delete %s",
+                    c->cidfile);
+  c->cid_fd = open(c->cidfile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (c->cid_fd < 0) {
+    char why[128]; /* Go writes errno strings in lower case */
+    snprintf(why, sizeof(why), "%s", strerror(errno));
+    why[0] = (char)tolower((unsigned char)why[0]);
+    return cli_fail(125, "Failed to create the container ID file: open %s: %s",
+                    c->cidfile, why);
+  }
+  return -1;
+}
+
+void cli_cidfile_done(cli_create *c, const char *id) {
+  if (c->cid_fd < 0)
+    return;
+  size_t n = id ? strlen(id) : 0;
+  if (id == NULL || write(c->cid_fd, id, n) != (ssize_t)n)
+    unlink(c->cidfile); /* no container, or its ID not written: no file */
+  close(c->cid_fd);
+  c->cid_fd = -1;
 }
 
 int cli_runtime_fail(const st_error *err) {

@@ -19,6 +19,7 @@ ST_COMMAND(create, "create|container create", run_create,
            "      --cap-drop list       Drop Linux capabilities\n"
            "      --cpus decimal        Number of CPUs\n"
            "      --entrypoint string   Overwrite the default ENTRYPOINT\n"
+           "      --cidfile string      Write the container ID to the file\n"
            "  -e, --env list            Set environment variables\n"
            "      --env-file list       Read in a file of environment "
            "variables\n"
@@ -71,12 +72,13 @@ static int run_create(int argc, char **argv) {
   char id[ST_CONTAINER_ID_LEN];
   if (s == NULL)
     code = 125;
-  else if ((code = cli_ensure_image(s, c.o.image, c.pull)) >= 0)
-    ; /* error printed */
+  else if ((code = cli_cidfile_create(&c)) >= 0 ||
+           (code = cli_ensure_image(s, c.o.image, c.pull)) >= 0)
+    cli_cidfile_done(&c, NULL); /* error printed */
   else if (st_container_create(s, &c.o, id, &err) < 0)
-    code = cli_runtime_fail(err);
+    cli_cidfile_done(&c, NULL), code = cli_runtime_fail(err);
   else
-    printf("%s\n", id), code = 0;
+    cli_cidfile_done(&c, id), printf("%s\n", id), code = 0;
   cli_create_free(&c);
   return code;
 }

@@ -15,6 +15,7 @@ static int run_run(int argc, char **argv);
   "      --cpus decimal        Number of CPUs\n"                               \
   "      --entrypoint string   Overwrite the default ENTRYPOINT of the "       \
   "image\n"                                                                    \
+  "      --cidfile string      Write the container ID to the file\n"           \
   "  -e, --env list            Set environment variables\n"                    \
   "      --env-file list       Read in a file of environment variables\n"      \
   "  -h, --hostname string     Container host name\n"                          \
@@ -89,11 +90,14 @@ static int run_run(int argc, char **argv) {
   cleanup_error st_error *err = NULL;
   char id[ST_CONTAINER_ID_LEN];
   int status = 0;
-  if ((code = cli_ensure_image(s, c.o.image, c.pull)) >= 0) {
-    /* error printed */
+  if ((code = cli_cidfile_create(&c)) >= 0 ||
+      (code = cli_ensure_image(s, c.o.image, c.pull)) >= 0) {
+    cli_cidfile_done(&c, NULL); /* error printed */
   } else if (st_container_create(s, &c.o, id, &err) < 0) {
+    cli_cidfile_done(&c, NULL);
     code = cli_runtime_fail(err);
   } else {
+    cli_cidfile_done(&c, id);
     /* Recorded: the container holds its image and layers, and nothing
      * else of this process is unrecorded, so an attached run (which may
      * last long) does not hold gc back (store.h). */

@@ -216,3 +216,27 @@ read_counter() {
   assert_status 125
   assert_contains "$stderr" 'invalid argument "soon" for "--stop-timeout" flag'
 }
+
+@test "run/create --cidfile: the ID is written; an existing file is Docker's error" {
+  cid="$BATS_TEST_TMPDIR/cid"
+  run --separate-stderr "$STRATA" create --cidfile "$cid" --name cf busybox true
+  assert_status 0
+  assert_eq "$(cat "$cid")" "$output"
+  assert_eq "$("$STRATA" inspect -f '{{.Id}}' cf)" "$output"
+  run --separate-stderr "$STRATA" run --cidfile "$cid" busybox echo no
+  assert_status 125
+  assert_error_line "Container ID file found, make sure the other container isn't running or delete $cid"
+  assert_eq "$output" ""
+  rm "$cid"
+  run --separate-stderr "$STRATA" run --cidfile "$cid" --name cr busybox echo yes
+  assert_status 0
+  assert_eq "$output" "yes"
+  assert_eq "$(cat "$cid")" "$("$STRATA" inspect -f '{{.Id}}' cr)"
+  # a container that is not made leaves no file
+  run --separate-stderr "$STRATA" create --cidfile "$BATS_TEST_TMPDIR/cid2" --pull never nosuchimage
+  assert_status 125
+  [ ! -e "$BATS_TEST_TMPDIR/cid2" ]
+  run --separate-stderr "$STRATA" create --cidfile /nonexistent/dir/cid busybox true
+  assert_status 125
+  assert_error_line "Failed to create the container ID file: open /nonexistent/dir/cid: no such file or directory"
+}
