@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ref/ref.h"
+#include "runtime/runtime.h"
 #include "store/store.h"
 
 struct cli_globals cli = {NULL, LOG_WARN};
@@ -255,7 +256,7 @@ int cli_parse_stop_timeout(const st_command *cmd, const char *cmdname, int argc,
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   int ch;
-  *timeout = 10;
+  *timeout = ST_STOP_TIMEOUT_UNSET; /* the container's, else 10 */
   while ((ch = cli_getopt(argc, argv, "t:h", opts)) != -1) {
     switch (ch) {
     case 't':

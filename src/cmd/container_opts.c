@@ -3,7 +3,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,10 @@ enum {
   OPT_HEALTH_START_PERIOD,
   OPT_HEALTH_RETRIES,
   OPT_NO_HEALTHCHECK,
+  OPT_LABEL_FILE,
+  OPT_STOP_SIGNAL,
+  OPT_STOP_TIMEOUT,
+  OPT_CIDFILE,
 };
 
 static const struct option opts[] = {
@@ -78,6 +84,11 @@ static const struct option opts[] = {
     {"health-start-period", required_argument, 0, OPT_HEALTH_START_PERIOD},
     {"health-retries", required_argument, 0, OPT_HEALTH_RETRIES},
     {"no-healthcheck", no_argument, 0, OPT_NO_HEALTHCHECK},
+    {"label", required_argument, 0, 'l'},
+    {"label-file", required_argument, 0, OPT_LABEL_FILE},
+    {"stop-signal", required_argument, 0, OPT_STOP_SIGNAL},
+    {"stop-timeout", required_argument, 0, OPT_STOP_TIMEOUT},
+    {"cidfile", required_argument, 0, OPT_CIDFILE},
     {0, 0, 0, 0}};
 
 static int push(char ***v, size_t *n, char *s) {
@@ -124,6 +135,26 @@ static int read_env_file(cli_create *c, const char *path) {
     char *dup = strdup(p);
     if (dup == NULL || push(&c->file_lines, &c->n_file_lines, dup) < 0 ||
         push(&c->env, &c->o.n_env, dup) < 0)
+      return cli_fail(125, "out of memory");
+  }
+  return -1;
+}
+
+/* --label-file: one KEY=VALUE or KEY per line, # comments and blank lines
+ * skipped (Docker's reader for label files). */
+static int read_label_file(cli_create *c, const char *path) {
+  cleanup_file FILE *f = fopen(path, "re");
+  if (f == NULL)
+    return cli_fail(125, "open %s: no such file or directory", path);
+  char line[8192];
+  while (fgets(line, sizeof(line), f)) {
+    line[strcspn(line, "\r\n")] = '\0';
+    char *p = line + strspn(line, " \t");
+    if (*p == '\0' || *p == '#')
+      continue;
+    char *dup = strdup(p);
+    if (dup == NULL || push(&c->file_lines, &c->n_file_lines, dup) < 0 ||
+        push(&c->labels, &c->o.n_labels, dup) < 0)
       return cli_fail(125, "out of memory");
   }
   return -1;
@@ -346,6 +377,34 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
     break;
   case OPT_ENV_FILE:
     return read_env_file(c, optarg);
+  case 'l':
+    push(&c->labels, &o->n_labels, optarg);
+    break;
+  case OPT_LABEL_FILE:
+    return read_label_file(c, optarg);
+  case OPT_CIDFILE:
+    c->cidfile = optarg;
+    break;
+  case OPT_STOP_SIGNAL:
+    if (st_signal_number(optarg) < 0)
+      return cli_fail(125, "Invalid signal: %s", optarg);
+    o->stop_signal = optarg;
+    break;
+  case OPT_STOP_TIMEOUT: {
+    char *end;
+    errno = 0;
+    long t = strtol(optarg, &end, 10);
+    if (*optarg == '\0' || *end || errno || t < INT_MIN + 1 || t > INT_MAX)
+      return cli_bad_usage(cmdname,
+                           "invalid argument \"%s\" for \"--stop-timeout\" "
+                           "flag: strconv.ParseInt: parsing \"%s\": invalid "
+                           "syntax",
+                           optarg, optarg),
+             125;
+    o->stop_timeout = (int)t;
+    o->has_stop_timeout = true;
+    break;
+  }
   case 'w':
     o->workdir = optarg;
     break;
@@ -429,9 +488,10 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
 int cli_create_parse(int argc, char **argv, const char *cmdname,
                      const st_command *cmd, bool allow_detach, cli_create *c) {
   memset(c, 0, sizeof(*c));
+  c->cid_fd = -1;
   int ch;
   optind = 1;
-  while ((ch = cli_getopt(argc, argv, "+itde:w:u:v:h:m:", opts)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "+itde:w:u:v:h:m:l:", opts)) != -1) {
     int r = one_flag(c, ch, cmdname, cmd, allow_detach);
     if (r >= 0)
       return r;
@@ -457,6 +517,7 @@ int cli_create_parse(int argc, char **argv, const char *cmdname,
   c->o.cap_add = c->cap_add;
   c->o.cap_drop = c->cap_drop;
   c->o.security_opt = c->security_opt;
+  c->o.labels = c->labels;
   return -1;
 }
 
@@ -472,6 +533,38 @@ void cli_create_free(cli_create *c) {
   free(c->cap_add);
   free(c->cap_drop);
   free(c->security_opt);
+  free(c->labels);
+}
+
+int cli_cidfile_create(cli_create *c) {
+  c->cid_fd = -1;
+  if (c->cidfile == NULL)
+    return -1;
+  /* Docker's check, before the container is made: never overwrite one */
+  if (access(c->cidfile, F_OK) == 0)
+    return cli_fail(125,
+                    "Container ID file found, make sure the other container "
+                    "isn't running or delete %s",
+                    c->cidfile);
+  c->cid_fd = open(c->cidfile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (c->cid_fd < 0) {
+    char why[128]; /* Go writes errno strings in lower case */
+    snprintf(why, sizeof(why), "%s", strerror(errno));
+    why[0] = (char)tolower((unsigned char)why[0]);
+    return cli_fail(125, "Failed to create the container ID file: open %s: %s",
+                    c->cidfile, why);
+  }
+  return -1;
+}
+
+void cli_cidfile_done(cli_create *c, const char *id) {
+  if (c->cid_fd < 0)
+    return;
+  size_t n = id ? strlen(id) : 0;
+  if (id == NULL || write(c->cid_fd, id, n) != (ssize_t)n)
+    unlink(c->cidfile); /* no container, or its ID not written: no file */
+  close(c->cid_fd);
+  c->cid_fd = -1;
 }
 
 int cli_runtime_fail(const st_error *err) {

@@ -14,6 +14,9 @@ typedef struct cli_create {
   /* storage behind o's arrays (argv strings or --env-file lines) */
   char **env, **vols, **tmpfs, **file_lines, **mounts, **volumes_from;
   char **cap_add, **cap_drop, **security_opt;
+  char **labels;       /* -l, --label-file */
+  const char *cidfile; /* --cidfile */
+  int cid_fd;          /* open on it between the two calls below */
   size_t n_file_lines;
   bool health_set; /* a --health-* flag was given */
 } cli_create;
@@ -24,6 +27,12 @@ typedef struct cli_create {
 int cli_create_parse(int argc, char **argv, const char *cmdname,
                      const st_command *cmd, bool allow_detach, cli_create *out);
 void cli_create_free(cli_create *c);
+
+/* --cidfile: creates the file (-1) or prints Docker's error and returns
+ * 125 (it exists, or cannot be made). Then cli_cidfile_done writes the
+ * new container's ID, or removes the file when id is NULL (not made). */
+int cli_cidfile_create(cli_create *c);
+void cli_cidfile_done(cli_create *c, const char *id);
 
 /* Prints a runtime error and returns Docker's exit code for it. */
 int cli_runtime_fail(const st_error *err);

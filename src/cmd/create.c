@@ -19,6 +19,7 @@ ST_COMMAND(create, "create|container create", run_create,
            "      --cap-drop list       Drop Linux capabilities\n"
            "      --cpus decimal        Number of CPUs\n"
            "      --entrypoint string   Overwrite the default ENTRYPOINT\n"
+           "      --cidfile string      Write the container ID to the file\n"
            "  -e, --env list            Set environment variables\n"
            "      --env-file list       Read in a file of environment "
            "variables\n"
@@ -36,6 +37,9 @@ ST_COMMAND(create, "create|container create", run_create,
            "      --init                Run an init inside the container "
            "that forwards signals and reaps processes\n"
            "  -i, --interactive         Keep STDIN open even if not attached\n"
+           "  -l, --label list          Set meta data on a container\n"
+           "      --label-file list     Read in a line delimited file of "
+           "labels\n"
            "  -m, --memory bytes        Memory limit\n"
            "      --mount mount         Attach a filesystem mount to the "
            "container\n"
@@ -52,6 +56,9 @@ ST_COMMAND(create, "create|container create", run_create,
            "      --restart string      Restart policy to apply when a "
            "container exits (default \"no\")\n"
            "      --rm                  Remove the container when it exits\n"
+           "      --stop-signal string  Signal to stop the container\n"
+           "      --stop-timeout int    Timeout (in seconds) to stop a "
+           "container\n"
            "      --runtime string      OCI runtime for this container (crun, "
            "runc, a path)\n"
            "      --security-opt list   Security Options "
@@ -79,12 +86,13 @@ static int run_create(int argc, char **argv) {
   char id[ST_CONTAINER_ID_LEN];
   if (s == NULL)
     code = 125;
-  else if ((code = cli_ensure_image(s, c.o.image, c.pull)) >= 0)
-    ; /* error printed */
+  else if ((code = cli_cidfile_create(&c)) >= 0 ||
+           (code = cli_ensure_image(s, c.o.image, c.pull)) >= 0)
+    cli_cidfile_done(&c, NULL); /* error printed */
   else if (st_container_create(s, &c.o, id, &err) < 0)
-    code = cli_runtime_fail(err);
+    cli_cidfile_done(&c, NULL), code = cli_runtime_fail(err);
   else
-    printf("%s\n", id), code = 0;
+    cli_cidfile_done(&c, id), printf("%s\n", id), code = 0;
   cli_create_free(&c);
   return code;
 }

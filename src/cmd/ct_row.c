@@ -25,6 +25,8 @@ static char *status_text(const st_container *c, int64_t now) {
       return out;
     }
     cleanup_free char *d = st_human_duration((now - c->started) / 1000000000);
+    if (st_container_paused(c)) /* Docker: paused hides the health */
+      return asprintf(&out, "Up %s (Paused)", d ? d : "") < 0 ? NULL : out;
     const char *h = c->health;
     if (asprintf(&out, "Up %s%s%s%s", d ? d : "", *h ? " (" : "",
                  strcmp(h, "starting") == 0 ? "health: starting" : h,
@@ -121,13 +123,15 @@ json_t *cli_container_row(st_store *s, const st_container *c, bool no_trunc,
       st_created_since(c->created / 1000000000, now / 1000000000);
   cleanup_free char *at = st_format_created_at(c->created / 1000000000);
   cleanup_free char *sz = size ? cli_container_size(s, c) : NULL;
-  json_t *o = json_pack(
-      "{s:s%, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", c->id,
-      no_trunc ? (size_t)64 : (size_t)12, "Image", image ? image : c->image_ref,
-      "Command", cmd ? cmd : "", "RunningFor", since ? since : "", "CreatedAt",
-      at ? at : "", "Status", status ? status : "", "Ports", "", "Names",
-      c->name, "State",
-      c->restarting ? "restarting" : st_ct_state_name(c->state));
+  json_t *o = json_pack("{s:s%, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID",
+                        c->id, no_trunc ? (size_t)64 : (size_t)12, "Image",
+                        image ? image : c->image_ref, "Command", cmd ? cmd : "",
+                        "RunningFor", since ? since : "", "CreatedAt",
+                        at ? at : "", "Status", status ? status : "", "Ports",
+                        "", "Names", c->name, "State",
+                        c->restarting            ? "restarting"
+                        : st_container_paused(c) ? "paused"
+                                                 : st_ct_state_name(c->state));
   if (o && size)
     json_object_set_new(o, "Size", json_string(sz ? sz : ""));
   return o;

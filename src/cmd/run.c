@@ -15,6 +15,7 @@ static int run_run(int argc, char **argv);
   "      --cpus decimal        Number of CPUs\n"                               \
   "      --entrypoint string   Overwrite the default ENTRYPOINT of the "       \
   "image\n"                                                                    \
+  "      --cidfile string      Write the container ID to the file\n"           \
   "  -e, --env list            Set environment variables\n"                    \
   "      --env-file list       Read in a file of environment variables\n"      \
   "      --health-cmd string   Command to run to check health\n"               \
@@ -31,6 +32,8 @@ static int run_run(int argc, char **argv);
   "      --init                Run an init inside the container that "         \
   "forwards signals and reaps processes\n"                                     \
   "  -i, --interactive         Keep STDIN open even if not attached\n"         \
+  "  -l, --label list          Set meta data on a container\n"                 \
+  "      --label-file list     Read in a line delimited file of labels\n"      \
   "  -m, --memory bytes        Memory limit\n"                                 \
   "      --mount mount         Attach a filesystem mount to the container\n"   \
   "      --name string         Assign a name to the container\n"               \
@@ -46,6 +49,8 @@ static int run_run(int argc, char **argv);
   "read only\n"                                                                \
   "      --restart string      Restart policy to apply when a container "      \
   "exits (default \"no\")\n"                                                   \
+  "      --stop-signal string  Signal to stop the container\n"                 \
+  "      --stop-timeout int    Timeout (in seconds) to stop a container\n"     \
   "      --rm                  Automatically remove the container when it "    \
   "exits\n"                                                                    \
   "      --runtime string      Runtime to use for this container (an OCI "     \
@@ -98,11 +103,14 @@ static int run_run(int argc, char **argv) {
   cleanup_error st_error *err = NULL;
   char id[ST_CONTAINER_ID_LEN];
   int status = 0;
-  if ((code = cli_ensure_image(s, c.o.image, c.pull)) >= 0) {
-    /* error printed */
+  if ((code = cli_cidfile_create(&c)) >= 0 ||
+      (code = cli_ensure_image(s, c.o.image, c.pull)) >= 0) {
+    cli_cidfile_done(&c, NULL); /* error printed */
   } else if (st_container_create(s, &c.o, id, &err) < 0) {
+    cli_cidfile_done(&c, NULL);
     code = cli_runtime_fail(err);
   } else {
+    cli_cidfile_done(&c, id);
     /* Recorded: the container holds its image and layers, and nothing
      * else of this process is unrecorded, so an attached run (which may
      * last long) does not hold gc back (store.h). */

@@ -308,6 +308,23 @@ int st_freezer_thaw(const char *dir, st_error **err) {
                     v2 ? "0" : "THAWED", err);
 }
 
+int st_freezer_frozen(const char *id, char **dir) {
+  cleanup_free char *d = NULL, *p = NULL, *text = NULL;
+  bool v2 = access(CG_ROOT "/freezer/tasks", F_OK) != 0;
+  const char *u = v2 ? unified_root() : CG_ROOT "/freezer";
+  size_t len;
+  /* read only: a container never paused has no freezer cgroup */
+  if (u == NULL || asprintf(&d, "%s/strata/%s", u, id) < 0 ||
+      asprintf(&p, "%s/%s", d, v2 ? "cgroup.freeze" : "freezer.state") < 0 ||
+      st_read_file(p, &text, &len, NULL) < 0)
+    return 0;
+  /* v1 says FREEZING while the kernel is still at it: paused all the same */
+  bool frozen = v2 ? text[0] == '1' : strncmp(text, "THAWED", 6) != 0;
+  if (frozen && dir)
+    *dir = steal_pointer(&d);
+  return frozen;
+}
+
 void st_cgroup_remove_id(const char *id) {
   bool fv2;
   cleanup_free char *fz = freezer_dir(id, &fv2);

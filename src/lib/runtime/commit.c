@@ -232,7 +232,9 @@ int st_container_commit(st_store *s, const char *ref, const st_commit_opts *o,
   size_t n = 0;
   st_layer_rec top = {0};
   cleanup_free char *config = NULL, *frozen = NULL;
-  if (r == 0 && o->pause && ct.c.state == ST_CT_RUNNING)
+  /* a container the user paused stays paused (nothing to thaw after) */
+  if (r == 0 && o->pause && ct.c.state == ST_CT_RUNNING &&
+      !st_freezer_frozen(ct.c.id, NULL))
     r = pause_ct(s, &ct, &frozen, err);
   if (r == 0 && (st_image_layers(s, ct.c.image, &layers, &n, err) < 0 ||
                  store_layer(s, &ct, -1, &top, err) < 0))

@@ -16,6 +16,7 @@
 
 #include "image/image.h"
 #include "runtime/launch.h"
+#include "runtime/manage.h"
 #include "runtime/monitor.h"
 #include "runtime/mounts.h"
 #include "runtime/volumes.h"
@@ -487,22 +488,6 @@ static void end_restarting(st_store *s, st_container *c) {
   st_container_refresh(s, c);
 }
 
-int st_container_kill(st_store *s, const char *ref, int sig, st_error **err) {
-  st_container c;
-  if (find_fresh(s, ref, &c, err) < 0)
-    return -1;
-  int r = 0;
-  mark_user_stopped(s, &c);
-  if (c.state != ST_CT_RUNNING)
-    r = st_error_set(err, EINVAL, "Container %s is not running", c.id);
-  else if (c.restarting)
-    end_restarting(s, &c);
-  else if (kill(c.pid, sig) < 0)
-    r = st_error_errno(err, errno, "kill container %.12s", c.id);
-  st_container_clear(&c);
-  return r;
-}
-
 /* Waits up to timeout_ms (< 0: forever) for pid to exit; true when it did. */
 static bool wait_gone(pid_t pid, uint64_t start, int timeout_ms) {
   int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -524,25 +509,122 @@ static bool wait_gone(pid_t pid, uint64_t start, int timeout_ms) {
   return !st_pid_alive(pid, start);
 }
 
-static int stop_signal(st_store *s, const char *id) {
-  cleanup_free char *dir = st_container_dir(s, id);
-  cleanup_free char *path = NULL;
-  if (dir == NULL || asprintf(&path, "%s/config.json", dir) < 0)
-    return SIGTERM;
-  json_t *spec = json_load_file(path, 0, NULL);
-  const char *sig = json_string_value(
-      json_object_get(json_object_get(spec, "annotations"), ST_ANN_STOPSIGNAL));
-  int n = SIGTERM;
-  if (sig && strcmp(sig, "SIGKILL") == 0)
-    n = SIGKILL;
-  else if (sig && (strcmp(sig, "SIGINT") == 0 || strcmp(sig, "INT") == 0))
-    n = SIGINT;
-  else if (sig && (strcmp(sig, "SIGQUIT") == 0 || strcmp(sig, "QUIT") == 0))
-    n = SIGQUIT;
-  else if (sig && atoi(sig) > 0)
-    n = atoi(sig);
+int st_signal_number(const char *name) {
+  char *end;
+  long n = strtol(name, &end, 10);
+  if (*name && *end == '\0')
+    return n > 0 && n < NSIG ? (int)n : -1;
+  if (strncasecmp(name, "SIG", 3) == 0)
+    name += 3;
+  for (int i = 1; i < NSIG; i++) {
+    const char *abbrev = sigabbrev_np(i);
+    if (abbrev && strcasecmp(abbrev, name) == 0)
+      return i;
+  }
+  return -1;
+}
+
+/* The annotations of container id's config.json, and its stored Config
+ * fields (ST_ANN_CONFIG), each a new reference or NULL. */
+static json_t *stored_config_of(st_store *s, const char *id, json_t **ann) {
+  cleanup_free char *dir = st_container_dir(s, id), *path = NULL;
+  json_t *spec = dir && asprintf(&path, "%s/config.json", dir) >= 0
+                     ? json_load_file(path, 0, NULL)
+                     : NULL;
+  *ann = json_incref(json_object_get(spec, "annotations"));
   json_decref(spec);
+  const char *c = json_string_value(json_object_get(*ann, ST_ANN_CONFIG));
+  return c ? json_loads(c, 0, NULL) : NULL;
+}
+
+static int stop_signal(st_store *s, const char *id) {
+  json_t *ann = NULL;
+  json_decref(stored_config_of(s, id, &ann));
+  const char *sig = json_string_value(json_object_get(ann, ST_ANN_STOPSIGNAL));
+  int n = sig ? st_signal_number(sig) : -1;
+  json_decref(ann);
+  return n > 0 ? n : SIGTERM;
+}
+
+/* -t not given: the container's --stop-timeout, else Docker's 10 s. */
+static int stop_timeout(st_store *s, const char *id) {
+  json_t *ann = NULL;
+  json_t *st = stored_config_of(s, id, &ann);
+  json_t *t = json_object_get(st, "StopTimeout");
+  int n = json_is_integer(t) ? (int)json_integer_value(t) : 10;
+  json_decref(st);
+  json_decref(ann);
   return n;
+}
+
+/* Thaws container id when it is paused, so that a signal it was sent
+ * (the stop signal, SIGKILL) is acted on. */
+static int thaw_paused(const char *id, st_error **err) {
+  cleanup_free char *dir = NULL;
+  if (!st_freezer_frozen(id, &dir))
+    return 0;
+  return st_freezer_thaw(dir, err);
+}
+
+int st_container_kill(st_store *s, const char *ref, int sig, st_error **err) {
+  st_container c;
+  if (find_fresh(s, ref, &c, err) < 0)
+    return -1;
+  int r = 0;
+  mark_user_stopped(s, &c);
+  if (c.state != ST_CT_RUNNING)
+    r = st_error_set(err, EINVAL, "Container %s is not running", c.id);
+  else if (c.restarting)
+    end_restarting(s, &c);
+  else if (kill(c.pid, sig) < 0)
+    r = st_error_errno(err, errno, "kill container %.12s", c.id);
+  /* as Docker: a paused container is thawed for the signals that end it;
+   * any other waits, pending, until it is unpaused */
+  else if ((sig == SIGKILL || sig == stop_signal(s, c.id)) &&
+           thaw_paused(c.id, err) < 0)
+    r = st_error_wrap(err, "kill container %.12s", c.id);
+  st_container_clear(&c);
+  return r;
+}
+
+bool st_container_paused(const st_container *c) {
+  return c->state == ST_CT_RUNNING && st_freezer_frozen(c->id, NULL);
+}
+
+int st_container_pause(st_store *s, const char *ref, st_error **err) {
+  st_container c;
+  if (find_fresh(s, ref, &c, err) < 0)
+    return -1;
+  int r = 0;
+  pid_t *pids = NULL;
+  size_t n = 0;
+  cleanup_free char *dir = NULL;
+  if (c.state != ST_CT_RUNNING)
+    r = st_error_set(err, EINVAL, "Container %s is not running", c.id);
+  else if (st_freezer_frozen(c.id, NULL))
+    r = st_error_set(err, EINVAL, "Container %s is already paused", c.id);
+  else if (st_container_pids(s, c.id, &pids, &n, err) < 0 ||
+           st_freezer_freeze(c.id, pids, n, &dir, err) < 0)
+    r = st_error_wrap(err, "pause container %.12s", c.id);
+  free(pids);
+  st_container_clear(&c);
+  return r;
+}
+
+int st_container_unpause(st_store *s, const char *ref, st_error **err) {
+  st_container c;
+  if (find_fresh(s, ref, &c, err) < 0)
+    return -1;
+  int r = 0;
+  cleanup_free char *dir = NULL;
+  if (c.state != ST_CT_RUNNING)
+    r = st_error_set(err, EINVAL, "Container %s is not running", c.id);
+  else if (!st_freezer_frozen(c.id, &dir))
+    r = st_error_set(err, EINVAL, "Container %s is not paused", c.id);
+  else if (st_freezer_thaw(dir, err) < 0)
+    r = st_error_wrap(err, "unpause container %.12s", c.id);
+  st_container_clear(&c);
+  return r;
 }
 
 int st_container_stop(st_store *s, const char *ref, int timeout,
@@ -552,7 +634,10 @@ int st_container_stop(st_store *s, const char *ref, int timeout,
     return -1;
   mark_user_stopped(s, &c);
   if (c.state == ST_CT_RUNNING && !c.restarting) {
+    if (timeout == ST_STOP_TIMEOUT_UNSET)
+      timeout = stop_timeout(s, c.id);
     kill(c.pid, stop_signal(s, c.id));
+    thaw_paused(c.id, NULL);
     if (!wait_gone(c.pid, c.pid_start, timeout * 1000)) {
       kill(c.pid, SIGKILL);
       wait_gone(c.pid, c.pid_start, -1);
@@ -664,6 +749,7 @@ static int remove_container(st_store *s, const char *ref, bool force, bool wait,
     mark_user_stopped(s, &c); /* no restart of what is being removed */
     if (!c.restarting) {
       kill(c.pid, SIGKILL);
+      thaw_paused(c.id, NULL);
       wait_gone(c.pid, c.pid_start, -1);
       st_container_refresh(s, &c);
     }

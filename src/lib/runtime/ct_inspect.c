@@ -32,14 +32,16 @@ static json_t *strv_json(char **v) {
 static json_t *state_json(const st_ct *ct) {
   const st_container *c = &ct->c;
   bool running = c->state == ST_CT_RUNNING;
+  bool paused = st_container_paused(c);
   const char *status = c->restarting               ? "restarting"
+                       : paused                    ? "paused"
                        : running                   ? "running"
                        : c->state == ST_CT_CREATED ? "created"
                                                    : "exited";
   json_t *o =
       json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:o, s:o}",
-                "Status", status, "Running", running, "Paused", 0, "Restarting",
-                c->restarting, "OOMKilled", 0, "Dead", 0, "Pid",
+                "Status", status, "Running", running, "Paused", paused,
+                "Restarting", c->restarting, "OOMKilled", 0, "Dead", 0, "Pid",
                 running && !c->restarting ? (int)c->pid : 0, "ExitCode",
                 c->exit_code, "Error", "", "StartedAt", time_json(c->started),
                 "FinishedAt", time_json(c->finished));
@@ -121,7 +123,9 @@ static json_t *docker_order(json_t *cc, json_t *st, json_t *cmd,
                             const st_ct *ct) {
   json_t *o = json_object();
   const char *user = json_string_value(json_object_get(cc, "User"));
-  json_t *labels = json_object_get(cc, "Labels");
+  json_t *labels = json_object_get(st, "Labels"); /* -l: with the image's */
+  if (labels == NULL)
+    labels = json_object_get(cc, "Labels");
   json_object_set_new(o, "Hostname",
                       json_string(ct->spec.hostname ? ct->spec.hostname : ""));
   json_object_set_new(o, "Domainname", json_string(""));
@@ -147,8 +151,9 @@ static json_t *docker_order(json_t *cc, json_t *st, json_t *cmd,
     json_object_set(o, "Labels", labels);
   else
     json_object_set_new(o, "Labels", json_object());
-  copy_key(o, cc, "StopSignal", true);
-  copy_key(o, cc, "StopTimeout", true);
+  copy_key(o, json_object_get(st, "StopSignal") ? st : cc, "StopSignal", true);
+  copy_key(o, json_object_get(st, "StopTimeout") ? st : cc, "StopTimeout",
+           true);
   copy_key(o, cc, "Shell", true);
   json_decref(st);
   return o;

@@ -489,6 +489,11 @@ int st_container_exec(st_store *s, const char *ref, const st_exec_opts *o,
                      "Container %s is restarting, wait until the container "
                      "is running",
                      ct.c.id);
+  else if (st_container_paused(&ct.c))
+    r = st_error_set(err, EINVAL,
+                     "Container %s is paused, unpause the container before "
+                     "exec",
+                     ct.c.id);
   else if ((r = prepare(&ct, o, &p, &pidns, err)) == 0) {
     if (o->tty && !o->detach) /* relayed (restored for the child) */
       block_relayed(&p.mask);

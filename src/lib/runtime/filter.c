@@ -135,16 +135,36 @@ int st_ct_filter_parse(st_store *s, char *const *specs, size_t n,
   return 0;
 }
 
-/* label=KEY or label=KEY=VALUE against the image's labels (a container
- * has its image's labels, and strata sets no others). */
-static bool label_match(st_store *s, const st_container *c, const char *want) {
+/* The container's labels (its -l with its image's, stored in its
+ * config.json), else its image's; a new reference in *hold. */
+static json_t *labels_of(st_store *s, const st_container *c, json_t **hold) {
+  cleanup_free char *dir = st_container_dir(s, c->id), *path = NULL;
+  json_t *spec = dir && asprintf(&path, "%s/config.json", dir) >= 0
+                     ? json_load_file(path, 0, NULL)
+                     : NULL;
+  const char *stored = json_string_value(
+      json_object_get(json_object_get(spec, "annotations"), ST_ANN_CONFIG));
+  json_t *st = stored ? json_loads(stored, 0, NULL) : NULL;
+  json_decref(spec);
+  if (json_object_get(st, "Labels")) {
+    *hold = st;
+    return json_object_get(st, "Labels");
+  }
+  json_decref(st);
   json_t *config = NULL;
   st_error *e = NULL;
   if (st_config_load(s, c->image, &config, &e) < 0) {
     st_error_free(e);
-    return false;
+    return NULL;
   }
-  json_t *labels = json_object_get(json_object_get(config, "config"), "Labels");
+  *hold = config;
+  return json_object_get(json_object_get(config, "config"), "Labels");
+}
+
+/* label=KEY or label=KEY=VALUE against the container's labels. */
+static bool label_match(st_store *s, const st_container *c, const char *want) {
+  json_t *config = NULL;
+  json_t *labels = labels_of(s, c, &config);
   const char *eq = strchr(want, '=');
   cleanup_free char *k = eq ? strndup(want, (size_t)(eq - want)) : NULL;
   json_t *v = json_object_get(labels, eq ? (k ? k : "") : want);
@@ -158,7 +178,9 @@ static bool label_match(st_store *s, const st_container *c, const char *want) {
 static bool term_match(st_store *s, const term *t, const st_container *c) {
   switch (t->k) {
   case K_STATUS:
-    return strcmp(c->restarting ? "restarting" : st_ct_state_name(c->state),
+    return strcmp(c->restarting            ? "restarting"
+                  : st_container_paused(c) ? "paused"
+                                           : st_ct_state_name(c->state),
                   t->value) == 0;
   case K_HEALTH:
     return strcmp(c->health[0] ? c->health : "none", t->value) == 0;

@@ -18,7 +18,8 @@
 #define ST_ANN_INTERRUPT "io.strata.interrupt"       /* "kill": build steps */
 /* Docker's stored Config fields as compact JSON: Env (the image's and -e,
  * without what only the process gets: PATH default, HOSTNAME, TERM, HOME),
- * AttachStdin/Stdout/Stderr, OpenStdin, StdinOnce */
+ * AttachStdin/Stdout/Stderr, OpenStdin, StdinOnce; when given: Tmpfs,
+ * Labels (the image's with -l), StopSignal, StopTimeout */
 #define ST_ANN_CONFIG "io.strata.config"
 #define ST_ANN_RUNTIME "io.strata.runtime" /* --runtime: absolute path */
 #define ST_ANN_INIT "io.strata.init"       /* "true": --init (init.c) */

@@ -42,6 +42,11 @@ int st_freezer_freeze(const char *id, const pid_t *pids, size_t n, char **dir,
 /* Thaws what st_freezer_freeze froze. */
 int st_freezer_thaw(const char *dir, st_error **err);
 
+/* Whether container id's freezer cgroup is frozen (it is paused): 1, with
+ * the cgroup in *dir (heap) when dir is not NULL; else 0. Creates
+ * nothing. */
+int st_freezer_frozen(const char *id, char **dir);
+
 typedef struct st_launch {
   const st_spec *spec;
   int stdio[3];              /* the child's 0, 1, 2 (-1: inherited as is) */

@@ -47,6 +47,20 @@ int st_container_exec(st_store *s, const char *ref, const st_exec_opts *o,
 int st_container_inspect(st_store *s, const char *ref, json_t **out,
                          st_error **err);
 
+/* One reading of a container's resource use (stats.c). */
+typedef struct st_ct_stats {
+  bool running;
+  uint64_t cpu_ticks;    /* its processes' user + system time (clock ticks) */
+  uint64_t system_ticks; /* the host's CPU time, /proc/stat (clock ticks) */
+  int online_cpus;
+  int64_t mem_usage; /* bytes, less the inactive file cache */
+  int64_t mem_limit; /* its memory limit, else the host's memory */
+  int64_t net_rx, net_tx, blk_read, blk_write, pids;
+} st_ct_stats;
+/* Reads c's numbers now (all 0 but the host's when it is not running). */
+int st_container_stats(st_store *s, const st_container *c, st_ct_stats *st,
+                       st_error **err);
+
 /* The host PIDs of the processes of a running container (those in the PID
  * namespace of its PID 1), ascending. EINVAL when it is not running. */
 int st_container_pids(st_store *s, const char *ref, pid_t **pids, size_t *n,

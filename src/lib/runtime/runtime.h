@@ -13,6 +13,7 @@
 #ifndef STRATA_RUNTIME_H
 #define STRATA_RUNTIME_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,16 @@ typedef struct st_create_opts {
   int64_t pids_limit;  /* --pids-limit, 0: no limit (< 0 too, as Docker) */
   const char *restart; /* --restart as typed, NULL: "no" */
   st_health_opts health;
+  /* -l/--label, --label-file: "KEY=VALUE" or "KEY" (value ""), over the
+   * image's labels (Config.Labels) */
+  char *const *labels;
+  size_t n_labels;
+  /* --stop-signal (a name or number, NULL: the image's), --stop-timeout
+   * (seconds, when has_stop_timeout), Config.StopSignal and
+   * Config.StopTimeout, used by stop */
+  const char *stop_signal;
+  bool has_stop_timeout;
+  int stop_timeout;
 } st_create_opts;
 
 /* Creates a container (files, config.json, row); its ID goes to id. Errors:
@@ -135,6 +146,24 @@ int st_containers_start_restartable(st_store *s, char ***names, size_t *n,
 
 /* Sends sig to the container's PID 1; EINVAL when it is not running. */
 int st_container_kill(st_store *s, const char *ref, int sig, st_error **err);
+
+/* pause/unpause: freezes (thaws) every process of a running container
+ * through its freezer cgroup. EINVAL, with Docker's words, when it is not
+ * running, already paused (pause) or not paused (unpause); ENOTSUP when
+ * the host has no freezer. kill, stop and rm -f thaw a paused container
+ * after sending their signal. */
+int st_container_pause(st_store *s, const char *ref, st_error **err);
+int st_container_unpause(st_store *s, const char *ref, st_error **err);
+/* Whether c (refreshed) is running and paused. */
+bool st_container_paused(const st_container *c);
+
+/* A signal's number from its name ("SIGTERM", "term", "TERM") or number
+ * ("15"); -1 when it is none. */
+int st_signal_number(const char *name);
+
+/* stop's timeout when -t is not given: the container's --stop-timeout,
+ * else 10 s. (A negative timeout waits for ever, as Docker.) */
+#define ST_STOP_TIMEOUT_UNSET INT_MIN
 
 /* SIGTERM (or the image's stop signal), then SIGKILL after timeout
  * seconds; waits until it is recorded exited. */

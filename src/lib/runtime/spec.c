@@ -398,7 +398,25 @@ static char *stored_config(const st_spec_input *in) {
   if (c && json_object_size(tmpfs) > 0)
     json_object_set(c, "Tmpfs", tmpfs);
   json_decref(tmpfs);
-  char *text = c ? json_dumps(c, JSON_COMPACT) : NULL;
+  if (c && o->n_labels > 0) { /* Config.Labels: the image's, then -l */
+    json_t *img = json_object_get(in->image_config, "Labels");
+    json_t *labels = json_is_object(img) ? json_deep_copy(img) : json_object();
+    for (size_t i = 0; labels && i < o->n_labels; i++) {
+      const char *eq = strchr(o->labels[i], '=');
+      cleanup_free char *k =
+          eq ? strndup(o->labels[i], (size_t)(eq - o->labels[i]))
+             : strdup(o->labels[i]);
+      if (k)
+        json_object_set_new(labels, k, json_string(eq ? eq + 1 : ""));
+    }
+    json_object_set_new(c, "Labels", labels);
+  }
+  if (c && o->stop_signal) /* Config.StopSignal: else the image's */
+    json_object_set_new(c, "StopSignal", json_string(o->stop_signal));
+  if (c && o->has_stop_timeout)
+    json_object_set_new(c, "StopTimeout", json_integer(o->stop_timeout));
+  /* sorted, as Go writes the maps (Labels, Tmpfs) */
+  char *text = c ? json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   json_decref(c);
   return text;
 }
@@ -470,7 +488,9 @@ static json_t *build_annotations(const st_spec_input *in) {
       json_pack("{s:s, s:s, s:s}", ST_ANN_LOWER, lower.data ? lower.data : "",
                 ST_ANN_UPPER, upper, ST_ANN_WORK, work);
   const char *sig =
-      json_string_value(json_object_get(in->image_config, "StopSignal"));
+      in->o->stop_signal
+          ? in->o->stop_signal
+          : json_string_value(json_object_get(in->image_config, "StopSignal"));
   if (a && sig)
     json_object_set_new(a, ST_ANN_STOPSIGNAL, json_string(sig));
   /* A --rm container's layer is thrown away: overlay need not sync it
