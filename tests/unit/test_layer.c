@@ -706,6 +706,56 @@ static void test_tarwrite_xattrs(void **state) {
                                 "user.a=1;user.b=2;\n");
 }
 
+/* The one entry-name rule of every layer writer: what is refused, what is
+ * stripped, and the root itself. */
+static void clean_is(const char *in, int want, const char *out_want) {
+  char out[64] = "";
+  st_error *e = NULL;
+  int r = st_tar_clean_name(in, out, sizeof(out), &e);
+  assert_int_equal(r < 0 ? -1 : r, want);
+  if (want == 0)
+    assert_string_equal(out, out_want);
+  if (want < 0) {
+    assert_non_null(e);
+    assert_int_equal(e->code, EINVAL);
+    if (out_want)
+      assert_non_null(strstr(e->msg, out_want));
+  } else {
+    assert_null(e);
+  }
+  st_error_free(e);
+}
+
+static void test_clean_name(void **state) {
+  (void)state;
+  clean_is("a/b", 0, "a/b");
+  clean_is("./a", 0, "a");
+  clean_is("././a/b/", 0, "a/b");
+  clean_is("a/..b/c..", 0, "a/..b/c..");
+  clean_is("", 1, NULL);
+  clean_is(".", 1, NULL);
+  clean_is("./", 1, NULL);
+  clean_is("../x", -1, "\"..\" component");
+  clean_is("a/../../b", -1, "\"..\" component");
+  clean_is("a/..", -1, "\"..\" component");
+  clean_is("/etc/passwd", -1, "absolute");
+  clean_is("./../x", -1, "\"..\" component");
+  /* longer than the output buffer */
+  clean_is("0123456789012345678901234567890123456789012345678901234567890123",
+           -1, "too long");
+  /* a 256-byte component, with room for it in the buffer */
+  char longc[300], out[300];
+  memset(longc, 'x', 256);
+  longc[256] = '\0';
+  st_error *e = NULL;
+  assert_true(st_tar_clean_name(longc, out, sizeof(out), &e) < 0);
+  assert_non_null(strstr(e->msg, "longer than 255"));
+  st_error_freep(&e);
+  longc[255] = '\0';
+  assert_int_equal(st_tar_clean_name(longc, out, sizeof(out), &e), 0);
+  assert_int_equal(strlen(out), 255);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN); /* a failed import closes the pipe early */
   const struct CMUnitTest tests[] = {
@@ -736,6 +786,7 @@ int main(void) {
       T(test_not_tar),
       T(test_empty_input),
       T(test_gzip_of_text),
+      cmocka_unit_test(test_clean_name),
       cmocka_unit_test(test_enospc), /* forks: no store open */
       T(test_inspect),
       T(test_inspect_bad),

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "layer/compress.h"
+#include "layer/tar.h"
 #include "store/internal.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -62,33 +63,6 @@ static la_ssize_t pull(struct archive *a, void *data, const void **buf) {
     return -1;
   }
   return r == 0 ? 0 : (la_ssize_t)len;
-}
-
-/* Refuses the names a layer may not hold: absolute, or with a ".."
- * component. Writes the name without "./" prefixes or trailing slashes.
- * Returns 1 for the layer's root itself ("./"), which is skipped. Messages
- * do not name the entry: the caller does. */
-static int clean_name(const char *name, char *out, size_t cap, st_error **err) {
-  while (name[0] == '.' && name[1] == '/')
-    name += 2;
-  if (name[0] == '/')
-    return st_error_set(err, EINVAL, "path leaves the layer (absolute)");
-  size_t len = strlen(name);
-  while (len > 0 && name[len - 1] == '/')
-    len--;
-  if (len == 0 || (len == 1 && name[0] == '.'))
-    return 1;
-  if (len >= cap)
-    return st_error_set(err, EINVAL, "name too long");
-  memcpy(out, name, len);
-  out[len] = '\0';
-  for (const char *p = out; p; p = strchr(p, '/')) {
-    p += *p == '/';
-    if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == '\0'))
-      return st_error_set(err, EINVAL,
-                          "path leaves the layer (\"..\" component)");
-  }
-  return 0;
 }
 
 /* Splits a cleaned name into its parent ("" for the top) and base name. */
@@ -269,7 +243,8 @@ static int write_file(unpacker *u, int dirfd, const char *name,
 static int make_hardlink(unpacker *u, int dirfd, const char *name,
                          struct archive_entry *e, st_error **err) {
   char target[4096];
-  if (clean_name(archive_entry_hardlink(e), target, sizeof(target), NULL) != 0)
+  if (st_tar_clean_name(archive_entry_hardlink(e), target, sizeof(target),
+                        NULL) != 0)
     return st_error_set(err, EINVAL, "bad hard link target");
   const char *tname = split_name(target);
   const char *tparent = tname == target ? "." : target;
@@ -343,7 +318,7 @@ static int whiteout_entry(int dirfd, const char *base, st_error **err) {
 static int place_entry(unpacker *u, struct archive_entry *e, const char *path,
                        st_error **err) {
   char name[4096];
-  int clean = clean_name(path, name, sizeof(name), err);
+  int clean = st_tar_clean_name(path, name, sizeof(name), err);
   if (clean != 0)
     return clean < 0 ? -1 : 0;
   const char *base = split_name(name);
