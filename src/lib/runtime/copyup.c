@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "layer/backend.h"
 #include "runtime/mounts.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -152,6 +153,8 @@ int st_volume_copy_up(char **lower, size_t n_lower, const char *dest,
                       const char *data, st_error **err) {
   if (n_lower == 0)
     return 0; /* FROM scratch: nothing to copy */
+  if (st_layers_attach(lower, n_lower, err) < 0)
+    return -1;
   cleanup_close int root = image_root(lower, n_lower);
   if (root < 0)
     return st_error_errno(err, errno, "mount the image's layers");

@@ -4,6 +4,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -16,7 +17,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "layer/backend.h"
 #include "layer/compress.h"
+#include "layer/erofs.h"
 #include "layer/tar.h"
 #include "store/internal.h"
 #include "util/buf.h"
@@ -414,6 +417,92 @@ char *st_layer_short_link(const st_store *s, const char *diff_dir) {
   return p;
 }
 
+/* ---- the store's backend ------------------------------------------------ */
+
+/* Whether layers/ holds a layer of either backend. */
+static bool has_layers(const st_store *s) {
+  cleanup_free char *dir = layers_path(s, "", "");
+  cleanup_dir DIR *d = dir ? opendir(dir) : NULL;
+  if (d == NULL)
+    return false;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL)
+    if (strlen(de->d_name) == ST_DIGEST_HEX_LEN)
+      return true;
+  return false;
+}
+
+static int record_driver(const st_store *s, const char *path, st_layer_driver d,
+                         st_error **err) {
+  cleanup_free char *tmp = NULL;
+  if (asprintf(&tmp, "%s.tmp-%d", path, (int)getpid()) < 0)
+    return st_error_errno(err, ENOMEM, "record the storage driver");
+  cleanup_close int fd =
+      open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const char *name = st_layer_driver_name(d);
+  if (fd < 0 || write(fd, name, strlen(name)) != (ssize_t)strlen(name) ||
+      write(fd, "\n", 1) != 1 || fsync(fd) < 0 || rename(tmp, path) < 0) {
+    int e = errno;
+    unlink(tmp);
+    return st_error_errno(err, e, "write `%s`", path);
+  }
+  (void)s;
+  return 0;
+}
+
+static int read_driver(const char *path, st_layer_driver *out, bool *found,
+                       st_error **err) {
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+  *found = fd >= 0;
+  if (fd < 0)
+    return errno == ENOENT ? 0 : st_error_errno(err, errno, "open `%s`", path);
+  char buf[32] = "";
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  if (n < 0)
+    return st_error_errno(err, errno, "read `%s`", path);
+  buf[n] = '\0';
+  buf[strcspn(buf, "\n")] = '\0';
+  return st_layer_driver_parse(buf, path, out, err);
+}
+
+int st_store_layer_driver(st_store *s, st_layer_driver *out, st_error **err) {
+  cleanup_free char *path = NULL;
+  if (asprintf(&path, "%s/storage-driver", s->root) < 0)
+    return st_error_errno(err, ENOMEM, "storage driver");
+  st_layer_driver have = ST_LAYER_DIR, want = ST_LAYER_DIR;
+  bool found = false;
+  if (read_driver(path, &have, &found, err) < 0)
+    return -1;
+  const char *what = NULL;
+  int asked = st_layer_driver_requested(&want, &what, err);
+  if (asked < 0)
+    return -1;
+  bool layers = has_layers(s);
+  if (found || layers) { /* no file but layers: a store older than this */
+    if (asked && want != have && layers)
+      return st_error_set(
+          err, EINVAL,
+          "%s asks for the %s storage driver, but the store %s holds layers "
+          "of the %s driver: unset it, or remove the layers first (strata "
+          "system prune -a)",
+          what, st_layer_driver_name(want), s->root,
+          st_layer_driver_name(have));
+    bool change = asked && want != have;
+    if (change)
+      have = want;
+    if ((!found || change) && record_driver(s, path, have, err) < 0)
+      return -1;
+    *out = have;
+    return 0;
+  }
+  if (!asked)
+    want = st_layer_driver_auto(s->tmp_dir);
+  if (record_driver(s, path, want, err) < 0)
+    return -1;
+  *out = want;
+  return 0;
+}
+
 static int make_short_link(st_store *s, const char *hex, st_error **err) {
   cleanup_free char *dir = layers_path(s, "l", "");
   cleanup_free char *link = NULL, *target = NULL;
@@ -441,6 +530,20 @@ static int unpack_blob_to(st_store *s, const char *blob, const char *diff,
   return 0;
 }
 
+/* Converts blob into dir/layer.erofs (written under a temporary name,
+ * fsynced and renamed by st_erofs_from_tar). */
+static int convert_blob_to(st_store *s, const char *blob, const char *dir,
+                           st_error **err) {
+  cleanup_free char *img = NULL;
+  if (asprintf(&img, "%s/layer.erofs", dir) < 0)
+    return st_error_errno(err, ENOMEM, "convert layer");
+  cleanup_close int blobfd = st_blob_open(s, blob, err);
+  st_erofs_opts o = {.whiteouts = true};
+  if (blobfd < 0 || st_erofs_from_tar(blobfd, img, &o, NULL, err) < 0)
+    return -1;
+  return 0;
+}
+
 /* Unpacks blob into a fresh directory under tmp/ and renames it to
  * layers/<hex>. The caller holds the layer's lock. */
 static int unpack_into_place(st_store *s, const char *hex, const char *blob,
@@ -451,9 +554,13 @@ static int unpack_into_place(st_store *s, const char *hex, const char *blob,
   if (mkdtemp(tmp) == NULL)
     return st_error_errno(err, errno, "mkdtemp `%s`", tmp);
   int r = -1;
-  if (asprintf(&diff, "%s/diff", tmp) < 0 || mkdir(diff, 0755) < 0)
+  st_layer_driver drv = ST_LAYER_DIR;
+  if (st_store_layer_driver(s, &drv, err) < 0)
+    ;
+  else if (asprintf(&diff, "%s/diff", tmp) < 0 || mkdir(diff, 0755) < 0)
     st_error_errno(err, errno, "mkdir `%s/diff`", tmp);
-  else if (unpack_blob_to(s, blob, diff, err) == 0) {
+  else if ((drv == ST_LAYER_EROFS ? convert_blob_to(s, blob, tmp, err)
+                                  : unpack_blob_to(s, blob, diff, err)) == 0) {
     r = rename(tmp, dest);
     if (r < 0)
       st_error_errno(err, errno, "rename `%s` to `%s`", tmp, dest);
@@ -466,6 +573,8 @@ static int unpack_into_place(st_store *s, const char *hex, const char *blob,
   return r;
 }
 
+/* A layer is present when its directory is: it is renamed into place
+ * complete (diff tree, or empty diff and layer.erofs). */
 static bool layer_present(st_store *s, const char *hex) {
   cleanup_free char *diff = layers_path(s, hex, "/diff");
   return diff && access(diff, F_OK) == 0;
@@ -584,7 +693,14 @@ done:
 
 int st_image_unpack(st_store *s, const char *id, char ***dirs, size_t *n,
                     st_error **err) {
-  return layer_dirs(s, id, true, dirs, n, err);
+  if (layer_dirs(s, id, true, dirs, n, err) < 0)
+    return -1;
+  if (st_layers_attach(*dirs, *n, err) < 0) {
+    st_strv_free(*dirs, *n);
+    *dirs = NULL;
+    return -1;
+  }
+  return 0;
 }
 
 int st_image_layer_dirs(st_store *s, const char *id, char ***dirs, size_t *n,

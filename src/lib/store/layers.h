@@ -21,7 +21,18 @@
 
 #include <stddef.h>
 
+#include "layer/backend.h"
 #include "store/store.h"
+
+/* The store's layer backend (layer/backend.h), recorded in
+ * <root>/storage-driver. A store without the file that already holds
+ * layers is a directory store (made before backends existed) and is
+ * recorded as such; a new one takes the backend asked for
+ * ($STRATA_STORAGE_DRIVER, then "storage-driver" in the settings file),
+ * else the automatic choice. Asking a store that holds layers for the
+ * other backend is an error (EINVAL) saying so; a store without layers
+ * follows the request. */
+int st_store_layer_driver(st_store *s, st_layer_driver *out, st_error **err);
 
 /* Chain IDs of a stack of layers, bottom first: chain[0] = diff_id[0],
  * chain[i] = sha256(chain[i-1] + " " + diff_id[i]). */
@@ -44,9 +55,11 @@ typedef enum st_unpack_mode {
  * call. */
 int st_layer_unpack_fd(int fd, int dirfd, st_unpack_mode mode, st_error **err);
 
-/* Makes sure every layer of image id is unpacked and returns their diff
- * directories, top layer first (overlay's lowerdir order), as a heap array
- * of n heap strings (free with st_strv_free). */
+/* Makes sure every layer of image id is unpacked (or converted, with the
+ * erofs backend) and returns their diff directories, made usable in the
+ * calling process (st_layers_attach: erofs layers mounted on them in its
+ * private mount namespace), top layer first (overlay's lowerdir order), as a
+ * heap array of n heap strings (free with st_strv_free). */
 int st_image_unpack(st_store *s, const char *id, char ***dirs, size_t *n,
                     st_error **err);
 
