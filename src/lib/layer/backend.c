@@ -139,17 +139,31 @@ static bool is_mount_point(const char *dir, const char *parent) {
   return stat(dir, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
 }
 
-static int attach_one(const char *diff, st_error **err) {
+/* The image file of the erofs layer whose mount point is diff: 1 with
+ * *img and *parent set (heap strings), 0 for a directory layer, < 0 when
+ * out of memory. */
+static int layer_image(const char *diff, char **img, char **parent,
+                       st_error **err) {
   const char *slash = strrchr(diff, '/');
   if (slash == NULL)
     return 0;
-  cleanup_free char *parent = strndup(diff, (size_t)(slash - diff));
-  cleanup_free char *img = NULL;
-  if (parent == NULL || asprintf(&img, "%s/layer.erofs", parent) < 0)
+  cleanup_free char *dir = strndup(diff, (size_t)(slash - diff));
+  cleanup_free char *file = NULL;
+  if (dir == NULL || asprintf(&file, "%s/layer.erofs", dir) < 0)
     return st_error_errno(err, ENOMEM, "attach layer");
   struct stat st;
-  if (stat(img, &st) < 0 || !S_ISREG(st.st_mode))
+  if (stat(file, &st) < 0 || !S_ISREG(st.st_mode))
     return 0; /* a directory layer */
+  *img = steal_pointer(&file);
+  *parent = steal_pointer(&dir);
+  return 1;
+}
+
+static int attach_one(const char *diff, st_error **err) {
+  cleanup_free char *img = NULL, *parent = NULL;
+  int r = layer_image(diff, &img, &parent, err);
+  if (r <= 0)
+    return r;
   if (is_mount_point(diff, parent))
     return 0;
   if (private_ns(err) < 0)
@@ -166,5 +180,53 @@ int st_layers_attach(char **lower, size_t n, st_error **err) {
   for (size_t i = 0; i < n; i++)
     if (lower[i] && attach_one(lower[i], err) < 0)
       return -1;
+  return 0;
+}
+
+void st_lower_view_close(st_lower_view *v) {
+  for (size_t i = 0; i < v->n; i++) {
+    if (v->path)
+      free(v->path[i]);
+    if (v->fd && v->fd[i] >= 0)
+      close(v->fd[i]);
+  }
+  free(v->path);
+  free(v->fd);
+  memset(v, 0, sizeof(*v));
+}
+
+int st_lower_view_open(char **lower, size_t n, st_lower_view *v,
+                       st_error **err) {
+  memset(v, 0, sizeof(*v));
+  v->path = calloc(n + 1, sizeof(char *));
+  v->fd = calloc(n + 1, sizeof(int));
+  if (v->path == NULL || v->fd == NULL) {
+    st_lower_view_close(v);
+    return st_error_errno(err, ENOMEM, "open layers");
+  }
+  for (; v->n < n; v->n++) {
+    size_t i = v->n;
+    v->fd[i] = -1;
+    cleanup_free char *img = NULL, *parent = NULL;
+    int r = layer_image(lower[i], &img, &parent, err);
+    if (r == 0)
+      v->path[i] = strdup(lower[i]);
+    if (r > 0) {
+      v->fd[i] = erofs_mount_detached(img);
+      if (v->fd[i] < 0) {
+        st_error_errno(err, errno, "mount the erofs layer `%s`", img);
+        r = -1;
+      } else if (asprintf(&v->path[i], "/proc/self/fd/%d", v->fd[i]) < 0) {
+        v->path[i] = NULL;
+      }
+    }
+    if (r < 0 || v->path[i] == NULL) {
+      if (r >= 0)
+        st_error_errno(err, ENOMEM, "open layers");
+      v->n++;
+      st_lower_view_close(v);
+      return -1;
+    }
+  }
   return 0;
 }

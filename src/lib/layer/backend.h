@@ -65,4 +65,22 @@ st_layer_driver st_layer_driver_auto(const char *tmp_dir);
  * < 0 with *err set naming the layer. */
 int st_layers_attach(char **lower, size_t n, st_error **err);
 
+/* Paths through which a process that must stay in the host's mount
+ * namespace (it mounts volumes the host sees) reads layers: for an erofs
+ * layer, "/proc/self/fd/N" of a detached read-only mount of its image
+ * (gone when the view is closed), else the diff path itself. Usable with
+ * open() and as an overlay lowerdir+. */
+typedef struct st_lower_view {
+  char **path; /* n paths, NULL-terminated */
+  int *fd;     /* n fds of detached mounts, -1 for directory layers */
+  size_t n;
+} st_lower_view;
+
+/* Opens the view of the n layer directories lower[]. Returns 0, or < 0
+ * with *err set naming the layer (nothing left open). */
+int st_lower_view_open(char **lower, size_t n, st_lower_view *v,
+                       st_error **err);
+/* Closes the view's mounts and frees it; v may be zeroed. */
+void st_lower_view_close(st_lower_view *v);
+
 #endif

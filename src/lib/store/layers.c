@@ -488,6 +488,12 @@ int st_store_layer_driver(st_store *s, st_layer_driver *out, st_error **err) {
           what, st_layer_driver_name(want), s->root,
           st_layer_driver_name(have));
     bool change = asked && want != have;
+    if (change && want == ST_LAYER_EROFS && !st_erofs_usable(s->tmp_dir))
+      return st_error_set(err, EINVAL,
+                          "%s asks for the erofs storage driver, but the "
+                          "kernel cannot mount an EROFS image from a file in "
+                          "%s: use \"overlay2\"",
+                          what, s->root);
     if (change)
       have = want;
     if ((!found || change) && record_driver(s, path, have, err) < 0)
@@ -497,6 +503,14 @@ int st_store_layer_driver(st_store *s, st_layer_driver *out, st_error **err) {
   }
   if (!asked)
     want = st_layer_driver_auto(s->tmp_dir);
+  else if (want == ST_LAYER_EROFS && !st_erofs_usable(s->tmp_dir))
+    return st_error_set(err, EINVAL,
+                        "%s asks for the erofs storage driver, but the kernel "
+                        "cannot mount an EROFS image from a file in %s (needs "
+                        "root, Linux 6.12+ with EROFS file-backed mounts, and "
+                        "a store on a disk file system, not tmpfs): use "
+                        "\"overlay2\"",
+                        what, s->root);
   if (record_driver(s, path, want, err) < 0)
     return -1;
   *out = want;
@@ -693,14 +707,7 @@ done:
 
 int st_image_unpack(st_store *s, const char *id, char ***dirs, size_t *n,
                     st_error **err) {
-  if (layer_dirs(s, id, true, dirs, n, err) < 0)
-    return -1;
-  if (st_layers_attach(*dirs, *n, err) < 0) {
-    st_strv_free(*dirs, *n);
-    *dirs = NULL;
-    return -1;
-  }
-  return 0;
+  return layer_dirs(s, id, true, dirs, n, err);
 }
 
 int st_image_layer_dirs(st_store *s, const char *id, char ***dirs, size_t *n,

@@ -56,10 +56,10 @@ typedef enum st_unpack_mode {
 int st_layer_unpack_fd(int fd, int dirfd, st_unpack_mode mode, st_error **err);
 
 /* Makes sure every layer of image id is unpacked (or converted, with the
- * erofs backend) and returns their diff directories, made usable in the
- * calling process (st_layers_attach: erofs layers mounted on them in its
- * private mount namespace), top layer first (overlay's lowerdir order), as a
- * heap array of n heap strings (free with st_strv_free). */
+ * erofs backend) and returns their diff directories (for erofs layers,
+ * empty mount points: see layer/backend.h for making them readable), top layer
+ * first (overlay's lowerdir order), as a heap array of n heap strings (free
+ * with st_strv_free). */
 int st_image_unpack(st_store *s, const char *id, char ***dirs, size_t *n,
                     st_error **err);
 
