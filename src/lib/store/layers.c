@@ -465,6 +465,18 @@ static int read_driver(const char *path, st_layer_driver *out, bool *found,
   return st_layer_driver_parse(buf, path, out, err);
 }
 
+st_layer_driver st_store_layer_driver_recorded(const st_store *s) {
+  cleanup_free char *path = NULL;
+  st_layer_driver d = ST_LAYER_DIR;
+  bool found = false;
+  st_error *e = NULL;
+  if (asprintf(&path, "%s/storage-driver", s->root) < 0 ||
+      read_driver(path, &d, &found, &e) < 0 || !found)
+    d = ST_LAYER_DIR;
+  st_error_free(e);
+  return d;
+}
+
 int st_store_layer_driver(st_store *s, st_layer_driver *out, st_error **err) {
   cleanup_free char *path = NULL;
   if (asprintf(&path, "%s/storage-driver", s->root) < 0)
@@ -683,6 +695,9 @@ static int layer_dirs(st_store *s, const char *id, bool unpack, char ***dirs,
     goto done;
   }
   st_chain_ids(layers, nl, chain);
+  st_layer_driver drv;
+  if (unpack && nl > 0 && st_store_layer_driver(s, &drv, err) < 0)
+    goto done;
   for (size_t i = 0; i < nl; i++) {
     if (unpack && ensure_layer(s, chain[i], layers[i].blob, err) < 0) {
       unpack_fail(s, i, nl, layers[i].diff_id, chain[i], err);

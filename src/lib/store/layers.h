@@ -33,6 +33,9 @@
  * other backend is an error (EINVAL) saying so; a store without layers
  * follows the request. */
 int st_store_layer_driver(st_store *s, st_layer_driver *out, st_error **err);
+/* The backend recorded in the store, without choosing one: ST_LAYER_DIR
+ * when none is recorded (or the file cannot be read). */
+st_layer_driver st_store_layer_driver_recorded(const st_store *s);
 
 /* Chain IDs of a stack of layers, bottom first: chain[0] = diff_id[0],
  * chain[i] = sha256(chain[i-1] + " " + diff_id[i]). */
