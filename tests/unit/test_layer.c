@@ -22,10 +22,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "layer/backend.h"
 #include "layer/tar.h"
 #include "layer/tarwrite.h"
 #include "store/store.h"
@@ -756,6 +758,60 @@ static void test_clean_name(void **state) {
   assert_int_equal(strlen(out), 255);
 }
 
+/* Backend names: Docker's overlay names mean directories; anything else
+ * is refused naming the setting. A directory layer's view is its own path,
+ * and attaching it mounts nothing. */
+static void test_backend_names_and_dir_view(void **state) {
+  (void)state;
+  st_layer_driver d = ST_LAYER_EROFS;
+  st_error *e = NULL;
+  assert_int_equal(st_layer_driver_parse("overlay2", "x", &d, &e), 0);
+  assert_int_equal(d, ST_LAYER_DIR);
+  assert_int_equal(st_layer_driver_parse("erofs", "x", &d, &e), 0);
+  assert_int_equal(d, ST_LAYER_EROFS);
+  assert_int_equal(st_layer_driver_parse("dir", "x", &d, &e), 0);
+  assert_int_equal(d, ST_LAYER_DIR);
+  assert_true(st_layer_driver_parse("zfs", "the setting", &d, &e) < 0);
+  assert_non_null(
+      strstr(e->msg, "the setting: unknown storage driver \"zfs\""));
+  st_error_freep(&e);
+  assert_string_equal(st_layer_driver_name(ST_LAYER_EROFS), "erofs");
+  assert_string_equal(st_layer_driver_name(ST_LAYER_DIR), "dir");
+
+  char tmpl[] = "/tmp/strata-view-XXXXXX";
+  assert_non_null(mkdtemp(tmpl));
+  char diff[64];
+  snprintf(diff, sizeof(diff), "%s/diff", tmpl);
+  assert_int_equal(mkdir(diff, 0755), 0);
+  char *lower[] = {diff, NULL};
+  st_lower_view v;
+  assert_int_equal(st_lower_view_open(lower, 1, &v, &e), 0);
+  assert_string_equal(v.path[0], diff);
+  assert_int_equal(v.fd[0], -1);
+  st_lower_view_close(&v);
+  assert_int_equal(st_layers_attach(lower, 1, &e), 0);
+  struct stat a, b;
+  assert_int_equal(stat(diff, &a), 0);
+  assert_int_equal(stat(tmpl, &b), 0);
+  assert_int_equal(a.st_dev, b.st_dev); /* nothing mounted */
+  /* a layer.erofs that is not an image: a clear error naming it */
+  char img[80];
+  snprintf(img, sizeof(img), "%s/layer.erofs", tmpl);
+  FILE *f = fopen(img, "w");
+  assert_non_null(f);
+  fputs("not an image", f);
+  fclose(f);
+  if (geteuid() == 0) {
+    assert_true(st_lower_view_open(lower, 1, &v, &e) < 0);
+    assert_non_null(strstr(e->msg, "mount the erofs layer"));
+    assert_non_null(strstr(e->msg, img));
+    st_error_freep(&e);
+  }
+  unlink(img);
+  rmdir(diff);
+  rmdir(tmpl);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN); /* a failed import closes the pipe early */
   const struct CMUnitTest tests[] = {
@@ -787,6 +843,7 @@ int main(void) {
       T(test_empty_input),
       T(test_gzip_of_text),
       cmocka_unit_test(test_clean_name),
+      cmocka_unit_test(test_backend_names_and_dir_view),
       cmocka_unit_test(test_enospc), /* forks: no store open */
       T(test_inspect),
       T(test_inspect_bad),

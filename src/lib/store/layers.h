@@ -1,6 +1,8 @@
-/* Unpacked layers: one directory tree per chain ID,
- * <root>/layers/<chain hex>/diff, shared by every container (and image) whose
- * layer stack has that chain ID, and used as an overlayfs lower dir.
+/* Unpacked layers: one per chain ID, <root>/layers/<chain hex>/diff, shared
+ * by every container (and image) whose layer stack has that chain ID, and
+ * used as an overlayfs lower dir: a directory tree (dir backend) or the
+ * mount point of <root>/layers/<chain hex>/layer.erofs (erofs backend,
+ * layer/backend.h).
  *
  * A tree is unpacked once: into tmp/ first, then renamed into place under a
  * per-layer lock, so a crash leaves only tmp/ garbage (emptied when the
