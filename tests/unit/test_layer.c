@@ -753,6 +753,12 @@ static void test_clean_name(void **state) {
   assert_true(st_tar_clean_name(longc, out, sizeof(out), &e) < 0);
   assert_non_null(strstr(e->msg, "longer than 255"));
   st_error_freep(&e);
+  /* ".." is named before the length */
+  char both[320];
+  snprintf(both, sizeof(both), "%.256s/../x", longc);
+  assert_true(st_tar_clean_name(both, out, sizeof(out), &e) < 0);
+  assert_non_null(strstr(e->msg, "\"..\" component"));
+  st_error_freep(&e);
   longc[255] = '\0';
   assert_int_equal(st_tar_clean_name(longc, out, sizeof(out), &e), 0);
   assert_int_equal(strlen(out), 255);

@@ -468,17 +468,20 @@ int st_tar_clean_name(const char *name, char *out, size_t cap, st_error **err) {
     return st_error_set(err, EINVAL, "name too long");
   memcpy(out, name, len);
   out[len] = '\0';
-  for (char *p = out;;) {
-    char *slash = strchr(p, '/');
-    size_t clen = slash ? (size_t)(slash - p) : strlen(p);
-    if (clen == 2 && p[0] == '.' && p[1] == '.')
+  /* every ".." first: a name that leaves the layer says so, whatever
+   * else is wrong with it */
+  for (const char *p = out; p; p = strchr(p, '/')) {
+    p += *p == '/';
+    if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == '\0'))
       return st_error_set(err, EINVAL,
                           "path leaves the layer (\"..\" component)");
+  }
+  for (const char *p = out; *p;) {
+    size_t clen = strcspn(p, "/");
     if (clen > NAME_MAX)
       return st_error_set(err, EINVAL,
                           "a name component is longer than 255 bytes");
-    if (slash == NULL)
-      return 0;
-    p = slash + 1;
+    p += clen + (p[clen] == '/');
   }
+  return 0;
 }
