@@ -144,7 +144,7 @@ layered_image() {
   "$STRATA" rm mk mk1 >/dev/null
 }
 
-@test "storage driver: a container sees the same files with both backends (whiteouts, opaque dirs, owners, links)" {
+@test "storage driver: a container sees the same files with both backends (whiteouts, a replaced directory, owners, links)" {
   erofs_or_skip
   export STRATA_STORAGE_DRIVER=dir
   layered_image
