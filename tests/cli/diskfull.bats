@@ -16,6 +16,9 @@ diskfull_mount() {
     skip "cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)"
   fi
   export STRATA_ROOT=$DISKFULL_MNT/root
+  # a store on tmpfs: the automatic backend (dir; erofs cannot mount a
+  # file there)
+  unset STRATA_STORAGE_DRIVER
 }
 
 teardown() {

@@ -246,9 +246,16 @@ Deleted: $d0"
   run --separate-stderr "$STRATA" image inspect --format '{{.GraphDriver.Name}} {{.GraphDriver.Data.UpperDir}} {{.GraphDriver.Data.LowerDir}}' two
   assert_status 0
   read -r name upper lower <<<"$output"
-  assert_eq "$name" overlay
-  [ -f "$upper/new" ]
-  [ -x "$lower/bin/busybox" ]
+  if [ "$(cat "$STRATA_ROOT/storage-driver")" = erofs ]; then
+    # one file per layer; diff/ is its mount point, empty on the host
+    assert_eq "$name" erofs
+    [ -f "${upper%/diff}/layer.erofs" ]
+    [ -f "${lower%/diff}/layer.erofs" ]
+  else
+    assert_eq "$name" overlay
+    [ -f "$upper/new" ]
+    [ -x "$lower/bin/busybox" ]
+  fi
   case $upper$lower in "$STRATA_ROOT"/layers/*/diff"$STRATA_ROOT"/layers/*/diff) ;; *) false ;; esac
   run --separate-stderr "$STRATA" image inspect two
   keys=$(printf '%s' "$output" | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)[0]))')

@@ -169,7 +169,12 @@ need() {
   python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert c["ociVersion"] and c["root"]["path"] and c["process"]["args"]' "$bundle/config.json"
   # Mount the overlay in a private mount namespace and run crun directly.
   lower=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["annotations"]["io.strata.overlay.lowerdirs"])' "$bundle/config.json")
-  run unshare -m sh -c "mount --make-rprivate / && mount -t overlay overlay -o lowerdir=$lower,upperdir=$bundle/upper,workdir=$bundle/work $bundle/merged && crun --root $BATS_TEST_TMPDIR/crun run --bundle $bundle direct-$$"
+  # erofs backend: each lower is the mount point of its layer.erofs
+  local attach="" l
+  for l in ${lower//:/ }; do
+    [ -f "${l%/diff}/layer.erofs" ] && attach="$attach mount -t erofs -o ro ${l%/diff}/layer.erofs $l &&"
+  done
+  run unshare -m sh -c "mount --make-rprivate / &&$attach mount -t overlay overlay -o lowerdir=$lower,upperdir=$bundle/upper,workdir=$bundle/work $bundle/merged && crun --root $BATS_TEST_TMPDIR/crun run --bundle $bundle direct-$$"
   assert_status 0
   assert_eq "$output" "from-bundle"
 }

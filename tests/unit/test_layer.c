@@ -22,10 +22,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "layer/backend.h"
 #include "layer/compress.h"
 #include "layer/tar.h"
 #include "layer/tarwrite.h"
@@ -736,6 +738,116 @@ static void test_tarwrite_xattrs(void **state) {
                                 "user.a=1;user.b=2;\n");
 }
 
+/* The one entry-name rule of every layer writer: what is refused, what is
+ * stripped, and the root itself. */
+static void clean_is(const char *in, int want, const char *out_want) {
+  char out[64] = "";
+  st_error *e = NULL;
+  int r = st_tar_clean_name(in, out, sizeof(out), &e);
+  assert_int_equal(r < 0 ? -1 : r, want);
+  if (want == 0)
+    assert_string_equal(out, out_want);
+  if (want < 0) {
+    assert_non_null(e);
+    assert_int_equal(e->code, EINVAL);
+    if (out_want)
+      assert_non_null(strstr(e->msg, out_want));
+  } else {
+    assert_null(e);
+  }
+  st_error_free(e);
+}
+
+static void test_clean_name(void **state) {
+  (void)state;
+  clean_is("a/b", 0, "a/b");
+  clean_is("./a", 0, "a");
+  clean_is("././a/b/", 0, "a/b");
+  clean_is("a/..b/c..", 0, "a/..b/c..");
+  clean_is("", 1, NULL);
+  clean_is(".", 1, NULL);
+  clean_is("./", 1, NULL);
+  clean_is("../x", -1, "\"..\" component");
+  clean_is("a/../../b", -1, "\"..\" component");
+  clean_is("a/..", -1, "\"..\" component");
+  clean_is("/etc/passwd", -1, "absolute");
+  clean_is("./../x", -1, "\"..\" component");
+  /* longer than the output buffer */
+  clean_is("0123456789012345678901234567890123456789012345678901234567890123",
+           -1, "too long");
+  /* a 256-byte component, with room for it in the buffer */
+  char longc[300], out[300];
+  memset(longc, 'x', 256);
+  longc[256] = '\0';
+  st_error *e = NULL;
+  assert_true(st_tar_clean_name(longc, out, sizeof(out), &e) < 0);
+  assert_non_null(strstr(e->msg, "longer than 255"));
+  st_error_freep(&e);
+  /* ".." is named before the length */
+  char both[320];
+  snprintf(both, sizeof(both), "%.256s/../x", longc);
+  assert_true(st_tar_clean_name(both, out, sizeof(out), &e) < 0);
+  assert_non_null(strstr(e->msg, "\"..\" component"));
+  st_error_freep(&e);
+  longc[255] = '\0';
+  assert_int_equal(st_tar_clean_name(longc, out, sizeof(out), &e), 0);
+  assert_int_equal(strlen(out), 255);
+}
+
+/* Backend names: Docker's overlay names mean directories; anything else
+ * is refused naming the setting. A directory layer's view is its own path,
+ * and attaching it mounts nothing. */
+static void test_backend_names_and_dir_view(void **state) {
+  (void)state;
+  st_layer_driver d = ST_LAYER_EROFS;
+  st_error *e = NULL;
+  assert_int_equal(st_layer_driver_parse("overlay2", "x", &d, &e), 0);
+  assert_int_equal(d, ST_LAYER_DIR);
+  assert_int_equal(st_layer_driver_parse("erofs", "x", &d, &e), 0);
+  assert_int_equal(d, ST_LAYER_EROFS);
+  assert_int_equal(st_layer_driver_parse("dir", "x", &d, &e), 0);
+  assert_int_equal(d, ST_LAYER_DIR);
+  assert_true(st_layer_driver_parse("zfs", "the setting", &d, &e) < 0);
+  assert_non_null(
+      strstr(e->msg, "the setting: unknown storage driver \"zfs\""));
+  st_error_freep(&e);
+  assert_string_equal(st_layer_driver_name(ST_LAYER_EROFS), "erofs");
+  assert_string_equal(st_layer_driver_name(ST_LAYER_DIR), "dir");
+
+  char tmpl[] = "/tmp/strata-view-XXXXXX";
+  assert_non_null(mkdtemp(tmpl));
+  char diff[64];
+  snprintf(diff, sizeof(diff), "%s/diff", tmpl);
+  assert_int_equal(mkdir(diff, 0755), 0);
+  char *lower[] = {diff, NULL};
+  st_lower_view v;
+  assert_int_equal(st_lower_view_open(lower, 1, &v, &e), 0);
+  assert_string_equal(v.path[0], diff);
+  assert_int_equal(v.fd[0], -1);
+  st_lower_view_close(&v);
+  assert_int_equal(st_layers_attach(lower, 1, &e), 0);
+  struct stat a, b;
+  assert_int_equal(stat(diff, &a), 0);
+  assert_int_equal(stat(tmpl, &b), 0);
+  assert_int_equal(a.st_dev, b.st_dev); /* nothing mounted */
+  /* a layer.erofs that is not an image: a clear error naming it */
+  char img[80];
+  snprintf(img, sizeof(img), "%s/layer.erofs", tmpl);
+  FILE *f = fopen(img, "w");
+  assert_non_null(f);
+  fputs("not an image", f);
+  fclose(f);
+  if (geteuid() == 0) {
+    assert_true(st_lower_view_open(lower, 1, &v, &e) < 0);
+    assert_non_null(strstr(e->msg, "mount the erofs layer"));
+    assert_non_null(strstr(e->msg, img));
+    st_error_freep(&e);
+  }
+  unlink(img);
+  rmdir(diff);
+  rmdir(tmpl);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN); /* a failed import closes the pipe early */
   const struct CMUnitTest tests[] = {
@@ -767,6 +879,8 @@ int main(void) {
       T(test_not_tar),
       T(test_empty_input),
       T(test_gzip_of_text),
+      cmocka_unit_test(test_clean_name),
+      cmocka_unit_test(test_backend_names_and_dir_view),
       cmocka_unit_test(test_enospc), /* forks: no store open */
       T(test_inspect),
       T(test_inspect_bad),

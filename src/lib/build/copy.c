@@ -12,6 +12,7 @@
 
 #include "build/add.h"
 #include "build/internal.h"
+#include "layer/backend.h"
 #include "layer/tar.h"
 #include "runtime/internal.h"
 #include "store/cache.h"
@@ -181,7 +182,12 @@ static int resolve_chown(st_bstate *st, const char *spec, uid_t *uid,
   if (*st->image && st_image_unpack(st->b->s, st->image, &lower, &n, err) < 0)
     return -1;
   st_user u = {0};
-  int r = st_user_resolve(lower, n, spec, &u, err);
+  st_lower_view view;
+  int r = st_lower_view_open(lower, n, &view, err);
+  if (r == 0) {
+    r = st_user_resolve(view.path, n, spec, &u, err);
+    st_lower_view_close(&view);
+  }
   st_strv_free(lower, n);
   if (r < 0)
     return st_error_wrap(err, "--chown=%s", spec);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "build/internal.h"
+#include "layer/backend.h"
 #include "runtime/internal.h"
 #include "store/layers.h"
 #include "util/cleanup.h"
@@ -82,7 +83,10 @@ int st_bimage_root(st_bctx *b, const char *id, char **path, st_error **err) {
   if (ensure_tmp(b, err) < 0 || st_image_unpack(b->s, id, &dirs, &n, err) < 0)
     return -1;
   int r = 0;
-  if (n == 1) {
+  if (n == 1 &&
+      (private_ns(b, err) < 0 || st_layers_attach(dirs, n, err) < 0)) {
+    r = -1;
+  } else if (n == 1) {
     *path = steal_pointer(&dirs[0]);
   } else if (n == 0) {
     if (asprintf(path, "%s/empty-%d", b->tmp, ++b->n_mounts) < 0)
@@ -103,6 +107,10 @@ int st_bis_dir_in_image(st_bstate *st, const char *path, st_error **err) {
   size_t n = 0;
   if (st_image_unpack(st->b->s, st->image, &dirs, &n, err) < 0)
     return -1;
+  if (private_ns(st->b, err) < 0 || st_layers_attach(dirs, n, err) < 0) {
+    st_strv_free(dirs, n);
+    return -1;
+  }
   int r = 0;
   for (size_t i = 0; i < n; i++) { /* top first */
     cleanup_free char *p = NULL;

@@ -38,8 +38,9 @@ static json_t *metadata(st_store *s, const char *id) {
                    when ? when : "0001-01-01T00:00:00Z");
 }
 
-/* Docker's GraphDriver: the top layer's diff directory as UpperDir, the
- * others (top first) as LowerDir, left out for a single layer as Docker
+/* Docker's GraphDriver, named after the store's layer backend ("overlay"
+ * for directory layers, "erofs"): the top layer's diff directory as UpperDir,
+ * the others (top first) as LowerDir, left out for a single layer as Docker
  * does. An image has no work or merged directory here: only containers do. */
 static json_t *graph_driver(st_store *s, const char *id) {
   char **dirs = NULL;
@@ -57,7 +58,9 @@ static json_t *graph_driver(st_store *s, const char *id) {
     json_object_set_new(data, "UpperDir", json_string(dirs[0]));
   if (dirs)
     st_strv_free(dirs, n);
-  return json_pack("{s:o, s:s}", "Data", data, "Name", "overlay");
+  bool erofs = st_store_layer_driver_recorded(s) == ST_LAYER_EROFS;
+  return json_pack("{s:o, s:s}", "Data", data, "Name",
+                   erofs ? "erofs" : "overlay");
 }
 
 /* True when v is what Go's omitempty leaves out: null, false, "", an

@@ -21,6 +21,7 @@
 
 #include "layer/compress.h"
 #include "layer/erofs_fmt.h"
+#include "layer/tar.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 
@@ -251,38 +252,6 @@ static int set_child(ew *w, enode *dir, const char *name, size_t len,
   return 0;
 }
 
-/* Refuses what a layer may not hold (absolute names, ".." components, a
- * component over 255 bytes) and strips "./" prefixes and trailing
- * slashes, as the directory unpack does. Returns 1 for the root itself. */
-static int clean_name(const char *name, char *out, size_t cap, st_error **err) {
-  while (name[0] == '.' && name[1] == '/')
-    name += 2;
-  if (name[0] == '/')
-    return st_error_set(err, EINVAL, "path leaves the layer (absolute)");
-  size_t len = strlen(name);
-  while (len > 0 && name[len - 1] == '/')
-    len--;
-  if (len == 0 || (len == 1 && name[0] == '.'))
-    return 1;
-  if (len >= cap)
-    return st_error_set(err, EINVAL, "name too long");
-  memcpy(out, name, len);
-  out[len] = '\0';
-  for (char *p = out;;) {
-    char *slash = strchr(p, '/');
-    size_t clen = slash ? (size_t)(slash - p) : strlen(p);
-    if (clen == 2 && p[0] == '.' && p[1] == '.')
-      return st_error_set(err, EINVAL,
-                          "path leaves the layer (\"..\" component)");
-    if (clen > NAME_MAX_EROFS)
-      return st_error_set(err, EINVAL,
-                          "a name component is longer than 255 bytes");
-    if (slash == NULL)
-      return 0;
-    p = slash + 1;
-  }
-}
-
 /* Walks to the directory holding the last component of path, making the
  * missing directories (root-owned, 0755) on the way; empty and "."
  * components are skipped. Sets *base to the last component. */
@@ -506,7 +475,8 @@ static int whiteout_entry(ew *w, enode *dir, const char *base, st_error **err) {
 static int hardlink_entry(ew *w, enode *dir, const char *base,
                           struct archive_entry *e, st_error **err) {
   char target[PATH_MAX];
-  if (clean_name(archive_entry_hardlink(e), target, sizeof(target), NULL) != 0)
+  if (st_tar_clean_name(archive_entry_hardlink(e), target, sizeof(target),
+                        NULL) != 0)
     return st_error_set(err, EINVAL, "bad hard link target");
   const char *tbase = NULL;
   enode *tdir = walk_parent(w, target, &tbase, false, NULL);
@@ -580,7 +550,7 @@ static int node_entry(ew *w, enode *dir, const char *base,
 static int place_entry(ew *w, struct archive_entry *e, const char *path,
                        st_error **err) {
   char name[PATH_MAX];
-  int clean = clean_name(path, name, sizeof(name), err);
+  int clean = st_tar_clean_name(path, name, sizeof(name), err);
   if (clean != 0)
     return clean < 0 ? -1 : 0;
   const char *base = NULL;

@@ -15,10 +15,20 @@
 #ifndef STRATA_LAYER_TAR_H
 #define STRATA_LAYER_TAR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store/store.h"
 #include "util/error.h"
+
+/* The entry-name rule every layer writer shares (directory unpack and
+ * EROFS conversion): refuses an absolute name, a ".." component and a
+ * component over 255 bytes; strips leading "./" prefixes and trailing
+ * slashes and writes the rest to out (cap bytes, NUL included). Returns 0,
+ * 1 for the layer's root itself ("", ".", "./", which callers skip), or
+ * < 0 with *err set (EINVAL; the message does not name the entry: the
+ * caller does). */
+int st_tar_clean_name(const char *name, char *out, size_t cap, st_error **err);
 
 /* Media type of an uncompressed OCI layer. */
 #define ST_LAYER_MEDIA_TYPE_TAR "application/vnd.oci.image.layer.v1.tar"

@@ -111,6 +111,12 @@ static void load(void) {
   parse_mirrors();
   config.max_uploads = positive_int(j, "max-concurrent-uploads", path);
   config.max_downloads = positive_int(j, "max-concurrent-downloads", path);
+  const json_t *drv = json_object_get(j, "storage-driver");
+  if (drv && !json_is_string(drv) && config_err == NULL)
+    st_error_set(&config_err, EINVAL, "%s: \"storage-driver\" must be a string",
+                 path);
+  if (json_is_string(drv))
+    config.storage_driver = strdup(json_string_value(drv));
 }
 
 int st_reg_config_get(const st_reg_config **out, st_error **err) {

@@ -26,10 +26,11 @@
 #include "util/error.h"
 
 typedef struct st_reg_config {
-  char **insecure;   /* NULL-terminated */
-  char **mirrors;    /* NULL-terminated */
-  int max_uploads;   /* 0: not set */
-  int max_downloads; /* 0: not set */
+  char **insecure;      /* NULL-terminated */
+  char **mirrors;       /* NULL-terminated */
+  int max_uploads;      /* 0: not set */
+  int max_downloads;    /* 0: not set */
+  char *storage_driver; /* "storage-driver" (layer/backend.h); NULL: unset */
 } st_reg_config;
 
 /* The settings, read once per process. Returns 0 with *out pointing at

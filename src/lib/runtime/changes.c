@@ -18,6 +18,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "layer/backend.h"
 #include "runtime/manage_internal.h"
 #include "util/cleanup.h"
 #include "util/safepath.h"
@@ -294,6 +295,8 @@ static int walker_init(walker *w, const st_ct *ct, st_error **err) {
   w->skip = calloc(ct->spec.n_mounts + 1, sizeof(char *));
   if (w->lower == NULL || w->skip == NULL)
     return st_error_errno(err, ENOMEM, "diff");
+  if (st_layers_attach(ct->spec.lower, n, err) < 0)
+    return -1;
   for (size_t i = 0; i < n; i++, w->n_lower++)
     if ((w->lower[i] =
              open(ct->spec.lower[i], O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "image/image.h"
+#include "layer/backend.h"
 #include "runtime/launch.h"
 #include "runtime/manage.h"
 #include "runtime/monitor.h"
@@ -191,7 +192,12 @@ static int gather(st_store *s, const st_create_opts *o, const char *id,
   json_t *cfg = json_object_get(c->config, "config");
   const char *user =
       o->user ? o->user : json_string_value(json_object_get(cfg, "User"));
-  if (st_user_resolve(c->lower, c->n_lower, user, &c->user, err) < 0)
+  st_lower_view view;
+  if (st_lower_view_open(c->lower, c->n_lower, &view, err) < 0)
+    return -1;
+  int ur = st_user_resolve(view.path, c->n_lower, user, &c->user, err);
+  st_lower_view_close(&view);
+  if (ur < 0)
     return -1;
   bool host_net = o->network && strcmp(o->network, "host") == 0;
   char hn[256] = "";

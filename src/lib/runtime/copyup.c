@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "layer/backend.h"
 #include "runtime/mounts.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -152,7 +153,11 @@ int st_volume_copy_up(char **lower, size_t n_lower, const char *dest,
                       const char *data, st_error **err) {
   if (n_lower == 0)
     return 0; /* FROM scratch: nothing to copy */
-  cleanup_close int root = image_root(lower, n_lower);
+  st_lower_view view;
+  if (st_lower_view_open(lower, n_lower, &view, err) < 0)
+    return -1;
+  cleanup_close int root = image_root(view.path, n_lower);
+  st_lower_view_close(&view); /* the overlay (or fd) holds the layers */
   if (root < 0)
     return st_error_errno(err, errno, "mount the image's layers");
   st_error *e = NULL;

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "layer/backend.h"
 #include "runtime/launch.h"
 #include "runtime/manage_internal.h"
 #include "runtime/monitor.h"
@@ -237,10 +238,15 @@ static int resolve_user(const st_ct *ct, const char *user, exec_plan *p,
   cleanup_free char **dirs = calloc(n + 2, sizeof(char *));
   if (dirs == NULL)
     return st_error_errno(err, ENOMEM, "exec");
+  st_lower_view view;
+  if (st_lower_view_open(ct->spec.lower, n, &view, err) < 0)
+    return -1;
   dirs[0] = ct->spec.upper;
   for (size_t i = 0; i < n; i++)
-    dirs[i + 1] = ct->spec.lower[i];
-  if (st_user_resolve(dirs, n + 1, user, &p->user, err) < 0)
+    dirs[i + 1] = view.path[i];
+  int ur = st_user_resolve(dirs, n + 1, user, &p->user, err);
+  st_lower_view_close(&view);
+  if (ur < 0)
     return -1;
   p->has_user = true;
   return 0;

@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "layer/backend.h"
 #include "runtime/internal.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -79,6 +80,11 @@ static int overlay_legacy(char **lower, const char *upper, const char *work,
 
 int st_overlay_mount(char **lower, const char *upper, const char *work,
                      bool volatile_upper, const char *target, st_error **err) {
+  size_t n = 0;
+  while (lower[n])
+    n++;
+  if (st_layers_attach(lower, n, err) < 0)
+    return -1;
   const char *legacy = getenv("STRATA_OVERLAY_LEGACY");
   if (!(legacy && *legacy == '1') &&
       overlay_new_api(lower, upper, work, volatile_upper, target) == 0)

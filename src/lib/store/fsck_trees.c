@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "layer/erofs.h"
 #include "store/fsck_internal.h"
 #include "store/internal.h"
 #include "store/layers.h"
@@ -313,12 +315,61 @@ static int cmp_dir(int da, int db, const char *path, char **why) {
   return r;
 }
 
+/* Compares the erofs layer file img with a fresh conversion of t's blob
+ * (the writer is deterministic: the same tar gives the same bytes). 1
+ * with *why when they differ, 0 when equal or when the blob cannot be
+ * converted, < 0 on error. */
+static int check_erofs(st_store *s, const tree_ref *t, const char *img,
+                       char **why, st_error **err) {
+  cleanup_close int stored = open(img, O_RDONLY | O_CLOEXEC);
+  cleanup_close int fresh = memfd_create("strata-check", MFD_CLOEXEC);
+  if (stored < 0 || fresh < 0)
+    return st_error_errno(err, errno, "check `%s`", img);
+  cleanup_close int blob = st_blob_open(s, t->blob, NULL);
+  st_erofs_opts o = {.whiteouts = true, .no_sync = true};
+  st_error *ignored = NULL;
+  if (blob < 0 || st_erofs_write_fd(blob, fresh, &o, NULL, &ignored) < 0) {
+    st_error_free(ignored);
+    return 0;
+  }
+  struct stat a, b;
+  if (fstat(stored, &a) < 0 || fstat(fresh, &b) < 0)
+    return st_error_errno(err, errno, "check `%s`", img);
+  if (a.st_size != b.st_size)
+    return asprintf(why, "layer.erofs is %lld bytes, the tar gives %lld",
+                    (long long)a.st_size, (long long)b.st_size) < 0
+               ? -1
+               : 1;
+  static char ba[65536], bb[65536];
+  for (off_t off = 0; off < a.st_size;) {
+    ssize_t na = pread(stored, ba, sizeof(ba), off);
+    ssize_t nb = pread(fresh, bb, sizeof(bb), off);
+    if (na <= 0 || na != nb)
+      return st_error_errno(err, na < 0 ? errno : EIO, "read `%s`", img);
+    if (memcmp(ba, bb, (size_t)na) != 0) {
+      size_t k = 0;
+      while (ba[k] == bb[k])
+        k++;
+      return asprintf(why, "layer.erofs differs at byte %lld",
+                      (long long)off + (long long)k) < 0
+                 ? -1
+                 : 1;
+    }
+    off += na;
+  }
+  return 0;
+}
+
 /* Unpacks t's blob under tmp/ and compares. 1 with *why when they differ,
  * 0 when equal or when the blob cannot be unpacked (a corrupt blob is
  * reported by the blob check), < 0 on error. */
 static int check_tree(st_store *s, const tree_ref *t, const char *diff,
                       char **why, st_error **err) {
-  cleanup_free char *tmp = NULL;
+  cleanup_free char *tmp = NULL, *img = NULL;
+  if (asprintf(&img, "%s/../layer.erofs", diff) < 0)
+    return st_error_errno(err, ENOMEM, "check layer trees");
+  if (access(img, F_OK) == 0)
+    return check_erofs(s, t, img, why, err);
   if (asprintf(&tmp, "%s/check-XXXXXX", s->tmp_dir) < 0)
     return st_error_errno(err, ENOMEM, "check layer trees");
   if (mkdtemp(tmp) == NULL)

@@ -4,6 +4,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -16,7 +17,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "layer/backend.h"
 #include "layer/compress.h"
+#include "layer/erofs.h"
+#include "layer/tar.h"
 #include "store/internal.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -62,33 +66,6 @@ static la_ssize_t pull(struct archive *a, void *data, const void **buf) {
     return -1;
   }
   return r == 0 ? 0 : (la_ssize_t)len;
-}
-
-/* Refuses the names a layer may not hold: absolute, or with a ".."
- * component. Writes the name without "./" prefixes or trailing slashes.
- * Returns 1 for the layer's root itself ("./"), which is skipped. Messages
- * do not name the entry: the caller does. */
-static int clean_name(const char *name, char *out, size_t cap, st_error **err) {
-  while (name[0] == '.' && name[1] == '/')
-    name += 2;
-  if (name[0] == '/')
-    return st_error_set(err, EINVAL, "path leaves the layer (absolute)");
-  size_t len = strlen(name);
-  while (len > 0 && name[len - 1] == '/')
-    len--;
-  if (len == 0 || (len == 1 && name[0] == '.'))
-    return 1;
-  if (len >= cap)
-    return st_error_set(err, EINVAL, "name too long");
-  memcpy(out, name, len);
-  out[len] = '\0';
-  for (const char *p = out; p; p = strchr(p, '/')) {
-    p += *p == '/';
-    if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == '\0'))
-      return st_error_set(err, EINVAL,
-                          "path leaves the layer (\"..\" component)");
-  }
-  return 0;
 }
 
 /* Splits a cleaned name into its parent ("" for the top) and base name. */
@@ -269,7 +246,8 @@ static int write_file(unpacker *u, int dirfd, const char *name,
 static int make_hardlink(unpacker *u, int dirfd, const char *name,
                          struct archive_entry *e, st_error **err) {
   char target[4096];
-  if (clean_name(archive_entry_hardlink(e), target, sizeof(target), NULL) != 0)
+  if (st_tar_clean_name(archive_entry_hardlink(e), target, sizeof(target),
+                        NULL) != 0)
     return st_error_set(err, EINVAL, "bad hard link target");
   const char *tname = split_name(target);
   const char *tparent = tname == target ? "." : target;
@@ -343,7 +321,7 @@ static int whiteout_entry(int dirfd, const char *base, st_error **err) {
 static int place_entry(unpacker *u, struct archive_entry *e, const char *path,
                        st_error **err) {
   char name[4096];
-  int clean = clean_name(path, name, sizeof(name), err);
+  int clean = st_tar_clean_name(path, name, sizeof(name), err);
   if (clean != 0)
     return clean < 0 ? -1 : 0;
   const char *base = split_name(name);
@@ -439,6 +417,118 @@ char *st_layer_short_link(const st_store *s, const char *diff_dir) {
   return p;
 }
 
+/* ---- the store's backend ------------------------------------------------ */
+
+/* Whether layers/ holds a layer of either backend. */
+static bool has_layers(const st_store *s) {
+  cleanup_free char *dir = layers_path(s, "", "");
+  cleanup_dir DIR *d = dir ? opendir(dir) : NULL;
+  if (d == NULL)
+    return false;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL)
+    if (strlen(de->d_name) == ST_DIGEST_HEX_LEN)
+      return true;
+  return false;
+}
+
+static int record_driver(const st_store *s, const char *path, st_layer_driver d,
+                         st_error **err) {
+  cleanup_free char *tmp = NULL;
+  if (asprintf(&tmp, "%s.tmp-%d", path, (int)getpid()) < 0)
+    return st_error_errno(err, ENOMEM, "record the storage driver");
+  cleanup_close int fd =
+      open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const char *name = st_layer_driver_name(d);
+  if (fd < 0 || write(fd, name, strlen(name)) != (ssize_t)strlen(name) ||
+      write(fd, "\n", 1) != 1 || fsync(fd) < 0 || rename(tmp, path) < 0) {
+    int e = errno;
+    unlink(tmp);
+    return st_error_errno(err, e, "write `%s`", path);
+  }
+  (void)s;
+  return 0;
+}
+
+static int read_driver(const char *path, st_layer_driver *out, bool *found,
+                       st_error **err) {
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+  *found = fd >= 0;
+  if (fd < 0)
+    return errno == ENOENT ? 0 : st_error_errno(err, errno, "open `%s`", path);
+  char buf[32] = "";
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  if (n < 0)
+    return st_error_errno(err, errno, "read `%s`", path);
+  buf[n] = '\0';
+  buf[strcspn(buf, "\n")] = '\0';
+  return st_layer_driver_parse(buf, path, out, err);
+}
+
+st_layer_driver st_store_layer_driver_recorded(const st_store *s) {
+  cleanup_free char *path = NULL;
+  st_layer_driver d = ST_LAYER_DIR;
+  bool found = false;
+  st_error *e = NULL;
+  if (asprintf(&path, "%s/storage-driver", s->root) < 0 ||
+      read_driver(path, &d, &found, &e) < 0 || !found)
+    d = ST_LAYER_DIR;
+  st_error_free(e);
+  return d;
+}
+
+int st_store_layer_driver(st_store *s, st_layer_driver *out, st_error **err) {
+  cleanup_free char *path = NULL;
+  if (asprintf(&path, "%s/storage-driver", s->root) < 0)
+    return st_error_errno(err, ENOMEM, "storage driver");
+  st_layer_driver have = ST_LAYER_DIR, want = ST_LAYER_DIR;
+  bool found = false;
+  if (read_driver(path, &have, &found, err) < 0)
+    return -1;
+  const char *what = NULL;
+  int asked = st_layer_driver_requested(&want, &what, err);
+  if (asked < 0)
+    return -1;
+  bool layers = has_layers(s);
+  if (found || layers) { /* no file but layers: a store older than this */
+    if (asked && want != have && layers)
+      return st_error_set(
+          err, EINVAL,
+          "%s asks for the %s storage driver, but the store %s holds layers "
+          "of the %s driver: unset it, or remove the layers first (strata "
+          "system prune -a)",
+          what, st_layer_driver_name(want), s->root,
+          st_layer_driver_name(have));
+    bool change = asked && want != have;
+    if (change && want == ST_LAYER_EROFS && !st_erofs_usable(s->tmp_dir))
+      return st_error_set(err, EINVAL,
+                          "%s asks for the erofs storage driver, but the "
+                          "kernel cannot mount an EROFS image from a file in "
+                          "%s: use \"overlay2\"",
+                          what, s->root);
+    if (change)
+      have = want;
+    if ((!found || change) && record_driver(s, path, have, err) < 0)
+      return -1;
+    *out = have;
+    return 0;
+  }
+  if (!asked)
+    want = st_layer_driver_auto(s->tmp_dir);
+  else if (want == ST_LAYER_EROFS && !st_erofs_usable(s->tmp_dir))
+    return st_error_set(err, EINVAL,
+                        "%s asks for the erofs storage driver, but the kernel "
+                        "cannot mount an EROFS image from a file in %s (needs "
+                        "root, Linux 6.12+ with EROFS file-backed mounts, and "
+                        "a store on a disk file system, not tmpfs): use "
+                        "\"overlay2\"",
+                        what, s->root);
+  if (record_driver(s, path, want, err) < 0)
+    return -1;
+  *out = want;
+  return 0;
+}
+
 static int make_short_link(st_store *s, const char *hex, st_error **err) {
   cleanup_free char *dir = layers_path(s, "l", "");
   cleanup_free char *link = NULL, *target = NULL;
@@ -466,6 +556,20 @@ static int unpack_blob_to(st_store *s, const char *blob, const char *diff,
   return 0;
 }
 
+/* Converts blob into dir/layer.erofs (written under a temporary name,
+ * fsynced and renamed by st_erofs_from_tar). */
+static int convert_blob_to(st_store *s, const char *blob, const char *dir,
+                           st_error **err) {
+  cleanup_free char *img = NULL;
+  if (asprintf(&img, "%s/layer.erofs", dir) < 0)
+    return st_error_errno(err, ENOMEM, "convert layer");
+  cleanup_close int blobfd = st_blob_open(s, blob, err);
+  st_erofs_opts o = {.whiteouts = true};
+  if (blobfd < 0 || st_erofs_from_tar(blobfd, img, &o, NULL, err) < 0)
+    return -1;
+  return 0;
+}
+
 /* Unpacks blob into a fresh directory under tmp/ and renames it to
  * layers/<hex>. The caller holds the layer's lock. */
 static int unpack_into_place(st_store *s, const char *hex, const char *blob,
@@ -476,9 +580,13 @@ static int unpack_into_place(st_store *s, const char *hex, const char *blob,
   if (mkdtemp(tmp) == NULL)
     return st_error_errno(err, errno, "mkdtemp `%s`", tmp);
   int r = -1;
-  if (asprintf(&diff, "%s/diff", tmp) < 0 || mkdir(diff, 0755) < 0)
+  st_layer_driver drv = ST_LAYER_DIR;
+  if (st_store_layer_driver(s, &drv, err) < 0)
+    ;
+  else if (asprintf(&diff, "%s/diff", tmp) < 0 || mkdir(diff, 0755) < 0)
     st_error_errno(err, errno, "mkdir `%s/diff`", tmp);
-  else if (unpack_blob_to(s, blob, diff, err) == 0) {
+  else if ((drv == ST_LAYER_EROFS ? convert_blob_to(s, blob, tmp, err)
+                                  : unpack_blob_to(s, blob, diff, err)) == 0) {
     r = rename(tmp, dest);
     if (r < 0)
       st_error_errno(err, errno, "rename `%s` to `%s`", tmp, dest);
@@ -491,6 +599,8 @@ static int unpack_into_place(st_store *s, const char *hex, const char *blob,
   return r;
 }
 
+/* A layer is present when its directory is: it is renamed into place
+ * complete (diff tree, or empty diff and layer.erofs). */
 static bool layer_present(st_store *s, const char *hex) {
   cleanup_free char *diff = layers_path(s, hex, "/diff");
   return diff && access(diff, F_OK) == 0;
@@ -585,6 +695,9 @@ static int layer_dirs(st_store *s, const char *id, bool unpack, char ***dirs,
     goto done;
   }
   st_chain_ids(layers, nl, chain);
+  st_layer_driver drv;
+  if (unpack && nl > 0 && st_store_layer_driver(s, &drv, err) < 0)
+    goto done;
   for (size_t i = 0; i < nl; i++) {
     if (unpack && ensure_layer(s, chain[i], layers[i].blob, err) < 0) {
       unpack_fail(s, i, nl, layers[i].diff_id, chain[i], err);

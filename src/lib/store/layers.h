@@ -1,6 +1,8 @@
-/* Unpacked layers: one directory tree per chain ID,
- * <root>/layers/<chain hex>/diff, shared by every container (and image) whose
- * layer stack has that chain ID, and used as an overlayfs lower dir.
+/* Unpacked layers: one per chain ID, <root>/layers/<chain hex>/diff, shared
+ * by every container (and image) whose layer stack has that chain ID, and
+ * used as an overlayfs lower dir: a directory tree (dir backend) or the
+ * mount point of <root>/layers/<chain hex>/layer.erofs (erofs backend,
+ * layer/backend.h).
  *
  * A tree is unpacked once: into tmp/ first, then renamed into place under a
  * per-layer lock, so a crash leaves only tmp/ garbage (emptied when the
@@ -21,7 +23,21 @@
 
 #include <stddef.h>
 
+#include "layer/backend.h"
 #include "store/store.h"
+
+/* The store's layer backend (layer/backend.h), recorded in
+ * <root>/storage-driver. A store without the file that already holds
+ * layers is a directory store (made before backends existed) and is
+ * recorded as such; a new one takes the backend asked for
+ * ($STRATA_STORAGE_DRIVER, then "storage-driver" in the settings file),
+ * else the automatic choice. Asking a store that holds layers for the
+ * other backend is an error (EINVAL) saying so; a store without layers
+ * follows the request. */
+int st_store_layer_driver(st_store *s, st_layer_driver *out, st_error **err);
+/* The backend recorded in the store, without choosing one: ST_LAYER_DIR
+ * when none is recorded (or the file cannot be read). */
+st_layer_driver st_store_layer_driver_recorded(const st_store *s);
 
 /* Chain IDs of a stack of layers, bottom first: chain[0] = diff_id[0],
  * chain[i] = sha256(chain[i-1] + " " + diff_id[i]). */
@@ -44,9 +60,11 @@ typedef enum st_unpack_mode {
  * call. */
 int st_layer_unpack_fd(int fd, int dirfd, st_unpack_mode mode, st_error **err);
 
-/* Makes sure every layer of image id is unpacked and returns their diff
- * directories, top layer first (overlay's lowerdir order), as a heap array
- * of n heap strings (free with st_strv_free). */
+/* Makes sure every layer of image id is unpacked (or converted, with the
+ * erofs backend) and returns their diff directories (for erofs layers,
+ * empty mount points: see layer/backend.h for making them readable), top layer
+ * first (overlay's lowerdir order), as a heap array of n heap strings (free
+ * with st_strv_free). */
 int st_image_unpack(st_store *s, const char *id, char ***dirs, size_t *n,
                     st_error **err);
 
