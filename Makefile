@@ -37,10 +37,16 @@ asan: deps
 	$(call configure,$(ASAN_BUILD),-Db_sanitize=address,undefined -Db_lundef=false)
 	@ninja -C $(ASAN_BUILD) >/dev/null || ninja -C $(ASAN_BUILD)
 
-# Every test: style, unit (cmocka), CLI (bats), all under ASan + UBSan; then
-# the unit tests and a few CLI commands under valgrind on the plain build.
+# Every test: style, unit (cmocka), CLI (bats), all under ASan + UBSan, with
+# the store's automatic layer backend (erofs where the kernel mounts it);
+# then the unit tests and a few CLI commands under valgrind on the plain
+# build; then the CLI suite again on the plain build with the directory
+# backend, so both backends pass the whole CLI suite.
 test: test-deps asan build
-	@tests/run.sh $(ASAN_BUILD) $(BUILD)
+	@rc=0; tests/run.sh $(ASAN_BUILD) $(BUILD) || rc=1; \
+	printf '\n######## the CLI suite again: directory layer backend, plain build\n'; \
+	STRATA_STORAGE_DRIVER=dir SUITES=cli tests/run.sh $(BUILD) || rc=1; \
+	exit $$rc
 
 style:
 	@scripts/check-style.sh

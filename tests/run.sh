@@ -16,7 +16,10 @@
 # Env:   UNIT_TIMEOUT (s, default 600), BATS_TIMEOUT (s, default 3600),
 #        VALGRIND_BUILD (same as VALGRIND_BUILD_DIR),
 #        TEST_FILTER (only unit binaries / bats files / valgrind tests whose
-#        name contains it; the style check is then skipped too).
+#        name contains it; the style check is then skipped too),
+#        SUITES (which of "style unit cli valgrind fuzz" to run; default
+#        all; `make test` runs the CLI suite a second time with
+#        SUITES=cli and STRATA_STORAGE_DRIVER=dir, the other layer backend).
 set -u
 set -o pipefail
 
@@ -45,6 +48,8 @@ export LC_ALL=C.UTF-8 TZ=UTC
 unit_timeout=${UNIT_TIMEOUT:-600}
 bats_timeout=${BATS_TIMEOUT:-3600}
 filter=${TEST_FILTER:-}
+suites=" ${SUITES:-style unit cli valgrind fuzz} "
+want() { [[ $suites == *" $1 "* ]]; }
 
 passed=0
 failed=0
@@ -111,7 +116,7 @@ count_tap() {
 }
 
 # --- 1. style -------------------------------------------------------------
-if [ -z "$filter" ]; then
+if [ -z "$filter" ] && want style; then
   banner "style: scripts/check-style.sh"
   if scripts/check-style.sh; then
     passed=$((passed + 1))
@@ -127,12 +132,13 @@ fi
 shopt -s nullglob
 units=()
 for f in "$build"/test_*; do
+  want unit || break
   # meson also makes test_x.p/ object directories; only run executables.
   [ -f "$f" ] && [ -x "$f" ] || continue
   [ -n "$filter" ] && [[ $(basename "$f") != *"$filter"* ]] && continue
   units+=("$f")
 done
-if [ "${#units[@]}" -eq 0 ]; then
+if [ "${#units[@]}" -eq 0 ] && want unit; then
   banner "unit: no test_* binaries in $build"
 fi
 for f in "${units[@]}"; do
@@ -154,6 +160,7 @@ done
 # --- 3. CLI tests (bats) --------------------------------------------------
 bats_files=()
 for f in tests/cli/*.bats; do
+  want cli || break
   [ -n "$filter" ] && [[ $(basename "$f") != *"$filter"* ]] && continue
   bats_files+=("$f")
 done
@@ -183,7 +190,7 @@ done
 # --- 4. valgrind (non-sanitized build) --------------------------------------
 # With TEST_FILTER, only when the filter names valgrind ("valgrind",
 # "valgrind unit/test_store", ...): every name there starts with it.
-if [ -n "$vg_build" ] && { [ -z "$filter" ] || [[ $filter == *valgrind* ]] ||
+if [ -n "$vg_build" ] && want valgrind && { [ -z "$filter" ] || [[ $filter == *valgrind* ]] ||
   [[ valgrind == *"$filter"* ]]; }; then
   name=valgrind
   banner "$name: tests/valgrind.sh $vg_build"
@@ -199,7 +206,7 @@ if [ -n "$vg_build" ] && { [ -z "$filter" ] || [[ $filter == *valgrind* ]] ||
 fi
 
 # --- 5. fuzz targets, bounded (FUZZ_SECONDS each) ---------------------------
-if [ -n "$vg_build" ] && { [ -z "$filter" ] || [[ fuzz == *"$filter"* ]]; }; then
+if [ -n "$vg_build" ] && want fuzz && { [ -z "$filter" ] || [[ fuzz == *"$filter"* ]]; }; then
   name=fuzz
   banner "$name: tests/fuzz.sh $vg_build (${FUZZ_SECONDS:-30-60}s per target)"
   (timeout -k 10 "$bats_timeout" tests/fuzz.sh "$vg_build" \
