@@ -32,6 +32,12 @@ enum {
   OPT_MOUNT,
   OPT_VOLUMES_FROM,
   OPT_INIT,
+  OPT_NETWORK_ALIAS,
+  OPT_IP,
+  OPT_DNS,
+  OPT_DNS_SEARCH,
+  OPT_DNS_OPTION,
+  OPT_ADD_HOST,
 };
 
 static const struct option opts[] = {
@@ -64,6 +70,14 @@ static const struct option opts[] = {
     {"mount", required_argument, 0, OPT_MOUNT},
     {"volumes-from", required_argument, 0, OPT_VOLUMES_FROM},
     {"init", optional_argument, 0, OPT_INIT},
+    {"network-alias", required_argument, 0, OPT_NETWORK_ALIAS},
+    {"net-alias", required_argument, 0, OPT_NETWORK_ALIAS},
+    {"ip", required_argument, 0, OPT_IP},
+    {"dns", required_argument, 0, OPT_DNS},
+    {"dns-search", required_argument, 0, OPT_DNS_SEARCH},
+    {"dns-option", required_argument, 0, OPT_DNS_OPTION},
+    {"dns-opt", required_argument, 0, OPT_DNS_OPTION},
+    {"add-host", required_argument, 0, OPT_ADD_HOST},
     {0, 0, 0, 0}};
 
 static int push(char ***v, size_t *n, char *s) {
@@ -257,6 +271,24 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
   case OPT_PRIVILEGED:
     o->privileged = true;
     break;
+  case OPT_NETWORK_ALIAS:
+    push(&c->net_aliases, &o->n_network_aliases, optarg);
+    break;
+  case OPT_IP:
+    o->ip = optarg;
+    break;
+  case OPT_DNS:
+    push(&c->dns, &o->n_dns, optarg);
+    break;
+  case OPT_DNS_SEARCH:
+    push(&c->dns_search, &o->n_dns_search, optarg);
+    break;
+  case OPT_DNS_OPTION:
+    push(&c->dns_option, &o->n_dns_option, optarg);
+    break;
+  case OPT_ADD_HOST:
+    push(&c->add_host, &o->n_add_host, optarg);
+    break;
   case OPT_HELP:
     return cli_usage(cmd);
   case OPT_PULL:
@@ -313,6 +345,11 @@ int cli_create_parse(int argc, char **argv, const char *cmdname,
   c->o.cap_add = c->cap_add;
   c->o.cap_drop = c->cap_drop;
   c->o.security_opt = c->security_opt;
+  c->o.network_aliases = c->net_aliases;
+  c->o.dns = c->dns;
+  c->o.dns_search = c->dns_search;
+  c->o.dns_option = c->dns_option;
+  c->o.add_host = c->add_host;
   return -1;
 }
 
@@ -328,6 +365,11 @@ void cli_create_free(cli_create *c) {
   free(c->cap_add);
   free(c->cap_drop);
   free(c->security_opt);
+  free(c->net_aliases);
+  free(c->dns);
+  free(c->dns_search);
+  free(c->dns_option);
+  free(c->add_host);
 }
 
 int cli_runtime_fail(const st_error *err) {

@@ -131,9 +131,10 @@ static int bridge_and_veth(void) {
     usleep(10000);
   if (st_net_links_with_prefix("stv", count_name, &n, &err) < 0 || n != 0)
     return 30;
-  if (!st_net_subnet_routed(ip("10.88.0.0"), 16) ||
-      !st_net_subnet_routed(ip("10.88.0.128"), 25) ||
-      st_net_subnet_routed(ip("10.99.0.0"), 16))
+  if (!st_net_subnet_routed(ip("10.88.0.0"), 16, NULL) ||
+      !st_net_subnet_routed(ip("10.88.0.128"), 25, "lo") ||
+      st_net_subnet_routed(ip("10.88.0.0"), 16, "stbr0") ||
+      st_net_subnet_routed(ip("10.99.0.0"), 16, NULL))
     return 31;
   return 0;
 }

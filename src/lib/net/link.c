@@ -307,6 +307,7 @@ int st_net_links_with_prefix(const char *prefix,
 typedef struct overlap {
   uint32_t net;
   int prefix;
+  unsigned ignore; /* ifindex, 0: none */
   bool found;
 } overlap;
 
@@ -321,23 +322,32 @@ static int route_cb(const struct nlmsghdr *h, void *arg) {
       rtm->rtm_table != RT_TABLE_MAIN || rtm->rtm_type != RTN_UNICAST)
     return MNL_CB_OK;
   struct nlattr *a;
+  uint32_t dst = 0;
+  unsigned oif = 0;
+  bool have = false;
   mnl_attr_for_each(a, h, sizeof(*rtm)) {
-    if (mnl_attr_get_type(a) != RTA_DST)
-      continue;
-    uint32_t dst = mnl_attr_get_u32(a);
-    int p = rtm->rtm_dst_len < o->prefix ? rtm->rtm_dst_len : o->prefix;
-    if ((dst & mask_of(p)) == (o->net & mask_of(p)))
-      o->found = true;
+    if (mnl_attr_get_type(a) == RTA_DST) {
+      dst = mnl_attr_get_u32(a);
+      have = true;
+    } else if (mnl_attr_get_type(a) == RTA_OIF) {
+      oif = mnl_attr_get_u32(a);
+    }
   }
+  int p = rtm->rtm_dst_len < o->prefix ? rtm->rtm_dst_len : o->prefix;
+  if (have && (o->ignore == 0 || oif != o->ignore) &&
+      (dst & mask_of(p)) == (o->net & mask_of(p)))
+    o->found = true;
   return MNL_CB_OK;
 }
 
-bool st_net_subnet_routed(uint32_t net, int prefix) {
+bool st_net_subnet_routed(uint32_t net, int prefix, const char *ignore) {
   char buf[NL_BUF];
   struct nlmsghdr *h = nl_start(buf, RTM_GETROUTE, 0);
   struct rtmsg *rtm = mnl_nlmsg_put_extra_header(h, sizeof(*rtm));
   rtm->rtm_family = AF_INET;
-  overlap o = {.net = net, .prefix = prefix};
+  overlap o = {.net = net,
+               .prefix = prefix,
+               .ignore = ignore ? if_nametoindex(ignore) : 0};
   if (nl_dump(h, route_cb, &o) < 0)
     return false;
   return o.found;

@@ -43,7 +43,8 @@ int st_net_links_with_prefix(const char *prefix,
                              st_error **err);
 
 /* True when some route of the main table other than a default route
- * overlaps net/prefix (Docker's check before it takes a subnet). */
-bool st_net_subnet_routed(uint32_t net, int prefix);
+ * overlaps net/prefix (Docker's check before it takes a subnet); routes
+ * through device ignore (strata's own bridge; may be NULL) do not count. */
+bool st_net_subnet_routed(uint32_t net, int prefix, const char *ignore);
 
 #endif

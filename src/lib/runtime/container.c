@@ -17,6 +17,7 @@
 #include "image/image.h"
 #include "runtime/launch.h"
 #include "runtime/mounts.h"
+#include "runtime/netsetup.h"
 #include "runtime/volumes.h"
 #include "store/layers.h"
 #include "util/cleanup.h"
@@ -94,30 +95,6 @@ static int write_text(const char *dir, const char *name, const char *text,
   return st_write_all(fd, text, strlen(text), p, err);
 }
 
-static int write_etc_files(const char *dir, const char *hostname, bool host_net,
-                           st_error **err) {
-  cleanup_free char *hosts = NULL, *hn = NULL, *resolv = NULL;
-  size_t len;
-  if (host_net && st_read_file("/etc/hosts", &hosts, &len, NULL) == 0) {
-  } else if (asprintf(&hosts,
-                      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
-                      "ip6-loopback\nfe00::0\tip6-localnet\nff00::0\t"
-                      "ip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\t"
-                      "ip6-allrouters\n127.0.0.1\t%s\n",
-                      hostname) < 0) {
-    return st_error_errno(err, ENOMEM, "hosts");
-  }
-  if (st_read_file("/etc/resolv.conf", &resolv, &len, NULL) < 0)
-    resolv = strdup("");
-  if (asprintf(&hn, "%s\n", hostname) < 0 || resolv == NULL)
-    return st_error_errno(err, ENOMEM, "hostname");
-  if (write_text(dir, "hosts", hosts, err) < 0 ||
-      write_text(dir, "hostname", hn, err) < 0 ||
-      write_text(dir, "resolv.conf", resolv, err) < 0)
-    return -1;
-  return 0;
-}
-
 static int make_dirs(const char *dir, st_error **err) {
   const char *subs[] = {"upper", "work", "merged"};
   if (st_mkdir_p(dir, 0700, err) < 0)
@@ -141,6 +118,7 @@ typedef struct creating {
   char *hostname;
   char *runtime; /* resolved --runtime */
   st_ct_mounts mounts;
+  st_ct_net net;
 } creating;
 
 static void creating_clear(creating *c) {
@@ -152,6 +130,7 @@ static void creating_clear(creating *c) {
   free(c->hostname);
   free(c->runtime);
   st_mounts_clear(&c->mounts);
+  st_ct_net_clear(&c->net);
 }
 
 /* --runtime: a path, or a name looked up in PATH; must be executable. */
@@ -189,9 +168,10 @@ static int gather(st_store *s, const st_create_opts *o, const char *id,
   json_t *cfg = json_object_get(c->config, "config");
   const char *user =
       o->user ? o->user : json_string_value(json_object_get(cfg, "User"));
-  if (st_user_resolve(c->lower, c->n_lower, user, &c->user, err) < 0)
+  if (st_user_resolve(c->lower, c->n_lower, user, &c->user, err) < 0 ||
+      st_ct_net_resolve(s, o, &c->net, err) < 0)
     return -1;
-  bool host_net = o->network && strcmp(o->network, "host") == 0;
+  bool host_net = c->net.mode == ST_NET_HOST;
   char hn[256] = "";
   if (o->hostname)
     snprintf(hn, sizeof(hn), "%s", o->hostname);
@@ -209,7 +189,6 @@ static int gather(st_store *s, const st_create_opts *o, const char *id,
 
 static int write_bundle(const st_create_opts *o, creating *c, const char *dir,
                         json_t **spec, st_error **err) {
-  bool host_net = o->network && strcmp(o->network, "host") == 0;
   st_spec_input in = {.o = o,
                       .image_config = json_object_get(c->config, "config"),
                       .dir = dir,
@@ -225,7 +204,7 @@ static int write_bundle(const st_create_opts *o, creating *c, const char *dir,
                       .volume_mounts = c->mounts.oci,
                       .volume_host_mounts = c->mounts.host_mounts};
   if (make_dirs(dir, err) < 0 ||
-      write_etc_files(dir, c->hostname, host_net, err) < 0 ||
+      st_ct_net_write_files(o, &c->net, dir, c->hostname, err) < 0 ||
       st_spec_generate(&in, spec, err) < 0)
     return -1;
   cleanup_free char *text = json_dumps(*spec, JSON_COMPACT);
@@ -238,12 +217,6 @@ static int write_bundle(const st_create_opts *o, creating *c, const char *dir,
 }
 
 static int validate(const st_create_opts *o, st_error **err) {
-  if (o->network && strcmp(o->network, "none") != 0 &&
-      strcmp(o->network, "host") != 0)
-    return st_error_set(err, EINVAL,
-                        "network %s not found (strata supports none and "
-                        "host)",
-                        o->network);
   if (o->init && o->runtime)
     return st_error_set(err, EINVAL,
                         "--init with --runtime is not supported: strata's "
@@ -309,7 +282,8 @@ int st_container_create(st_store *s, const st_create_opts *o,
       goto fail;
     rec.name = name;
   }
-  if (st_mounts_attach(s, id, &c.mounts, err) < 0) {
+  if (st_mounts_attach(s, id, &c.mounts, err) < 0 ||
+      st_ct_net_attach(s, o, &c.net, id, dir, err) < 0) {
     st_error *e = NULL;
     if (st_container_delete(s, id, &e) < 0)
       st_error_free(e);
@@ -502,10 +476,16 @@ static int remove_files(st_store *s, const char *id, bool anon_volumes,
   st_error *e = NULL;
   if (anon_volumes && st_volume_anonymous_of(s, id, &anon, &n_anon, &e) < 0)
     st_error_free(e);
+  char **nets = NULL;
+  size_t n_nets = 0;
+  st_ct_net_of(s, id, &nets, &n_nets);
   int r = 0;
   if (st_container_delete(s, id, err) < 0 || st_rm_rf(dir, err) < 0)
     r = -1;
   st_container_unlock(s, id);
+  for (size_t i = 0; r == 0 && i < n_nets; i++)
+    st_ct_net_refresh_hosts(s, nets[i]); /* its peers forget it */
+  st_strv_free(nets, n_nets);
   if (r == 0) {
     st_cgroup_remove_id(id);
     st_volumes_release(s, anon, n_anon); /* those no other container uses */

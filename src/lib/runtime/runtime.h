@@ -29,7 +29,20 @@ typedef struct st_create_opts {
   char *const *env;       /* -e / --env-file entries: "K=V" or "K" */
   size_t n_env;
   const char *workdir, *user, *hostname;
-  const char *network;  /* "none" (default) or "host" */
+  /* "none" (default), "host", "bridge" or a user-defined network's name
+   * or ID (net/network.h) */
+  const char *network;
+  char *const *network_aliases; /* --network-alias (user-defined only) */
+  size_t n_network_aliases;
+  const char *ip;   /* --ip (user-defined networks only) */
+  char *const *dns; /* --dns: nameservers instead of the host's */
+  size_t n_dns;
+  char *const *dns_search; /* --dns-search ("." alone: none) */
+  size_t n_dns_search;
+  char *const *dns_option; /* --dns-option */
+  size_t n_dns_option;
+  char *const *add_host; /* --add-host NAME:IP (IP may be host-gateway) */
+  size_t n_add_host;
   char *const *volumes; /* -v: "[SRC:]DEST[:MODE]" (runtime/volumes.h) */
   size_t n_volumes;
   char *const *mounts; /* --mount type=...,source=...,target=... */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fmt/units.h"
+#include "net/link.h"
 #include "runtime/launch.h"
 #include "runtime/mounts.h"
 #include "util/cleanup.h"
@@ -328,6 +329,10 @@ int st_supervise(st_store *s, const char *dir, const char *id, st_io_mode mode,
     r = st_volume_host_mounts(spec.volume_mounts, err);
   if (r == 0 && !spec.runtime)
     r = st_cgroup_create(&spec, &cg, err);
+  if (r == 0 && !spec.runtime)
+    r = st_launch_net_load(dir, id, &l.net, err);
+  if (r == 0 && l.net.on)
+    r = st_net_bridge_ensure(l.net.bridge, l.net.gw, l.net.prefix, err);
   if (r == 0) {
     memcpy(l.stdio, x.child, sizeof(l.stdio));
     if (spec.terminal && ioctl(0, TIOCGWINSZ, &l.winsize) < 0)
