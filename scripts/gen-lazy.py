@@ -24,6 +24,7 @@ LIBS = [
     ("z", "libz.so.1", ("inflate", "deflate", "crc32", "adler32", "zlib",
                         "zError")),
     ("seccomp", "libseccomp.so.2", ("seccomp_",)),
+    ("nftables", "libnftables.so.1", ("nft_",)),
 ]
 
 

@@ -78,6 +78,8 @@ static const struct option opts[] = {
     {"dns-option", required_argument, 0, OPT_DNS_OPTION},
     {"dns-opt", required_argument, 0, OPT_DNS_OPTION},
     {"add-host", required_argument, 0, OPT_ADD_HOST},
+    {"publish", required_argument, 0, 'p'},
+    {"publish-all", no_argument, 0, 'P'},
     {0, 0, 0, 0}};
 
 static int push(char ***v, size_t *n, char *s) {
@@ -289,6 +291,12 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
   case OPT_ADD_HOST:
     push(&c->add_host, &o->n_add_host, optarg);
     break;
+  case 'p':
+    push(&c->publish, &o->n_publish, optarg);
+    break;
+  case 'P':
+    o->publish_all = true;
+    break;
   case OPT_HELP:
     return cli_usage(cmd);
   case OPT_PULL:
@@ -322,7 +330,7 @@ int cli_create_parse(int argc, char **argv, const char *cmdname,
   memset(c, 0, sizeof(*c));
   int ch;
   optind = 1;
-  while ((ch = cli_getopt(argc, argv, "+itde:w:u:v:h:m:", opts)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "+itde:w:u:v:h:m:p:P", opts)) != -1) {
     int r = one_flag(c, ch, cmdname, cmd, allow_detach);
     if (r >= 0)
       return r;
@@ -350,6 +358,7 @@ int cli_create_parse(int argc, char **argv, const char *cmdname,
   c->o.dns_search = c->dns_search;
   c->o.dns_option = c->dns_option;
   c->o.add_host = c->add_host;
+  c->o.publish = c->publish;
   return -1;
 }
 
@@ -370,6 +379,7 @@ void cli_create_free(cli_create *c) {
   free(c->dns_search);
   free(c->dns_option);
   free(c->add_host);
+  free(c->publish);
 }
 
 int cli_runtime_fail(const st_error *err) {

@@ -15,6 +15,7 @@ typedef struct cli_create {
   char **env, **vols, **tmpfs, **file_lines, **mounts, **volumes_from;
   char **cap_add, **cap_drop, **security_opt;
   char **net_aliases, **dns, **dns_search, **dns_option, **add_host;
+  char **publish;
   size_t n_file_lines;
 } cli_create;
 

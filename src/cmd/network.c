@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "format.h"
 #include "net/network.h"
+#include "runtime/netrules.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 
@@ -143,7 +144,8 @@ static int run_network_create(int argc, char **argv) {
     return 1;
   cleanup_error st_error *err = NULL;
   char id[ST_NETWORK_ID_LEN];
-  if (st_network_create(s, &sp, id, &err) < 0) {
+  if (st_network_create(s, &sp, id, &err) < 0 ||
+      st_net_rules_rebuild(s, &err) < 0) {
     cli_print_error(err);
     return 1;
   }
@@ -366,6 +368,17 @@ static int rm_one(st_store *s, const char *name, void *ctx, st_error **err) {
   return -1;
 }
 
+/* The table follows the networks (their masquerade and isolation rules
+ * go with them). */
+static int rebuild_rules(st_store *s) {
+  cleanup_error st_error *err = NULL;
+  if (s && st_net_rules_rebuild(s, &err) < 0) {
+    cli_print_error(err);
+    return 1;
+  }
+  return 0;
+}
+
 static int run_network_rm(int argc, char **argv) {
   static const struct option opts[] = {{"force", no_argument, 0, 'f'},
                                        {"help", no_argument, 0, 'h'},
@@ -383,7 +396,8 @@ static int run_network_rm(int argc, char **argv) {
       return cli_bad_flag("network rm");
     }
   }
-  return cli_each("network rm", argc, argv, optind, rm_one, &force, true);
+  int code = cli_each("network rm", argc, argv, optind, rm_one, &force, true);
+  return code | rebuild_rules(cli_store());
 }
 
 /* ---- prune --------------------------------------------------------------- */
@@ -427,5 +441,5 @@ static int run_network_prune(int argc, char **argv) {
   for (size_t i = 0; i < n; i++)
     printf("%s\n", names[i]);
   st_strv_free(names, n);
-  return 0;
+  return rebuild_rules(s);
 }

@@ -110,7 +110,9 @@ static char *command_text(const char *cmd, bool no_trunc) {
   return st_buf_steal(&b);
 }
 
-static json_t *row(const st_container *c, bool no_trunc, int64_t now) {
+static json_t *row(st_store *s, const st_container *c, bool no_trunc,
+                   int64_t now) {
+  cleanup_free char *ports = st_container_ports_text(s, c);
   cleanup_free char *status = status_text(c, now);
   cleanup_free char *cmd = command_text(c->command, no_trunc);
   cleanup_free char *since =
@@ -120,8 +122,8 @@ static json_t *row(const st_container *c, bool no_trunc, int64_t now) {
                    c->id, no_trunc ? (size_t)64 : (size_t)12, "Image",
                    c->image_ref, "Command", cmd ? cmd : "", "RunningFor",
                    since ? since : "", "CreatedAt", at ? at : "", "Status",
-                   status ? status : "", "Ports", "", "Names", c->name, "State",
-                   st_ct_state_name(c->state));
+                   status ? status : "", "Ports", ports ? ports : "", "Names",
+                   c->name, "State", st_ct_state_name(c->state));
 }
 
 typedef struct ps_opts {
@@ -158,7 +160,7 @@ static int list(st_store *s, const ps_opts *o, st_ct_filter *f) {
     if (o->quiet)
       printf("%.*s\n", o->no_trunc ? 64 : 12, v[i].id);
     else
-      json_array_append_new(rows, row(&v[i], o->no_trunc, now));
+      json_array_append_new(rows, row(s, &v[i], o->no_trunc, now));
   }
   int code =
       o->quiet ? 0 : cli_print_rows(o->format, default_table, headers, rows);

@@ -32,6 +32,8 @@ static int run_run(int argc, char **argv);
   "      --dns-option list     Set DNS options\n"                              \
   "      --dns-search list     Set custom DNS search domains\n"                \
   "      --add-host list       Add a custom host-to-IP mapping (host:ip)\n"    \
+  "  -p, --publish list        Publish a container's port(s) to the host\n"    \
+  "  -P, --publish-all         Publish all exposed ports to random ports\n"    \
   "      --pids-limit int      Tune container pids limit (-1 for "             \
   "unlimited)\n"                                                               \
   "      --privileged          Give extended privileges to this container\n"   \

@@ -300,3 +300,247 @@ hello-from-web"
   run --separate-stderr "$STRATA" network inspect many -f '{{len .Containers}}'
   assert_eq "$output" "0"
 }
+
+# --- published ports, NAT and filtering ----------------------------------------
+
+# free_port: a TCP and UDP port free on this host now.
+free_port() {
+  python3 -c '
+import socket
+while True:
+    t = socket.socket(); t.bind(("", 0)); p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("", p)); print(p); break
+    except OSError:
+        pass
+'
+}
+
+# http_get URL: the body, or failure after 5 s.
+http_get() {
+  timeout 5 "$BUSYBOX_BIN" wget -qO- "$1"
+}
+
+# wait_http URL: until it answers (a detached server starts asynchronously).
+wait_http() {
+  local i
+  for i in $(seq 1 50); do
+    http_get "$1" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# hold_port IP PORT: a host process listening there until killed ($HELD).
+hold_port() {
+  rm -f "$BATS_TEST_TMPDIR/held"
+  python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind((sys.argv[1], int(sys.argv[2]))); s.listen()
+open(sys.argv[3], "w").close(); time.sleep(60)
+' "$1" "$2" "$BATS_TEST_TMPDIR/held" &
+  HELD=$!
+  local i
+  for i in $(seq 1 100); do
+    [ -e "$BATS_TEST_TMPDIR/held" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+bridge_gw() {
+  "$STRATA" network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}'
+}
+
+@test "-p TCP: the host port answers on 127.0.0.1 and on the bridge address; port, ps and inspect show it" {
+  local hp
+  hp=$(free_port)
+  srun -d --name web -p "$hp:80" nbb httpd -f -p 80 -h /www >/dev/null
+  wait_http "http://127.0.0.1:$hp/"
+  run http_get "http://127.0.0.1:$hp/"
+  assert_status 0
+  assert_eq "$output" "hello-from-web"
+  run http_get "http://$(bridge_gw):$hp/"
+  assert_status 0
+  assert_eq "$output" "hello-from-web"
+  # another container reaches it through the host's address too (hairpin)
+  run --separate-stderr srun --rm --network bridge nbb timeout 5 wget -qO- "http://$(bridge_gw):$hp/"
+  assert_eq "$output" "hello-from-web"
+  run --separate-stderr "$STRATA" port web
+  assert_eq "$output" "80/tcp -> 0.0.0.0:$hp"
+  run --separate-stderr "$STRATA" port web 80/tcp
+  assert_eq "$output" "0.0.0.0:$hp"
+  run --separate-stderr "$STRATA" port web 81
+  assert_failure
+  assert_error_line "No public port '81/tcp' published for web"
+  run --separate-stderr "$STRATA" ps --format '{{.Ports}}'
+  assert_eq "$output" "0.0.0.0:$hp->80/tcp"
+  run --separate-stderr "$STRATA" inspect web -f '{{json .NetworkSettings.Ports}} {{json .HostConfig.PortBindings}}'
+  assert_eq "$output" "{\"80/tcp\":[{\"HostIp\":\"0.0.0.0\",\"HostPort\":\"$hp\"}]} {\"80/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"$hp\"}]}"
+  # stopped: the port is free again and nothing is forwarded
+  "$STRATA" stop -t 1 web >/dev/null
+  run http_get "http://127.0.0.1:$hp/"
+  assert_failure
+  run --separate-stderr "$STRATA" port web
+  assert_eq "$output" ""
+  ! nft list table ip strata | grep -q "dport $hp "
+}
+
+@test "-p UDP and a bound host address" {
+  command -v gcc >/dev/null || skip "gcc not available"
+  gcc -static -O1 -o "$BATS_TEST_TMPDIR/netfs/bin/udp_echo" "$BATS_TEST_DIRNAME/net_udp_echo.c" 2>/dev/null ||
+    skip "gcc -static not available"
+  tar -C "$BATS_TEST_TMPDIR/netfs" -cf "$BATS_TEST_TMPDIR/udp.tar" bin etc tmp www
+  "$STRATA" import "$BATS_TEST_TMPDIR/udp.tar" udp >/dev/null
+  local hp
+  hp=$(free_port)
+  srun -d --name echo -p "127.0.0.1:$hp:5353/udp" udp udp_echo 5353 >/dev/null
+  run python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.5)
+for _ in range(20):
+    s.sendto(b"ping", ("127.0.0.1", int(sys.argv[1])))
+    try:
+        print(s.recv(100).decode()); break
+    except socket.timeout:
+        time.sleep(0.1)
+' "$hp"
+  assert_status 0
+  assert_eq "$output" "echo:ping"
+  run --separate-stderr "$STRATA" port echo
+  assert_eq "$output" "5353/udp -> 127.0.0.1:$hp"
+}
+
+@test "-p with port ranges, and a host range to pick from" {
+  local a b
+  a=$(free_port)
+  while :; do
+    b=$((a + 1))
+    python3 -c 'import socket,sys; s=socket.socket(); s.bind(("", int(sys.argv[1])))' "$b" 2>/dev/null && break
+    a=$(free_port)
+  done
+  srun -d --name two -p "$a-$b:8000-8001" nbb sh -c 'httpd -p 8000 -h /www; httpd -f -p 8001 -h /www' >/dev/null
+  wait_http "http://127.0.0.1:$a/"
+  wait_http "http://127.0.0.1:$b/"
+  run --separate-stderr "$STRATA" ps --format '{{.Ports}}'
+  assert_eq "$output" "0.0.0.0:$a-$b->8000-8001/tcp"
+  # a host range with one container port: the first free one of the range
+  "$STRATA" rm -f two >/dev/null
+  hold_port 0.0.0.0 "$a"
+  srun -d --name pick -p "$a-$b:80" nbb httpd -f -p 80 -h /www >/dev/null
+  run --separate-stderr "$STRATA" port pick 80
+  kill "$HELD"
+  assert_status 0
+  assert_eq "$output" "0.0.0.0:$b"
+  run --separate-stderr srun --rm -p "1-2-3:80" nbb true
+  assert_failure
+  assert_error_line 'invalid hostPort: 1-2-3'
+  run --separate-stderr srun --rm -p "8000-8002:80-81" nbb true
+  assert_failure
+  assert_error_line 'invalid ranges specified for container and host Ports'
+  run --separate-stderr srun --rm -p "80/sctp" nbb true
+  assert_failure
+  assert_error_line 'invalid proto: sctp'
+}
+
+@test "-P publishes every EXPOSE'd port on a random host port" {
+  "$STRATA" import --change 'EXPOSE 80/tcp' "$BATS_TEST_TMPDIR/net.tar" exposed >/dev/null
+  srun -d --name auto -P exposed httpd -f -p 80 -h /www >/dev/null
+  run --separate-stderr "$STRATA" port auto 80
+  assert_status 0
+  assert_match "$output" '^0\.0\.0\.0:[0-9]+$'
+  local hp=${output#0.0.0.0:}
+  wait_http "http://127.0.0.1:$hp/"
+  run http_get "http://127.0.0.1:$hp/"
+  assert_eq "$output" "hello-from-web"
+}
+
+@test "a taken host port is refused with Docker's message, by a container or by a host process" {
+  local hp
+  hp=$(free_port)
+  srun -d --name first -p "$hp:80" nbb httpd -f -p 80 -h /www >/dev/null
+  run --separate-stderr srun -d --name second -p "$hp:80" nbb httpd -f -p 80 -h /www
+  assert_status 125
+  assert_error_line "driver failed programming external connectivity on endpoint second: Bind for 0.0.0.0:$hp failed: port is already allocated"
+  run --separate-stderr "$STRATA" inspect second -f '{{.State.Status}}'
+  assert_eq "$output" "created"
+  # a host process holding a port
+  local hp2
+  hp2=$(free_port)
+  hold_port 127.0.0.1 "$hp2"
+  local py=$HELD
+  run --separate-stderr srun --rm -p "127.0.0.1:$hp2:80" nbb true
+  kill "$py"
+  assert_status 125
+  assert_error_line "Bind for 127.0.0.1:$hp2 failed: port is already allocated"
+  # --network none/host cannot publish
+  run --separate-stderr srun --rm --network host -p 80 nbb true
+  assert_failure
+  assert_error_line 'published ports need a bridge network'
+}
+
+@test "two networks are isolated from each other" {
+  "$STRATA" network create --subnet 10.231.20.0/24 neta >/dev/null
+  "$STRATA" network create --subnet 10.231.21.0/24 netb >/dev/null
+  srun -d --name srv --network neta nbb httpd -f -p 80 -h /www >/dev/null
+  local ip
+  ip=$("$STRATA" inspect srv -f '{{.NetworkSettings.Networks.neta.IPAddress}}')
+  # same network: reachable (the control)
+  run --separate-stderr srun --rm --network neta nbb timeout 5 wget -qO- "http://$ip/"
+  assert_eq "$output" "hello-from-web"
+  run --separate-stderr srun --rm --network netb nbb timeout 3 wget -qO- "http://$ip/"
+  assert_failure
+  run --separate-stderr srun --rm --network bridge nbb timeout 3 wget -qO- "http://$ip/"
+  assert_failure
+  nft list table ip strata | grep -q 'iifname "br-.*" oifname "br-.*" drop'
+}
+
+# A "remote" server: a network namespace this test makes, routed through
+# the host like any outside address would be (no packet leaves the
+# machine). Prints the namespace's name.
+outside_server() {
+  local ns=stout$$ port=$1
+  ip netns add "$ns"
+  ip link add "stvo$$" type veth peer name eth0 netns "$ns"
+  ip addr add 10.231.99.1/24 dev "stvo$$"
+  ip link set "stvo$$" up
+  ip -n "$ns" addr add 10.231.99.2/24 dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" link set lo up
+  ip netns exec "$ns" python3 -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("from " + self.client_address[0]).encode()
+        self.send_response(200); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.HTTPServer(("10.231.99.2", int(sys.argv[1])), H).serve_forever()
+' "$port" &
+  echo $! >"$BATS_TEST_TMPDIR/outside.pid"
+  for _ in $(seq 1 50); do
+    ip netns exec "$ns" python3 -c 'import socket,sys; socket.create_connection(("10.231.99.2", int(sys.argv[1])), 1)' "$port" 2>/dev/null && break
+    sleep 0.1
+  done
+}
+
+outside_cleanup() {
+  [ -f "$BATS_TEST_TMPDIR/outside.pid" ] && kill "$(cat "$BATS_TEST_TMPDIR/outside.pid")" 2>/dev/null
+  ip netns del "stout$$" 2>/dev/null || true
+  ip link del "stvo$$" 2>/dev/null || true
+}
+
+@test "outbound connections are masqueraded; --internal networks have no way out" {
+  outside_server 8080
+  srun -d --name keep --network bridge nbb sleep 60 >/dev/null
+  run --separate-stderr srun --rm --network bridge nbb timeout 5 wget -qO- http://10.231.99.2:8080/
+  local out=$output st=$status
+  "$STRATA" network create --internal --subnet 10.231.22.0/24 sealed >/dev/null
+  run --separate-stderr srun --rm --network sealed nbb timeout 3 wget -qO- http://10.231.99.2:8080/
+  local sealed=$status
+  outside_cleanup
+  [ "$st" -eq 0 ]
+  # the server saw the host's address, not the container's
+  assert_eq "$out" "from 10.231.99.1"
+  [ "$sealed" -ne 0 ]
+}

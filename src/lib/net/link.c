@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/cleanup.h"
 
@@ -351,4 +353,27 @@ bool st_net_subnet_routed(uint32_t net, int prefix, const char *ignore) {
   if (nl_dump(h, route_cb, &o) < 0)
     return false;
   return o.found;
+}
+
+static int write_sysctl(const char *path, st_error **err) {
+  cleanup_close int fd = open(path, O_RDWR | O_CLOEXEC);
+  char cur = 0;
+  if (fd < 0)
+    return st_error_errno(err, errno, "open %s", path);
+  if (pread(fd, &cur, 1, 0) == 1 && cur == '1')
+    return 0;
+  if (pwrite(fd, "1\n", 2, 0) != 2)
+    return st_error_errno(err, errno, "write 1 to %s", path);
+  return 0;
+}
+
+int st_net_bridge_sysctls(const char *bridge, bool forward, st_error **err) {
+  char path[128];
+  snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet",
+           bridge);
+  if (write_sysctl(path, err) < 0)
+    return -1;
+  if (forward && write_sysctl("/proc/sys/net/ipv4/ip_forward", err) < 0)
+    return -1;
+  return 0;
 }

@@ -36,6 +36,11 @@ int st_net_addr_add(const char *name, uint32_t addr, int prefix,
 /* Adds the default route via gateway gw on link name. */
 int st_net_route_default(const char *name, uint32_t gw, st_error **err);
 
+/* What a bridge needs from the host: route_localnet on it (published
+ * ports reached on 127.0.0.1 are forwarded to it) and, when forward,
+ * IPv4 forwarding (outbound traffic), as Docker sets them. */
+int st_net_bridge_sysctls(const char *bridge, bool forward, st_error **err);
+
 /* Calls fn for each link whose name starts with prefix (on a snapshot of
  * the list, so fn may delete it). */
 int st_net_links_with_prefix(const char *prefix,

@@ -17,6 +17,7 @@
 #include "image/image.h"
 #include "runtime/launch.h"
 #include "runtime/mounts.h"
+#include "runtime/netrules.h"
 #include "runtime/netsetup.h"
 #include "runtime/volumes.h"
 #include "store/layers.h"
@@ -169,7 +170,7 @@ static int gather(st_store *s, const st_create_opts *o, const char *id,
   const char *user =
       o->user ? o->user : json_string_value(json_object_get(cfg, "User"));
   if (st_user_resolve(c->lower, c->n_lower, user, &c->user, err) < 0 ||
-      st_ct_net_resolve(s, o, &c->net, err) < 0)
+      st_ct_net_resolve(s, o, cfg, &c->net, err) < 0)
     return -1;
   bool host_net = c->net.mode == ST_NET_HOST;
   char hn[256] = "";
@@ -188,7 +189,7 @@ static int gather(st_store *s, const st_create_opts *o, const char *id,
 }
 
 static int write_bundle(const st_create_opts *o, creating *c, const char *dir,
-                        json_t **spec, st_error **err) {
+                        const char *name, json_t **spec, st_error **err) {
   st_spec_input in = {.o = o,
                       .image_config = json_object_get(c->config, "config"),
                       .dir = dir,
@@ -204,7 +205,7 @@ static int write_bundle(const st_create_opts *o, creating *c, const char *dir,
                       .volume_mounts = c->mounts.oci,
                       .volume_host_mounts = c->mounts.host_mounts};
   if (make_dirs(dir, err) < 0 ||
-      st_ct_net_write_files(o, &c->net, dir, c->hostname, err) < 0 ||
+      st_ct_net_write_files(o, &c->net, dir, c->hostname, name, err) < 0 ||
       st_spec_generate(&in, spec, err) < 0)
     return -1;
   cleanup_free char *text = json_dumps(*spec, JSON_COMPACT);
@@ -251,7 +252,7 @@ int st_container_create(st_store *s, const st_create_opts *o,
    * start. */
   if (st_mounts_resolve(s, o, json_object_get(c.config, "config"), c.lower,
                         c.n_lower, &c.mounts, err) < 0 ||
-      write_bundle(o, &c, dir, &spec, err) < 0 ||
+      write_bundle(o, &c, dir, name, &spec, err) < 0 ||
       st_container_lock(s, id, true, err) < 0)
     goto fail;
   cmd = st_spec_command(spec);
@@ -327,6 +328,10 @@ static void record_exit(st_store *s, st_container *c, int code,
   c->exit_code = code;
   c->finished = finished > 0 ? finished : st_now_ns();
   c->pid = 0;
+  cleanup_free char *dir = st_container_dir(s, c->id);
+  e = NULL;
+  if (dir && st_ct_publishes(dir) && st_net_rules_rebuild(s, &e) < 0)
+    st_error_free(e); /* a rule to a stopped container is harmless */
 }
 
 void st_container_refresh(st_store *s, st_container *c) {
@@ -667,8 +672,12 @@ static int start_detached(st_store *s, const char *cid, st_error **err) {
   st_ready ready = {0};
   int r = read_ready(rd, &ready, err);
   waitpid(pid, NULL, WNOHANG);
-  if (r < 0)
+  if (r < 0 || st_container_set_running(s, cid, ready.pid, ready.pid_start,
+                                        ready.monitor, err) < 0)
     return -1;
-  return st_container_set_running(s, cid, ready.pid, ready.pid_start,
-                                  ready.monitor, err);
+  if (st_net_rules_container(s, dir, err) < 0) {
+    kill(ready.pid, SIGKILL); /* its ports cannot be forwarded */
+    return -1;
+  }
+  return 0;
 }

@@ -206,6 +206,8 @@ static json_t *host_config_json(st_store *s, const st_ct *ct,
   /* Docker: true with --init, null without */
   if (hc)
     json_object_set_new(hc, "Init", ct->spec.init ? json_true() : json_null());
+  if (hc)
+    json_object_set_new(hc, "PortBindings", st_ct_port_bindings_json(ct->dir));
   json_t *st = stored_json(ct);
   json_t *tmpfs = json_object_get(st, "Tmpfs");
   if (hc && tmpfs) /* omitted when empty, as Docker */
@@ -253,8 +255,8 @@ int st_container_inspect(st_store *s, const char *ref, json_t **out,
   json_object_set_new(o, "AppArmorProfile", json_string(""));
   json_object_set_new(o, "ExecIDs", json_null());
   const char *net_mode = "none";
-  json_t *net =
-      st_ct_net_inspect(ct.dir, !(ct.spec.ns_flags & CLONE_NEWNET), &net_mode);
+  json_t *net = st_ct_net_inspect(ct.dir, !(ct.spec.ns_flags & CLONE_NEWNET),
+                                  ct.c.state == ST_CT_RUNNING, &net_mode);
   json_object_set_new(o, "HostConfig", host_config_json(s, &ct, net_mode));
   json_object_set_new(o, "GraphDriver", graph_json(&ct));
   json_object_set_new(o, "Mounts", mounts_json(s, &ct.spec));

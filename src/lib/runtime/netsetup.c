@@ -21,6 +21,9 @@
 
 void st_ct_net_clear(st_ct_net *n) {
   st_network_clear(&n->net);
+  free(n->ports);
+  n->ports = NULL;
+  n->n_ports = 0;
   n->mode = ST_NET_NONE;
 }
 
@@ -89,10 +92,40 @@ static int check_flags(const st_create_opts *o, st_ct_net *n, st_error **err) {
   return 0;
 }
 
-int st_ct_net_resolve(st_store *s, const st_create_opts *o, st_ct_net *out,
-                      st_error **err) {
+static int parse_ports(const st_create_opts *o, json_t *image_config,
+                       st_ct_net *n, st_error **err) {
+  for (size_t i = 0; i < o->n_publish; i++)
+    if (st_ports_parse(o->publish[i], &n->ports, &n->n_ports, err) < 0)
+      return -1;
+  const char *key;
+  json_t *v;
+  if (o->publish_all)
+    json_object_foreach(json_object_get(image_config, "ExposedPorts"), key, v) {
+      if (st_ports_exposed(key, &n->ports, &n->n_ports, err) < 0)
+        return -1;
+    }
+  if (n->n_ports && n->mode != ST_NET_BRIDGE)
+    return st_error_set(err, EINVAL,
+                        "published ports need a bridge network (--network "
+                        "bridge or a user-defined one); this container's "
+                        "network is %s",
+                        n->mode == ST_NET_HOST ? "host" : "none");
+  if (n->n_ports && n->net.internal)
+    return st_error_set(err, EINVAL,
+                        "network %s is internal: its containers cannot "
+                        "publish ports",
+                        n->net.name);
+  return 0;
+}
+
+int st_ct_net_resolve(st_store *s, const st_create_opts *o,
+                      json_t *image_config, st_ct_net *out, st_error **err) {
   memset(out, 0, sizeof(*out));
-  const char *want = o->network ? o->network : "none";
+  /* strata's default is none; publishing a port asks for Docker's
+   * default, the bridge */
+  const char *want = o->network                       ? o->network
+                     : o->n_publish || o->publish_all ? "bridge"
+                                                      : "none";
   if (strncmp(want, "container:", 10) == 0)
     return st_error_set(err, EINVAL,
                         "--network container:NAME is not supported yet "
@@ -112,7 +145,8 @@ int st_ct_net_resolve(st_store *s, const st_create_opts *o, st_ct_net *out,
     else
       out->mode = ST_NET_BRIDGE;
   }
-  if (check_flags(o, out, err) < 0) {
+  if (check_flags(o, out, err) < 0 ||
+      parse_ports(o, image_config, out, err) < 0) {
     st_ct_net_clear(out);
     return -1;
   }
@@ -250,10 +284,20 @@ static json_t *extra_hosts(const st_create_opts *o, const st_ct_net *n) {
 }
 
 static json_t *net_config(const st_create_opts *o, const st_ct_net *n,
-                          const char *hostname) {
+                          const char *hostname, const char *name) {
   static const char *const modes[] = {"none", "host", "bridge"};
-  json_t *cfg = json_pack("{s:s, s:s, s:o}", "mode", modes[n->mode], "hostname",
-                          hostname, "extra_hosts", extra_hosts(o, n));
+  json_t *cfg = json_pack("{s:s, s:s, s:s, s:o}", "mode", modes[n->mode],
+                          "hostname", hostname, "name", name ? name : "",
+                          "extra_hosts", extra_hosts(o, n));
+  json_t *ports = json_array();
+  for (size_t i = 0; i < n->n_ports; i++) {
+    const st_port_map *m = &n->ports[i];
+    json_array_append_new(ports, json_pack("{s:s, s:s, s:i, s:i, s:i}", "proto",
+                                           m->proto, "host_ip", m->host_ip,
+                                           "host_lo", m->host_lo, "host_hi",
+                                           m->host_hi, "port", m->ctr_port));
+  }
+  json_object_set_new(cfg, "ports", ports);
   if (cfg && n->mode == ST_NET_BRIDGE) {
     uint32_t net;
     int prefix = 16;
@@ -287,8 +331,8 @@ static json_t *load_config(const char *dir) {
 
 int st_ct_net_write_files(const st_create_opts *o, const st_ct_net *n,
                           const char *dir, const char *hostname,
-                          st_error **err) {
-  cleanup_json json_t *cfg = net_config(o, n, hostname);
+                          const char *name, st_error **err) {
+  cleanup_json json_t *cfg = net_config(o, n, hostname, name);
   cleanup_free char *resolv = resolv_conf(o, n->mode == ST_NET_HOST);
   cleanup_free char *hosts = cfg ? hosts_text(cfg, "", NULL, 0) : NULL;
   cleanup_free char *hn = NULL;
@@ -422,7 +466,8 @@ int st_launch_net_load(const char *dir, const char *id, st_launch_net *ln,
 /* ---- inspect ---------------------------------------------------------------
  */
 
-json_t *st_ct_net_inspect(const char *dir, bool host_ns, const char **mode) {
+json_t *st_ct_net_inspect(const char *dir, bool host_ns, bool running,
+                          const char **mode) {
   cleanup_json json_t *cfg = load_config(dir);
   const char *m = json_string_value(json_object_get(cfg, "mode"));
   json_t *ep = json_object_get(cfg, "endpoint");
@@ -441,15 +486,200 @@ json_t *st_ct_net_inspect(const char *dir, bool host_ns, const char **mode) {
       "Gateway", gw, "IPAddress", ip, "IPPrefixLen",
       (json_int_t)(bridge ? prefix : 0), "MacAddress", "", "DNSNames");
   bool dflt = bridge && strcmp(name, "bridge") == 0;
-  json_t *o = json_pack(
-      "{s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:s, s:{s:o}}", "Bridge", "",
-      "SandboxID", "", "SandboxKey", "", "Ports", json_object(), "Gateway",
-      dflt ? gw : "", "IPAddress", dflt ? ip : "", "IPPrefixLen",
-      (json_int_t)(dflt ? prefix : 0), "MacAddress", "", "Networks", net, one);
+  json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:s, s:{s:o}}",
+                        "Bridge", "", "SandboxID", "", "SandboxKey", "",
+                        "Ports", st_ct_ports_json(dir, running), "Gateway",
+                        dflt ? gw : "", "IPAddress", dflt ? ip : "",
+                        "IPPrefixLen", (json_int_t)(dflt ? prefix : 0),
+                        "MacAddress", "", "Networks", net, one);
   /* the name lives in o's Networks key */
   const char *key = NULL;
   json_t *v;
   json_object_foreach(json_object_get(o, "Networks"), key, v) break;
   *mode = key ? key : "none";
   return o;
+}
+
+/* ---- published ports -------------------------------------------------------
+ */
+
+static json_t *load_json(const char *dir, const char *name) {
+  cleanup_free char *p = NULL;
+  if (asprintf(&p, "%s/%s", dir, name) < 0)
+    return NULL;
+  return json_load_file(p, 0, NULL);
+}
+
+int st_launch_ports_reserve(const char *dir, st_launch_net *ln,
+                            st_error **err) {
+  cleanup_json json_t *cfg = load_config(dir);
+  json_t *ports = json_object_get(cfg, "ports");
+  size_t n = json_array_size(ports);
+  if (n == 0)
+    return 0;
+  ln->port_fds = calloc(n, sizeof(int));
+  cleanup_json json_t *bound = json_array();
+  if (ln->port_fds == NULL || bound == NULL)
+    return st_error_errno(err, ENOMEM, "ports");
+  size_t i;
+  json_t *p;
+  json_array_foreach(ports, i, p) {
+    st_port_map m = {0};
+    snprintf(m.proto, sizeof(m.proto), "%s",
+             json_string_value(json_object_get(p, "proto")) ?: "tcp");
+    snprintf(m.host_ip, sizeof(m.host_ip), "%s",
+             json_string_value(json_object_get(p, "host_ip")) ?: "");
+    m.host_lo = (uint16_t)json_integer_value(json_object_get(p, "host_lo"));
+    m.host_hi = (uint16_t)json_integer_value(json_object_get(p, "host_hi"));
+    m.ctr_port = (uint16_t)json_integer_value(json_object_get(p, "port"));
+    uint16_t got = 0;
+    int fd = st_port_reserve(&m, &got, err);
+    if (fd < 0)
+      return st_error_wrap(err,
+                           "driver failed programming external connectivity "
+                           "on endpoint %s",
+                           json_string_value(json_object_get(cfg, "name"))
+                               ?: "");
+    ln->port_fds[ln->n_port_fds++] = fd;
+    json_array_append_new(
+        bound, json_pack("{s:s, s:s, s:i, s:i}", "proto", m.proto, "host_ip",
+                         m.host_ip, "host_port", got, "port", m.ctr_port));
+  }
+  cleanup_free char *text = json_dumps(bound, JSON_COMPACT);
+  cleanup_free char *path = NULL;
+  if (text == NULL || asprintf(&path, "%s/ports.json", dir) < 0)
+    return st_error_errno(err, ENOMEM, "ports.json");
+  return st_write_file_atomic(path, text, strlen(text), err);
+}
+
+void st_launch_net_release(const char *dir, st_launch_net *ln) {
+  for (size_t i = 0; i < ln->n_port_fds; i++)
+    close(ln->port_fds[i]);
+  free(ln->port_fds);
+  ln->port_fds = NULL;
+  if (ln->n_port_fds) {
+    cleanup_free char *path = NULL;
+    if (asprintf(&path, "%s/ports.json", dir) > 0)
+      unlink(path);
+  }
+  ln->n_port_fds = 0;
+}
+
+bool st_ct_publishes(const char *dir) {
+  cleanup_json json_t *cfg = load_config(dir);
+  return json_array_size(json_object_get(cfg, "ports")) > 0;
+}
+
+json_t *st_ct_port_bindings_json(const char *dir) {
+  cleanup_json json_t *cfg = load_config(dir);
+  json_t *o = json_object();
+  size_t i;
+  json_t *p;
+  json_array_foreach(json_object_get(cfg, "ports"), i, p) {
+    char key[32], port[32] = "";
+    snprintf(key, sizeof(key), "%d/%s",
+             (int)json_integer_value(json_object_get(p, "port")),
+             json_string_value(json_object_get(p, "proto")) ?: "tcp");
+    int lo = (int)json_integer_value(json_object_get(p, "host_lo"));
+    int hi = (int)json_integer_value(json_object_get(p, "host_hi"));
+    if (lo && hi > lo)
+      snprintf(port, sizeof(port), "%d-%d", lo, hi);
+    else if (lo)
+      snprintf(port, sizeof(port), "%d", lo);
+    json_t *list = json_object_get(o, key);
+    if (list == NULL) {
+      list = json_array();
+      json_object_set_new(o, key, list);
+    }
+    json_array_append_new(
+        list, json_pack("{s:s, s:s}", "HostIp",
+                        json_string_value(json_object_get(p, "host_ip")) ?: "",
+                        "HostPort", port));
+  }
+  return o;
+}
+
+bool st_ct_bridged(const char *dir) {
+  cleanup_json json_t *cfg = load_config(dir);
+  const char *m = json_string_value(json_object_get(cfg, "mode"));
+  return m && strcmp(m, "bridge") == 0;
+}
+
+json_t *st_ct_ports_json(const char *dir, bool running) {
+  cleanup_json json_t *bound = running ? load_json(dir, "ports.json") : NULL;
+  json_t *o = json_object();
+  size_t i;
+  json_t *p;
+  json_array_foreach(bound, i, p) {
+    char key[32], port[16];
+    snprintf(key, sizeof(key), "%d/%s",
+             (int)json_integer_value(json_object_get(p, "port")),
+             json_string_value(json_object_get(p, "proto")) ?: "tcp");
+    snprintf(port, sizeof(port), "%d",
+             (int)json_integer_value(json_object_get(p, "host_port")));
+    const char *ip = json_string_value(json_object_get(p, "host_ip"));
+    json_t *list = json_object_get(o, key);
+    if (!json_is_array(list)) {
+      list = json_array();
+      json_object_set_new(o, key, list);
+    }
+    json_array_append_new(list, json_pack("{s:s, s:s}", "HostIp",
+                                          ip && *ip ? ip : "0.0.0.0",
+                                          "HostPort", port));
+  }
+  return o;
+}
+
+char *st_container_ports_text(st_store *s, const st_container *c) {
+  cleanup_buf st_buf b = ST_BUF_INIT;
+  st_buf_puts(&b, "");
+  if (c->state != ST_CT_RUNNING)
+    return st_buf_steal(&b);
+  cleanup_free char *dir = st_container_dir(s, c->id);
+  cleanup_json json_t *bound = dir ? load_json(dir, "ports.json") : NULL;
+  size_t n = json_array_size(bound);
+  for (size_t i = 0; i < n;) {
+    json_t *p = json_array_get(bound, i);
+    const char *ip = json_string_value(json_object_get(p, "host_ip")) ?: "";
+    const char *proto = json_string_value(json_object_get(p, "proto")) ?: "";
+    int hp = (int)json_integer_value(json_object_get(p, "host_port"));
+    int cp = (int)json_integer_value(json_object_get(p, "port"));
+    /* Docker shows a run of consecutive ports as one range */
+    size_t k = 1;
+    for (; i + k < n; k++) {
+      json_t *q = json_array_get(bound, i + k);
+      if (strcmp(json_string_value(json_object_get(q, "host_ip")) ?: "", ip) ||
+          strcmp(json_string_value(json_object_get(q, "proto")) ?: "", proto) ||
+          json_integer_value(json_object_get(q, "host_port")) != hp + (int)k ||
+          json_integer_value(json_object_get(q, "port")) != cp + (int)k)
+        break;
+    }
+    st_buf_printf(&b, "%s%s:%d", b.len ? ", " : "", *ip ? ip : "0.0.0.0", hp);
+    if (k > 1)
+      st_buf_printf(&b, "-%d", hp + (int)k - 1);
+    st_buf_printf(&b, "->%d", cp);
+    if (k > 1)
+      st_buf_printf(&b, "-%d", cp + (int)k - 1);
+    st_buf_printf(&b, "/%s", proto);
+    i += k;
+  }
+  return st_buf_steal(&b);
+}
+
+int st_container_ports(st_store *s, const char *ref, json_t **ports,
+                       char **name, st_error **err) {
+  st_container c;
+  if (st_container_find(s, ref, &c, err) < 0)
+    return -1;
+  st_container_refresh(s, &c);
+  cleanup_free char *dir = st_container_dir(s, c.id);
+  *ports = dir ? st_ct_ports_json(dir, c.state == ST_CT_RUNNING) : NULL;
+  *name = strdup(c.name);
+  st_container_clear(&c);
+  if (*ports == NULL || *name == NULL) {
+    json_decref(*ports);
+    free(*name);
+    return st_error_errno(err, ENOMEM, "ports");
+  }
+  return 0;
 }

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "store/containers.h"
 #include "store/store.h"
 
@@ -43,6 +45,9 @@ typedef struct st_create_opts {
   size_t n_dns_option;
   char *const *add_host; /* --add-host NAME:IP (IP may be host-gateway) */
   size_t n_add_host;
+  char *const *publish; /* -p [IP:][HOST:]CTR[/proto] (net/ports.h) */
+  size_t n_publish;
+  bool publish_all;     /* -P: every EXPOSE'd port on a random host port */
   char *const *volumes; /* -v: "[SRC:]DEST[:MODE]" (runtime/volumes.h) */
   size_t n_volumes;
   char *const *mounts; /* --mount type=...,source=...,target=... */
@@ -135,5 +140,15 @@ int st_container_remove_idle(st_store *s, const char *id, st_error **err);
 /* The container's log (containers/<id>/container.log): one JSON object per
  * line, Docker's json-file shape {"log":..., "stream":..., "time":...}. */
 char *st_container_log_path(const st_store *s, const char *id);
+
+/* Docker's PORTS text of container c ("0.0.0.0:8080->80/tcp, ..."):
+ * the host ports bound for it while it runs, "" otherwise (malloc; NULL
+ * when out of memory). */
+char *st_container_ports_text(st_store *s, const st_container *c);
+
+/* NetworkSettings.Ports of container ref ({"80/tcp": [{"HostIp",
+ * "HostPort"}], ...}); *name gets its name (malloc). */
+int st_container_ports(st_store *s, const char *ref, json_t **ports,
+                       char **name, st_error **err);
 
 #endif
