@@ -25,6 +25,7 @@ LIBS = [
                         "zError")),
     ("isal", "libisal.so.2", ("isal_",)),
     ("seccomp", "libseccomp.so.2", ("seccomp_",)),
+    ("nftables", "libnftables.so.1", ("nft_",)),
 ]
 
 

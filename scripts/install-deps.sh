@@ -6,7 +6,7 @@
 #                           (docker.io is optional: bench/build.sh installs
 #                           it itself and skips BuildKit without it)
 set -eu
-build="gcc meson ninja-build pkg-config libarchive-dev libjansson-dev libsqlite3-dev libssl-dev zlib1g-dev libisal-dev libcurl4-openssl-dev libseccomp-dev python3 binutils busybox-static"
+build="gcc meson ninja-build pkg-config libarchive-dev libjansson-dev libsqlite3-dev libssl-dev zlib1g-dev libisal-dev libcurl4-openssl-dev libseccomp-dev libmnl-dev libnftables-dev python3 binutils busybox-static"
 test="$build libcmocka-dev bats clang clang-format tmux podman skopeo crun runc util-linux e2fsprogs docker-registry openssl apache2-utils python3 xz-utils zstd procps valgrind openssh-client"
 # the base images of tests/cli/build_realistic.bats (examples/make-bases.sh):
 # Python with pip and Python-Markdown, Go, gcc with make and ccache

@@ -45,6 +45,12 @@ enum {
   OPT_STOP_SIGNAL,
   OPT_STOP_TIMEOUT,
   OPT_CIDFILE,
+  OPT_NETWORK_ALIAS,
+  OPT_IP,
+  OPT_DNS,
+  OPT_DNS_SEARCH,
+  OPT_DNS_OPTION,
+  OPT_ADD_HOST,
 };
 
 static const struct option opts[] = {
@@ -89,6 +95,16 @@ static const struct option opts[] = {
     {"stop-signal", required_argument, 0, OPT_STOP_SIGNAL},
     {"stop-timeout", required_argument, 0, OPT_STOP_TIMEOUT},
     {"cidfile", required_argument, 0, OPT_CIDFILE},
+    {"network-alias", required_argument, 0, OPT_NETWORK_ALIAS},
+    {"net-alias", required_argument, 0, OPT_NETWORK_ALIAS},
+    {"ip", required_argument, 0, OPT_IP},
+    {"dns", required_argument, 0, OPT_DNS},
+    {"dns-search", required_argument, 0, OPT_DNS_SEARCH},
+    {"dns-option", required_argument, 0, OPT_DNS_OPTION},
+    {"dns-opt", required_argument, 0, OPT_DNS_OPTION},
+    {"add-host", required_argument, 0, OPT_ADD_HOST},
+    {"publish", required_argument, 0, 'p'},
+    {"publish-all", no_argument, 0, 'P'},
     {0, 0, 0, 0}};
 
 static int push(char ***v, size_t *n, char *s) {
@@ -449,6 +465,30 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
   case OPT_PRIVILEGED:
     o->privileged = true;
     break;
+  case OPT_NETWORK_ALIAS:
+    push(&c->net_aliases, &o->n_network_aliases, optarg);
+    break;
+  case OPT_IP:
+    o->ip = optarg;
+    break;
+  case OPT_DNS:
+    push(&c->dns, &o->n_dns, optarg);
+    break;
+  case OPT_DNS_SEARCH:
+    push(&c->dns_search, &o->n_dns_search, optarg);
+    break;
+  case OPT_DNS_OPTION:
+    push(&c->dns_option, &o->n_dns_option, optarg);
+    break;
+  case OPT_ADD_HOST:
+    push(&c->add_host, &o->n_add_host, optarg);
+    break;
+  case 'p':
+    push(&c->publish, &o->n_publish, optarg);
+    break;
+  case 'P':
+    o->publish_all = true;
+    break;
   case OPT_HELP:
     return cli_usage(cmd);
   case OPT_PULL:
@@ -491,7 +531,7 @@ int cli_create_parse(int argc, char **argv, const char *cmdname,
   c->cid_fd = -1;
   int ch;
   optind = 1;
-  while ((ch = cli_getopt(argc, argv, "+itde:w:u:v:h:m:l:", opts)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "+itde:w:u:v:h:m:l:p:P", opts)) != -1) {
     int r = one_flag(c, ch, cmdname, cmd, allow_detach);
     if (r >= 0)
       return r;
@@ -518,6 +558,12 @@ int cli_create_parse(int argc, char **argv, const char *cmdname,
   c->o.cap_drop = c->cap_drop;
   c->o.security_opt = c->security_opt;
   c->o.labels = c->labels;
+  c->o.network_aliases = c->net_aliases;
+  c->o.dns = c->dns;
+  c->o.dns_search = c->dns_search;
+  c->o.dns_option = c->dns_option;
+  c->o.add_host = c->add_host;
+  c->o.publish = c->publish;
   return -1;
 }
 
@@ -534,6 +580,12 @@ void cli_create_free(cli_create *c) {
   free(c->cap_drop);
   free(c->security_opt);
   free(c->labels);
+  free(c->net_aliases);
+  free(c->dns);
+  free(c->dns_search);
+  free(c->dns_option);
+  free(c->add_host);
+  free(c->publish);
 }
 
 int cli_cidfile_create(cli_create *c) {

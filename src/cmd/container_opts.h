@@ -17,6 +17,8 @@ typedef struct cli_create {
   char **labels;       /* -l, --label-file */
   const char *cidfile; /* --cidfile */
   int cid_fd;          /* open on it between the two calls below */
+  char **net_aliases, **dns, **dns_search, **dns_option, **add_host;
+  char **publish;
   size_t n_file_lines;
   bool health_set; /* a --health-* flag was given */
 } cli_create;

@@ -117,6 +117,7 @@ char *cli_container_size(st_store *s, const st_container *c) {
 json_t *cli_container_row(st_store *s, const st_container *c, bool no_trunc,
                           bool size, int64_t now) {
   cleanup_free char *image = image_text(s, c, no_trunc);
+  cleanup_free char *ports = st_container_ports_text(s, c);
   cleanup_free char *status = status_text(c, now);
   cleanup_free char *cmd = command_text(c->command, no_trunc);
   cleanup_free char *since =
@@ -128,7 +129,7 @@ json_t *cli_container_row(st_store *s, const st_container *c, bool no_trunc,
                         image ? image : c->image_ref, "Command", cmd ? cmd : "",
                         "RunningFor", since ? since : "", "CreatedAt",
                         at ? at : "", "Status", status ? status : "", "Ports",
-                        "", "Names", c->name, "State",
+                        ports ? ports : "", "Names", c->name, "State",
                         c->restarting            ? "restarting"
                         : st_container_paused(c) ? "paused"
                                                  : st_ct_state_name(c->state));

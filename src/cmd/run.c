@@ -37,9 +37,17 @@ static int run_run(int argc, char **argv);
   "  -m, --memory bytes        Memory limit\n"                                 \
   "      --mount mount         Attach a filesystem mount to the container\n"   \
   "      --name string         Assign a name to the container\n"               \
-  "      --network string      Connect a container to a network (none, "       \
-  "host)\n"                                                                    \
+  "      --network string      Connect a container to a network (none "        \
+  "(default), host, bridge, NAME)\n"                                           \
   "      --no-healthcheck      Disable any container-specified HEALTHCHECK\n"  \
+  "      --network-alias list  Add network-scoped alias for the container\n"   \
+  "      --ip string           IPv4 address (e.g., 172.30.100.104)\n"          \
+  "      --dns list            Set custom DNS servers\n"                       \
+  "      --dns-option list     Set DNS options\n"                              \
+  "      --dns-search list     Set custom DNS search domains\n"                \
+  "      --add-host list       Add a custom host-to-IP mapping (host:ip)\n"    \
+  "  -p, --publish list        Publish a container's port(s) to the host\n"    \
+  "  -P, --publish-all         Publish all exposed ports to random ports\n"    \
   "      --pids-limit int      Tune container pids limit (-1 for "             \
   "unlimited)\n"                                                               \
   "      --privileged          Give extended privileges to this container\n"   \

@@ -20,6 +20,8 @@
 #include "runtime/manage.h"
 #include "runtime/monitor.h"
 #include "runtime/mounts.h"
+#include "runtime/netrules.h"
+#include "runtime/netsetup.h"
 #include "runtime/volumes.h"
 #include "store/layers.h"
 #include "util/cleanup.h"
@@ -97,30 +99,6 @@ static int write_text(const char *dir, const char *name, const char *text,
   return st_write_all(fd, text, strlen(text), p, err);
 }
 
-static int write_etc_files(const char *dir, const char *hostname, bool host_net,
-                           st_error **err) {
-  cleanup_free char *hosts = NULL, *hn = NULL, *resolv = NULL;
-  size_t len;
-  if (host_net && st_read_file("/etc/hosts", &hosts, &len, NULL) == 0) {
-  } else if (asprintf(&hosts,
-                      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
-                      "ip6-loopback\nfe00::0\tip6-localnet\nff00::0\t"
-                      "ip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\t"
-                      "ip6-allrouters\n127.0.0.1\t%s\n",
-                      hostname) < 0) {
-    return st_error_errno(err, ENOMEM, "hosts");
-  }
-  if (st_read_file("/etc/resolv.conf", &resolv, &len, NULL) < 0)
-    resolv = strdup("");
-  if (asprintf(&hn, "%s\n", hostname) < 0 || resolv == NULL)
-    return st_error_errno(err, ENOMEM, "hostname");
-  if (write_text(dir, "hosts", hosts, err) < 0 ||
-      write_text(dir, "hostname", hn, err) < 0 ||
-      write_text(dir, "resolv.conf", resolv, err) < 0)
-    return -1;
-  return 0;
-}
-
 static int make_dirs(const char *dir, st_error **err) {
   const char *subs[] = {"upper", "work", "merged"};
   if (st_mkdir_p(dir, 0700, err) < 0)
@@ -144,6 +122,7 @@ typedef struct creating {
   char *hostname;
   char *runtime; /* resolved --runtime */
   st_ct_mounts mounts;
+  st_ct_net net;
 } creating;
 
 static void creating_clear(creating *c) {
@@ -155,6 +134,7 @@ static void creating_clear(creating *c) {
   free(c->hostname);
   free(c->runtime);
   st_mounts_clear(&c->mounts);
+  st_ct_net_clear(&c->net);
 }
 
 /* --runtime: a path, or a name looked up in PATH; must be executable. */
@@ -197,9 +177,9 @@ static int gather(st_store *s, const st_create_opts *o, const char *id,
     return -1;
   int ur = st_user_resolve(view.path, c->n_lower, user, &c->user, err);
   st_lower_view_close(&view);
-  if (ur < 0)
+  if (ur < 0 || st_ct_net_resolve(s, o, cfg, &c->net, err) < 0)
     return -1;
-  bool host_net = o->network && strcmp(o->network, "host") == 0;
+  bool host_net = c->net.mode == ST_NET_HOST;
   char hn[256] = "";
   if (o->hostname)
     snprintf(hn, sizeof(hn), "%s", o->hostname);
@@ -216,8 +196,7 @@ static int gather(st_store *s, const st_create_opts *o, const char *id,
 }
 
 static int write_bundle(const st_create_opts *o, creating *c, const char *dir,
-                        json_t **spec, st_error **err) {
-  bool host_net = o->network && strcmp(o->network, "host") == 0;
+                        const char *name, json_t **spec, st_error **err) {
   st_spec_input in = {.o = o,
                       .image_config = json_object_get(c->config, "config"),
                       .dir = dir,
@@ -233,7 +212,7 @@ static int write_bundle(const st_create_opts *o, creating *c, const char *dir,
                       .volume_mounts = c->mounts.oci,
                       .volume_host_mounts = c->mounts.host_mounts};
   if (make_dirs(dir, err) < 0 ||
-      write_etc_files(dir, c->hostname, host_net, err) < 0 ||
+      st_ct_net_write_files(o, &c->net, dir, c->hostname, name, err) < 0 ||
       st_spec_generate(&in, spec, err) < 0)
     return -1;
   cleanup_free char *text = json_dumps(*spec, JSON_COMPACT);
@@ -246,12 +225,6 @@ static int write_bundle(const st_create_opts *o, creating *c, const char *dir,
 }
 
 static int validate(const st_create_opts *o, st_error **err) {
-  if (o->network && strcmp(o->network, "none") != 0 &&
-      strcmp(o->network, "host") != 0)
-    return st_error_set(err, EINVAL,
-                        "network %s not found (strata supports none and "
-                        "host)",
-                        o->network);
   if (o->init && o->runtime)
     return st_error_set(err, EINVAL,
                         "--init with --runtime is not supported: strata's "
@@ -291,7 +264,7 @@ int st_container_create(st_store *s, const st_create_opts *o,
    * start. */
   if (st_mounts_resolve(s, o, json_object_get(c.config, "config"), c.lower,
                         c.n_lower, &c.mounts, err) < 0 ||
-      write_bundle(o, &c, dir, &spec, err) < 0 ||
+      write_bundle(o, &c, dir, name, &spec, err) < 0 ||
       st_container_lock(s, id, true, err) < 0)
     goto fail;
   cmd = st_spec_command(spec);
@@ -322,7 +295,8 @@ int st_container_create(st_store *s, const st_create_opts *o,
       goto fail;
     rec.name = name;
   }
-  if (st_mounts_attach(s, id, &c.mounts, err) < 0) {
+  if (st_mounts_attach(s, id, &c.mounts, err) < 0 ||
+      st_ct_net_attach(s, o, &c.net, id, dir, err) < 0) {
     st_error *e = NULL;
     if (st_container_delete(s, id, &e) < 0)
       st_error_free(e);
@@ -366,6 +340,10 @@ static void record_exit(st_store *s, st_container *c, int code,
   c->exit_code = code;
   c->finished = finished > 0 ? finished : st_now_ns();
   c->pid = 0;
+  cleanup_free char *dir = st_container_dir(s, c->id);
+  e = NULL;
+  if (dir && st_ct_publishes(dir) && st_net_rules_rebuild(s, &e) < 0)
+    st_error_free(e); /* a rule to a stopped container is harmless */
 }
 
 /* What the monitor's state.json says of c (monitor.h): the restart count,
@@ -699,10 +677,16 @@ static int remove_files(st_store *s, const char *id, bool anon_volumes,
   st_error *e = NULL;
   if (anon_volumes && st_volume_anonymous_of(s, id, &anon, &n_anon, &e) < 0)
     st_error_free(e);
+  char **nets = NULL;
+  size_t n_nets = 0;
+  st_ct_net_of(s, id, &nets, &n_nets);
   int r = 0;
   if (st_container_delete(s, id, err) < 0 || st_rm_rf(dir, err) < 0)
     r = -1;
   st_container_unlock(s, id);
+  for (size_t i = 0; r == 0 && i < n_nets; i++)
+    st_ct_net_refresh_hosts(s, nets[i]); /* its peers forget it */
+  st_strv_free(nets, n_nets);
   if (r == 0) {
     st_cgroup_remove_id(id);
     st_volumes_release(s, anon, n_anon); /* those no other container uses */
@@ -935,8 +919,12 @@ static int start_detached(st_store *s, const char *cid, bool resume,
   st_ready ready = {0};
   int r = read_ready(rd, &ready, err);
   waitpid(pid, NULL, WNOHANG);
-  if (r < 0)
+  if (r < 0 || st_container_set_running(s, cid, ready.pid, ready.pid_start,
+                                        ready.monitor, err) < 0)
     return -1;
-  return st_container_set_running(s, cid, ready.pid, ready.pid_start,
-                                  ready.monitor, err);
+  if (st_net_rules_container(s, dir, err) < 0) {
+    kill(ready.pid, SIGKILL); /* its ports cannot be forwarded */
+    return -1;
+  }
+  return 0;
 }

@@ -10,6 +10,7 @@
 #include "image/image.h"
 #include "runtime/manage_internal.h"
 #include "runtime/monitor.h"
+#include "runtime/netsetup.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 
@@ -206,8 +207,8 @@ static json_t *graph_json(const st_ct *ct) {
                    ct->spec.rootfs);
 }
 
-static json_t *host_config_json(st_store *s, const st_ct *ct) {
-  bool host_net = !(ct->spec.ns_flags & CLONE_NEWNET);
+static json_t *host_config_json(st_store *s, const st_ct *ct,
+                                const char *net_mode) {
   json_t *binds = json_array();
   for (size_t i = 0; i < ct->spec.n_mounts; i++) {
     const st_mount_op *m = &ct->spec.mounts[i];
@@ -224,12 +225,14 @@ static json_t *host_config_json(st_store *s, const st_ct *ct) {
   st_restart_policy_load(ct->dir, &rp);
   json_t *hc = json_pack(
       "{s:o, s:s, s:b, s:b, s:b, s:{s:s, s:i}}", "Binds", binds, "NetworkMode",
-      host_net ? "host" : "none", "AutoRemove", ct->c.auto_remove, "Privileged",
+      net_mode, "AutoRemove", ct->c.auto_remove, "Privileged",
       ct->spec.seccomp == NULL, "ReadonlyRootfs", ct->spec.root_readonly,
       "RestartPolicy", "Name", rp.name, "MaximumRetryCount", rp.max_retry);
   /* Docker: true with --init, null without */
   if (hc)
     json_object_set_new(hc, "Init", ct->spec.init ? json_true() : json_null());
+  if (hc)
+    json_object_set_new(hc, "PortBindings", st_ct_port_bindings_json(ct->dir));
   json_t *st = stored_json(ct);
   json_t *tmpfs = json_object_get(st, "Tmpfs");
   if (hc && tmpfs) /* omitted when empty, as Docker */
@@ -276,13 +279,14 @@ int st_container_inspect(st_store *s, const char *ref, json_t **out,
   /* strata loads no AppArmor profile: Docker shows "" then too */
   json_object_set_new(o, "AppArmorProfile", json_string(""));
   json_object_set_new(o, "ExecIDs", json_null());
-  json_object_set_new(o, "HostConfig", host_config_json(s, &ct));
+  const char *net_mode = "none";
+  json_t *net = st_ct_net_inspect(ct.dir, !(ct.spec.ns_flags & CLONE_NEWNET),
+                                  ct.c.state == ST_CT_RUNNING, &net_mode);
+  json_object_set_new(o, "HostConfig", host_config_json(s, &ct, net_mode));
   json_object_set_new(o, "GraphDriver", graph_json(&ct));
   json_object_set_new(o, "Mounts", mounts_json(s, &ct.spec));
   json_object_set_new(o, "Config", config_json(s, &ct));
-  json_object_set_new(o, "NetworkSettings",
-                      json_pack("{s:s, s:s, s:{}}", "SandboxKey", "",
-                                "IPAddress", "", "Networks"));
+  json_object_set_new(o, "NetworkSettings", net);
   st_ct_close(&ct);
   *out = o;
   return 0;

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 
 #include "runtime/internal.h"
+#include "runtime/netsetup.h"
 
 /* cgroup.c: the container's cgroups (resource limits). */
 #define ST_CG_N 3 /* memory, cpu, pids */
@@ -55,6 +56,7 @@ typedef struct st_launch {
   struct sock_fprog seccomp; /* compiled filter (len 0: none); private */
   const char *cache_dir;     /* compiled seccomp programs, or NULL */
   const st_cgroup *cgroup;   /* joined before the child's first step */
+  st_launch_net net;         /* a veth made before the child's first step */
   /* An extra first step in the child, or NULL. */
   int (*setup)(const struct st_launch *l, st_error **err);
   /* PR_SET_PDEATHSIG SIGKILL: it dies with the process that launched it

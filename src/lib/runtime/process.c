@@ -23,6 +23,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "net/link.h"
 #include "runtime/launch.h"
 #include "util/cleanup.h"
 
@@ -55,6 +56,16 @@ static int loopback_up(st_error **err) {
   ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
   if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
     return st_error_errno(err, errno, "bring up lo");
+  return 0;
+}
+
+/* The container's end of its veth, made in this namespace by the parent
+ * as eth0: address, up, default route via the bridge. */
+static int eth0_setup(const st_launch_net *n, st_error **err) {
+  if (st_net_addr_add("eth0", n->addr, n->prefix, err) < 0 ||
+      st_net_link_up("eth0", err) < 0 ||
+      (n->route && st_net_route_default("eth0", n->gw, err) < 0))
+    return st_error_wrap(err, "container network");
   return 0;
 }
 
@@ -215,6 +226,8 @@ static _Noreturn void child_main(const st_launch *l) {
     child_fail_err(l->errfd, err);
   if ((spec->ns_flags & CLONE_NEWNET) && loopback_up(&err) < 0)
     child_fail_err(l->errfd, err);
+  if (l->net.on && eth0_setup(&l->net, &err) < 0)
+    child_fail_err(l->errfd, err);
   if (st_rootfs_setup(spec, &err) < 0)
     child_fail_err(l->errfd, err);
   if (spec->hostname && (spec->ns_flags & CLONE_NEWUTS) &&
@@ -275,11 +288,35 @@ static int await_exec(st_launch *l, int rd, st_error **err) {
   return failure_error(&f, err);
 }
 
-/* Puts the new child in its cgroups, then lets it go; kills it when it
- * cannot be confined. */
+/* The veth pair of a bridged container: the host end on the bridge, the
+ * other made as eth0 in the child's namespace. A host end of the same name
+ * left by an earlier run whose namespace the kernel has not freed yet is
+ * deleted first. */
+static int make_veth(const st_launch *l, st_error **err) {
+  st_error *e = NULL;
+  if (st_net_veth_create(l->net.host_if, "eth0", l->pid, l->net.bridge, &e) ==
+      0)
+    return 0;
+  if (e->code != EEXIST) {
+    if (err)
+      *err = e;
+    else
+      st_error_free(e);
+    return -1;
+  }
+  st_error_free(e);
+  e = NULL;
+  if (st_net_link_delete(l->net.host_if, &e) < 0)
+    st_error_free(e);
+  return st_net_veth_create(l->net.host_if, "eth0", l->pid, l->net.bridge, err);
+}
+
+/* Puts the new child in its cgroups and gives it its veth, then lets it
+ * go; kills it when either fails. */
 static int release_child(st_launch *l, int syncw, st_error **err) {
-  if (st_cgroup_attach(l->cgroup, l->pid, err) < 0 ||
-      write(syncw, "g", 1) != 1) {
+  if ((l->cgroup && l->cgroup->used &&
+       st_cgroup_attach(l->cgroup, l->pid, err) < 0) ||
+      (l->net.on && make_veth(l, err) < 0) || write(syncw, "g", 1) != 1) {
     kill(l->pid, SIGKILL);
     waitpid(l->pid, NULL, 0);
     l->pid = -1;
@@ -304,7 +341,7 @@ int st_launch_start(st_launch *l, st_error **err) {
       st_seccomp_compile_cached(l->spec->seccomp, l->cache_dir, &l->seccomp,
                                 err) < 0)
     return -1;
-  bool confine = l->cgroup && l->cgroup->used;
+  bool confine = (l->cgroup && l->cgroup->used) || l->net.on;
   if (confine && pipe2(syncp, O_CLOEXEC) < 0)
     return st_error_errno(err, errno, "pipe");
   cleanup_close int syncw = syncp[1];

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "store/containers.h"
 #include "store/store.h"
 
@@ -52,7 +54,23 @@ typedef struct st_create_opts {
   char *const *env;       /* -e / --env-file entries: "K=V" or "K" */
   size_t n_env;
   const char *workdir, *user, *hostname;
-  const char *network;  /* "none" (default) or "host" */
+  /* "none" (default), "host", "bridge" or a user-defined network's name
+   * or ID (net/network.h) */
+  const char *network;
+  char *const *network_aliases; /* --network-alias (user-defined only) */
+  size_t n_network_aliases;
+  const char *ip;   /* --ip (user-defined networks only) */
+  char *const *dns; /* --dns: nameservers instead of the host's */
+  size_t n_dns;
+  char *const *dns_search; /* --dns-search ("." alone: none) */
+  size_t n_dns_search;
+  char *const *dns_option; /* --dns-option */
+  size_t n_dns_option;
+  char *const *add_host; /* --add-host NAME:IP (IP may be host-gateway) */
+  size_t n_add_host;
+  char *const *publish; /* -p [IP:][HOST:]CTR[/proto] (net/ports.h) */
+  size_t n_publish;
+  bool publish_all;     /* -P: every EXPOSE'd port on a random host port */
   char *const *volumes; /* -v: "[SRC:]DEST[:MODE]" (runtime/volumes.h) */
   size_t n_volumes;
   char *const *mounts; /* --mount type=...,source=...,target=... */
@@ -197,5 +215,15 @@ int64_t st_container_size_rw(st_store *s, const char *id);
 /* Docker's SizeRootFs: the image's layers plus rw (st_container_size_rw). */
 int64_t st_container_size_rootfs(st_store *s, const st_container *c,
                                  int64_t rw);
+
+/* Docker's PORTS text of container c ("0.0.0.0:8080->80/tcp, ..."):
+ * the host ports bound for it while it runs, "" otherwise (malloc; NULL
+ * when out of memory). */
+char *st_container_ports_text(st_store *s, const st_container *c);
+
+/* NetworkSettings.Ports of container ref ({"80/tcp": [{"HostIp",
+ * "HostPort"}], ...}); *name gets its name (malloc). */
+int st_container_ports(st_store *s, const char *ref, json_t **ports,
+                       char **name, st_error **err);
 
 #endif

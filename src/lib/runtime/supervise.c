@@ -15,9 +15,11 @@
 #include <unistd.h>
 
 #include "fmt/units.h"
+#include "net/link.h"
 #include "runtime/launch.h"
 #include "runtime/monitor.h"
 #include "runtime/mounts.h"
+#include "runtime/netrules.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -265,6 +267,9 @@ static int run_launched(st_store *s, const char *id, const char *dir,
     kill(l->pid, SIGKILL);
   if (s) /* running is recorded: a prune skips it now */
     st_container_unlock(s, id);
+  st_error *ne = NULL;
+  if (s && st_net_rules_container(s, dir, &ne) < 0)
+    kill(l->pid, SIGKILL); /* its ports cannot be forwarded */
   if (ready >= 0) {
     if (write(ready, &rd, sizeof(rd)) < 0)
       ready = -1;
@@ -283,6 +288,13 @@ static int run_launched(st_store *s, const char *id, const char *dir,
   close_fd(&r.sigfd);
   close_fd(&r.master);
   *status = r.status;
+  if (ne) {
+    if (err)
+      *err = ne;
+    else
+      st_error_free(ne);
+    return -1;
+  }
   return 0;
 }
 
@@ -364,6 +376,14 @@ static int run_once(st_store *s, const char *dir, const char *id, st_spec *spec,
     r = st_volume_host_mounts(spec->volume_mounts, err);
   if (r == 0 && !spec->runtime)
     r = st_cgroup_create(spec, &cg, err);
+  if (r == 0 && !spec->runtime)
+    r = st_launch_net_load(dir, id, &l.net, err);
+  if (r == 0 && l.net.on)
+    r = st_net_bridge_ensure(l.net.bridge, l.net.gw, l.net.prefix, err);
+  if (r == 0 && l.net.on)
+    r = st_net_bridge_sysctls(l.net.bridge, l.net.route, err);
+  if (r == 0 && l.net.on)
+    r = st_launch_ports_reserve(dir, &l.net, err);
   if (r == 0) {
     memcpy(l.stdio, x.child, sizeof(l.stdio));
     if (spec->terminal && ioctl(0, TIOCGWINSZ, &l.winsize) < 0)
@@ -395,6 +415,7 @@ static int run_once(st_store *s, const char *dir, const char *id, st_spec *spec,
     if (r == 0 && spec->runtime)
       st_oci_runtime_delete(dir, id, spec);
   }
+  st_launch_net_release(dir, &l.net);
   st_cgroup_remove(&cg);
   io_close(&x);
   free(l.seccomp.filter);
@@ -527,6 +548,9 @@ static int supervise(st_store *s, const char *dir, const char *id,
   else if (mode != ST_IO_ATTACHED_RM &&
            st_container_set_exited(s, id, *status, ended, &e2) < 0)
     st_error_free(e2);
+  e2 = NULL;
+  if (s && st_ct_publishes(dir) && st_net_rules_rebuild(s, &e2) < 0)
+    st_error_free(e2); /* a rule to a stopped container is harmless */
   return 0;
 }
 

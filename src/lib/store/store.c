@@ -160,6 +160,30 @@ static const char schema_removed_images[] =
     "CREATE TABLE removed_images ("
     " image TEXT PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE);";
 
+/* Networks (store/networks.h): a bridge network's subnet and gateway, and
+ * the address of each container attached to it (freed with the
+ * container's row). UNIQUE(network, ip) makes a race between two
+ * allocations fail rather than share an address. */
+static const char schema_networks[] =
+    "CREATE TABLE networks ("
+    " id TEXT PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " driver TEXT NOT NULL," /* bridge | host | null */
+    " bridge TEXT NOT NULL," /* device, "" for host and null */
+    " subnet TEXT NOT NULL,"
+    " gateway TEXT NOT NULL,"
+    " internal INTEGER NOT NULL DEFAULT 0,"
+    " labels TEXT NOT NULL DEFAULT '{}',"
+    " created INTEGER NOT NULL);" /* unix ns */
+    "CREATE TABLE network_addrs ("
+    " network TEXT NOT NULL REFERENCES networks(id),"
+    " container TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,"
+    " ip INTEGER NOT NULL," /* host byte order */
+    " aliases TEXT NOT NULL DEFAULT '[]',"
+    " PRIMARY KEY (network, container),"
+    " UNIQUE (network, ip));"
+    "CREATE INDEX network_addrs_container ON network_addrs(container);";
+
 /* Schema migrations, applied in order in one transaction: migrations[i]
  * takes the schema from version i to i + 1. Append; never edit a released
  * entry. */
@@ -173,6 +197,7 @@ static const char *const migrations[] = {
     schema_build_outputs,
     schema_copy_sums,
     schema_removed_images,
+    schema_networks,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -1,0 +1,195 @@
+/* strata's nftables table (`table ip strata`), rebuilt whole from the
+ * store whenever what it holds changes: the networks (masquerade,
+ * isolation, --internal) and the published ports of running containers
+ * (DNAT). One ruleset text, one kernel transaction: the table is never
+ * seen half-built, and what a crashed strata left is replaced by the next
+ * rebuild. */
+#include "runtime/netrules.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "net/network.h"
+#include "net/nft.h"
+#include "runtime/internal.h"
+#include "runtime/netsetup.h"
+#include "util/buf.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+#define cleanup_json __attribute__((cleanup(json_decrefp)))
+
+static bool is_bridge(const st_network *n) {
+  return strcmp(n->driver, "bridge") == 0 && *n->bridge && *n->subnet;
+}
+
+static void network_rules(st_buf *nat, st_buf *fwd, const st_network *v,
+                          size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const st_network *a = &v[i];
+    if (!is_bridge(a))
+      continue;
+    if (!a->internal)
+      st_buf_printf(nat, "    ip saddr %s oifname != \"%s\" masquerade\n",
+                    a->subnet, a->bridge);
+    /* 127.0.0.1:PORT forwarded to the bridge (route_localnet), and a
+     * container reaching a published port of its own network */
+    st_buf_printf(nat,
+                  "    oifname \"%s\" ip saddr 127.0.0.0/8 masquerade\n"
+                  "    oifname \"%s\" ip saddr %s ct status dnat "
+                  "masquerade\n",
+                  a->bridge, a->bridge, a->subnet);
+    if (a->internal)
+      st_buf_printf(fwd,
+                    "    iifname \"%s\" oifname != \"%s\" drop\n"
+                    "    oifname \"%s\" iifname != \"%s\" drop\n",
+                    a->bridge, a->bridge, a->bridge, a->bridge);
+    for (size_t j = 0; j < n; j++)
+      if (j != i && is_bridge(&v[j]))
+        st_buf_printf(fwd, "    iifname \"%s\" oifname \"%s\" drop\n",
+                      a->bridge, v[j].bridge);
+  }
+}
+
+/* DNAT rules of one running container, from its ports.json. */
+static void port_rules(st_buf *b, const char *dir) {
+  cleanup_free char *path = NULL;
+  if (asprintf(&path, "%s/network.json", dir) < 0)
+    return;
+  cleanup_json json_t *cfg = json_load_file(path, 0, NULL);
+  const char *ip = json_string_value(
+      json_object_get(json_object_get(cfg, "endpoint"), "ip"));
+  free(path);
+  path = NULL;
+  if (ip == NULL || asprintf(&path, "%s/ports.json", dir) < 0)
+    return;
+  cleanup_json json_t *bound = json_load_file(path, 0, NULL);
+  size_t i;
+  json_t *p;
+  json_array_foreach(bound, i, p) {
+    const char *hip = json_string_value(json_object_get(p, "host_ip"));
+    const char *proto = json_string_value(json_object_get(p, "proto"));
+    if (proto == NULL || (strcmp(proto, "tcp") && strcmp(proto, "udp")))
+      continue;
+    if (hip && *hip)
+      st_buf_printf(b, "    ip daddr %s ", hip);
+    else
+      st_buf_puts(b, "    ");
+    st_buf_printf(b, "%s dport %d dnat to %s:%d\n", proto,
+                  (int)json_integer_value(json_object_get(p, "host_port")), ip,
+                  (int)json_integer_value(json_object_get(p, "port")));
+  }
+}
+
+static int running_ports(st_store *s, st_buf *b, st_error **err) {
+  st_container *all = NULL;
+  size_t n = 0;
+  if (st_container_list(s, &all, &n, err) < 0)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    if (all[i].state != ST_CT_RUNNING ||
+        !st_pid_alive(all[i].pid, all[i].pid_start))
+      continue;
+    cleanup_free char *dir = st_container_dir(s, all[i].id);
+    if (dir)
+      port_rules(b, dir);
+  }
+  st_containers_free(all, n);
+  return 0;
+}
+
+static char *ruleset(const st_buf *nat, const st_buf *fwd,
+                     const st_buf *ports) {
+  cleanup_buf st_buf b = ST_BUF_INIT;
+  st_buf_printf(
+      &b,
+      "table ip strata\n"
+      "delete table ip strata\n"
+      "table ip strata {\n"
+      "  chain prerouting {\n"
+      "    type nat hook prerouting priority dstnat; policy accept;\n"
+      "    fib daddr type local jump ports\n"
+      "  }\n"
+      "  chain output {\n"
+      "    type nat hook output priority -100; policy accept;\n"
+      "    fib daddr type local jump ports\n"
+      "  }\n"
+      "  chain ports {\n%s"
+      "  }\n"
+      "  chain postrouting {\n"
+      "    type nat hook postrouting priority srcnat; policy accept;\n%s"
+      "  }\n"
+      "  chain forward {\n"
+      "    type filter hook forward priority filter; policy accept;\n%s"
+      "  }\n"
+      "}\n",
+      ports->data ? ports->data : "", nat->data ? nat->data : "",
+      fwd->data ? fwd->data : "");
+  return st_buf_steal(&b);
+}
+
+/* <root>/network.lock, held while the state is read and applied, so the
+ * last rebuild applied is made from the newest state. */
+static int lock_rules(st_store *s) {
+  cleanup_free char *p = NULL;
+  if (asprintf(&p, "%s/network.lock", st_store_root(s)) < 0)
+    return -1;
+  int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    flock(fd, LOCK_EX);
+  return fd;
+}
+
+int st_net_rules_rebuild(st_store *s, st_error **err) {
+  cleanup_close int lock = lock_rules(s);
+  st_network *v = NULL;
+  size_t n = 0;
+  if (st_network_list(s, &v, &n, err) < 0)
+    return -1;
+  cleanup_buf st_buf nat = ST_BUF_INIT;
+  cleanup_buf st_buf fwd = ST_BUF_INIT;
+  cleanup_buf st_buf ports = ST_BUF_INIT;
+  network_rules(&nat, &fwd, v, n);
+  st_networks_free(v, n);
+  if (running_ports(s, &ports, err) < 0)
+    return -1;
+  cleanup_free char *text = ruleset(&nat, &fwd, &ports);
+  if (text == NULL)
+    return st_error_errno(err, ENOMEM, "nftables ruleset");
+  if (st_nft_apply(text, err) < 0)
+    return st_error_wrap(err, "rebuild table ip strata");
+  return 0;
+}
+
+int st_net_rules_ensure(st_store *s, st_error **err) {
+  /* a marker in /run (tmpfs: gone at boot with the table) per store */
+  cleanup_free char *path = NULL;
+  struct stat st;
+  if (stat(st_store_root(s), &st) < 0 ||
+      asprintf(&path, "/run/strata-nft-%llx-%llx",
+               (unsigned long long)st.st_dev,
+               (unsigned long long)st.st_ino) < 0)
+    return st_net_rules_rebuild(s, err);
+  if (access(path, F_OK) == 0)
+    return 0;
+  if (st_net_rules_rebuild(s, err) < 0)
+    return -1;
+  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    close(fd);
+  return 0;
+}
+
+int st_net_rules_container(st_store *s, const char *dir, st_error **err) {
+  if (st_ct_publishes(dir))
+    return st_net_rules_rebuild(s, err);
+  if (st_ct_bridged(dir))
+    return st_net_rules_ensure(s, err);
+  return 0;
+}

@@ -1,0 +1,102 @@
+/* Private to src/lib/runtime: a container's networking. At create, the
+ * network is resolved and (bridge networks) an address allocated in the
+ * store; what the starting process needs is written to
+ * <bundle>/network.json, since the detached monitor must not open the
+ * database. The container's /etc/hosts, /etc/hostname and
+ * /etc/resolv.conf are files of the bundle, bind-mounted; hosts files of
+ * the containers of a user-defined network list each other and are
+ * rewritten in place when a member is created or removed. */
+#ifndef STRATA_RUNTIME_NETSETUP_H
+#define STRATA_RUNTIME_NETSETUP_H
+
+#include <jansson.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "net/ports.h"
+#include "runtime/runtime.h"
+#include "store/networks.h"
+
+typedef enum st_net_mode {
+  ST_NET_NONE,
+  ST_NET_HOST,
+  ST_NET_BRIDGE,
+} st_net_mode;
+
+/* What create resolved. */
+typedef struct st_ct_net {
+  st_net_mode mode;
+  st_network net;     /* the bridge network (mode bridge) */
+  uint32_t want_ip;   /* --ip, host order; 0: any */
+  st_port_map *ports; /* -p and -P */
+  size_t n_ports;
+} st_ct_net;
+
+void st_ct_net_clear(st_ct_net *n);
+
+/* Resolves o's network flags (EINVAL with Docker's message for a bad
+ * combination, ENOENT for an unknown network); image_config (the image's
+ * "config" object) gives -P its ports. */
+int st_ct_net_resolve(st_store *s, const st_create_opts *o,
+                      json_t *image_config, st_ct_net *out, st_error **err);
+
+/* Writes <dir>/hostname, resolv.conf and hosts (without the container's
+ * own address, which attach adds), and network.json. */
+int st_ct_net_write_files(const st_create_opts *o, const st_ct_net *n,
+                          const char *dir, const char *hostname,
+                          const char *name, st_error **err);
+
+/* After the container's row exists: allocates its address on a bridge
+ * network, records it in network.json and rewrites the hosts files of the
+ * network's containers. Nothing for none/host. */
+int st_ct_net_attach(st_store *s, const st_create_opts *o, st_ct_net *n,
+                     const char *id, const char *dir, st_error **err);
+
+/* The networks container id is attached to (IDs, malloc'd), read before
+ * its row goes; st_ct_net_refresh_hosts after it went. */
+int st_ct_net_of(st_store *s, const char *id, char ***nets, size_t *n);
+/* Rewrites the hosts file of every container of network net_id. */
+void st_ct_net_refresh_hosts(st_store *s, const char *net_id);
+
+/* inspect's NetworkSettings of the container of bundle dir, and its
+ * HostConfig.NetworkMode in *mode (static string or the network's name,
+ * valid while the returned object lives). */
+json_t *st_ct_net_inspect(const char *dir, bool host_ns, bool running,
+                          const char **mode);
+
+/* What the starting process does (launch.h), from network.json. */
+typedef struct st_launch_net {
+  bool on;       /* a veth on a bridge */
+  int *port_fds; /* sockets holding the published host ports */
+  size_t n_port_fds;
+  bool route; /* a default route (not on --internal networks) */
+  char bridge[IFNAMSIZ], host_if[IFNAMSIZ];
+  uint32_t addr, gw; /* network byte order */
+  int prefix;
+} st_launch_net;
+
+/* Reads <dir>/network.json; ln->on false when the container has no bridge
+ * network (or the file is absent: a container made before networks). */
+int st_launch_net_load(const char *dir, const char *id, st_launch_net *ln,
+                       st_error **err);
+/* Binds every published host port (kept in ln->port_fds while the
+ * container runs: no other process, strata's or not, can take them) and
+ * writes what was bound to <dir>/ports.json. Docker's message for a taken
+ * port. */
+int st_launch_ports_reserve(const char *dir, st_launch_net *ln, st_error **err);
+/* Closes the reserved ports and removes <dir>/ports.json. */
+void st_launch_net_release(const char *dir, st_launch_net *ln);
+
+/* The published ports of a running container of bundle dir, as Docker's
+ * NetworkSettings.Ports object ({"80/tcp": [{"HostIp", "HostPort"}]}),
+ * with every requested port (null when not bound now). */
+json_t *st_ct_ports_json(const char *dir, bool running);
+/* HostConfig.PortBindings of the container of bundle dir. */
+json_t *st_ct_port_bindings_json(const char *dir);
+/* True when the container of bundle dir publishes ports. */
+bool st_ct_publishes(const char *dir);
+/* True when the container of bundle dir is on a bridge network. */
+bool st_ct_bridged(const char *dir);
+
+#endif
