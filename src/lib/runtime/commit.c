@@ -216,11 +216,43 @@ static int pause_ct(st_store *s, const st_ct *ct, char **frozen,
   return r < 0 ? st_error_wrap(err, "pause container %.12s", ct->c.id) : 0;
 }
 
+/* Opens container ref holding its lock (store/containers.h), which `rm`
+ * and `container prune` take too: a container is not removed while its
+ * changes are read (soak found `open .../upper` and `config.json` failing
+ * when a prune won that race). One removed before the lock is taken is
+ * "No such container". */
+static int open_locked(st_store *s, const char *ref, st_ct *ct,
+                       st_error **err) {
+  st_container c;
+  if (st_container_find(s, ref, &c, err) < 0)
+    return -1;
+  char id[ST_CONTAINER_ID_LEN];
+  snprintf(id, sizeof(id), "%s", c.id);
+  st_container_clear(&c);
+  st_error *e = NULL;
+  if (st_container_lock(s, id, true, &e) < 0) {
+    if (e->code != ENOENT) {
+      if (err)
+        *err = e;
+      else
+        st_error_free(e);
+      return -1;
+    }
+    st_error_free(e);
+    return st_error_set(err, ENOENT, "No such container: %s", ref);
+  }
+  if (st_ct_open(s, id, ct, err) < 0) {
+    st_container_unlock(s, id);
+    return -1;
+  }
+  return 0;
+}
+
 int st_container_commit(st_store *s, const char *ref, const st_commit_opts *o,
                         const char *const *tags, size_t n_tags,
                         char id_out[ST_DIGEST_LEN], st_error **err) {
   st_ct ct;
-  if (st_ct_open(s, ref, &ct, err) < 0)
+  if (open_locked(s, ref, &ct, err) < 0)
     return -1;
   /* validate the changes before writing a layer */
   cleanup_json json_t *probe = json_object();
@@ -254,6 +286,7 @@ int st_container_commit(st_store *s, const char *ref, const st_commit_opts *o,
   }
   free(all);
   st_layers_free(layers, n);
+  st_container_unlock(s, ct.c.id);
   st_ct_close(&ct);
   return r;
 }
