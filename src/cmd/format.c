@@ -59,3 +59,18 @@ int cli_print_rows(const char *format, const char *default_table,
   st_template_free(t);
   return code;
 }
+
+int cli_print_one(json_t *o, const char *format) {
+  cleanup_error st_error *err = NULL;
+  st_template *t = NULL;
+  cleanup_buf st_buf out = ST_BUF_INIT;
+  if (st_template_parse(format, &t, &err) < 0 ||
+      st_template_exec(t, o, &out, &err) < 0) {
+    st_template_free(t);
+    cli_print_error(err);
+    return 1;
+  }
+  st_template_free(t);
+  printf("%s\n", out.data ? out.data : "");
+  return 0;
+}

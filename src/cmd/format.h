@@ -26,4 +26,8 @@
 int cli_print_rows(const char *format, const char *default_table,
                    const struct st_header_name *names, json_t *rows);
 
+/* Prints one object (an inspect result) with a --format template and a
+ * newline; a template error is printed. Returns an exit code. */
+int cli_print_one(json_t *o, const char *format);
+
 #endif

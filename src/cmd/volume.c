@@ -294,21 +294,6 @@ static int run_volume_ls(int argc, char **argv) {
 
 /* ---- inspect ------------------------------------------------------------- */
 
-static int print_one(json_t *o, const char *format) {
-  cleanup_error st_error *err = NULL;
-  st_template *t = NULL;
-  cleanup_buf st_buf out = ST_BUF_INIT;
-  if (st_template_parse(format, &t, &err) < 0 ||
-      st_template_exec(t, o, &out, &err) < 0) {
-    st_template_free(t);
-    cli_print_error(err);
-    return 1;
-  }
-  st_template_free(t);
-  printf("%s\n", out.data ? out.data : "");
-  return 0;
-}
-
 static int run_volume_inspect(int argc, char **argv) {
   static const struct option opts[] = {{"format", required_argument, 0, 'f'},
                                        {"help", no_argument, 0, 'h'},
@@ -352,7 +337,7 @@ static int run_volume_inspect(int argc, char **argv) {
     if (json)
       json_array_append_new(all, o);
     else {
-      code |= print_one(o, format);
+      code |= cli_print_one(o, format);
       json_decref(o);
     }
   }
