@@ -39,7 +39,11 @@ static struct mnl_socket *nl_open(void) {
   return nl;
 }
 
+/* buf: NL_BUF bytes. Zeroed whole: libmnl (1.0.4) leaves the alignment
+ * padding after an attribute as it was, and the kernel would be sent
+ * uninitialised stack bytes (valgrind saw it). */
 static struct nlmsghdr *nl_start(char *buf, uint16_t type, uint16_t flags) {
+  memset(buf, 0, NL_BUF);
   struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
   h->nlmsg_type = type;
   h->nlmsg_flags = NLM_F_REQUEST | flags;
