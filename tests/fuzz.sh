@@ -33,8 +33,8 @@ declare -A srcs=(
   [ignore]="src/lib/build/ignore.c"
   [expand]="src/lib/build/expand.c"
   # load: the archive reader with a real store (image, store, layer, ...)
-  [load]="src/lib/image/*.c src/lib/store/*.c src/lib/layer/*.c src/lib/digest/*.c src/lib/ref/*.c src/lib/fmt/*.c $(ls src/lib/util/*.c | grep -v -e util/error.c -e util/buf.c)"
-  [erofs]="src/lib/layer/erofs.c src/lib/layer/compress.c"
+  [load]="src/lib/image/*.c src/lib/store/*.c src/lib/layer/*.c src/lib/digest/*.c src/lib/ref/*.c src/lib/fmt/*.c src/lib/net/addr.c src/lib/registry/config.c $(ls src/lib/util/*.c | grep -v -e util/error.c -e util/buf.c)"
+  [erofs]="src/lib/layer/erofs.c src/lib/layer/compress.c src/lib/layer/tar_name.c"
 )
 # libraries a target needs besides jansson
 declare -A libs=(
