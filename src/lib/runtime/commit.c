@@ -241,9 +241,18 @@ static int open_locked(st_store *s, const char *ref, st_ct *ct,
     st_error_free(e);
     return st_error_set(err, ENOENT, "No such container: %s", ref);
   }
-  if (st_ct_open(s, id, ct, err) < 0) {
+  st_error *oe = NULL;
+  if (st_ct_open(s, id, ct, &oe) < 0) {
     st_container_unlock(s, id);
-    return -1;
+    if (oe->code != ENOENT) { /* ENOENT: its files went with a removal */
+      if (err)
+        *err = oe;
+      else
+        st_error_free(oe);
+      return -1;
+    }
+    st_error_free(oe);
+    return st_error_set(err, ENOENT, "No such container: %s", ref);
   }
   return 0;
 }
