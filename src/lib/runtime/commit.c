@@ -295,6 +295,13 @@ int st_container_commit(st_store *s, const char *ref, const st_commit_opts *o,
   }
   free(all);
   st_layers_free(layers, n);
+  /* removed meanwhile by a command that did not wait for the lock: say so
+   * rather than name the file that went missing */
+  if (r < 0 && ct.dir && access(ct.dir, F_OK) != 0 && err && *err) {
+    st_error_free(*err);
+    *err = NULL;
+    st_error_set(err, ENOENT, "No such container: %s", ref);
+  }
   st_container_unlock(s, ct.c.id);
   st_ct_close(&ct);
   return r;
