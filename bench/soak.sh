@@ -59,7 +59,7 @@ fi
 "$strata" import "$tar" soak:base >/dev/null || exit 2
 
 # Failures a race explains: something another worker removed or holds.
-expected='No such image|No such container|containers/[0-9a-f]*/config.json.*No such file|[Cc]onflict|removed by another command|being started or removed|is using|already in use|No such object|is not running|reference does not exist|not found'
+expected='No such image|No such container|[Cc]onflict|removed by another command|being started or removed|is using|already in use|No such object|is not running|reference does not exist|not found'
 
 # outcome WORKER OP RC ERRFILE: appends "ok", "clean" or "UNEXPECTED ...".
 outcome() {

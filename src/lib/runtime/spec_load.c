@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -303,8 +304,9 @@ int st_spec_load(const char *dir, st_spec *out, st_error **err) {
   } else {
     json_error_t je;
     spec = json_load_file(path, 0, &je);
-    if (spec == NULL)
-      return st_error_set(err, EIO, "read `%s`: %s", path, je.text);
+    if (spec == NULL) /* ENOENT: the container was removed meanwhile */
+      return st_error_set(err, access(path, F_OK) < 0 ? errno : EIO,
+                          "read `%s`: %s", path, je.text);
   }
   int r = -1;
   if (load_process(json_object_get(spec, "process"), out, err) < 0 ||
