@@ -43,35 +43,56 @@ declare -A libs=(
 )
 replayed="manifest www_auth dockerfile ignore expand load erofs"
 echo "1..$((${#srcs[@]} + $(echo $replayed | wc -w)))"
-for t in dockerfile ignore expand load erofs; do
-  bin=$out/fuzz_$t
-  # shellcheck disable=SC2086
+# one_target NAME: builds and runs one target, leaving "OK|FAIL text" in
+# $out/NAME.result and what to show on failure in $out/NAME.show
+one_target() {
+  local t=$1 bin=$out/fuzz_$1
   if ! command -v clang >/dev/null; then
-    result FAIL "fuzz_$t: clang is not installed (apt-get install clang)"
-    continue
+    echo "FAIL fuzz_$t: clang is not installed (apt-get install clang)" >"$out/$t.result"
+    return
   fi
+  # shellcheck disable=SC2086
   if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
     -Isrc/lib -Isrc -I"$build" "fuzz/fuzz_$t.c" ${srcs[$t]} \
     src/lib/util/error.c src/lib/util/buf.c \
     $(pkg-config --libs jansson ${libs[$t]:-}) -lm -lpthread -o "$bin" 2>"$out/$t.cc"; then
-    cat "$out/$t.cc"
-    result FAIL "fuzz_$t: does not build"
-    continue
+    cp "$out/$t.cc" "$out/$t.show"
+    echo "FAIL fuzz_$t: does not build" >"$out/$t.result"
+    return
   fi
   mkdir -p "$out/corpus-$t"
-  secs=${FUZZ_SECONDS:-${default_secs[$t]:-60}}
+  local secs=${FUZZ_SECONDS:-${default_secs[$t]:-60}}
   if "$bin" -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10 \
     -seed="$seed" \
     -artifact_prefix="$out/$t-" "$out/corpus-$t" "fuzz/corpus/$t" \
     >"$out/$t.log" 2>&1; then
+    local runs
     runs=$(grep -o 'Done [0-9]* runs' "$out/$t.log" | grep -o '[0-9]*')
-    result OK "fuzz_$t: ${secs}s of libFuzzer, ${runs:-?} inputs, no crash"
+    echo "OK fuzz_$t: ${secs}s of libFuzzer, ${runs:-?} inputs, no crash" >"$out/$t.result"
   else
-    tail -30 "$out/$t.log"
-    result FAIL "fuzz_$t: crash (inputs in $out)"
+    tail -30 "$out/$t.log" >"$out/$t.show"
+    echo "FAIL fuzz_$t: crash (inputs in $out)" >"$out/$t.result"
   fi
+}
+# FUZZ_JOBS targets at a time (default: the number of CPUs, at most 2:
+# each target is one process), the results printed in order afterwards.
+jobs=${FUZZ_JOBS:-$(nproc)}
+[ "$jobs" -gt 2 ] && [ -z "${FUZZ_JOBS:-}" ] && jobs=2
+running=0
+for t in dockerfile ignore expand load erofs; do
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n
+    running=$((running - 1))
+  fi
+  one_target "$t" &
+  running=$((running + 1))
 done
-
+wait
+for t in dockerfile ignore expand load erofs; do
+  [ -s "$out/$t.show" ] && cat "$out/$t.show"
+  read -r verdict text <"$out/$t.result"
+  result "$verdict" "$text"
+done
 # replay every corpus through the gcc build of each target
 if FUZZ_REPLAY=1 fuzz/build.sh "$build" "$out/replay" >"$out/replay.log" 2>&1; then
   for t in $replayed; do

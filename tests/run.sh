@@ -174,17 +174,62 @@ if [ "${#bats_files[@]}" -gt 0 ]; then
     echo "# warning: $STRATA_BIN is missing or not executable; CLI tests will fail"
   fi
 fi
-for f in "${bats_files[@]}"; do
-  name=cli/$(basename "$f")
+# Files run CLI_JOBS at a time (default 2), each on stores of its own;
+# those that use host-wide state (the network bridge and nftables table,
+# cgroup freezers, a full disk) or check timings run alone afterwards.
+# Each file's output is printed whole when it ends.
+cli_jobs=${CLI_JOBS:-2}
+serial_re='^(network|soak|races|crash|concurrency|restart|health|pause_stats|run_limits|build_interrupt|run_crash_safety|diskfull|storage_driver|demo)[.]bats$'
+bats_one() { # FILE DIR: runs one file, leaving stdout, stderr, rc, secs in DIR
+  local t0=$SECONDS
+  mkdir -p "$2"
+  (timeout -k 10 "$bats_timeout" bats --tap "$1" >"$2/stdout" 2>"$2/stderr" </dev/null; echo $? >"$2/rc") 2>/dev/null
+  echo $((SECONDS - t0)) >"$2/secs"
+}
+bats_report() { # FILE DIR
+  local name=cli/$(basename "$1")
   banner "$name"
-  (timeout -k 10 "$bats_timeout" bats --tap "$f" >"$out/stdout" 2>"$out/stderr" </dev/null; exit $?) 2>/dev/null
-  rc=$?
-  cat "$out/stdout"
-  if [ -s "$out/stderr" ]; then
+  suite_start=$((SECONDS - $(cat "$2/secs")))
+  cat "$2/stdout"
+  if [ -s "$2/stderr" ]; then
     echo "# --- stderr of $name ---"
-    cat "$out/stderr"
+    cat "$2/stderr"
   fi
-  count_tap "$name" "$out/stdout" "$rc"
+  count_tap "$name" "$2/stdout" "$(cat "$2/rc")"
+}
+pool=()
+serial=()
+for f in "${bats_files[@]}"; do
+  if [ "$cli_jobs" -gt 1 ] && ! [[ $(basename "$f") =~ $serial_re ]]; then
+    pool+=("$f")
+  else
+    serial+=("$f")
+  fi
+done
+declare -A job_file=() job_dir=()
+i=0
+reap_one() { # waits for one file of the pool and prints its report
+  local done_pid
+  wait -n -p done_pid
+  bats_report "${job_file[$done_pid]}" "${job_dir[$done_pid]}"
+  unset "job_file[$done_pid]" "job_dir[$done_pid]"
+}
+for f in "${pool[@]}"; do
+  while [ "${#job_file[@]}" -ge "$cli_jobs" ]; do
+    reap_one
+  done
+  i=$((i + 1))
+  bats_one "$f" "$out/cli.$i" &
+  job_file[$!]=$f
+  job_dir[$!]=$out/cli.$i
+done
+while [ "${#job_file[@]}" -gt 0 ]; do
+  reap_one
+done
+for f in "${serial[@]}"; do
+  bats_one "$f" "$out/cli.serial"
+  bats_report "$f" "$out/cli.serial"
+  rm -rf "$out/cli.serial"
 done
 
 # --- 4. valgrind (non-sanitized build) --------------------------------------

@@ -24,13 +24,24 @@ int st_mkdir_p(const char *path, mode_t mode, st_error **err) {
       return st_error_errno(err, errno, "mkdir `%s`", p);
     *s = '/';
   }
-  if (mkdir(p, mode) < 0) {
-    int e = errno; /* EEXIST is fine only for a directory (or a link to one) */
+  /* EEXIST is fine only for a directory (or a link to one); one that goes
+   * between the mkdir and the stat (a store's tmp/, emptied by another
+   * process opening the store alone) is made again */
+  for (int tries = 0;; tries++) {
+    if (mkdir(p, mode) == 0)
+      return 0;
+    int e = errno;
     struct stat st;
-    if (e != EEXIST || stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
+    if (e != EEXIST)
+      return st_error_errno(err, e, "mkdir `%s`", p);
+    if (stat(p, &st) == 0) {
+      if (S_ISDIR(st.st_mode))
+        return 0;
+      return st_error_errno(err, e, "mkdir `%s`", p);
+    }
+    if (errno != ENOENT || tries == 100)
       return st_error_errno(err, e, "mkdir `%s`", p);
   }
-  return 0;
 }
 
 int st_read_file(const char *path, char **buf, size_t *len, st_error **err) {
