@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Pull/push benchmark against a local registry (Debian's docker-registry on
-# a free port of 127.0.0.1): strata pull vs podman pull vs skopeo copy to an
-# OCI dir, then strata push back and an unchanged re-push. Prints the
-# median wall time and peak RSS of each, and ratios.
+# a free port of 127.0.0.1), issue 10's comparison: for strata with each
+# layer backend (dir, erofs), `pull` alone, `pull` then the first `run --rm
+# IMG true` (which makes the layers mountable), and the store's disk use
+# after that; `podman pull` and `podman pull` + `podman run --rm` (overlay
+# driver, its default, network none); `skopeo copy` to an OCI dir (download
+# and verify only). Then strata push back and an unchanged re-push. Prints
+# the median wall time and peak RSS of each, and the ratios with targets.
 #
 #   bench/pull_bench.sh [STRATA_BIN]        (default build/strata)
-# Env: RUNS (default 3), ROOTFS_MB (default 120), RANDOM_MB (default 25, per
-#      random layer), KEEP=1 keeps the work directory.
+# Env: RUNS (default 3), ROOTFS_MB (default 150), RANDOM_MB (default 25, per
+#      random layer: about the issue's 223 MB image), BACKENDS (default
+#      "dir erofs"), KEEP=1 keeps the work directory.
 #
 # The image: layer 1 is a rootfs-like tree copied from this machine's /usr
 # (real binaries, libraries and text, many files; about ROOTFS_MB of it),
@@ -19,7 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 strata=$(realpath "${1:-$repo/build/strata}")
 runs=${RUNS:-3}
-rootfs_mb=${ROOTFS_MB:-120}
+rootfs_mb=${ROOTFS_MB:-150}
 random_mb=${RANDOM_MB:-25}
 # shellcheck source=../tests/registry/registry.bash
 source "$repo/tests/registry/registry.bash"
@@ -27,6 +32,7 @@ source "$repo/tests/registry/registry.bash"
 work=$(mktemp -d /tmp/strata-pull-bench.XXXXXX)
 cleanup() {
   reg_stop
+  umount -R "$work/podman/root/overlay" 2>/dev/null || true
   [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -103,6 +109,11 @@ with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
                     budget -= ti.size
                 elif ti.issym():
                     t.addfile(ti)
+    # a static binary for the first run (the tree's are dynamic)
+    ti = t.gettarinfo("/bin/busybox", arcname="bin/busybox")
+    ti.mtime, ti.uid, ti.gid, ti.uname, ti.gname = 0, 0, 0, "", ""
+    with open("/bin/busybox", "rb") as fh:
+        t.addfile(ti, fh)
 add_layer(buf.getvalue())
 for i in range(3):
     buf = io.BytesIO()
@@ -153,13 +164,60 @@ run_tool() {
   printf '  %-22s %7.3f s  %7d kB peak RSS   (runs: %s)\n' "$name" "${t[$name]}" "${r[$name]}" "${times[*]}"
 }
 
-export STRATA_ROOT=$work/strata
-run_tool "strata pull" 'rm -rf "$STRATA_ROOT"' \
-  "$strata" pull -q "$img"
+# the image's unpacked size: the sum of its layers' tar sizes
+unpacked=$(python3 - "$work/oci" <<'PY'
+import gzip, json, os, sys
+d = sys.argv[1]
+b = lambda x: os.path.join(d, "blobs", "sha256", x.split(":")[1])
+idx = json.load(open(os.path.join(d, "index.json")))
+m = json.load(open(b(idx["manifests"][0]["digest"])))
+print(sum(len(gzip.open(b(l["digest"])).read()) for l in m["layers"]))
+PY
+)
+printf '  image unpacked (sum of layer tars): %.1f MB\n' "$(awk "BEGIN {print $unpacked / 1e6}")"
+
+declare -A disk
+first=""
+for be in ${BACKENDS:-dir erofs}; do
+  export STRATA_ROOT=$work/strata-$be STRATA_STORAGE_DRIVER=$be
+  [ -n "$first" ] || first=$be
+  run_tool "strata pull ($be)" 'rm -rf "$STRATA_ROOT"' \
+    "$strata" pull -q "$img"
+  run_tool "strata pull+run ($be)" 'rm -rf "$STRATA_ROOT"' \
+    sh -c '"$1" pull -q "$2" && "$1" run --rm --pull never --network none "$2" /bin/busybox true' \
+    sh "$strata" "$img"
+  disk[$be]=$(du -sb "$STRATA_ROOT" | cut -f1)
+  printf '  %-22s %7.1f MB on disk after pull+run (%.2fx unpacked)\n' "strata ($be)" \
+    "$(awk "BEGIN {print ${disk[$be]} / 1e6}")" "$(awk "BEGIN {print ${disk[$be]} / $unpacked}")"
+done
+unset STRATA_STORAGE_DRIVER
+export STRATA_ROOT=$work/strata-$first
+"$strata" pull -q "$img" >/dev/null
 if command -v podman >/dev/null; then
-  run_tool "podman pull" 'rm -rf "$work/podman"; mkdir -p "$work/podman"' \
-    podman --root "$work/podman/root" --runroot "$work/podman/run" \
-    --storage-driver vfs pull -q --tls-verify=false "$img"
+  # podman as bench/run_bench.sh runs it: private config, overlay driver,
+  # cgroup v1 hierarchies for the controllers crun wants on a hybrid host
+  # shellcheck source=lib.sh
+  source "$here/lib.sh"
+  if grep -q . /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; then
+    for c in $(cat /sys/fs/cgroup/unified/cgroup.controllers); do
+      mountpoint -q "/sys/fs/cgroup/$c" && continue
+      mkdir -p "/sys/fs/cgroup/$c" && mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c"
+    done
+  fi
+  podman_private "$work/podman-conf"
+  sed -i 's/driver = "vfs"/driver = "overlay"/' "$work/podman-conf/storage.conf"
+  hn=$(ulimit -Hn)
+  [ "$hn" = unlimited ] && hn=1048576
+  printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=32768:32768"]\n' \
+    "$hn" "$hn" >>"$work/podman-conf/containers.conf"
+  P="podman --root $work/podman/root --runroot $work/podman/run --storage-driver overlay"
+  run_tool "podman pull" 'umount -R "$work/podman/root/overlay" 2>/dev/null || true; rm -rf "$work/podman"; mkdir -p "$work/podman"' \
+    $P pull -q --tls-verify=false "$img"
+  run_tool "podman pull+run" 'umount -R "$work/podman/root/overlay" 2>/dev/null || true; rm -rf "$work/podman"; mkdir -p "$work/podman"' \
+    sh -c "$P pull -q --tls-verify=false $img && $P run --rm --network none $img /bin/busybox true"
+  disk[podman]=$(du -sb "$work/podman/root" | cut -f1)
+  printf '  %-22s %7.1f MB on disk after pull+run (%.2fx unpacked)\n' "podman (overlay)" \
+    "$(awk "BEGIN {print ${disk[podman]} / 1e6}")" "$(awk "BEGIN {print ${disk[podman]} / $unpacked}")"
 fi
 run_tool "skopeo copy (oci dir)" 'rm -rf "$work/skopeo"' \
   skopeo copy -q --src-tls-verify=false "docker://$img" "oci:$work/skopeo:latest"
@@ -180,10 +238,24 @@ done
 t[repush]=$(printf '%s\n' "${times[@]}" | median)
 printf '  %-22s %7.3f s  (unchanged; runs: %s)\n' "strata re-push" "${t[repush]}" "${times[*]}"
 
-echo "== ratios"
-s=${t["strata pull"]}
-[ -n "${t["podman pull"]:-}" ] &&
-  printf '  podman pull / strata pull   = %.2fx\n' "$(awk "BEGIN {print ${t["podman pull"]} / $s}")"
-printf '  skopeo copy / strata pull   = %.2fx\n' "$(awk "BEGIN {print ${t["skopeo copy (oci dir)"]} / $s}")"
-printf '  strata pull peak RSS        = %.1f MB (target < 32 MB)\n' "$(awk "BEGIN {print ${r["strata pull"]} / 1024}")"
+echo "== ratios (targets from issue 10)"
+ratio() { awk "BEGIN {print $1 / $2}"; }
+verdict() { if awk "BEGIN {exit !($1)}"; then echo PASS; else echo FAIL; fi; }
+sk=${t["skopeo copy (oci dir)"]}
+for be in ${BACKENDS:-dir erofs}; do
+  s=${t["strata pull ($be)"]}
+  pr=${t["strata pull+run ($be)"]}
+  printf '  %s: pull %.3f s, pull+run %.3f s  %s: pull+run <= 1.0 s\n' "$be" "$s" "$pr" "$(verdict "$pr <= 1.0")"
+  if [ -n "${t["podman pull+run"]:-}" ]; then
+    x=$(ratio "${t["podman pull+run"]}" "$pr")
+    printf '    podman pull+run / strata pull+run = %.2fx  %s: >= 5x\n' "$x" "$(verdict "$x >= 5")"
+    printf '    podman pull / strata pull         = %.2fx\n' "$(ratio "${t["podman pull"]}" "$s")"
+  fi
+  x=$(ratio "$pr" "$sk")
+  printf '    strata pull+run / skopeo copy     = %.2fx  %s: <= 2x\n' "$x" "$(verdict "$x <= 2")"
+  x=$(ratio "${r["strata pull+run ($be)"]}" 1024)
+  printf '    peak RSS of pull+run              = %.1f MB  %s: < 32 MB\n' "$x" "$(verdict "$x < 32")"
+  x=$(ratio "${disk[$be]}" "$unpacked")
+  printf '    disk / unpacked                   = %.2fx  %s: <= 1.05x\n' "$x" "$(verdict "$x <= 1.05")"
+done
 printf '  strata re-push              = %.0f ms (target < 100 ms)\n' "$(awk "BEGIN {print ${t[repush]} * 1000}")"
