@@ -1,11 +1,13 @@
 #!/usr/bin/env bats
-# Crash safety: strata import / rmi / image prune killed with SIGKILL at
-# random moments leave a consistent store and no tagged image loses its data.
+# Crash safety: strata import, build, rmi, image prune, load, commit, run
+# --rm (with the layer conversion of the store's backend) and pull killed
+# with SIGKILL at random moments leave a consistent store and no tagged
+# image loses its data. make test runs this file once per layer backend.
 # The trials are in tests/crash/crash.sh (bench/crash.sh runs more of them).
 
 load helpers
 
-@test "crash: 50 SIGKILLs during import, rmi and prune leave the store consistent" {
+@test "crash: 50 SIGKILLs during import, build, rmi, prune, load, commit, run and pull leave the store consistent" {
   # crash.sh makes its own throwaway store under TMPDIR.
   TMPDIR=$BATS_TEST_TMPDIR run --separate-stderr "$REPO_ROOT/tests/crash/crash.sh" 50 "$STRATA"
   printf '%s\n' "$output" "$stderr"

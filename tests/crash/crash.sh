@@ -17,6 +17,17 @@
 #   image prune -a -f every image
 #   build             FROM scratch, COPY of ~6 MB and 200 small files, a
 #                     unique COPY, LABEL; tagged crash/built:tN
+#   load              a docker-archive of a fresh image (made here, not by
+#                     strata) tagged crash/loaded:tN
+#   commit            a new image from a container with ~3 MB of changes,
+#                     tagged crash/committed:tN
+#   run --rm          `run --rm IMG true` of an image imported just before
+#                     (not killed), so the kill also lands in the layer's
+#                     conversion for the store's backend (erofs file or
+#                     unpacked tree)
+#   pull              (when docker-registry is installed) an image from a
+#                     local registry on 127.0.0.1, removed locally before
+#                     each pull so that every pull downloads
 # and SIGKILLs it after a random delay between 0 and the operation's median
 # uninterrupted duration (microsecond resolution; some finish first).
 # Then:
@@ -28,7 +39,11 @@
 #     at most one image, and only under its tag (no half-imported image); a
 #     build adds untagged step images (its cache) and at most its target tag;
 #   - every image `images -a -q` lists passes `image inspect`, and every
-#     tagged image streams completely through `strata save` (when save exists).
+#     tagged image streams completely through `strata save` (when save exists);
+#   - every container `ps -a` lists passes `inspect`, and the ones a trial
+#     left are removed with `rm -f` (which must succeed).
+# The store's layer backend is the environment's (STRATA_STORAGE_DRIVER):
+# the CLI suite runs this once per backend.
 # Prints "crash: N trials, M failures" and exits 1 on any failure.
 set -u
 set -o pipefail
@@ -143,6 +158,33 @@ trial_tar() { # trial_tar N: writes the whole tarball of trial N, prints its pat
   cat "$work/body.tar" "$h" >"$work/trial.tar" && echo "$work/trial.tar"
 }
 
+# trial_archive N: a docker-archive (`docker save` layout) of a new image
+# whose only layer is trial N's tarball, tagged crash/loaded:tN; prints its
+# path. Made with python, not strata, so the archive exists before the kill.
+trial_archive() {
+  local t
+  t=$(trial_tar "$1") || return 1
+  python3 - "$t" "$work/trial-archive.tar" "crash/loaded:t$1" <<'EOF' || return 1
+import hashlib, io, json, sys, tarfile
+layer = open(sys.argv[1], "rb").read()
+diff = "sha256:" + hashlib.sha256(layer).hexdigest()
+cfg = json.dumps({"architecture": "amd64", "os": "linux",
+                  "config": {"Cmd": ["/bin/sh"]},
+                  "rootfs": {"type": "layers", "diff_ids": [diff]},
+                  "created": "2024-01-01T00:00:00Z"}).encode()
+cname = hashlib.sha256(cfg).hexdigest() + ".json"
+lname = diff[7:] + "/layer.tar"
+man = json.dumps([{"Config": cname, "RepoTags": [sys.argv[3]],
+                   "Layers": [lname]}]).encode()
+with tarfile.open(sys.argv[2], "w") as out:
+    for name, data in ((cname, cfg), (lname, layer), ("manifest.json", man)):
+        ti = tarfile.TarInfo(name)
+        ti.size = len(data)
+        out.addfile(ti, io.BytesIO(data))
+EOF
+  echo "$work/trial-archive.tar"
+}
+
 # --- store state -----------------------------------------------------------------
 # snapshot PREFIX: PREFIX.tags ("name id" per tag, sorted), PREFIX.ids (every
 # image ID, sorted).
@@ -150,6 +192,11 @@ snapshot() {
   S images --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}' >"$1.rawtags" 2>>"$log" || return 1
   grep -v '^<none>:<none> ' "$1.rawtags" | LC_ALL=C sort >"$1.tags"
   S images -a -q --no-trunc 2>>"$log" | LC_ALL=C sort -u >"$1.ids" || return 1
+}
+
+# makes_image: the trial's operation may add one image, under $target
+makes_image() {
+  [[ $op == import* || $op == build || $op == load || $op == commit || $op == pull ]]
 }
 
 failures=0
@@ -190,7 +237,7 @@ check_trial() {
   done
   # New tags: only the import's target.
   for name in "${!after[@]}"; do
-    if [ -z "${before[$name]:-}" ] && { [ "$name" != "$target" ] || [[ $op != import* && $op != build ]]; }; then
+    if [ -z "${before[$name]:-}" ] && { [ "$name" != "$target" ] || ! makes_image; }; then
       fail "unexpected new tag $name -> ${after[$name]}"
     fi
   done
@@ -207,7 +254,7 @@ check_trial() {
         [ -n "${before[$n2]:-}" ] || nt=$((nt + 1))
       done
       [ "$nt" -le 1 ] || fail "build left $nt new tags"
-    elif [[ $op != import* ]]; then
+    elif ! makes_image; then
       fail "images appeared during $op: ${new[*]}"
     elif [ ${#new[@]} -gt 1 ]; then
       fail "import left ${#new[@]} new images: ${new[*]}"
@@ -228,6 +275,20 @@ check_trial() {
         fail "save $n (${after[$n]}) failed: $out"
       fi
     done
+  fi
+  # Containers: each one listed inspects; what the trial left goes.
+  local cts=() c
+  mapfile -t cts < <(S ps -a -q --no-trunc 2>>"$log")
+  for c in "${cts[@]}"; do
+    [ "$c" = "$commit_ct" ] && continue
+    if ! out=$(S inspect "$c" 2>&1 >/dev/null); then
+      fail "inspect of listed container $c failed: $out"
+    elif ! out=$(S rm -f "$c" 2>&1 >/dev/null); then
+      fail "rm -f of container $c failed: $out"
+    fi
+  done
+  if [ -n "$commit_ct" ] && ! out=$(S inspect "$commit_ct" 2>&1 >/dev/null); then
+    fail "the commit source container is gone: $out"
   fi
   # Import outcomes: finished, killed after its commit, killed before.
   if [[ $op == import* ]]; then
@@ -277,7 +338,37 @@ calibrate() {
     "$strata" import "$(trial_tar c6)" crash/base:2 >/dev/null 2>>"$log" &&
     b1=$(time_op "$strata" build -q -t crash/built:c1 "$(build_ctx c1)") &&
     b2=$(time_op "$strata" build -q -t crash/built:c2 "$(build_ctx c2)") &&
-    b3=$(time_op "$strata" build -q -t crash/built:c3 "$(build_ctx c3)") || return 1
+    b3=$(time_op "$strata" build -q -t crash/built:c3 "$(build_ctx c3)") &&
+    l1=$(time_op "$strata" load -q -i "$(trial_archive c7)") &&
+    l2=$(time_op "$strata" load -q -i "$(trial_archive c8)") &&
+    l3=$(time_op "$strata" load -q -i "$(trial_archive c9)") || return 1
+  # the container the commit trials commit: its image is untagged, so no
+  # rmi trial can target it, and prune keeps it while the container exists
+  local ctimg x
+  ctimg=$("$strata" import "$(trial_tar c10)" 2>>"$log") &&
+    commit_ct=$("$strata" run -d --pull never --name crash-commit "$ctimg" \
+      /bin/busybox sh -c 'head -c 3000000 /dev/urandom >/big; echo x >/f' 2>>"$log") &&
+    "$strata" wait "$commit_ct" >/dev/null 2>>"$log" &&
+    m1=$(time_op "$strata" commit "$commit_ct" crash/committed:c1) &&
+    m2=$(time_op "$strata" commit "$commit_ct" crash/committed:c2) &&
+    m3=$(time_op "$strata" commit "$commit_ct" crash/committed:c3) || return 1
+  hist_run=()
+  for x in 1 2 3; do
+    "$strata" import "$(trial_tar "r$x")" crash/runimg:latest >/dev/null 2>>"$log" &&
+      hist_run+=("$(time_op "$strata" run --rm --pull never crash/runimg:latest /bin/busybox true)") ||
+      return 1
+  done
+  hist_pull=()
+  if [ -n "$pull_ref" ]; then
+    for x in 1 2 3; do
+      pull_prep
+      hist_pull+=("$(time_op "$strata" pull -q "$pull_ref")") || return 1
+    done
+  fi
+  # shellcheck disable=SC2034
+  hist_load=("$l1" "$l2" "$l3")
+  # shellcheck disable=SC2034
+  hist_commit=("$m1" "$m2" "$m3")
   # shellcheck disable=SC2034
   hist_build=("$b1" "$b2" "$b3")
   # shellcheck disable=SC2034 # read through namerefs in estimate/observe
@@ -298,6 +389,32 @@ observe() {
   local -n h=hist_$1
   h+=("$2")
 }
+# pull trials: one image in a local registry (when docker-registry is
+# installed), removed from the store before each pull
+commit_ct=
+pull_ref=
+if command -v docker-registry >/dev/null 2>&1; then
+  # shellcheck source=../registry/registry.bash
+  . "$(dirname "$0")/../registry/registry.bash"
+  if reg_start http "$work/registry" >>"$log" 2>&1; then
+    trap 'reg_stop >/dev/null 2>&1; cleanup' EXIT
+    pull_ref=$REG/crash/pulled:latest
+    if ! { "$strata" import "$(trial_tar p0)" "$pull_ref" >/dev/null &&
+      "$strata" push -q "$pull_ref" >/dev/null &&
+      "$strata" rmi "$pull_ref" >/dev/null; } 2>>"$log"; then
+      echo "crash: cannot push the pull trials' image: $(tail -3 "$log")" >&2
+      exit 1
+    fi
+  else
+    echo "crash: no local registry ($(tail -1 "$log")); no pull trials" >&2
+  fi
+fi
+# pull_prep: the pulled image is not in the store
+pull_prep() {
+  "$strata" rmi -f "$pull_ref" >/dev/null 2>&1
+  "$strata" image prune -f >/dev/null 2>&1
+  return 0
+}
 if ! calibrate; then
   echo "crash: calibration failed: $(tail -5 "$log")" >&2
   exit 1
@@ -308,25 +425,33 @@ if ! out=$("$strata" system check 2>&1); then
 fi
 echo "crash: seed $seed, $trials trials; uninterrupted: import $(($(estimate import) / 1000)) ms," \
   "rmi $(($(estimate rmi) / 1000)) ms, prune $(($(estimate prune) / 1000)) ms," \
-  "build $(($(estimate build) / 1000)) ms;" \
+  "build $(($(estimate build) / 1000)) ms, load $(($(estimate load) / 1000)) ms," \
+  "commit $(($(estimate commit) / 1000)) ms, run $(($(estimate run) / 1000)) ms," \
+  "pull $([ -n "$pull_ref" ] && echo "$(($(estimate pull) / 1000)) ms" || echo off);" \
   "save checks: $([ $have_save = 1 ] && echo on || echo off)"
 
 # --- trials ---------------------------------------------------------------------------
 ops=("import (file)" "import (moving)" "image prune -f" "import (stdin)" "rmi"
-  "build" "import (moving)" "import (file)" "image prune -f" "rmi" "build"
-  "prune -a")
+  "build" "load" "run --rm" "commit" "pull" "import (moving)" "import (file)"
+  "image prune -f" "rmi" "build" "load" "run --rm" "commit" "pull" "prune -a")
 killed=0 completed=0 imp_done=0 imp_after=0 imp_before=0
 for ((trial = 1; trial <= trials; trial++)); do
   op=${ops[$(((trial - 1) % ${#ops[@]}))]}
+  [ "$op" = pull ] && [ -z "$pull_ref" ] && op=load
   rc=-
   delay_us=-
+  # not killed: what the operation needs first
+  case $op in
+  "run --rm") "$strata" import "$(trial_tar "$trial")" crash/runimg:latest >/dev/null 2>>"$log" ;;
+  pull) pull_prep ;;
+  esac
   if ! snapshot "$work/before"; then
     fail "images failed before the trial: $(tail -3 "$log")"
     continue
   fi
   ntags=$(wc -l <"$work/before.tags")
   # Keep the store small: rmi when it holds more than 8 tags.
-  [ "$ntags" -gt 8 ] && [[ $op == import* || $op == build ]] && op=rmi
+  [ "$ntags" -gt 8 ] && makes_image && op=rmi
   target=
   case $op in
   "import (file)")
@@ -352,6 +477,25 @@ for ((trial = 1; trial <= trials; trial++)); do
     target=localhost/crash/built:t$trial
     cmd=("$strata" build -q -t "$target" "$(build_ctx "$trial")")
     kind=build
+    ;;
+  load)
+    target=crash/loaded:t$trial
+    cmd=("$strata" load -q -i "$(trial_archive "$trial")")
+    kind=load
+    ;;
+  commit)
+    target=crash/committed:t$trial
+    cmd=("$strata" commit "$commit_ct" "$target")
+    kind=commit
+    ;;
+  "run --rm")
+    cmd=("$strata" run --rm --pull never crash/runimg:latest /bin/busybox true)
+    kind=run
+    ;;
+  pull)
+    target=$pull_ref
+    cmd=("$strata" pull -q "$pull_ref")
+    kind=pull
     ;;
   "prune -a")
     cmd=("$strata" image prune -a -f)
