@@ -36,8 +36,9 @@
 
 typedef struct tctx {
   char dir[64], refdir[64];
-  char img[128], mnt[128], ref[128];
+  char img[128], mnt[128], ref[128], tar[128];
   bool mounted;
+  bool index; /* tar-index mode: the image indexes the tar, its device */
 } tctx;
 
 static la_ssize_t buf_write(struct archive *a, void *data, const void *p,
@@ -124,12 +125,21 @@ static int setup(void **state) {
   if (mkdtemp(c->dir) == NULL)
     return -1;
   snprintf(c->img, sizeof(c->img), "%s/layer.erofs", c->dir);
+  snprintf(c->tar, sizeof(c->tar), "%s/layer.tar", c->dir);
   snprintf(c->mnt, sizeof(c->mnt), "%s/mnt", c->dir);
   snprintf(c->ref, sizeof(c->ref), "%s/ref", c->refdir);
   mkdir(c->mnt, 0755);
   mkdir(c->ref, 0755);
   *state = c;
   return 0;
+}
+
+/* Every test again in tar-index mode. */
+static int setup_index(void **state) {
+  int r = setup(state);
+  if (r == 0)
+    ((tctx *)*state)->index = true;
+  return r;
 }
 
 static int teardown(void **state) {
@@ -153,10 +163,23 @@ static void convert_and_mount(tctx *c, int fd) {
     skip(); /* mounting needs root */
   st_error *err = NULL;
   lseek(fd, 0, SEEK_SET);
-  st_erofs_opts o = {.whiteouts = true};
+  st_erofs_opts o = {
+      .whiteouts = true, .tar_index = c->index, .device_tag = "layer.tar"};
+  char data[160] = "";
+  if (c->index) { /* the device: the tar itself, on a disk file system */
+    int t = open(c->tar, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    assert_true(t >= 0);
+    char buf[65536];
+    ssize_t k;
+    while ((k = read(fd, buf, sizeof(buf))) > 0)
+      assert_int_equal(write(t, buf, (size_t)k), k);
+    close(t);
+    lseek(fd, 0, SEEK_SET);
+    snprintf(data, sizeof(data), "device=%s", c->tar);
+  }
   if (st_erofs_from_tar(fd, c->img, &o, NULL, &err) < 0)
     fail_msg("convert: %s", err->msg);
-  if (mount(c->img, c->mnt, "erofs", MS_RDONLY, NULL) < 0) {
+  if (mount(c->img, c->mnt, "erofs", MS_RDONLY, c->index ? data : NULL) < 0) {
     if (errno == ENODEV || errno == ENOTBLK || errno == EPERM) {
       print_message("# SKIP: the kernel cannot mount erofs from a file: %s\n",
                     strerror(errno));
@@ -456,6 +479,39 @@ static void test_whiteouts(void **state) {
   assert_true(S_ISCHR(st.st_mode));
 }
 
+/* The data of files: a full image holds it, a tar index does not (the
+ * image stays a few blocks of tree while the files read back in full).
+ * Odd sizes, a file of exactly one block, one after pax headers with a
+ * long name, and a file replaced by a later entry of the same name. */
+static void test_data_placement(void **state) {
+  tctx *c = *state;
+  tw t;
+  tw_open(&t);
+  size_t big = (3u << 20) + 777;
+  char *data = malloc(big);
+  assert_non_null(data);
+  for (size_t i = 0; i < big; i++)
+    data[i] = (char)(i * 131 + i / 4099);
+  tw_put(&t, ent("big", AE_IFREG, 0644), data, big);
+  tw_put(&t, ent("block", AE_IFREG, 0600), data + 5, 512);
+  char longname[300]; /* a 299-byte path: a pax header before the data */
+  memset(longname, 'n', sizeof(longname) - 1);
+  longname[150] = '/';
+  longname[sizeof(longname) - 1] = '\0';
+  tw_put(&t, ent(longname, AE_IFREG, 0644), data + 11, 70001);
+  tw_put(&t, ent("again", AE_IFREG, 0644), data + 3, 5000);
+  tw_put(&t, ent("again", AE_IFREG, 0640), data + 99, 12345);
+  free(data);
+  /* big, block, again, the long name's directory and file, the root */
+  assert_int_equal(check_tar(c, tw_close(&t)), 6);
+  struct stat st;
+  assert_int_equal(stat(c->img, &st), 0);
+  if (c->index)
+    assert_true(st.st_size < 16384);
+  else
+    assert_true((size_t)st.st_size > big);
+}
+
 static void test_sparse_and_empty(void **state) {
   tw t;
   tw_open(&t);
@@ -578,10 +634,29 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_hardlinks, setup, teardown),
       cmocka_unit_test_setup_teardown(test_whiteouts, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sparse_and_empty, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_data_placement, setup, teardown),
       cmocka_unit_test_setup_teardown(test_many_in_one_dir, setup, teardown),
       cmocka_unit_test_setup_teardown(test_deep_tree, setup, teardown),
       cmocka_unit_test_setup_teardown(test_100k_files, setup, teardown),
       cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  int failed = cmocka_run_group_tests(tests, NULL, NULL);
+  /* the same trees, the image indexing the tar instead of holding data */
+  const struct CMUnitTest index_tests[] = {
+      cmocka_unit_test_setup_teardown(test_entry_types, setup_index, teardown),
+      cmocka_unit_test_setup_teardown(test_long_names, setup_index, teardown),
+      cmocka_unit_test_setup_teardown(test_xattrs, setup_index, teardown),
+      cmocka_unit_test_setup_teardown(test_hardlinks, setup_index, teardown),
+      cmocka_unit_test_setup_teardown(test_whiteouts, setup_index, teardown),
+      cmocka_unit_test_setup_teardown(test_sparse_and_empty, setup_index,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_data_placement, setup_index,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_many_in_one_dir, setup_index,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_deep_tree, setup_index, teardown),
+      cmocka_unit_test_setup_teardown(test_100k_files, setup_index, teardown),
+  };
+  return failed +
+         cmocka_run_group_tests_name("tar index", index_tests, NULL, NULL);
 }

@@ -64,6 +64,8 @@ struct enode {
   uint32_t rdev; /* encoded as the kernel's new_encode_dev */
   uint64_t size;
   uint64_t blk;        /* first data block of the whole blocks */
+  uint64_t tar_off;    /* chunked: where the data starts in the tar */
+  bool chunked;        /* data in the tar (tar-index mode), one chunk */
   uint64_t nblocks;    /* whole blocks in the data area */
   unsigned char *tail; /* inline data (tail_len bytes) */
   uint32_t tail_len;
@@ -91,8 +93,12 @@ typedef struct ew {
   enode *all;
   edent **htab;
   size_t hcap, hcount;
-  uint64_t data_blk; /* next free block of the data area */
-  int64_t epoch;     /* build time: compact inodes have this mtime */
+  uint64_t data_blk;  /* next free block of the data area */
+  unsigned blkbits;   /* EROFS_BLKBITS, or EROFS_TAR_BLKBITS for an index */
+  bool tar_index;     /* regular files' data stays in the tar (device 1) */
+  uint64_t tar_bytes; /* bytes of the tar read so far */
+  const char *device_tag;
+  int64_t epoch; /* build time: compact inodes have this mtime */
   uint32_t epoch_nsec;
   st_erofs_stats stats;
   /* buffered sequential writer for the metadata area */
@@ -100,6 +106,8 @@ typedef struct ew {
   size_t wlen;
   uint64_t wpos; /* file offset of wbuf[0] */
 } ew;
+
+#define BLK(w) ((uint64_t)1 << (w)->blkbits)
 
 /* ---- output ---------------------------------------------------------- */
 
@@ -402,11 +410,10 @@ static int archive_fail(ew *w, st_error **err) {
  * free block; the last partial block inline after the inode when it fits
  * in the inode's block (at most a 64-byte inode plus its xattrs). */
 static int place_data(ew *w, enode *n, st_error **err) {
-  uint64_t tail = n->size % EROFS_BLK;
-  bool inl =
-      tail > 0 && EROFS_EXTENDED_SIZE + xattr_size(n) + tail <= EROFS_BLK;
+  uint64_t tail = n->size % BLK(w);
+  bool inl = tail > 0 && EROFS_EXTENDED_SIZE + xattr_size(n) + tail <= BLK(w);
   n->tail_len = inl ? (uint32_t)tail : 0;
-  n->nblocks = (n->size - n->tail_len + EROFS_BLK - 1) / EROFS_BLK;
+  n->nblocks = (n->size - n->tail_len + BLK(w) - 1) / BLK(w);
   n->blk = w->data_blk;
   if (n->nblocks > UINT32_MAX - w->data_blk)
     return st_error_set(err, EFBIG, "the layer is too large for one image");
@@ -426,7 +433,7 @@ static int put_data(ew *w, enode *n, const char *p, size_t len, uint64_t off,
   uint64_t split = n->size - n->tail_len;
   if (off < split) {
     size_t k = len < split - off ? len : (size_t)(split - off);
-    if (pwrite_all(w->out, p, k, n->blk * EROFS_BLK + off, err) < 0)
+    if (pwrite_all(w->out, p, k, (n->blk << w->blkbits) + off, err) < 0)
       return -1;
     p += k;
     len -= k;
@@ -540,9 +547,21 @@ static int node_entry(ew *w, enode *dir, const char *base,
   if (type == AE_IFREG) {
     la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
     n->size = size > 0 ? (uint64_t)size : 0;
-    if (place_data(w, n, err) < 0 ||
-        (n->size > 0 && read_file_data(w, n, err) < 0))
+    /* Tar index: the data is the run of the tar right after the entry's
+     * header blocks, which libarchive has consumed and no further */
+    la_int64_t at =
+        w->tar_index && n->size > 0 && archive_entry_sparse_count(e) == 0
+            ? archive_filter_bytes(w->ar, 0)
+            : -1;
+    if (at >= 0 && at % 512 == 0 && (uint64_t)at >> w->blkbits <= UINT32_MAX) {
+      n->chunked = true;
+      n->tar_off = (uint64_t)at;
+      if (archive_read_data_skip(w->ar) < ARCHIVE_WARN)
+        return archive_fail(w, err);
+    } else if (place_data(w, n, err) < 0 ||
+               (n->size > 0 && read_file_data(w, n, err) < 0)) {
       return -1;
+    }
   }
   return set_child(w, dir, base, strlen(base), n, err);
 }
@@ -687,7 +706,7 @@ static uint32_t inode_size(const enode *n) {
 
 /* A directory's sorted entries, "." and ".." among them, and its size:
  * blocks of dirents (12 bytes each) followed by their names. */
-static int dir_entries(enode *d, st_error **err) {
+static int dir_entries(enode *d, uint64_t bsz, st_error **err) {
   if (d->nkids > 1) /* (kids is NULL for an empty directory) */
     qsort(d->kids, d->nkids, sizeof(*d->kids), cmp_dent);
   d->ents = malloc((d->nkids + 2) * sizeof(*d->ents));
@@ -702,27 +721,28 @@ static int dir_entries(enode *d, st_error **err) {
   uint64_t blocks = 0, used = 0;
   for (size_t i = 0; i < d->nents; i++) {
     size_t need = DIRENT_SIZE + d->ents[i].len;
-    if (used == 0 || used + need > EROFS_BLK) {
+    if (used == 0 || used + need > bsz) {
       blocks++;
       used = 0;
     }
     used += need;
   }
-  d->size = (blocks - 1) * EROFS_BLK + used;
+  d->size = (blocks - 1) * bsz + used;
   return 0;
 }
 
 /* Fills one directory block starting at entry *i; returns its used bytes. */
-static size_t dir_block(const enode *d, size_t *i, unsigned char *blk) {
+static size_t dir_block(const enode *d, size_t *i, unsigned char *blk,
+                        uint64_t bsz) {
   size_t first = *i, names = 0, end = *i;
   for (; end < d->nents; end++) {
     size_t need = DIRENT_SIZE * (end - first + 1) + names + d->ents[end].len;
-    if (end > first && need > EROFS_BLK)
+    if (end > first && need > bsz)
       break;
     names += d->ents[end].len;
   }
   size_t off = DIRENT_SIZE * (end - first);
-  memset(blk, 0, EROFS_BLK);
+  memset(blk, 0, bsz);
   for (size_t k = first; k < end; k++) {
     const eent *e = &d->ents[k];
     unsigned char *de = blk + DIRENT_SIZE * (k - first);
@@ -752,17 +772,17 @@ static int shape_inodes(ew *w, enode **order, size_t n, st_error **err) {
     enode *x = order[i];
     x->ino = (uint32_t)(i + 1);
     x->xsize = xattr_size(x);
-    if (S_ISDIR(x->mode) && dir_entries(x, err) < 0)
+    if (S_ISDIR(x->mode) && dir_entries(x, BLK(w), err) < 0)
       return -1;
     x->ext = x->nlink > 0xffff || x->uid > 0xffff || x->gid > 0xffff ||
              x->size > UINT32_MAX || x->mtime != w->epoch ||
              x->nsec != w->epoch_nsec;
     if (!S_ISDIR(x->mode))
       continue;
-    uint64_t last = x->size % EROFS_BLK;
-    bool inl = last > 0 && inode_size(x) + x->xsize + last <= EROFS_BLK;
+    uint64_t last = x->size % BLK(w);
+    bool inl = last > 0 && inode_size(x) + x->xsize + last <= BLK(w);
     x->tail_len = inl ? (uint32_t)last : 0;
-    x->nblocks = (x->size - x->tail_len + EROFS_BLK - 1) / EROFS_BLK;
+    x->nblocks = (x->size - x->tail_len + BLK(w) - 1) / BLK(w);
     x->blk = w->data_blk;
     if (x->nblocks > UINT32_MAX - w->data_blk)
       return st_error_set(err, EFBIG, "the layer is too large for one image");
@@ -774,14 +794,25 @@ static int shape_inodes(ew *w, enode **order, size_t n, st_error **err) {
 /* Gives each inode its place in the metadata area: 32-byte aligned, and
  * never across a block boundary when it fits in one (inline data must
  * not cross one). Returns the area's size in bytes. */
-static uint64_t assign_nids(enode **order, size_t n) {
+/* The bytes after a chunked inode and its xattrs: padding to 8, then its
+ * one chunk index. */
+static uint32_t chunk_extra(const enode *x) {
+  if (!x->chunked)
+    return 0;
+  uint32_t end = inode_size(x) + x->xsize;
+  return ((end + CHUNK_INDEX_SIZE - 1) & ~(uint32_t)(CHUNK_INDEX_SIZE - 1)) -
+         end + CHUNK_INDEX_SIZE;
+}
+
+static uint64_t assign_nids(enode **order, size_t n, uint64_t bsz) {
   uint64_t pos = 0;
   for (size_t i = 0; i < n; i++) {
     enode *x = order[i];
-    uint64_t total = inode_size(x) + (uint64_t)x->xsize + x->tail_len;
+    uint64_t total =
+        inode_size(x) + (uint64_t)x->xsize + x->tail_len + chunk_extra(x);
     pos = (pos + EROFS_SLOT - 1) & ~(uint64_t)(EROFS_SLOT - 1);
-    if (pos % EROFS_BLK + total > EROFS_BLK && total <= EROFS_BLK)
-      pos = (pos + EROFS_BLK - 1) & ~(uint64_t)(EROFS_BLK - 1);
+    if (pos % bsz + total > bsz && total <= bsz)
+      pos = (pos + bsz - 1) & ~(bsz - 1);
     x->nid = pos / EROFS_SLOT;
     pos += total;
   }
@@ -789,20 +820,20 @@ static uint64_t assign_nids(enode **order, size_t n) {
 }
 
 static int write_dirs(ew *w, enode **order, size_t n, st_error **err) {
-  unsigned char blk[EROFS_BLK];
+  unsigned char blk[EROFS_BLK]; /* the largest block size */
   for (size_t i = 0; i < n; i++) {
     enode *d = order[i];
     if (!S_ISDIR(d->mode))
       continue;
     size_t e = 0;
     for (uint64_t b = 0; b < d->nblocks; b++) {
-      dir_block(d, &e, blk);
-      if (pwrite_all(w->out, blk, EROFS_BLK, (d->blk + b) * EROFS_BLK, err) < 0)
+      dir_block(d, &e, blk, BLK(w));
+      if (pwrite_all(w->out, blk, BLK(w), (d->blk + b) << w->blkbits, err) < 0)
         return -1;
     }
     if (d->tail_len == 0)
       continue;
-    size_t used = dir_block(d, &e, blk);
+    size_t used = dir_block(d, &e, blk, BLK(w));
     if ((d->tail = malloc(used)) == NULL)
       return st_error_errno(err, ENOMEM, "convert layer");
     memcpy(d->tail, blk, used);
@@ -834,13 +865,21 @@ static int write_xattrs(ew *w, const enode *x, st_error **err) {
 
 static int write_inode(ew *w, const enode *x, st_error **err) {
   unsigned char b[EROFS_EXTENDED_SIZE] = {0};
-  uint16_t layout = x->tail_len ? EROFS_FLAT_INLINE : EROFS_FLAT_PLAIN;
+  uint16_t layout = x->chunked    ? EROFS_CHUNK_BASED
+                    : x->tail_len ? EROFS_FLAT_INLINE
+                                  : EROFS_FLAT_PLAIN;
   uint16_t icount =
       x->xsize ? (uint16_t)((x->xsize - XATTR_IBODY_HEADER) / 4 + 1) : 0;
   uint32_t u =
       S_ISCHR(x->mode) || S_ISBLK(x->mode) ? x->rdev : (uint32_t)x->blk;
   if (S_ISFIFO(x->mode) || S_ISSOCK(x->mode) || x->nblocks == 0)
     u = S_ISCHR(x->mode) || S_ISBLK(x->mode) ? x->rdev : 0;
+  if (x->chunked) { /* one chunk: the smallest power of two holding it */
+    unsigned bits = w->blkbits;
+    while (bits < 63 && ((uint64_t)1 << bits) < x->size)
+      bits++;
+    u = EROFS_CHUNK_FORMAT_INDEXES | (bits - w->blkbits);
+  }
   if (x->ext) {
     put16(b + IE_FORMAT, (uint16_t)(layout << 1 | EROFS_INODE_EXTENDED));
     put16(b + IE_XATTR_ICOUNT, icount);
@@ -866,6 +905,14 @@ static int write_inode(ew *w, const enode *x, st_error **err) {
   }
   if (wput(w, b, inode_size(x), err) < 0 || write_xattrs(w, x, err) < 0)
     return -1;
+  if (x->chunked) {
+    unsigned char idx[CHUNK_INDEX_SIZE] = {0};
+    put16(idx + 2, 1); /* the tar: the first extra device */
+    put32(idx + 4, (uint32_t)(x->tar_off >> w->blkbits));
+    return wput(w, NULL, chunk_extra(x) - CHUNK_INDEX_SIZE, err) < 0
+               ? -1
+               : wput(w, idx, sizeof(idx), err);
+  }
   return wput(w, x->tail, x->tail_len, err);
 }
 
@@ -873,14 +920,14 @@ static int write_meta(ew *w, enode **order, size_t n, uint64_t meta_blk,
                       st_error **err) {
   if ((w->wbuf = malloc(WBUF_CAP)) == NULL)
     return st_error_errno(err, ENOMEM, "convert layer");
-  w->wpos = meta_blk * EROFS_BLK;
+  w->wpos = meta_blk << w->blkbits;
   for (size_t i = 0; i < n; i++) {
-    uint64_t at = meta_blk * EROFS_BLK + order[i]->nid * EROFS_SLOT;
+    uint64_t at = (meta_blk << w->blkbits) + order[i]->nid * EROFS_SLOT;
     if (wput(w, NULL, at - wtell(w), err) < 0 ||
         write_inode(w, order[i], err) < 0)
       return -1;
   }
-  uint64_t end = (wtell(w) + EROFS_BLK - 1) & ~(uint64_t)(EROFS_BLK - 1);
+  uint64_t end = (wtell(w) + BLK(w) - 1) & ~(BLK(w) - 1);
   if (wput(w, NULL, end - wtell(w), err) < 0 || wflush(w, err) < 0)
     return -1;
   return 0;
@@ -890,7 +937,7 @@ static int write_super(ew *w, uint64_t inodes, uint64_t blocks,
                        uint64_t meta_blk, st_error **err) {
   unsigned char sb[SB_SIZE] = {0};
   put32(sb + SB_MAGIC, EROFS_MAGIC);
-  sb[SB_BLKSZBITS] = EROFS_BLKBITS;
+  sb[SB_BLKSZBITS] = (unsigned char)w->blkbits;
   put16(sb + SB_ROOT_NID, (uint16_t)w->root->nid);
   put64(sb + SB_INOS, inodes);
   put64(sb + SB_BUILD_TIME, (uint64_t)w->epoch);
@@ -898,9 +945,26 @@ static int write_super(ew *w, uint64_t inodes, uint64_t blocks,
   put32(sb + SB_BLOCKS, (uint32_t)blocks);
   put32(sb + SB_META_BLKADDR, (uint32_t)meta_blk);
   memcpy(sb + SB_VOLUME, "strata-layer", 12);
+  if (w->tar_index) { /* the tar as device 1, its slot after the sb */
+    put32(sb + SB_FEATURE_INCOMPAT, EROFS_FEATURE_INCOMPAT_CHUNKED_FILE |
+                                        EROFS_FEATURE_INCOMPAT_DEVICE_TABLE);
+    put16(sb + SB_EXTRA_DEVICES, 1);
+    put16(sb + SB_DEVT_SLOTOFF, (EROFS_SB_OFFSET + SB_SIZE) / DEVT_SLOT_SIZE);
+    unsigned char slot[DEVT_SLOT_SIZE] = {0};
+    if (w->device_tag)
+      memcpy(slot + DEVT_TAG, w->device_tag,
+             strnlen(w->device_tag, DEVT_TAG_LEN));
+    uint64_t tar_blocks = (w->tar_bytes + BLK(w) - 1) >> w->blkbits;
+    if (tar_blocks > UINT32_MAX)
+      return st_error_set(err, EFBIG, "the layer is too large for one image");
+    put32(slot + DEVT_BLOCKS, (uint32_t)tar_blocks);
+    if (pwrite_all(w->out, slot, sizeof(slot), EROFS_SB_OFFSET + SB_SIZE, err) <
+        0)
+      return -1;
+  }
   if (pwrite_all(w->out, sb, sizeof(sb), EROFS_SB_OFFSET, err) < 0)
     return -1;
-  if (ftruncate(w->out, (off_t)(blocks * EROFS_BLK)) < 0)
+  if (ftruncate(w->out, (off_t)(blocks << w->blkbits)) < 0)
     return st_error_errno(err, errno, "write image");
   return 0;
 }
@@ -914,8 +978,8 @@ static int finish(ew *w, st_error **err) {
   if (pick_epoch(w, order, n, err) < 0 || shape_inodes(w, order, n, err) < 0)
     goto out;
   uint64_t meta_blk = w->data_blk;
-  uint64_t meta_bytes = assign_nids(order, n);
-  uint64_t blocks = meta_blk + (meta_bytes + EROFS_BLK - 1) / EROFS_BLK;
+  uint64_t meta_bytes = assign_nids(order, n, BLK(w));
+  uint64_t blocks = meta_blk + ((meta_bytes + BLK(w) - 1) >> w->blkbits);
   if (blocks > UINT32_MAX || meta_blk > UINT32_MAX) {
     st_error_set(err, EFBIG, "the layer is too large for one image");
     goto out;
@@ -942,6 +1006,7 @@ static la_ssize_t pull(struct archive *a, void *data, const void **buf) {
     archive_set_error(a, EIO, "%s", w->src_err->msg);
     return -1;
   }
+  w->tar_bytes += len;
   return r == 0 ? 0 : (la_ssize_t)len;
 }
 
@@ -965,8 +1030,15 @@ static void ew_free(ew *w) {
 
 int st_erofs_write_fd(int fd_in, int fd_out, const st_erofs_opts *opts,
                       st_erofs_stats *stats, st_error **err) {
-  ew w = {
-      .out = fd_out, .whiteouts = opts ? opts->whiteouts : true, .data_blk = 1};
+  bool index = opts && opts->tar_index;
+  ew w = {.out = fd_out,
+          .whiteouts = opts ? opts->whiteouts : true,
+          .tar_index = index,
+          .device_tag = index ? opts->device_tag : NULL,
+          .blkbits = index ? EROFS_TAR_BLKBITS : EROFS_BLKBITS};
+  /* the data area starts after the superblock (and the device table) */
+  uint64_t head = EROFS_SB_OFFSET + SB_SIZE + (index ? DEVT_SLOT_SIZE : 0);
+  w.data_blk = (head + BLK(&w) - 1) >> w.blkbits;
   int r = -1;
   if ((w.root = node_new(&w, S_IFDIR | 0755, err)) == NULL ||
       st_decomp_open(fd_in, &w.src, err) < 0)

@@ -27,12 +27,19 @@
 typedef struct st_erofs_opts {
   bool whiteouts; /* ".wh.*" names are OCI whiteouts (a layer) */
   bool no_sync;   /* skip the fsync (tests, fuzzing) */
+  /* Tar-index mode: the image holds only the tree, and regular files'
+   * data stays in the uncompressed tar itself, the image's extra device:
+   * mount it with `device=TAR` (fd_in must then be that tar's bytes,
+   * uncompressed). 512-byte blocks (the tar's grid); a file whose data is
+   * not one run in the tar (a sparse entry) is copied into the image. */
+  bool tar_index;
+  const char *device_tag; /* tar index: the device slot's tag, or NULL */
 } st_erofs_opts;
 
 /* What a conversion produced. */
 typedef struct st_erofs_stats {
   uint64_t inodes;  /* inodes in the image */
-  uint64_t blocks;  /* 4 KiB blocks in the image */
+  uint64_t blocks;  /* blocks in the image (4 KiB; 512 bytes for an index) */
   uint64_t entries; /* tar entries read */
 } st_erofs_stats;
 

@@ -10,8 +10,9 @@
 
 #define EROFS_MAGIC 0xE0F5E1E2u
 #define EROFS_SB_OFFSET 1024
-#define EROFS_BLKBITS 12
+#define EROFS_BLKBITS 12 /* a full image: 4 KiB blocks */
 #define EROFS_BLK (1u << EROFS_BLKBITS)
+#define EROFS_TAR_BLKBITS 9 /* a tar index: the tar's 512-byte grid */
 #define EROFS_SLOT 32 /* inodes start on 32-byte slots; nid = offset / 32 */
 
 /* superblock field offsets (128 bytes) */
@@ -25,13 +26,34 @@
 #define SB_META_BLKADDR 40
 #define SB_UUID 48
 #define SB_VOLUME 64
+#define SB_FEATURE_INCOMPAT 80
+#define SB_EXTRA_DEVICES 86
+#define SB_DEVT_SLOTOFF 88 /* the device table at this many 128-byte slots */
 #define SB_SIZE 128
+
+#define EROFS_FEATURE_INCOMPAT_CHUNKED_FILE 0x4u
+#define EROFS_FEATURE_INCOMPAT_DEVICE_TABLE 0x8u
+
+/* device slot (128 bytes): a tag (the path when none is given at mount),
+ * the device's size in blocks, where it maps in the unified block space */
+#define DEVT_SLOT_SIZE 128
+#define DEVT_TAG 0
+#define DEVT_TAG_LEN 64
+#define DEVT_BLOCKS 64
+#define DEVT_MAPPED_BLKADDR 68
 
 /* i_format: bit 0 the inode version, bits 1-3 the data layout */
 #define EROFS_INODE_COMPACT 0
 #define EROFS_INODE_EXTENDED 1
 #define EROFS_FLAT_PLAIN 0
 #define EROFS_FLAT_INLINE 2
+#define EROFS_CHUNK_BASED 4
+/* i_u of a chunk-based inode: this flag (8-byte indexes naming a device)
+ * with log2(chunk size / block size) in the low 5 bits */
+#define EROFS_CHUNK_FORMAT_INDEXES 0x20u
+/* chunk index (8 bytes): advise le16, device le16 (1: the first extra
+ * device), block address le32 in that device */
+#define CHUNK_INDEX_SIZE 8
 #define EROFS_COMPACT_SIZE 32
 #define EROFS_EXTENDED_SIZE 64
 
