@@ -66,11 +66,12 @@ int st_layer_driver_requested(st_layer_driver *out, const char **what,
 
 /* Mounts the EROFS image at path detached, read-only. Returns the mount's
  * fd, or < 0 with errno set. */
-static int erofs_mount_detached(const char *path) {
+static int erofs_mount_detached(const char *path, const char *device) {
   cleanup_close int fs = fsopen("erofs", FSOPEN_CLOEXEC);
   if (fs < 0)
     return -1;
   if (fsconfig(fs, FSCONFIG_SET_STRING, "source", path, 0) < 0 ||
+      (device && fsconfig(fs, FSCONFIG_SET_STRING, "device", device, 0) < 0) ||
       fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
     return -1;
   return fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
@@ -95,7 +96,7 @@ static bool probe(const char *tmp_dir) {
   bool ok = st_erofs_write_fd(tar, out, &o, NULL, &e) == 0;
   st_error_free(e);
   if (ok) {
-    int mnt = erofs_mount_detached(img);
+    int mnt = erofs_mount_detached(img, NULL);
     ok = mnt >= 0;
     if (mnt >= 0)
       close(mnt);
@@ -140,9 +141,11 @@ static bool is_mount_point(const char *dir, const char *parent) {
 }
 
 /* The image file of the erofs layer whose mount point is diff: 1 with
- * *img and *parent set (heap strings), 0 for a directory layer, < 0 when
- * out of memory. */
-static int layer_image(const char *diff, char **img, char **parent,
+ * *img, *parent and *dev set (heap strings; *dev NULL for a full image,
+ * else the blob a tar index indexes: <root>/blobs/sha256/<its tag>, the
+ * layer being <root>/layers/<chain>/diff), 0 for a directory layer, < 0
+ * with *err set. */
+static int layer_image(const char *diff, char **img, char **parent, char **dev,
                        st_error **err) {
   const char *slash = strrchr(diff, '/');
   if (slash == NULL)
@@ -154,21 +157,37 @@ static int layer_image(const char *diff, char **img, char **parent,
   struct stat st;
   if (stat(file, &st) < 0 || !S_ISREG(st.st_mode))
     return 0; /* a directory layer */
+  char tag[65];
+  int idx = st_erofs_index_tag(file, tag, err);
+  if (idx < 0)
+    return -1;
+  *dev = NULL;
+  if (idx > 0) {
+    if (strlen(tag) != 64 || strspn(tag, "0123456789abcdef") != 64)
+      return st_error_set(err, EIO,
+                          "`%s` indexes a blob with a bad name; run `strata "
+                          "system check --repair`",
+                          file);
+    if (asprintf(dev, "%s/../../blobs/sha256/%s", dir, tag) < 0) {
+      *dev = NULL;
+      return st_error_errno(err, ENOMEM, "attach layer");
+    }
+  }
   *img = steal_pointer(&file);
   *parent = steal_pointer(&dir);
   return 1;
 }
 
 static int attach_one(const char *diff, st_error **err) {
-  cleanup_free char *img = NULL, *parent = NULL;
-  int r = layer_image(diff, &img, &parent, err);
+  cleanup_free char *img = NULL, *parent = NULL, *dev = NULL;
+  int r = layer_image(diff, &img, &parent, &dev, err);
   if (r <= 0)
     return r;
   if (is_mount_point(diff, parent))
     return 0;
   if (private_ns(err) < 0)
     return -1;
-  cleanup_close int mnt = erofs_mount_detached(img);
+  cleanup_close int mnt = erofs_mount_detached(img, dev);
   if (mnt < 0)
     return st_error_errno(err, errno, "mount the erofs layer `%s`", img);
   if (move_mount(mnt, "", AT_FDCWD, diff, MOVE_MOUNT_F_EMPTY_PATH) < 0)
@@ -207,12 +226,12 @@ int st_lower_view_open(char **lower, size_t n, st_lower_view *v,
   for (; v->n < n; v->n++) {
     size_t i = v->n;
     v->fd[i] = -1;
-    cleanup_free char *img = NULL, *parent = NULL;
-    int r = layer_image(lower[i], &img, &parent, err);
+    cleanup_free char *img = NULL, *parent = NULL, *dev = NULL;
+    int r = layer_image(lower[i], &img, &parent, &dev, err);
     if (r == 0)
       v->path[i] = strdup(lower[i]);
     if (r > 0) {
-      v->fd[i] = erofs_mount_detached(img);
+      v->fd[i] = erofs_mount_detached(img, dev);
       if (v->fd[i] < 0) {
         st_error_errno(err, errno, "mount the erofs layer `%s`", img);
         r = -1;

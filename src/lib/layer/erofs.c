@@ -1053,6 +1053,13 @@ int st_erofs_write_fd(int fd_in, int fd_out, const st_erofs_opts *opts,
     st_error_set(err, EIO, "read tar: %s", archive_error_string(w.ar));
     goto out;
   }
+  if (w.tar_index && strcmp(st_decomp_format(w.src), "none") != 0) {
+    /* compressed: no tar to index, a full image */
+    w.tar_index = false;
+    w.device_tag = NULL;
+    w.blkbits = EROFS_BLKBITS;
+    w.data_blk = (EROFS_SB_OFFSET + SB_SIZE + BLK(&w) - 1) >> w.blkbits;
+  }
   if (read_entries(&w, err) < 0 || finish(&w, err) < 0)
     goto out;
   if (stats)
@@ -1097,4 +1104,22 @@ int st_erofs_from_tar(int fd_in, const char *path_out,
 fail:
   unlink(tmp);
   return st_error_wrap(err, "write EROFS image `%s`", path_out);
+}
+
+int st_erofs_index_tag(const char *path, char tag[65], st_error **err) {
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return st_error_errno(err, errno, "open `%s`", path);
+  unsigned char sb[SB_SIZE], slot[DEVT_SLOT_SIZE];
+  if (pread(fd, sb, sizeof(sb), EROFS_SB_OFFSET) != (ssize_t)sizeof(sb) ||
+      get32(sb + SB_MAGIC) != EROFS_MAGIC)
+    return st_error_set(err, EIO, "`%s` is not an EROFS image", path);
+  if (get16(sb + SB_EXTRA_DEVICES) == 0)
+    return 0;
+  off_t at = (off_t)get16(sb + SB_DEVT_SLOTOFF) * DEVT_SLOT_SIZE;
+  if (pread(fd, slot, sizeof(slot), at) != (ssize_t)sizeof(slot))
+    return st_error_set(err, EIO, "`%s`: no device table", path);
+  memcpy(tag, slot + DEVT_TAG, DEVT_TAG_LEN);
+  tag[DEVT_TAG_LEN] = '\0';
+  return 1;
 }

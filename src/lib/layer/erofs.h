@@ -32,7 +32,7 @@ typedef struct st_erofs_opts {
    * mount it with `device=TAR` (fd_in must then be that tar's bytes,
    * uncompressed). 512-byte blocks (the tar's grid); a file whose data is
    * not one run in the tar (a sparse entry) is copied into the image. */
-  bool tar_index;
+  bool tar_index;         /* (a compressed input gets a full image) */
   const char *device_tag; /* tar index: the device slot's tag, or NULL */
 } st_erofs_opts;
 
@@ -58,5 +58,10 @@ int st_erofs_from_tar(int fd_in, const char *path_out,
  * file or memfd, from offset 0) with no rename and no sync. */
 int st_erofs_write_fd(int fd_in, int fd_out, const st_erofs_opts *opts,
                       st_erofs_stats *stats, st_error **err);
+
+/* Whether the image file at path is a tar index: 1 with tag set to its
+ * device slot's tag (NUL-terminated), 0 for a full image, < 0 with *err
+ * set when it cannot be read or is not an EROFS image. */
+int st_erofs_index_tag(const char *path, char tag[65], st_error **err);
 
 #endif

@@ -118,4 +118,12 @@ static inline void put64(unsigned char *p, uint64_t v) {
   put32(p + 4, (uint32_t)(v >> 32));
 }
 
+static inline uint16_t get16(const unsigned char *p) {
+  return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t get32(const unsigned char *p) {
+  return (uint32_t)get16(p) | (uint32_t)get16(p + 2) << 16;
+}
+
 #endif

@@ -326,8 +326,26 @@ static int check_erofs(st_store *s, const tree_ref *t, const char *img,
   if (stored < 0 || fresh < 0)
     return st_error_errno(err, errno, "check `%s`", img);
   cleanup_close int blob = st_blob_open(s, t->blob, NULL);
-  st_erofs_opts o = {.whiteouts = true, .no_sync = true};
+  /* the same kind as stored: a tar index (of this blob) or a full image */
+  char tag[65];
   st_error *ignored = NULL;
+  int idx = st_erofs_index_tag(img, tag, &ignored);
+  st_error_free(ignored);
+  ignored = NULL;
+  if (idx < 0)
+    return asprintf(why, "layer.erofs is not an EROFS image") < 0 ? -1 : 1;
+  st_erofs_opts o = {.whiteouts = true, .no_sync = true};
+  if (idx > 0) {
+    if (strcmp(tag, st_digest_hex(t->blob)) != 0)
+      return asprintf(why,
+                      "layer.erofs indexes blob %.12s, not the layer's "
+                      "%.12s",
+                      tag, st_digest_hex(t->blob)) < 0
+                 ? -1
+                 : 1;
+    o.tar_index = true;
+    o.device_tag = tag;
+  }
   if (blob < 0 || st_erofs_write_fd(blob, fresh, &o, NULL, &ignored) < 0) {
     st_error_free(ignored);
     return 0;

@@ -557,14 +557,17 @@ static int unpack_blob_to(st_store *s, const char *blob, const char *diff,
 }
 
 /* Converts blob into dir/layer.erofs (written under a temporary name,
- * fsynced and renamed by st_erofs_from_tar). */
+ * fsynced and renamed by st_erofs_from_tar): a tar index whose device is
+ * the blob itself when the blob is an uncompressed tar (its hex digest the
+ * device tag, so the mount finds it), a full image otherwise. */
 static int convert_blob_to(st_store *s, const char *blob, const char *dir,
                            st_error **err) {
   cleanup_free char *img = NULL;
   if (asprintf(&img, "%s/layer.erofs", dir) < 0)
     return st_error_errno(err, ENOMEM, "convert layer");
   cleanup_close int blobfd = st_blob_open(s, blob, err);
-  st_erofs_opts o = {.whiteouts = true};
+  st_erofs_opts o = {
+      .whiteouts = true, .tar_index = true, .device_tag = st_digest_hex(blob)};
   if (blobfd < 0 || st_erofs_from_tar(blobfd, img, &o, NULL, err) < 0)
     return -1;
   return 0;
