@@ -113,6 +113,16 @@ strata_mounts() {
     "$(basename "$layer") $(basename "$layer").lock $(basename "$layer")/diff $(basename "$layer")/layer.erofs l "
   run --separate-stderr "$STRATA" image inspect -f '{{.GraphDriver.Name}}' busybox
   assert_eq "$output" "erofs"
+  # the layer's blob is an uncompressed tar: layer.erofs only indexes it
+  # (a few KiB of tree), the data is read from the blob
+  local blob
+  blob=$("$STRATA" image inspect -f '{{index .RootFS.Layers 0}}' busybox)
+  blob=$STRATA_ROOT/blobs/sha256/${blob#sha256:}
+  [ "$(stat -c %s "$blob")" -gt 1000000 ]
+  [ "$(stat -c %s "$layer/layer.erofs")" -lt 65536 ]
+  run --separate-stderr "$STRATA" run --rm --pull never busybox sh -c 'md5sum </bin/busybox'
+  assert_status 0
+  assert_eq "${output%% *}" "$(tar -xOf "$(busybox_tar)" bin/busybox | md5sum | cut -d' ' -f1)"
 }
 
 # image_signature: every path of the image under / (proc, sys, dev and the
