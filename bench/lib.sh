@@ -77,6 +77,19 @@ EOF
   PODMAN=(podman --root "$d/root" --runroot "$d/run" --storage-driver vfs)
 }
 
+# hybrid_cgroups_for_crun: crun refuses a hybrid cgroup host while a
+# controller is left on the v2 side; give each such controller a v1
+# hierarchy (what podman run and crun need here). cgroupfs files report
+# size 0: test for content, not with -s.
+hybrid_cgroups_for_crun() {
+  local c
+  grep -q . /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null || return 0
+  for c in $(cat /sys/fs/cgroup/unified/cgroup.controllers); do
+    mountpoint -q "/sys/fs/cgroup/$c" && continue
+    mkdir -p "/sys/fs/cgroup/$c" && mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c"
+  done
+}
+
 # busybox_rootfs_tar OUT: busybox + a few applet links, /etc/passwd, /tmp.
 busybox_rootfs_tar() {
   local out=$1 r a

@@ -198,12 +198,7 @@ if command -v podman >/dev/null; then
   # cgroup v1 hierarchies for the controllers crun wants on a hybrid host
   # shellcheck source=lib.sh
   source "$here/lib.sh"
-  if grep -q . /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; then
-    for c in $(cat /sys/fs/cgroup/unified/cgroup.controllers); do
-      mountpoint -q "/sys/fs/cgroup/$c" && continue
-      mkdir -p "/sys/fs/cgroup/$c" && mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c"
-    done
-  fi
+  hybrid_cgroups_for_crun
   podman_private "$work/podman-conf"
   sed -i 's/driver = "vfs"/driver = "overlay"/' "$work/podman-conf/storage.conf"
   hn=$(ulimit -Hn)

@@ -25,14 +25,7 @@ rounds=${ROUNDS:-30}
 parallel=${PARALLEL:-100}
 W=$BENCH_WORK
 
-# crun refuses hybrid cgroups while a controller is left on the v2 side.
-# (cgroupfs files report size 0: test for content, not with -s)
-if grep -q . /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; then
-  for c in $(cat /sys/fs/cgroup/unified/cgroup.controllers); do
-    mountpoint -q "/sys/fs/cgroup/$c" && continue
-    mkdir -p "/sys/fs/cgroup/$c" && mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c"
-  done
-fi
+hybrid_cgroups_for_crun
 
 busybox_rootfs_tar "$W/busybox.tar"
 

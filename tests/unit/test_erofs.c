@@ -627,36 +627,25 @@ static void test_refused(void **state) {
 }
 
 int main(void) {
+/* every tree test, with SETUP choosing the mode */
+#define TREE_TESTS(SETUP)                                                      \
+  cmocka_unit_test_setup_teardown(test_entry_types, SETUP, teardown),          \
+      cmocka_unit_test_setup_teardown(test_long_names, SETUP, teardown),       \
+      cmocka_unit_test_setup_teardown(test_xattrs, SETUP, teardown),           \
+      cmocka_unit_test_setup_teardown(test_hardlinks, SETUP, teardown),        \
+      cmocka_unit_test_setup_teardown(test_whiteouts, SETUP, teardown),        \
+      cmocka_unit_test_setup_teardown(test_sparse_and_empty, SETUP, teardown), \
+      cmocka_unit_test_setup_teardown(test_data_placement, SETUP, teardown),   \
+      cmocka_unit_test_setup_teardown(test_many_in_one_dir, SETUP, teardown),  \
+      cmocka_unit_test_setup_teardown(test_deep_tree, SETUP, teardown),        \
+      cmocka_unit_test_setup_teardown(test_100k_files, SETUP, teardown)
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_entry_types, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_long_names, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_xattrs, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_hardlinks, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_whiteouts, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_sparse_and_empty, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_data_placement, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_many_in_one_dir, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_deep_tree, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_100k_files, setup, teardown),
+      TREE_TESTS(setup),
       cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   /* the same trees, the image indexing the tar instead of holding data */
-  const struct CMUnitTest index_tests[] = {
-      cmocka_unit_test_setup_teardown(test_entry_types, setup_index, teardown),
-      cmocka_unit_test_setup_teardown(test_long_names, setup_index, teardown),
-      cmocka_unit_test_setup_teardown(test_xattrs, setup_index, teardown),
-      cmocka_unit_test_setup_teardown(test_hardlinks, setup_index, teardown),
-      cmocka_unit_test_setup_teardown(test_whiteouts, setup_index, teardown),
-      cmocka_unit_test_setup_teardown(test_sparse_and_empty, setup_index,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_data_placement, setup_index,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_many_in_one_dir, setup_index,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_deep_tree, setup_index, teardown),
-      cmocka_unit_test_setup_teardown(test_100k_files, setup_index, teardown),
-  };
+  const struct CMUnitTest index_tests[] = {TREE_TESTS(setup_index)};
   return failed +
          cmocka_run_group_tests_name("tar index", index_tests, NULL, NULL);
 }
