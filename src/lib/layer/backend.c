@@ -160,7 +160,7 @@ static int layer_image(const char *diff, char **img, char **parent, char **dev,
   char tag[65];
   int idx = st_erofs_index_tag(file, tag, err);
   if (idx < 0)
-    return -1;
+    return st_error_wrap(err, "mount the erofs layer `%s`", file);
   *dev = NULL;
   if (idx > 0) {
     if (strlen(tag) != 64 || strspn(tag, "0123456789abcdef") != 64)

@@ -1113,12 +1113,12 @@ int st_erofs_index_tag(const char *path, char tag[65], st_error **err) {
   unsigned char sb[SB_SIZE], slot[DEVT_SLOT_SIZE];
   if (pread(fd, sb, sizeof(sb), EROFS_SB_OFFSET) != (ssize_t)sizeof(sb) ||
       get32(sb + SB_MAGIC) != EROFS_MAGIC)
-    return st_error_set(err, EIO, "`%s` is not an EROFS image", path);
+    return st_error_set(err, EIO, "not an EROFS image (no superblock)");
   if (get16(sb + SB_EXTRA_DEVICES) == 0)
     return 0;
   off_t at = (off_t)get16(sb + SB_DEVT_SLOTOFF) * DEVT_SLOT_SIZE;
   if (pread(fd, slot, sizeof(slot), at) != (ssize_t)sizeof(slot))
-    return st_error_set(err, EIO, "`%s`: no device table", path);
+    return st_error_set(err, EIO, "no device table");
   memcpy(tag, slot + DEVT_TAG, DEVT_TAG_LEN);
   tag[DEVT_TAG_LEN] = '\0';
   return 1;

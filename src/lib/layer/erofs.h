@@ -61,7 +61,8 @@ int st_erofs_write_fd(int fd_in, int fd_out, const st_erofs_opts *opts,
 
 /* Whether the image file at path is a tar index: 1 with tag set to its
  * device slot's tag (NUL-terminated), 0 for a full image, < 0 with *err
- * set when it cannot be read or is not an EROFS image. */
+ * set when it cannot be read or is not an EROFS image (the message does
+ * not name the file: the caller says which). */
 int st_erofs_index_tag(const char *path, char tag[65], st_error **err);
 
 #endif
