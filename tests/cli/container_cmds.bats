@@ -165,8 +165,8 @@ with tarfile.open(fileobj=sys.stdin.buffer, mode="r|") as t:
   if [ -f "${l%/diff}/layer.erofs" ]; then
     # erofs backend: the layer is one file, mounted here in a namespace of
     # the test's own
-    run unshare -m sh -c 'mount -t erofs -o ro "$1" "$2" && getcap "$2/capfile"' \
-      sh "${l%/diff}/layer.erofs" "$l"
+    run unshare -m sh -c '"$3" "$1" "$2" && getcap "$2/capfile"' \
+      sh "${l%/diff}/layer.erofs" "$l" "$BATS_TEST_DIRNAME/erofs_mount.py"
   else
     run getcap "$l/capfile"
   fi

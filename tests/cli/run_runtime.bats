@@ -169,10 +169,11 @@ need() {
   python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert c["ociVersion"] and c["root"]["path"] and c["process"]["args"]' "$bundle/config.json"
   # Mount the overlay in a private mount namespace and run crun directly.
   lower=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["annotations"]["io.strata.overlay.lowerdirs"])' "$bundle/config.json")
-  # erofs backend: each lower is the mount point of its layer.erofs
+  # erofs backend: each lower is the mount point of its layer.erofs (a
+  # file-backed mount, with the blob as device for a tar index)
   local attach="" l
   for l in ${lower//:/ }; do
-    [ -f "${l%/diff}/layer.erofs" ] && attach="$attach mount -t erofs -o ro ${l%/diff}/layer.erofs $l &&"
+    [ -f "${l%/diff}/layer.erofs" ] && attach="$attach $BATS_TEST_DIRNAME/erofs_mount.py ${l%/diff}/layer.erofs $l &&"
   done
   run unshare -m sh -c "mount --make-rprivate / &&$attach mount -t overlay overlay -o lowerdir=$lower,upperdir=$bundle/upper,workdir=$bundle/work $bundle/merged && crun --root $BATS_TEST_TMPDIR/crun run --bundle $bundle direct-$$"
   assert_status 0
