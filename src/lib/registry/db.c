@@ -14,14 +14,14 @@ static void bind(sqlite3_stmt *st, int i, const char *v) {
   sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
 }
 
-int st_reg_db_layer_info(st_store *s, const char *blob,
-                         char diff_id[ST_DIGEST_LEN], int64_t *size,
+int st_reg_db_layer_info(st_store *s, const char *blob, st_layer_rec *out,
                          st_error **err) {
   cleanup_stmt sqlite3_stmt *st = NULL;
   if (st_db_prepare(s,
-                    "SELECT diff_id, size FROM layers WHERE blob = ?1"
-                    " UNION ALL SELECT l.diff_id, l.size FROM compressed c"
-                    " JOIN layers l ON l.diff_id = c.diff_id"
+                    "SELECT blob, diff_id, blob_size, size FROM layers"
+                    " WHERE blob = ?1"
+                    " UNION ALL SELECT l.blob, l.diff_id, l.blob_size, l.size"
+                    " FROM compressed c JOIN layers l ON l.diff_id = c.diff_id"
                     " WHERE c.blob = ?1 LIMIT 1",
                     &st, err) < 0)
     return -1;
@@ -31,14 +31,16 @@ int st_reg_db_layer_info(st_store *s, const char *blob,
     return 0;
   if (rc != SQLITE_ROW)
     return st_db_error(s, err, "look up layer");
-  st_db_digest(st, 0, diff_id);
-  *size = sqlite3_column_int64(st, 1);
+  st_db_digest(st, 0, out->blob);
+  st_db_digest(st, 1, out->diff_id);
+  out->blob_size = sqlite3_column_int64(st, 2);
+  out->size = sqlite3_column_int64(st, 3);
   return 1;
 }
 
 int st_reg_db_compressed_get(st_store *s, const char *diff_id,
                              const char *algorithm, char blob[ST_DIGEST_LEN],
-                             int64_t *blob_size, char **media_type,
+                             int64_t *blob_size, char **media_type, bool *local,
                              st_error **err) {
   cleanup_stmt sqlite3_stmt *st = NULL;
   if (st_db_prepare(s,
@@ -54,11 +56,30 @@ int st_reg_db_compressed_get(st_store *s, const char *diff_id,
   if (rc != SQLITE_ROW)
     return st_db_error(s, err, "look up compressed layer");
   st_db_digest(st, 0, blob);
-  if (!st_blob_exists(s, blob))
-    return 0;
+  *local = st_blob_exists(s, blob);
   *blob_size = sqlite3_column_int64(st, 1);
   if ((*media_type = st_db_strdup(st, 2)) == NULL)
     return st_error_errno(err, ENOMEM, "look up compressed layer");
+  return 1;
+}
+
+int st_reg_db_compressed_find(st_store *s, const char *diff_id,
+                              const char *blob, int64_t *blob_size,
+                              st_error **err) {
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  if (st_db_prepare(s,
+                    "SELECT blob_size FROM compressed"
+                    " WHERE diff_id = ? AND blob = ? LIMIT 1",
+                    &st, err) < 0)
+    return -1;
+  bind(st, 1, diff_id);
+  bind(st, 2, blob);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE)
+    return 0;
+  if (rc != SQLITE_ROW)
+    return st_db_error(s, err, "look up compressed layer");
+  *blob_size = sqlite3_column_int64(st, 0);
   return 1;
 }
 
@@ -139,7 +160,8 @@ void st_reg_db_tag_image(st_store *s, const char *tag, char id[ST_DIGEST_LEN]) {
     st_db_digest(st, 0, id);
 }
 
-int st_reg_db_commit_pull(st_store *s, const st_image_rec *rec, const char *tag,
+int st_reg_db_commit_pull(st_store *s, const st_image_rec *rec,
+                          const st_reg_pulled_blob *pulled, const char *tag,
                           const char *repo, const char *digest,
                           st_error **err) {
   st_image existing = {0};
@@ -160,9 +182,15 @@ int st_reg_db_commit_pull(st_store *s, const st_image_rec *rec, const char *tag,
   }
   if (repo && digest && st_reg_db_digest_put(s, repo, digest, rec->id, err) < 0)
     goto fail;
-  for (size_t i = 0; repo && i < rec->n_layers; i++)
-    if (st_reg_db_remote_put(s, repo, rec->layers[i].blob, err) < 0)
+  for (size_t i = 0; i < rec->n_layers; i++) {
+    const st_reg_pulled_blob *p = &pulled[i];
+    if (repo && st_reg_db_remote_put(s, repo, p->digest, err) < 0)
       goto fail;
+    if (p->algorithm &&
+        st_reg_db_compressed_put(s, rec->layers[i].diff_id, p->algorithm,
+                                 p->digest, p->size, p->media_type, err) < 0)
+      goto fail;
+  }
   return st_tx_commit(s, err);
 fail:
   st_tx_rollback(s);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "digest/digest.h"
 #include "layer/tar.h"
 #include "registry/config.h"
 #include "util/cleanup.h"
@@ -26,13 +27,17 @@ typedef enum job_state {
 } job_state;
 
 /* Computing a layer's diff ID and size: from a pipe fed with the bytes as
- * they download (fd >= 0), else by reading the committed blob back. */
+ * they download (fd >= 0), else by reading the committed blob back. With
+ * keep_tar, the pipe's decompressed bytes are also stored as the layer's
+ * tar blob. */
 typedef struct inspect_task {
   st_store *s;
   int fd; /* the pipe's read end, owned by the thread; -1: read the blob */
+  bool keep_tar;
   char digest[ST_DIGEST_LEN];
   char diff_id[ST_DIGEST_LEN];
   int64_t size;
+  int64_t tar_size; /* keep_tar: bytes of the stored tar */
   st_error *err;
   int rc;
   pthread_t thread;
@@ -50,7 +55,9 @@ typedef struct job {
   CURL *h;
   struct curl_slist *headers;
   st_http_resp resp; /* headers; body only for error answers */
-  st_blob_writer *w;
+  st_blob_writer *w; /* the compressed blob, unless keep_tar */
+  st_sha256 *hash;   /* keep_tar: the compressed bytes' digest so far */
+  uint64_t have;     /* keep_tar: compressed bytes received */
   bool status_checked;
   bool error_body; /* the answer is an error: collect it, do not store it */
   bool too_big;
@@ -92,7 +99,18 @@ static void drain(int fd) {
 
 static void *inspect_main(void *arg) {
   inspect_task *t = arg;
-  if (t->fd >= 0) {
+  if (t->fd >= 0 && t->keep_tar) {
+    st_layer_rec rec;
+    t->rc = st_layer_import(t->s, t->fd, "layer", &rec, &t->err);
+    if (t->rc == 0) {
+      memcpy(t->diff_id, rec.diff_id, ST_DIGEST_LEN);
+      t->size = rec.size;
+      t->tar_size = rec.blob_size;
+    }
+    drain(t->fd);
+    close(t->fd);
+    t->fd = -1;
+  } else if (t->fd >= 0) {
     t->rc = st_layer_inspect_fd(t->fd, "layer", t->diff_id, &t->size, &t->err);
     drain(t->fd);
     close(t->fd);
@@ -128,6 +146,7 @@ static void stream_start(dl *d, job *j) {
   inspect_task *t = &j->inspect;
   t->s = d->s;
   t->fd = fds[0];
+  t->keep_tar = j->l->keep_tar;
   t->rc = 0;
   memcpy(t->digest, j->l->d->digest, ST_DIGEST_LEN);
   if (st_thread_create(&t->thread, inspect_main, t) != 0) {
@@ -161,6 +180,20 @@ static void stream_cancel(job *j) {
   t->err = NULL;
 }
 
+/* keep_tar: the tar thread stopped reading (it failed): ends the stream
+ * and makes its error the transfer's. */
+static void stream_cancel_keep(job *j) {
+  stream_close(j);
+  inspect_task *t = &j->inspect;
+  if (t->started)
+    pthread_join(t->thread, NULL);
+  t->started = t->pending = false;
+  if (t->err)
+    j->err = steal_pointer(&t->err);
+  else
+    st_error_set(&j->err, EIO, "decompressing the layer stopped");
+}
+
 static bool write_all(int fd, const char *p, size_t n) {
   while (n > 0) {
     ssize_t w = write(fd, p, n);
@@ -189,6 +222,58 @@ static int inspect_finish(job *j, st_error **err) {
   memcpy(j->l->diff_id, t->diff_id, ST_DIGEST_LEN);
   j->l->size = t->size;
   j->l->known = true;
+  if (t->keep_tar) {
+    j->l->kept_tar = true;
+    j->l->tar_size = t->tar_size;
+  }
+  return 0;
+}
+
+/* ---- the compressed bytes: a blob, or (keep_tar) only their digest ---------
+ */
+
+static uint64_t job_have(const job *j) {
+  if (j->l->keep_tar)
+    return j->have;
+  return j->w ? st_blob_size(j->w) : 0;
+}
+
+static int job_begin(job *j, st_error **err) {
+  if (!j->l->keep_tar)
+    return j->w ? 0 : st_blob_begin(j->s, &j->w, err);
+  if (j->hash)
+    return 0;
+  j->have = 0;
+  if ((j->hash = st_sha256_new()) == NULL)
+    return st_error_errno(err, ENOMEM, "download");
+  return 0;
+}
+
+static void job_drop(job *j) {
+  st_blob_abort(steal_pointer(&j->w));
+  st_sha256_free(steal_pointer(&j->hash));
+  j->have = 0;
+}
+
+static int job_store(job *j, const char *p, size_t len) {
+  if (!j->l->keep_tar)
+    return st_blob_write(j->w, p, len, &j->err);
+  st_sha256_update(j->hash, p, len);
+  j->have += len;
+  return 0;
+}
+
+/* The complete compressed bytes, checked against the descriptor: committed
+ * as a blob, or (keep_tar) only their digest compared. */
+static int job_finish(job *j, st_error **err) {
+  const char *want = j->l->d->digest;
+  if (!j->l->keep_tar)
+    return st_blob_commit(steal_pointer(&j->w), want, NULL, err);
+  char got[ST_DIGEST_LEN];
+  st_sha256_final(steal_pointer(&j->hash), got);
+  if (strcmp(got, want) != 0)
+    return st_error_set(err, EIO, "digest mismatch: expected %s, got %s", want,
+                        got);
   return 0;
 }
 
@@ -203,11 +288,10 @@ static size_t job_write(char *p, size_t size, size_t n, void *ctx) {
     long st = 0;
     curl_easy_getinfo(j->h, CURLINFO_RESPONSE_CODE, &st);
     j->error_body = st != 200 && st != 206;
-    if (st == 200 && st_blob_size(j->w) > 0) {
+    if (st == 200 && job_have(j) > 0) {
       /* The server ignored our Range: start the blob over. */
-      st_blob_abort(j->w);
-      j->w = NULL;
-      if (st_blob_begin(j->s, &j->w, &j->err) < 0)
+      job_drop(j);
+      if (job_begin(j, &j->err) < 0)
         return 0;
       if (j->pipe_w >= 0) {
         stream_cancel(j);
@@ -220,14 +304,22 @@ static size_t job_write(char *p, size_t size, size_t n, void *ctx) {
       st_buf_append(&j->resp.body, p, len);
     return len;
   }
-  if (st_blob_size(j->w) + len > (uint64_t)j->l->d->size) {
+  if (job_have(j) + len > (uint64_t)j->l->d->size) {
     j->too_big = true;
     return 0;
   }
-  if (st_blob_write(j->w, p, len, &j->err) < 0)
+  if (job_store(j, p, len) < 0)
     return 0;
-  if (j->pipe_w >= 0 && !write_all(j->pipe_w, p, len))
-    stream_cancel(j); /* read back once committed */
+  if (j->pipe_w >= 0 && !write_all(j->pipe_w, p, len)) {
+    if (!j->l->keep_tar) {
+      stream_cancel(j); /* read back once committed */
+    } else {
+      /* Only the tar thread can end the pipe: it stopped (its error is
+       * the one to report). */
+      stream_cancel_keep(j);
+      return 0;
+    }
+  }
   return len;
 }
 
@@ -242,10 +334,14 @@ static void job_cleanup_transfer(dl *d, job *j) {
 }
 
 static int job_start(dl *d, job *j, st_error **err) {
-  if (j->w == NULL && st_blob_begin(d->s, &j->w, err) < 0)
+  if (job_begin(j, err) < 0)
     return -1;
-  if (!j->l->known && !j->inspect.pending && st_blob_size(j->w) == 0)
+  if (!j->l->known && !j->inspect.pending && job_have(j) == 0)
     stream_start(d, j);
+  if (j->l->keep_tar && j->pipe_w < 0)
+    return st_error_errno(err, errno ? errno : EAGAIN,
+                          "layer %.19s: start decompressing",
+                          j->l->d->digest);
   if ((j->h = curl_easy_init()) == NULL)
     return st_error_errno(err, ENOMEM, "download");
   st_http_resp_clear(&j->resp);
@@ -260,7 +356,7 @@ static int job_start(dl *d, job *j, st_error **err) {
   curl_easy_setopt(j->h, CURLOPT_WRITEFUNCTION, job_write);
   curl_easy_setopt(j->h, CURLOPT_WRITEDATA, j);
   curl_easy_setopt(j->h, CURLOPT_PRIVATE, j);
-  uint64_t have = st_blob_size(j->w);
+  uint64_t have = job_have(j);
   if (have > 0)
     curl_easy_setopt(j->h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)have);
   j->status_checked = false;
@@ -330,13 +426,11 @@ static int job_done(dl *d, job *j, CURLcode rc, st_error **err) {
                         "the manifest gives",
                         short_id(desc->digest), (long long)desc->size);
   if (rc == CURLE_OK && (status == 200 || status == 206)) {
-    if (st_blob_size(j->w) < (uint64_t)desc->size)
+    if (job_have(j) < (uint64_t)desc->size)
       return retry_or_fail(d, j, "connection closed before the end", 0, err);
     st_reg_emit(d->o, ST_REG_LAYER_VERIFYING, desc->digest, NULL, d->c->repo, 0,
                 0);
-    char got[ST_DIGEST_LEN];
-    st_blob_writer *w = steal_pointer(&j->w);
-    if (st_blob_commit(w, desc->digest, got, err) < 0)
+    if (job_finish(j, err) < 0)
       return st_error_wrap(err, "layer %s from %s/%s", short_id(desc->digest),
                            d->c->domain, d->c->repo);
     j->state = JOB_FETCHED;
@@ -362,7 +456,7 @@ static int job_done(dl *d, job *j, CURLcode rc, st_error **err) {
       rc == CURLE_GOT_NOTHING)
     snprintf(errbuf, sizeof(errbuf),
              "connection closed before the end (%llu of %lld bytes)",
-             (unsigned long long)(j->w ? st_blob_size(j->w) : 0),
+             (unsigned long long)job_have(j),
              (long long)desc->size);
   if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR)
     return retry_or_fail(d, j, errbuf, 0, err);
@@ -423,7 +517,7 @@ static int run_transfers(dl *d, st_error **err) {
     }
     for (size_t i = 0; i < d->n; i++) {
       job *j = &d->jobs[i];
-      uint64_t have = j->w ? st_blob_size(j->w) : 0;
+      uint64_t have = job_have(j);
       if (j->state == JOB_ACTIVE && have - j->reported >= PROGRESS_STEP) {
         j->reported = have;
         st_reg_emit(d->o, ST_REG_LAYER_DOWNLOADING, j->l->d->digest, NULL,
@@ -473,8 +567,7 @@ int st_download_layers(st_store *s, st_reg_client *c, const st_reg_opts *o,
     if (j->h) {
       job_cleanup_transfer(&d, j);
     }
-    if (j->w)
-      st_blob_abort(j->w);
+    job_drop(j);
     stream_close(j);
     st_error_free(j->err);
     if (j->inspect.pending && inspect_finish(j, rc < 0 ? NULL : err) < 0 &&

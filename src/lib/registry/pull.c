@@ -12,6 +12,7 @@
 #include "registry/download.h"
 #include "registry/fetch.h"
 #include "registry/manifest.h"
+#include "store/layers.h"
 #include "util/cleanup.h"
 
 void st_pull_result_clear(st_pull_result *r) {
@@ -139,15 +140,53 @@ static const char *config_diff_id(const json_t *config, size_t i) {
   return json_string_value(json_array_get(ids, i));
 }
 
+/* The compression a layer kept as its tar was pulled with, or NULL when
+ * pulls keep its blob as it is. */
+static const char *keep_tar_algorithm(const char *mt) {
+  if (mt == NULL || st_layer_media_type_foreign(mt))
+    return NULL;
+  if (strcmp(mt, ST_MT_OCI_LAYER_GZIP) == 0 ||
+      strcmp(mt, ST_MT_DOCKER_LAYER_GZIP) == 0)
+    return "gzip";
+  if (strcmp(mt, ST_MT_OCI_LAYER_ZSTD) == 0)
+    return "zstd";
+  return NULL;
+}
+
+/* Whether this store keeps a pulled compressed layer as its uncompressed
+ * tar only: where layers are mounted as tar indexes (erofs), the tar is
+ * both what a container reads and what save and push start from, so the
+ * compressed blob would be a second copy (docs/ARCHITECTURE.md, "A layer
+ * stored once"). */
+static int store_keeps_tar(st_store *s, bool *keep, st_error **err) {
+  st_layer_driver drv;
+  if (st_store_layer_driver(s, &drv, err) < 0)
+    return -1;
+  *keep = drv == ST_LAYER_EROFS;
+  return 0;
+}
+
 static int plan_layers(pull *p, const st_manifest *m, st_dl_layer *dl,
-                       bool image_exists, st_error **err) {
+                       st_layer_rec *local, bool image_exists, st_error **err) {
+  bool keep = false;
+  if (!image_exists && store_keeps_tar(p->s, &keep, err) < 0)
+    return -1;
   for (size_t i = 0; i < m->n_items; i++) {
     dl[i].d = &m->items[i];
-    if (image_exists || st_blob_exists(p->s, m->items[i].digest)) {
-      int r = st_reg_db_layer_info(p->s, m->items[i].digest, dl[i].diff_id,
-                                   &dl[i].size, err);
-      if (r < 0)
-        return -1;
+    /* The store may have the layer under this digest, or as the tar an
+     * earlier pull kept instead of it. */
+    int r = st_reg_db_layer_info(p->s, m->items[i].digest, &local[i], err);
+    if (r < 0)
+      return -1;
+    if (r > 0 && !st_blob_exists(p->s, local[i].blob))
+      r = 0;
+    if (r == 0)
+      memcpy(local[i].blob, m->items[i].digest, ST_DIGEST_LEN);
+    if (image_exists || r > 0 || st_blob_exists(p->s, m->items[i].digest)) {
+      if (r > 0) {
+        memcpy(dl[i].diff_id, local[i].diff_id, ST_DIGEST_LEN);
+        dl[i].size = local[i].size;
+      }
       dl[i].known = r > 0 || image_exists;
       /* Docker says nothing of the layers of an image it already has */
       if (!image_exists)
@@ -155,6 +194,7 @@ static int plan_layers(pull *p, const st_manifest *m, st_dl_layer *dl,
                     p->ref.path, 0, 0);
     } else {
       dl[i].fetch = true;
+      dl[i].keep_tar = keep && keep_tar_algorithm(m->items[i].media_type);
     }
   }
   return 0;
@@ -175,22 +215,41 @@ static int check_diff_ids(const pull *p, const st_dl_layer *dl, size_t n,
 }
 
 static int record(pull *p, const st_fetched *top, const st_fetched *img,
-                  const st_manifest *m, const st_dl_layer *dl, int64_t created,
+                  const st_manifest *m, const st_dl_layer *dl,
+                  const st_layer_rec *local, int64_t created,
                   st_pull_result *out, st_error **err) {
   char stored[ST_DIGEST_LEN];
   if (st_blob_put(p->s, img->data, img->len, stored, err) < 0)
     return -1;
-  cleanup_free st_layer_rec *recs =
-      calloc(m->n_items ? m->n_items : 1, sizeof(*recs));
-  if (recs == NULL)
+  size_t n = m->n_items ? m->n_items : 1;
+  cleanup_free st_layer_rec *recs = calloc(n, sizeof(*recs));
+  cleanup_free st_reg_pulled_blob *pulled = calloc(n, sizeof(*pulled));
+  if (recs == NULL || pulled == NULL)
     return st_error_errno(err, ENOMEM, "pull");
   for (size_t i = 0; i < m->n_items; i++) {
-    memcpy(recs[i].blob, m->items[i].digest, ST_DIGEST_LEN);
+    const st_descriptor *d = &m->items[i];
+    const char *mt = d->media_type ? d->media_type : ST_MT_OCI_LAYER_GZIP;
+    pulled[i] = (st_reg_pulled_blob){
+        .digest = d->digest, .size = d->size, .media_type = mt};
     memcpy(recs[i].diff_id, dl[i].diff_id, ST_DIGEST_LEN);
-    recs[i].media_type =
-        m->items[i].media_type ? m->items[i].media_type : ST_MT_OCI_LAYER_GZIP;
-    recs[i].blob_size = m->items[i].size;
     recs[i].size = dl[i].size;
+    if (dl[i].kept_tar) {
+      /* Stored once: the tar under its diff ID; the blob it came as is
+       * remembered as its compressed form. */
+      memcpy(recs[i].blob, dl[i].diff_id, ST_DIGEST_LEN);
+      recs[i].media_type = ST_MT_OCI_LAYER;
+      recs[i].blob_size = dl[i].tar_size;
+      pulled[i].algorithm = keep_tar_algorithm(mt);
+    } else if (strcmp(local[i].blob, d->digest) != 0) {
+      /* an earlier pull kept this layer as its tar */
+      memcpy(recs[i].blob, local[i].blob, ST_DIGEST_LEN);
+      recs[i].media_type = ST_MT_OCI_LAYER;
+      recs[i].blob_size = local[i].blob_size;
+    } else {
+      memcpy(recs[i].blob, d->digest, ST_DIGEST_LEN);
+      recs[i].media_type = mt;
+      recs[i].blob_size = d->size;
+    }
   }
   st_image_rec rec = {.manifest_media_type = m->media_type,
                       .created = created,
@@ -205,7 +264,8 @@ static int record(pull *p, const st_fetched *top, const st_fetched *img,
   if (tag)
     st_reg_db_tag_image(p->s, tag, before);
   out->up_to_date = strcmp(before, rec.id) == 0;
-  if (st_reg_db_commit_pull(p->s, &rec, tag, p->repo, top->digest, err) < 0)
+  if (st_reg_db_commit_pull(p->s, &rec, pulled, tag, p->repo, top->digest,
+                            err) < 0)
     return st_error_wrap(err, "pull %s", p->display);
   memcpy(out->id, rec.id, ST_DIGEST_LEN);
   memcpy(out->digest, top->digest, ST_DIGEST_LEN);
@@ -235,10 +295,12 @@ static int run_pull(pull *p, st_pull_result *out, st_error **err) {
   bool exists = st_image_get(p->s, m.config.digest, &existing, &ignored) == 0;
   st_image_clear(&existing);
   st_error_free(ignored);
-  cleanup_free st_dl_layer *dl = calloc(m.n_items ? m.n_items : 1, sizeof(*dl));
-  if (dl == NULL)
+  size_t n = m.n_items ? m.n_items : 1;
+  cleanup_free st_dl_layer *dl = calloc(n, sizeof(*dl));
+  cleanup_free st_layer_rec *local = calloc(n, sizeof(*local));
+  if (dl == NULL || local == NULL)
     return st_error_errno(err, ENOMEM, "pull");
-  if (plan_layers(p, &m, dl, exists, err) < 0)
+  if (plan_layers(p, &m, dl, local, exists, err) < 0)
     return -1;
   if (!exists) {
     if (st_download_layers(p->s, p->c, p->o, dl, m.n_items, err) < 0)
@@ -246,7 +308,7 @@ static int run_pull(pull *p, st_pull_result *out, st_error **err) {
     if (check_diff_ids(p, dl, m.n_items, config, err) < 0)
       return -1;
   }
-  if (record(p, &top, &img, &m, dl, created, out, err) < 0)
+  if (record(p, &top, &img, &m, dl, local, created, out, err) < 0)
     return -1;
   for (size_t i = 0; i < m.n_items; i++)
     if (dl[i].fetch)

@@ -41,39 +41,43 @@ typedef struct push {
   bool all_existed; /* the registry had every blob before this push */
 } push;
 
-static bool uncompressed(const char *mt) {
-  return strcmp(mt, ST_MT_OCI_LAYER) == 0 ||
-         strcmp(mt, ST_MT_DOCKER_LAYER) == 0;
-}
-
 static const char *algo_of(const st_reg_opts *o) {
   return o && o->compression && strcmp(o->compression, "zstd") == 0 ? "zstd"
                                                                     : "gzip";
 }
 
-/* The manifest as stored: pushed as is when no layer needs compressing
- * (its digest then stays the same); otherwise rebuilt with the compressed
+/* Whether the manifest's layer list names exactly the blobs pushed. */
+static bool manifest_lists_pushed(const push *p, json_t *layers) {
+  for (size_t i = 0; i < p->n_layers; i++) {
+    json_t *l = json_array_get(layers, i);
+    const char *d = json_string_value(json_object_get(l, "digest"));
+    if (d == NULL || strcmp(d, p->out[i].blob) != 0)
+      return false;
+  }
+  return true;
+}
+
+/* The manifest as stored: pushed as is when it names the blobs pushed (its
+ * digest then stays the same: an image pulled and kept as tars goes back
+ * as the blobs it came as); otherwise rebuilt with the compressed
  * layers. */
 static int prepare_manifest(push *p, st_error **err) {
   cleanup_free char *buf = NULL;
   size_t len = 0;
   if (st_blob_get(p->s, p->img.manifest, &buf, &len, err) < 0)
     return -1;
-  bool rewrite = false;
-  for (size_t i = 0; i < p->n_layers; i++)
-    rewrite |= uncompressed(p->layers[i].media_type);
-  if (!rewrite) {
-    p->manifest = steal_pointer(&buf);
-    p->manifest_len = len;
-    p->manifest_mt = strdup(p->img.manifest_media_type);
-    return p->manifest_mt ? 0 : st_error_errno(err, ENOMEM, "push");
-  }
   json_error_t jerr;
   cleanup_json json_t *m = json_loadb(buf, len, 0, &jerr);
   json_t *layers = json_object_get(m, "layers");
   if (!json_is_array(layers) || json_array_size(layers) != p->n_layers)
     return st_error_set(
         err, EIO, "image %s: manifest disagrees with its layers", p->img.id);
+  if (manifest_lists_pushed(p, layers)) {
+    p->manifest = steal_pointer(&buf);
+    p->manifest_len = len;
+    p->manifest_mt = strdup(p->img.manifest_media_type);
+    return p->manifest_mt ? 0 : st_error_errno(err, ENOMEM, "push");
+  }
   bool zstd = strcmp(algo_of(p->o), "zstd") == 0;
   const char *mt = p->img.manifest_media_type;
   if (zstd && strcmp(mt, ST_MT_DOCKER_MANIFEST) == 0) {

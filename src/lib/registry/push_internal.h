@@ -36,6 +36,8 @@ typedef struct st_push_layer {
   /* private to push_layers.c */
   bool known;    /* blob known before the workers start */
   bool compress; /* no compressed form recorded: a worker makes it */
+  bool remote;   /* the compressed form is not in the store (a pull kept
+                    the tar): mounted, or else compressed again */
   bool made;     /* compressed by this push */
   bool done;     /* the repository has it now */
   int result;    /* of st_push_blob, or < 0 */
@@ -60,6 +62,11 @@ void st_push_layers_clear(st_push_layer *ls, size_t n);
  * 0 when not, < 0 on error. */
 int st_push_blob_exists(st_reg_client *c, const char *digest, st_error **err);
 
+/* Only the cross-repository mount of digest from mount_from (for a blob
+ * the store does not keep): 2 when the registry mounted it, 0 when it did
+ * not, < 0 on error. */
+int st_push_blob_mount(st_reg_client *c, const char *digest,
+                       const char *mount_from, st_error **err);
 /* st_push_blob without the HEAD: mounts or uploads. Returns 0 when
  * uploaded, 2 when mounted, < 0 on error. */
 int st_push_blob_send(st_store *s, st_reg_client *c, const char *digest,

@@ -35,6 +35,7 @@ struct pool {
   const st_reg_opts *o;
   const char *repo;
   const char *algo;
+  const char *cmt; /* media type of what this push compresses */
   st_push_layer *layers;
   size_t *order; /* indexes of the layers to send, top first */
   size_t n_order;
@@ -73,18 +74,22 @@ static int plan(st_store *s, st_reg_client *c, const char *repo,
       o->known = true;
     } else {
       cleanup_free char *mt = NULL;
+      bool local = false;
       int r = st_reg_db_compressed_get(s, l->diff_id, algo, o->blob, &o->size,
-                                       &mt, err);
+                                       &mt, &local, err);
       if (r < 0)
         return st_error_wrap(err, "layer %.19s", l->diff_id);
       o->media_type = cmt;
       o->known = r > 0;
+      o->remote = r > 0 && !local;
       o->compress = r == 0;
     }
     st_debug("push: layer %.19s: %s", l->diff_id,
              o->foreign ? "foreign, not pushed"
-             : o->known ? "compressed form known: asking the registry first"
-                        : "no compressed form yet: compressing it");
+             : o->remote ? "pulled as a blob the store did not keep: asking "
+                           "the registry for it first"
+             : o->known  ? "compressed form known: asking the registry first"
+                         : "no compressed form yet: compressing it");
     if (o->known && !o->foreign) {
       cleanup_free char *full =
           st_reg_db_remote_find(s, c->domain, o->blob, repo);
@@ -98,6 +103,20 @@ static int plan(st_store *s, st_reg_client *c, const char *repo,
 /* One layer in a worker: compress when needed, HEAD a fresh blob, mount
  * or upload. */
 static int send_one(pool *pl, st_reg_client *c, st_push_layer *o) {
+  if (o->remote) {
+    /* The registry lacks the blob the layer was pulled as, which the
+     * store did not keep: another repository may lend it, else the tar is
+     * compressed again (a new digest, as Docker's re-push of a pulled
+     * layer it stored uncompressed). */
+    if (o->from) {
+      int r = st_push_blob_mount(c, o->blob, o->from, &o->err);
+      if (r != 0)
+        return r;
+    }
+    o->compress = true;
+    o->media_type = pl->cmt;
+    free(steal_pointer(&o->from));
+  }
   if (o->compress) {
     if (st_push_compress(pl->s, o->l, pl->algo, o->blob, &o->size, &o->err) < 0)
       return -1;
@@ -223,8 +242,13 @@ int st_push_layers(st_store *s, st_reg_client *c, const st_reg_opts *o,
   cleanup_free size_t *order = calloc(n ? n : 1, sizeof(*order));
   if (order == NULL)
     return st_error_errno(err, ENOMEM, "push");
-  pool pl = {
-      .s = s, .o = o, .repo = repo, .algo = algo, .layers = ls, .order = order};
+  pool pl = {.s = s,
+             .o = o,
+             .repo = repo,
+             .algo = algo,
+             .cmt = cmt,
+             .layers = ls,
+             .order = order};
   /* Top layer first, as Docker lists them; foreign layers are pulled from
    * their URLs, as Docker does, so not pushed. */
   for (size_t k = n; k-- > 0;)

@@ -148,6 +148,19 @@ int st_push_blob_send(st_store *s, st_reg_client *c, const char *digest,
   return upload(s, c, digest, size, location, err);
 }
 
+int st_push_blob_mount(st_reg_client *c, const char *digest,
+                       const char *mount_from, st_error **err) {
+  if (set_mount_scope(c, mount_from) < 0)
+    return st_error_errno(err, ENOMEM, "push");
+  cleanup_free char *location = NULL;
+  int r = start_upload(c, digest, mount_from, &location, err);
+  if (r < 0)
+    return -1;
+  /* Not mounted: the upload session the registry opened instead is left
+   * to expire (registries purge unfinished uploads). */
+  return r == 1 ? 2 : 0;
+}
+
 int st_push_blob(st_store *s, st_reg_client *c, const char *digest,
                  int64_t size, const char *mount_from, st_error **err) {
   int r = st_push_blob_exists(c, digest, err);

@@ -305,6 +305,28 @@ static const char *json_str(json_t *obj, const char *key) {
   return v ? v : "";
 }
 
+/* The size recorded for the compressed form `blob` of the layer diff_id
+ * (a pull that kept the layer's tar records the blob it came as): 1 with
+ * *size, 0 when there is none, < 0 on error. */
+static int compressed_form(image_ctx *c, const char *diff_id, const char *blob,
+                           int64_t *size, st_error **err) {
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  if (st_db_prepare(c->s,
+                    "SELECT blob_size FROM compressed"
+                    " WHERE diff_id = ? AND blob = ? LIMIT 1",
+                    &st, err) < 0)
+    return -1;
+  sqlite3_bind_text(st, 1, diff_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, blob, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE)
+    return 0;
+  if (rc != SQLITE_ROW)
+    return st_db_error(c->s, err, "check store");
+  *size = sqlite3_column_int64(st, 0);
+  return 1;
+}
+
 /* One recorded layer against its blob, the manifest entry and the
  * config's diff_id (either may be NULL when that document is unusable). */
 static int check_layer(image_ctx *c, size_t i, const rec_layer *l,
@@ -325,15 +347,26 @@ static int check_layer(image_ctx *c, size_t i, const rec_layer *l,
       image_problem(c, err, "%s blob %s has %lld bytes, %lld recorded", what,
                     l->blob, (long long)b->size, (long long)l->blob_size) < 0)
     return -1;
-  if (mlayer && strcmp(json_str(mlayer, "digest"), l->blob) != 0 &&
-      image_problem(c, err, "%s: the manifest names blob %s, the store %s",
-                    what, json_str(mlayer, "digest"), l->blob) < 0)
-    return -1;
+  /* The manifest's blob, or the compressed form it names of a layer whose
+   * tar the store kept instead. */
+  int64_t want_size = l->blob_size;
+  const char *mdigest = mlayer ? json_str(mlayer, "digest") : NULL;
+  if (mdigest && strcmp(mdigest, l->blob) != 0) {
+    int r = strcmp(l->blob, l->diff_id) == 0
+                ? compressed_form(c, l->diff_id, mdigest, &want_size, err)
+                : 0;
+    if (r < 0)
+      return -1;
+    if (r == 0 &&
+        image_problem(c, err, "%s: the manifest names blob %s, the store %s",
+                      what, mdigest, l->blob) < 0)
+      return -1;
+  }
   json_t *msize = mlayer ? json_object_get(mlayer, "size") : NULL;
-  if (json_is_integer(msize) && json_integer_value(msize) != l->blob_size &&
+  if (json_is_integer(msize) && json_integer_value(msize) != want_size &&
       image_problem(c, err, "%s: the manifest gives %lld bytes, the store %lld",
                     what, (long long)json_integer_value(msize),
-                    (long long)l->blob_size) < 0)
+                    (long long)want_size) < 0)
     return -1;
   const char *d = json_string_value(diff_id);
   if (diff_id && (d == NULL || strcmp(d, l->diff_id) != 0) &&
