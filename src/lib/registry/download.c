@@ -340,8 +340,7 @@ static int job_start(dl *d, job *j, st_error **err) {
     stream_start(d, j);
   if (j->l->keep_tar && j->pipe_w < 0)
     return st_error_errno(err, errno ? errno : EAGAIN,
-                          "layer %.19s: start decompressing",
-                          j->l->d->digest);
+                          "layer %.19s: start decompressing", j->l->d->digest);
   if ((j->h = curl_easy_init()) == NULL)
     return st_error_errno(err, ENOMEM, "download");
   st_http_resp_clear(&j->resp);
@@ -456,8 +455,7 @@ static int job_done(dl *d, job *j, CURLcode rc, st_error **err) {
       rc == CURLE_GOT_NOTHING)
     snprintf(errbuf, sizeof(errbuf),
              "connection closed before the end (%llu of %lld bytes)",
-             (unsigned long long)job_have(j),
-             (long long)desc->size);
+             (unsigned long long)job_have(j), (long long)desc->size);
   if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR)
     return retry_or_fail(d, j, errbuf, 0, err);
   if (retryable_status(status)) {

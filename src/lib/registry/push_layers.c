@@ -85,7 +85,7 @@ static int plan(st_store *s, st_reg_client *c, const char *repo,
       o->compress = r == 0;
     }
     st_debug("push: layer %.19s: %s", l->diff_id,
-             o->foreign ? "foreign, not pushed"
+             o->foreign  ? "foreign, not pushed"
              : o->remote ? "pulled as a blob the store did not keep: asking "
                            "the registry for it first"
              : o->known  ? "compressed form known: asking the registry first"
