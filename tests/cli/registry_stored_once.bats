@@ -90,6 +90,10 @@ blob_file() {
     [ -f "$(blob_file "${diff_ids[$i]}")" ]
     assert_eq "sha256:$(sha256sum <"$(blob_file "${diff_ids[$i]}")" | cut -d' ' -f1)" "${diff_ids[$i]}"
   done
+  # each layer was indexed while it downloaded: ready to mount, a few KiB
+  [ "$(find "$STRATA_ROOT/layers" -name layer.erofs | wc -l)" -eq 3 ]
+  [ "$(find "$STRATA_ROOT/layers" -name layer.erofs -size +64k | wc -l)" -eq 0 ]
+  [ -z "$(ls -A "$STRATA_ROOT/tmp")" ]
   # the repo digest is the registry's manifest, as before
   run "$STRATA" image inspect -f '{{index .RepoDigests 0}}' "$R:latest"
   assert_match "$output" "^$R@sha256:[0-9a-f]{64}$"

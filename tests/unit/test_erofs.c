@@ -28,8 +28,10 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "layer/erofs.h"
+#include "layer/tar.h"
 #include "store/layers.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -39,7 +41,56 @@ typedef struct tctx {
   char img[128], mnt[128], ref[128], tar[128];
   bool mounted;
   bool index; /* tar-index mode: the image indexes the tar, its device */
+  bool tap;   /* ... of the tar the tap wrote, the input gzip-compressed */
+  int tap_fd; /* the tap's file (c->tar) */
+  uint64_t tapped;
+  st_tar_check chk;
 } tctx;
+
+/* The tap mode's callbacks: the decompressed bytes go to c->tar; the tag
+ * names it. */
+static int tap_write(void *ctx, const void *buf, size_t n, st_error **err) {
+  tctx *c = ctx;
+  c->tapped += n;
+  if (write(c->tap_fd, buf, n) != (ssize_t)n)
+    return st_error_errno(err, errno, "tap");
+  return 0;
+}
+
+static int tap_end(void *ctx, char *tag, st_error **err) {
+  tctx *c = ctx;
+  if (close(c->tap_fd) < 0)
+    return st_error_errno(err, errno, "tap");
+  c->tap_fd = -1;
+  snprintf(tag, ST_EROFS_TAG_MAX + 1, "tapped-%llu",
+           (unsigned long long)c->tapped);
+  return 0;
+}
+
+/* fd's bytes gzip-compressed, in a new memfd. */
+static int gzip_fd(int fd) {
+  struct stat st;
+  assert_int_equal(fstat(fd, &st), 0);
+  unsigned char *in = malloc((size_t)st.st_size + 1);
+  assert_int_equal(pread(fd, in, (size_t)st.st_size, 0), st.st_size);
+  z_stream z = {0};
+  assert_int_equal(deflateInit2(&z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY),
+                   Z_OK);
+  uLong cap = deflateBound(&z, (uLong)st.st_size) + 64;
+  unsigned char *out = malloc(cap);
+  z.next_in = in;
+  z.avail_in = (uInt)st.st_size;
+  z.next_out = out;
+  z.avail_out = (uInt)cap;
+  assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+  int g = memfd_create("tar.gz", MFD_CLOEXEC);
+  assert_int_equal(write(g, out, z.total_out), (ssize_t)z.total_out);
+  lseek(g, 0, SEEK_SET);
+  deflateEnd(&z);
+  free(in);
+  free(out);
+  return g;
+}
 
 static la_ssize_t buf_write(struct archive *a, void *data, const void *p,
                             size_t n) {
@@ -142,8 +193,20 @@ static int setup_index(void **state) {
   return r;
 }
 
+/* ... and again, the tar gzip-compressed and stored by the tap. */
+static int setup_tap(void **state) {
+  int r = setup_index(state);
+  if (r == 0) {
+    ((tctx *)*state)->tap = true;
+    ((tctx *)*state)->tap_fd = -1;
+  }
+  return r;
+}
+
 static int teardown(void **state) {
   tctx *c = *state;
+  if (c->tap && c->tap_fd >= 0)
+    close(c->tap_fd);
   if (c->mounted)
     umount2(c->mnt, MNT_DETACH);
   st_error *err = NULL;
@@ -166,7 +229,18 @@ static void convert_and_mount(tctx *c, int fd) {
   st_erofs_opts o = {
       .whiteouts = true, .tar_index = c->index, .device_tag = "layer.tar"};
   char data[160] = "";
-  if (c->index) { /* the device: the tar itself, on a disk file system */
+  int in = fd;
+  if (c->tap) {
+    /* the tar arrives compressed; the tap writes the device as it goes */
+    in = gzip_fd(fd);
+    c->tap_fd = open(c->tar, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    assert_true(c->tap_fd >= 0);
+    o.tap = tap_write;
+    o.end = tap_end;
+    o.ctx = c;
+    o.check = &c->chk;
+    snprintf(data, sizeof(data), "device=%s", c->tar);
+  } else if (c->index) { /* the device: the tar, on a disk file system */
     int t = open(c->tar, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     assert_true(t >= 0);
     char buf[65536];
@@ -177,8 +251,20 @@ static void convert_and_mount(tctx *c, int fd) {
     lseek(fd, 0, SEEK_SET);
     snprintf(data, sizeof(data), "device=%s", c->tar);
   }
-  if (st_erofs_from_tar(fd, c->img, &o, NULL, &err) < 0)
+  if (st_erofs_from_tar(in, c->img, &o, NULL, &err) < 0)
     fail_msg("convert: %s", err->msg);
+  if (c->tap) {
+    close(in);
+    /* every byte of the tar went to the tap; the tag came from end() */
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(c->tapped, (uint64_t)st.st_size);
+    assert_int_equal(c->tap_fd, -1);
+    char tag[ST_EROFS_TAG_MAX + 1], want[ST_EROFS_TAG_MAX + 1];
+    snprintf(want, sizeof(want), "tapped-%llu", (unsigned long long)st.st_size);
+    assert_int_equal(st_erofs_index_tag(c->img, tag, &err), 1);
+    assert_string_equal(tag, want);
+  }
   if (mount(c->img, c->mnt, "erofs", MS_RDONLY, c->index ? data : NULL) < 0) {
     if (errno == ENODEV || errno == ENOTBLK || errno == EPERM) {
       print_message("# SKIP: the kernel cannot mount erofs from a file: %s\n",
@@ -646,6 +732,10 @@ int main(void) {
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   /* the same trees, the image indexing the tar instead of holding data */
   const struct CMUnitTest index_tests[] = {TREE_TESTS(setup_index)};
-  return failed +
-         cmocka_run_group_tests_name("tar index", index_tests, NULL, NULL);
+  failed += cmocka_run_group_tests_name("tar index", index_tests, NULL, NULL);
+  /* the same trees arriving gzip-compressed, the tar written by the tap
+   * (a pull storing a layer once and indexing it in the same pass) */
+  const struct CMUnitTest tap_tests[] = {TREE_TESTS(setup_tap)};
+  return failed + cmocka_run_group_tests_name("tar index, tapped", tap_tests,
+                                              NULL, NULL);
 }

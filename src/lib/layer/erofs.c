@@ -98,6 +98,8 @@ typedef struct ew {
   bool tar_index;     /* regular files' data stays in the tar (device 1) */
   uint64_t tar_bytes; /* bytes of the tar read so far */
   const char *device_tag;
+  const st_erofs_opts *o;         /* tap, check, end (NULL: none) */
+  char tag[ST_EROFS_TAG_MAX + 1]; /* the tag o->end gave */
   int64_t epoch; /* build time: compact inodes have this mtime */
   uint32_t epoch_nsec;
   st_erofs_stats stats;
@@ -600,6 +602,8 @@ static int read_entries(ew *w, st_error **err) {
                           archive_error_string(w->ar));
     }
     w->stats.entries++;
+    if (w->o && w->o->check && st_tar_check_entry(w->o->check, e, err) < 0)
+      return -1;
     const char *path = archive_entry_pathname(e);
     if (path == NULL)
       return st_error_set(err, EINVAL, "entry without a name");
@@ -1007,7 +1011,36 @@ static la_ssize_t pull(struct archive *a, void *data, const void **buf) {
     return -1;
   }
   w->tar_bytes += len;
+  if (r > 0 && len > 0 && w->o && w->o->tap &&
+      w->o->tap(w->o->ctx, *buf, len, &w->src_err) < 0) {
+    archive_set_error(a, EIO, "%s", w->src_err->msg);
+    return -1;
+  }
   return r == 0 ? 0 : (la_ssize_t)len;
+}
+
+/* With a tap: the bytes after the tar's end (padding) go to the tap too,
+ * then o->end gives the device tag. */
+static int tap_finish(ew *w, st_error **err) {
+  for (;;) {
+    const void *buf = NULL;
+    size_t len = 0;
+    int r = st_decomp_read(w->src, &buf, &len, &w->src_err);
+    if (r < 0)
+      return st_error_set(err, w->src_err->code, "%s", w->src_err->msg);
+    if (r == 0)
+      break;
+    w->tar_bytes += len;
+    if (len > 0 && w->o->tap(w->o->ctx, buf, len, err) < 0)
+      return -1;
+  }
+  if (w->o->end == NULL)
+    return 0;
+  if (w->o->end(w->o->ctx, w->tag, err) < 0)
+    return -1;
+  w->tag[ST_EROFS_TAG_MAX] = '\0';
+  w->device_tag = w->tag;
+  return 0;
 }
 
 static void ew_free(ew *w) {
@@ -1035,6 +1068,7 @@ int st_erofs_write_fd(int fd_in, int fd_out, const st_erofs_opts *opts,
           .whiteouts = opts ? opts->whiteouts : true,
           .tar_index = index,
           .device_tag = index ? opts->device_tag : NULL,
+          .o = opts,
           .blkbits = index ? EROFS_TAR_BLKBITS : EROFS_BLKBITS};
   /* the data area starts after the superblock (and the device table) */
   uint64_t head = EROFS_SB_OFFSET + SB_SIZE + (index ? DEVT_SLOT_SIZE : 0);
@@ -1053,14 +1087,16 @@ int st_erofs_write_fd(int fd_in, int fd_out, const st_erofs_opts *opts,
     st_error_set(err, EIO, "read tar: %s", archive_error_string(w.ar));
     goto out;
   }
-  if (w.tar_index && strcmp(st_decomp_format(w.src), "none") != 0) {
+  bool tap = opts && opts->tap;
+  if (w.tar_index && !tap && strcmp(st_decomp_format(w.src), "none") != 0) {
     /* compressed: no tar to index, a full image */
     w.tar_index = false;
     w.device_tag = NULL;
     w.blkbits = EROFS_BLKBITS;
     w.data_blk = (EROFS_SB_OFFSET + SB_SIZE + BLK(&w) - 1) >> w.blkbits;
   }
-  if (read_entries(&w, err) < 0 || finish(&w, err) < 0)
+  if (read_entries(&w, err) < 0 || (tap && tap_finish(&w, err) < 0) ||
+      finish(&w, err) < 0)
     goto out;
   if (stats)
     *stats = w.stats;

@@ -22,6 +22,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <stddef.h>
+
 #include "util/error.h"
 
 typedef struct st_erofs_opts {
@@ -34,7 +36,21 @@ typedef struct st_erofs_opts {
    * not one run in the tar (a sparse entry) is copied into the image. */
   bool tar_index;         /* (a compressed input gets a full image) */
   const char *device_tag; /* tar index: the device slot's tag, or NULL */
+  /* Storing the tar while indexing it (a pull): every decompressed byte
+   * of fd_in, trailing padding included, goes to tap, in order; the index
+   * then refers to those bytes (so fd_in may be compressed); after the
+   * last, end gives the device tag (up to ST_EROFS_TAG_MAX characters,
+   * NUL-terminated), which replaces device_tag. Either returns < 0 with
+   * *err set to stop the conversion. */
+  int (*tap)(void *ctx, const void *buf, size_t n, st_error **err);
+  int (*end)(void *ctx, char *tag, st_error **err);
+  void *ctx;
+  /* When set, every entry passes st_tar_check_entry (layer/tar.h) too:
+   * import's rules, and the sum of regular file sizes. */
+  struct st_tar_check *check;
 } st_erofs_opts;
+
+#define ST_EROFS_TAG_MAX 64
 
 /* What a conversion produced. */
 typedef struct st_erofs_stats {

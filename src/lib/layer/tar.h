@@ -30,6 +30,18 @@
  * caller does). */
 int st_tar_clean_name(const char *name, char *out, size_t cap, st_error **err);
 
+/* The checks st_layer_import makes of each entry (see the top of this
+ * file), for other readers of layer tars (the EROFS writer when it stores
+ * a pulled layer): call st_tar_check_entry with each header in order. */
+struct archive_entry;
+typedef struct st_tar_check {
+  uint64_t entries; /* entries seen */
+  int64_t size;     /* sum of the regular files' sizes (Docker's SIZE) */
+} st_tar_check;
+/* Returns 0, or < 0 with *err set (EINVAL) naming the entry. */
+int st_tar_check_entry(st_tar_check *c, struct archive_entry *e,
+                       st_error **err);
+
 /* Media type of an uncompressed OCI layer. */
 #define ST_LAYER_MEDIA_TYPE_TAR "application/vnd.oci.image.layer.v1.tar"
 
@@ -51,6 +63,15 @@ int st_tar_clean_name(const char *name, char *out, size_t cap, st_error **err);
  *   other   errno values from reading fd or writing the store. */
 int st_layer_import(st_store *s, int fd, const char *what, st_layer_rec *out,
                     st_error **err);
+
+/* As st_layer_import, and in the same pass writes index_path: an EROFS
+ * tar index of the stored blob (layer/erofs.h, the blob's hex digest as
+ * its device tag), what the erofs backend mounts for the layer. A pull
+ * uses it so that a layer is ready to run when it has downloaded. On
+ * failure neither the blob nor index_path is left. */
+int st_layer_import_indexed(st_store *s, int fd, const char *what,
+                            const char *index_path, st_layer_rec *out,
+                            st_error **err);
 
 /* Reads the stored blob blob_digest (plain, gzip, xz, bzip2 or zstd tar),
  * checking it as st_layer_import does, and computes its diff ID (the sha256

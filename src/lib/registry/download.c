@@ -13,6 +13,7 @@
 #include "digest/digest.h"
 #include "layer/tar.h"
 #include "registry/config.h"
+#include "store/layers.h"
 #include "util/cleanup.h"
 #include "util/http.h"
 
@@ -38,6 +39,7 @@ typedef struct inspect_task {
   char diff_id[ST_DIGEST_LEN];
   int64_t size;
   int64_t tar_size; /* keep_tar: bytes of the stored tar */
+  char *stage;      /* keep_tar: the staged layer directory, or NULL */
   st_error *err;
   int rc;
   pthread_t thread;
@@ -97,11 +99,33 @@ static void drain(int fd) {
     errno = 0;
 }
 
+/* Stores the tar, and (erofs) its index in a staged layer directory in the
+ * same pass. */
+static int keep_tar(inspect_task *t, st_layer_rec *rec) {
+  st_layer_driver drv = st_store_layer_driver_recorded(t->s);
+  if (drv != ST_LAYER_EROFS)
+    return st_layer_import(t->s, t->fd, "layer", rec, &t->err);
+  cleanup_free char *stage = NULL, *index = NULL;
+  if (st_layer_stage_begin(t->s, &stage, &t->err) < 0)
+    return -1;
+  if (asprintf(&index, "%s/layer.erofs", stage) < 0) {
+    index = NULL;
+    st_layer_stage_drop(stage);
+    return st_error_errno(&t->err, ENOMEM, "layer");
+  }
+  if (st_layer_import_indexed(t->s, t->fd, "layer", index, rec, &t->err) < 0) {
+    st_layer_stage_drop(stage);
+    return -1;
+  }
+  t->stage = steal_pointer(&stage);
+  return 0;
+}
+
 static void *inspect_main(void *arg) {
   inspect_task *t = arg;
   if (t->fd >= 0 && t->keep_tar) {
     st_layer_rec rec;
-    t->rc = st_layer_import(t->s, t->fd, "layer", &rec, &t->err);
+    t->rc = keep_tar(t, &rec);
     if (t->rc == 0) {
       memcpy(t->diff_id, rec.diff_id, ST_DIGEST_LEN);
       t->size = rec.size;
@@ -225,6 +249,7 @@ static int inspect_finish(job *j, st_error **err) {
   if (t->keep_tar) {
     j->l->kept_tar = true;
     j->l->tar_size = t->tar_size;
+    j->l->stage = steal_pointer(&t->stage);
   }
   return 0;
 }

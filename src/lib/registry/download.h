@@ -20,6 +20,11 @@ typedef struct st_dl_layer {
    * of tar_size bytes; d's blob was verified but never written */
   bool kept_tar;
   int64_t tar_size;
+  /* out with keep_tar when the store's backend indexes tars (erofs): the
+   * layer made ready to mount while it downloaded, a directory to hand to
+   * st_layer_stage_commit once the pull is recorded (the caller owns it:
+   * commit or st_layer_stage_drop, then free), else NULL */
+  char *stage;
 } st_dl_layer;
 
 /* Downloads every layer with fetch set, o->max_concurrent at a time, each

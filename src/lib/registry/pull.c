@@ -14,6 +14,7 @@
 #include "registry/manifest.h"
 #include "store/layers.h"
 #include "util/cleanup.h"
+#include "util/log.h"
 
 void st_pull_result_clear(st_pull_result *r) {
   free(r->name);
@@ -276,6 +277,43 @@ static int record(pull *p, const st_fetched *top, const st_fetched *img,
   return 0;
 }
 
+/* Puts the layers converted while they downloaded in place, under their
+ * chain IDs; one that cannot be is converted again at its first use. */
+static void commit_stages(pull *p, st_dl_layer *dl, size_t n) {
+  cleanup_free char(*chain)[ST_DIGEST_LEN] = calloc(n ? n : 1, sizeof(*chain));
+  cleanup_free st_layer_rec *recs = calloc(n ? n : 1, sizeof(*recs));
+  if (chain == NULL || recs == NULL)
+    return;
+  for (size_t i = 0; i < n; i++)
+    memcpy(recs[i].diff_id, dl[i].diff_id, ST_DIGEST_LEN);
+  st_chain_ids(recs, n, chain);
+  for (size_t i = 0; i < n; i++) {
+    if (dl[i].stage == NULL)
+      continue;
+    st_error *e = NULL;
+    if (st_layer_stage_commit(p->s, chain[i], dl[i].stage, &e) < 0) {
+      st_debug("pull: layer %.19s stays to be converted at first use: %s",
+               dl[i].diff_id, e ? e->msg : "");
+      st_layer_stage_drop(dl[i].stage);
+    }
+    st_error_free(e);
+    free(dl[i].stage);
+    dl[i].stage = NULL;
+  }
+}
+
+static void drop_stages(st_dl_layer *dl, size_t n) {
+  for (size_t i = 0; dl && i < n; i++) {
+    st_layer_stage_drop(dl[i].stage);
+    free(dl[i].stage);
+    dl[i].stage = NULL;
+  }
+}
+
+static void dl_freep(st_dl_layer **dl) {
+  free(*dl);
+}
+
 static int run_pull(pull *p, st_pull_result *out, st_error **err) {
   __attribute__((cleanup(fetched_clearp))) st_fetched top = {0};
   __attribute__((cleanup(fetched_clearp))) st_fetched img = {0};
@@ -296,20 +334,25 @@ static int run_pull(pull *p, st_pull_result *out, st_error **err) {
   st_image_clear(&existing);
   st_error_free(ignored);
   size_t n = m.n_items ? m.n_items : 1;
-  cleanup_free st_dl_layer *dl = calloc(n, sizeof(*dl));
+  __attribute__((cleanup(dl_freep))) st_dl_layer *dl = calloc(n, sizeof(*dl));
   cleanup_free st_layer_rec *local = calloc(n, sizeof(*local));
   if (dl == NULL || local == NULL)
     return st_error_errno(err, ENOMEM, "pull");
   if (plan_layers(p, &m, dl, local, exists, err) < 0)
     return -1;
   if (!exists) {
-    if (st_download_layers(p->s, p->c, p->o, dl, m.n_items, err) < 0)
-      return st_error_wrap(err, "pull %s", p->display);
-    if (check_diff_ids(p, dl, m.n_items, config, err) < 0)
-      return -1;
+    int r = st_download_layers(p->s, p->c, p->o, dl, m.n_items, err);
+    if (r < 0 || check_diff_ids(p, dl, m.n_items, config, err) < 0) {
+      drop_stages(dl, m.n_items);
+      return r < 0 ? st_error_wrap(err, "pull %s", p->display) : -1;
+    }
   }
-  if (record(p, &top, &img, &m, dl, local, created, out, err) < 0)
+  if (record(p, &top, &img, &m, dl, local, created, out, err) < 0) {
+    drop_stages(dl, m.n_items);
     return -1;
+  }
+  commit_stages(p, dl, m.n_items);
+  drop_stages(dl, m.n_items);
   for (size_t i = 0; i < m.n_items; i++)
     if (dl[i].fetch)
       st_reg_emit(p->o, ST_REG_LAYER_PULL_COMPLETE, m.items[i].digest, NULL,

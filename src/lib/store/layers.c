@@ -609,6 +609,25 @@ static bool layer_present(st_store *s, const char *hex) {
   return diff && access(diff, F_OK) == 0;
 }
 
+/* Takes the lock of layer hex (layers/<hex>.lock, made if missing):
+ * returns its fd, or < 0 with *err set. */
+static int lock_layer(st_store *s, const char *hex, st_error **err) {
+  cleanup_free char *dir = layers_path(s, "", "");
+  cleanup_free char *lock = layers_path(s, hex, ".lock");
+  if (dir == NULL || lock == NULL)
+    return st_error_errno(err, ENOMEM, "lock layer");
+  if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+    return st_error_errno(err, errno, "mkdir `%s`", dir);
+  int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+    st_error_errno(err, errno, "lock `%s`", lock);
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 static int ensure_layer(st_store *s, const char *chain, const char *blob,
                         st_error **err) {
   const char *hex = st_digest_hex(chain);
@@ -616,17 +635,57 @@ static int ensure_layer(st_store *s, const char *chain, const char *blob,
     return -1;
   if (layer_present(s, hex))
     return 0;
-  cleanup_free char *dir = layers_path(s, "", "");
-  cleanup_free char *lock = layers_path(s, hex, ".lock");
-  if (dir == NULL || lock == NULL)
-    return st_error_errno(err, ENOMEM, "unpack layer");
-  if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-    return st_error_errno(err, errno, "mkdir `%s`", dir);
-  cleanup_close int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0 || flock(fd, LOCK_EX) < 0)
-    return st_error_errno(err, errno, "lock `%s`", lock);
+  cleanup_close int fd = lock_layer(s, hex, err);
+  if (fd < 0)
+    return -1;
   if (!layer_present(s, hex) && unpack_into_place(s, hex, blob, err) < 0)
     return st_error_wrap(err, "unpack layer %.12s", hex);
+  return make_short_link(s, hex, err);
+}
+
+int st_layer_stage_begin(st_store *s, char **dir, st_error **err) {
+  *dir = NULL;
+  cleanup_free char *tmp = NULL, *diff = NULL;
+  if (st_store_busy(s, err) < 0)
+    return -1;
+  if (asprintf(&tmp, "%s/layer-XXXXXX", s->tmp_dir) < 0) {
+    tmp = NULL;
+    return st_error_errno(err, ENOMEM, "stage layer");
+  }
+  if (mkdtemp(tmp) == NULL)
+    return st_error_errno(err, errno, "mkdtemp `%s`", tmp);
+  if (asprintf(&diff, "%s/diff", tmp) < 0 || mkdir(diff, 0755) < 0) {
+    st_error_errno(err, errno, "mkdir `%s/diff`", tmp);
+    st_layer_stage_drop(tmp);
+    return -1;
+  }
+  *dir = steal_pointer(&tmp);
+  return 0;
+}
+
+void st_layer_stage_drop(const char *dir) {
+  if (dir == NULL)
+    return;
+  st_error *ignored = NULL;
+  st_rm_rf(dir, &ignored);
+  st_error_free(ignored);
+}
+
+int st_layer_stage_commit(st_store *s, const char *chain, const char *dir,
+                          st_error **err) {
+  const char *hex = st_digest_hex(chain);
+  cleanup_free char *dest = layers_path(s, hex, "");
+  if (dest == NULL)
+    return st_error_errno(err, ENOMEM, "stage layer");
+  cleanup_close int fd = lock_layer(s, hex, err);
+  if (fd < 0)
+    return -1;
+  if (layer_present(s, hex)) {
+    st_layer_stage_drop(dir);
+    return 0;
+  }
+  if (rename(dir, dest) < 0)
+    return st_error_errno(err, errno, "rename `%s` to `%s`", dir, dest);
   return make_short_link(s, hex, err);
 }
 

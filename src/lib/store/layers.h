@@ -74,6 +74,19 @@ int st_image_unpack(st_store *s, const char *id, char ***dirs, size_t *n,
  * check --repair` uses it for a tree that differs from its tar. */
 int st_layer_unpack_again(st_store *s, const char *chain, const char *blob,
                           st_error **err);
+/* A layer made elsewhere than st_image_unpack (a pull converts each layer
+ * while it downloads): st_layer_stage_begin makes an empty directory under
+ * the store's tmp/ (with an empty diff/), *dir a heap string; the caller
+ * puts the backend's files in it (layer.erofs); st_layer_stage_commit
+ * then renames it to layers/<chain hex> under the layer's lock, or drops
+ * it when that layer is already there. Until then it is tmp/ garbage that
+ * gc removes if the process dies; st_layer_stage_drop removes it. Only
+ * for layers recorded in the database: commit after the transaction. */
+int st_layer_stage_begin(st_store *s, char **dir, st_error **err);
+int st_layer_stage_commit(st_store *s, const char *chain, const char *dir,
+                          st_error **err);
+void st_layer_stage_drop(const char *dir);
+
 /* The same directories without unpacking anything (they exist once a
  * container has used the image). */
 int st_image_layer_dirs(st_store *s, const char *id, char ***dirs, size_t *n,
