@@ -3,8 +3,10 @@
  *
  * A blob larger than one staging buffer (a layer) is written with O_DIRECT
  * by a thread of its own, from two page-aligned buffers that the caller and
- * the thread take turns on: the bytes go to the disk once, while the next
- * buffer is filled and hashed, without dirtying the page cache and then
+ * the thread take turns on: the thread hashes a full buffer and writes it
+ * while the caller fills the next (so producing the bytes, e.g.
+ * decompressing a pulled layer, and hashing them use two cores), and the
+ * bytes go to the disk once, without dirtying the page cache and then
  * waiting for its writeback. On this project's test machine buffered
  * writes with fsync reach 360-650 MB/s and direct ones 1.4 GB/s, so a
  * 300 MiB layer commits about twice as fast. A small blob (a config, a
@@ -146,6 +148,8 @@ static void *writer_main(void *arg) {
       break;
     int failed = w->werr;
     pthread_mutex_unlock(&w->mu);
+    /* buffers come one at a time, in order: the hash stays in order */
+    st_sha256_update(w->hash, w->job, w->job_len);
     int e = failed ? 0 : write_block(w, w->job, w->job_len);
     pthread_mutex_lock(&w->mu);
     if (e && w->werr == 0)
@@ -191,6 +195,7 @@ static int stage_out(st_blob_writer *w, st_error **err) {
   }
   int e;
   if (!w->threaded) { /* no thread or no second buffer: write it here */
+    st_sha256_update(w->hash, w->buf[w->cur], w->held);
     e = w->werr ? w->werr : write_block(w, w->buf[w->cur], w->held);
     w->werr = e;
   } else {
@@ -215,12 +220,12 @@ static int stage_out(st_blob_writer *w, st_error **err) {
 
 int st_blob_write(st_blob_writer *w, const void *buf, size_t n,
                   st_error **err) {
-  st_sha256_update(w->hash, buf, n);
   if (w->size == 0 && w->buf[0] == NULL &&
       posix_memalign((void **)&w->buf[0], DIRECT_ALIGN, STAGE) != 0)
     w->buf[0] = NULL;
   w->size += n;
   if (w->buf[0] == NULL) { /* no staging */
+    st_sha256_update(w->hash, buf, n);
     int e = write_block(w, buf, n);
     return e ? st_error_errno(err, e, "write `%s`", w->tmp_path) : 0;
   }
@@ -239,11 +244,13 @@ int st_blob_write(st_blob_writer *w, const void *buf, size_t n,
   return 0;
 }
 
-/* Writes what is staged: direct (padded, then cut) if the blob outgrew
- * one buffer, else buffered. Returns 0, or < 0 with *err set. */
+/* Writes (and hashes) what is staged: direct (padded, then cut) if the
+ * blob outgrew one buffer, else buffered. Returns 0, or < 0 with *err
+ * set. */
 static int finish_writes(st_blob_writer *w, st_error **err) {
   int e = writer_wait(w, true);
   if (e == 0 && w->held > 0) {
+    st_sha256_update(w->hash, w->buf[w->cur], w->held);
     size_t len = w->held;
     if (w->direct && len % DIRECT_ALIGN) {
       size_t pad = DIRECT_ALIGN - len % DIRECT_ALIGN;
@@ -284,15 +291,16 @@ void st_blob_abort(st_blob_writer *w) {
 int st_blob_commit(st_blob_writer *w, const char *expect,
                    char digest_out[ST_DIGEST_LEN], st_error **err) {
   char digest[ST_DIGEST_LEN];
+  /* the last bytes are hashed as they are written */
+  if (finish_writes(w, err) < 0) {
+    st_blob_abort(w);
+    return -1;
+  }
   st_sha256_final(w->hash, digest);
   w->hash = NULL;
   if (expect && strcmp(expect, digest) != 0) {
     st_error_set(err, EIO, "digest mismatch: expected %s, got %s", expect,
                  digest);
-    st_blob_abort(w);
-    return -1;
-  }
-  if (finish_writes(w, err) < 0) {
     st_blob_abort(w);
     return -1;
   }
