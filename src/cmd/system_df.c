@@ -221,8 +221,11 @@ static int print_summary(const st_usage *u, const ct_usage *cu,
                                     cu->size, cu->reclaimable));
   json_array_append_new(rows, summary_row("Local Volumes", vu.total, vu.active,
                                           vu.size, vu.reclaimable));
-  json_array_append_new(rows, summary_row("Build Cache", bu->entries, 0,
-                                          bu->mount_bytes, bu->mount_bytes));
+  /* Docker prints the build cache's reclaimable bytes without a share */
+  json_t *cache = summary_row("Build Cache", bu->entries, 0, bu->size, 0);
+  json_object_set_new(cache, "Reclaimable",
+                      take_string(st_human_size_prec(bu->reclaimable, 4)));
+  json_array_append_new(rows, cache);
   int code = cli_print_rows(format, summary_table, summary_headers, rows);
   json_decref(rows);
   return code;
@@ -276,12 +279,43 @@ static json_t *image_rows(const st_usage *u, bool trunc) {
   return rows;
 }
 
+/* The build cache records, as Docker's `system df -v` shows them. */
+static json_t *cache_rows(const st_build_usage *bu, bool trunc) {
+  int64_t now = (int64_t)time(NULL);
+  json_t *rows = json_array();
+  for (int64_t i = 0; i < bu->entries; i++) {
+    const st_build_record *r = &bu->records[i];
+    int64_t created = r->created / 1000000000, used = r->used / 1000000000;
+    char id[65];
+    snprintf(id, sizeof(id), trunc ? "%.12s" : "%s", r->id);
+    json_t *row = json_object();
+    json_object_set_new(row, "ID", json_string(id));
+    json_object_set_new(row, "CacheType", json_string(r->type));
+    json_object_set_new(row, "Description", json_string(r->description));
+    json_object_set_new(row, "Size", take_string(st_human_size(r->size)));
+    json_object_set_new(row, "CreatedAt",
+                        take_string(st_format_created_at(created)));
+    json_object_set_new(row, "CreatedSince",
+                        take_string(st_created_since(created, now)));
+    json_object_set_new(row, "LastUsedAt",
+                        take_string(st_format_created_at(used)));
+    json_object_set_new(row, "LastUsedSince",
+                        take_string(st_created_since(used, now)));
+    json_object_set_new(row, "UsageCount", count_string(r->usage));
+    json_object_set_new(row, "InUse", json_string("false"));
+    json_object_set_new(row, "Shared",
+                        json_string(r->shared ? "true" : "false"));
+    json_array_append_new(rows, row);
+  }
+  return rows;
+}
+
 /* The default `-v` layout: one table per kind of object. */
 static int print_verbose_tables(st_store *s, const st_usage *u,
-                                const ct_usage *cu) {
+                                const ct_usage *cu, const st_build_usage *bu) {
   json_t *images = image_rows(u, true);
   json_t *containers = container_rows(s, cu, true);
-  json_t *none = json_array();
+  json_t *cache = cache_rows(bu, true);
   fputs("Images space usage:\n\n", stdout);
   int code = cli_print_rows(NULL, image_table, image_headers, images);
   if (code == 0) {
@@ -295,24 +329,26 @@ static int print_verbose_tables(st_store *s, const st_usage *u,
     json_decref(vols);
   }
   if (code == 0) {
-    fputs("\nBuild cache usage: 0B\n\n", stdout);
-    code = cli_print_rows(NULL, cache_table, cache_headers, none);
+    cleanup_free char *total = st_human_size(bu->size);
+    printf("\nBuild cache usage: %s\n\n", total ? total : "0B");
+    code = cli_print_rows(NULL, cache_table, cache_headers, cache);
   }
   json_decref(images);
   json_decref(containers);
-  json_decref(none);
+  json_decref(cache);
   return code;
 }
 
 /* `-v --format T`: T runs once over {Images, Containers, Volumes,
  * BuildCache}, as in Docker. */
 static int print_verbose_template(st_store *s, const st_usage *u,
-                                  const ct_usage *cu, const char *format) {
+                                  const ct_usage *cu, const st_build_usage *bu,
+                                  const char *format) {
   json_t *dot = json_object();
   json_object_set_new(dot, "Images", image_rows(u, false));
   json_object_set_new(dot, "Containers", container_rows(s, cu, false));
   json_object_set_new(dot, "Volumes", volume_rows());
-  json_object_set_new(dot, "BuildCache", json_array());
+  json_object_set_new(dot, "BuildCache", cache_rows(bu, false));
   json_t *rows = json_array();
   json_array_append_new(rows, dot);
   int code = cli_print_rows(format, NULL, image_headers, rows);
@@ -367,15 +403,17 @@ static int run_df(int argc, char **argv) {
   ct_usage cu;
   if (ct_usage_get(s, &cu, &err) < 0) {
     st_usage_clear(&u);
+    st_build_usage_clear(&bu);
     cli_print_error(err);
     return 1;
   }
   if (!verbose)
     code = print_summary(&u, &cu, &bu, format);
   else if (format == NULL || strcmp(format, "table") == 0)
-    code = print_verbose_tables(s, &u, &cu);
+    code = print_verbose_tables(s, &u, &cu, &bu);
   else
-    code = print_verbose_template(s, &u, &cu, format);
+    code = print_verbose_template(s, &u, &cu, &bu, format);
+  st_build_usage_clear(&bu);
   ct_usage_clear(&cu);
   st_usage_clear(&u);
   return code;

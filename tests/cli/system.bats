@@ -105,6 +105,38 @@ Build Cache     0         0         0B        0B"
   assert_contains "$output" $'\n\nBuild cache usage: 0B\n\nCACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED'
 }
 
+@test "system df: the build cache: each step's layer and each RUN cache mount, Docker's rows; builder prune empties it" {
+  [ "$(id -u)" = 0 ] || skip "RUN needs root here"
+  import_busybox busybox >/dev/null
+  ctx=$BATS_TEST_TMPDIR/ctx
+  mkdir -p "$ctx"
+  head -c 300000 /dev/urandom >"$ctx/big"
+  printf 'FROM busybox\nCOPY big /big\nRUN --mount=type=cache,target=/c echo cached >/c/x && echo y >/y\nENV A=1\n' >"$ctx/Dockerfile"
+  "$STRATA" build -q -t app "$ctx" >/dev/null
+  run "$STRATA" system df --format '{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Size}}|{{.Reclaimable}}'
+  assert_status 0
+  # COPY's and RUN's layers (ENV made none) and the cache mount; all of
+  # it reclaimable as Docker counts it (no build is using it), no share
+  assert_eq "${lines[3]}" "Build Cache|3|0|300kB|300kB"
+  run "$STRATA" system df -v
+  assert_status 0
+  assert_contains "$output" $'\n\nBuild cache usage: 300kB\n\nCACHE ID       CACHE TYPE        SIZE      CREATED'
+  mapfile -t rows < <(sed -n '/^CACHE ID/,$p' <<<"$output" | tail -n +2)
+  [ "${#rows[@]}" -eq 3 ]
+  assert_match "${rows[0]}" '^[0-9a-f]{12} +regular +300kB +.* ago +.* ago +[0-9]+ +true$'
+  assert_match "${rows[1]}" '^[0-9a-f]{12} +regular +2B +.* ago +.* ago +[0-9]+ +true$'
+  assert_match "${rows[2]}" '^[0-9a-f]{12} +exec\.cachemount +7B +.* ago +.* ago +1 +false$'
+  run "$STRATA" system df -v --format '{{range .BuildCache}}{{.CacheType}} {{.Shared}};{{end}}'
+  assert_eq "$output" "regular true;regular true;exec.cachemount false;"
+  # untagged, the steps' layers are the cache's alone: not shared
+  "$STRATA" rmi app >/dev/null
+  run "$STRATA" system df -v --format '{{range .BuildCache}}{{.Shared}};{{end}}'
+  assert_eq "$output" "false;false;false;"
+  "$STRATA" builder prune -af >/dev/null
+  run "$STRATA" system df --format '{{.Type}}|{{.TotalCount}}|{{.Size}}'
+  assert_eq "${lines[3]}" "Build Cache|0|0B"
+}
+
 @test "system df -v: a dangling image shows <none>" {
   import_busybox --change 'ENV A=1' app:latest >/dev/null
   import_busybox --change 'ENV A=2' app:latest >/dev/null

@@ -1,6 +1,7 @@
 /* The build cache table (see cache.h). */
 #include "store/cache.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -196,6 +197,66 @@ int64_t st_cache_prune(st_store *s, int64_t until,
   if (sqlite3_step(st) != SQLITE_DONE)
     return st_db_error(s, err, "prune the build cache");
   return sqlite3_changes64(s->db);
+}
+
+int st_cache_records(st_store *s, st_cache_record **out, size_t *n,
+                     st_error **err) {
+  *out = NULL;
+  *n = 0;
+  /* the step's layer: the image's top layer when it has one more than the
+   * parent (a step on scratch: any layer) */
+  static const char sql[] =
+      "SELECT bc.key, bc.instr, bc.created, bc.used,"
+      " (SELECT count(*) FROM image_layers WHERE image = bc.image) >"
+      "  (SELECT count(*) FROM image_layers WHERE image = bc.parent),"
+      " l.size,"
+      " EXISTS (SELECT 1 FROM image_layers o WHERE o.blob = top.blob"
+      "  AND (o.image IN (SELECT image FROM tags)"
+      "   OR o.image IN (SELECT image FROM build_outputs))),"
+      " (SELECT count(DISTINCT o.image) FROM image_layers o"
+      "  WHERE o.blob = top.blob)"
+      " FROM build_cache bc"
+      " LEFT JOIN image_layers top ON top.image = bc.image AND top.pos ="
+      "  (SELECT max(pos) FROM image_layers WHERE image = bc.image)"
+      " LEFT JOIN layers l ON l.blob = top.blob"
+      " ORDER BY bc.created, bc.key";
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  if (st_db_prepare(s, sql, &st, err) < 0)
+    return -1;
+  st_cache_record *v = NULL;
+  size_t count = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    st_cache_record *nv = realloc(v, (count + 1) * sizeof(*v));
+    if (nv == NULL) {
+      free(v);
+      return st_error_errno(err, ENOMEM, "list the build cache");
+    }
+    v = nv;
+    st_cache_record *r = &v[count++];
+    memset(r, 0, sizeof(*r));
+    st_db_digest(st, 0, r->key);
+    const char *instr = (const char *)sqlite3_column_text(st, 1);
+    size_t k = instr ? strcspn(instr, " \t\n") : 0;
+    if (k >= sizeof(r->kind))
+      k = sizeof(r->kind) - 1;
+    for (size_t i = 0; i < k; i++)
+      r->kind[i] = (char)toupper((unsigned char)instr[i]);
+    r->created = sqlite3_column_int64(st, 2);
+    r->used = sqlite3_column_int64(st, 3);
+    bool layer = sqlite3_column_int(st, 4) != 0;
+    r->size = layer ? sqlite3_column_int64(st, 5) : 0;
+    r->shared = layer && sqlite3_column_int(st, 6) != 0;
+    r->usage = layer ? sqlite3_column_int64(st, 7) : 1;
+    r->layer = layer;
+  }
+  if (rc != SQLITE_DONE) {
+    free(v);
+    return st_db_error(s, err, "list the build cache");
+  }
+  *out = v;
+  *n = count;
+  return 0;
 }
 
 int st_cache_count(st_store *s, int64_t *rows, st_error **err) {

@@ -54,6 +54,25 @@ int64_t st_cache_prune(st_store *s, int64_t until,
                        char (**images)[ST_DIGEST_LEN], size_t *n_images,
                        st_error **err);
 
+/* One build cache record as `system df -v` lists it: a row's step, the
+ * bytes of the layer it added (0 for a step that only changed the
+ * config), and whether that layer is also part of an image outside the
+ * cache (a tagged image or a build's final image: then removing the row
+ * frees nothing). */
+typedef struct st_cache_record {
+  char key[ST_DIGEST_LEN];
+  char kind[16];         /* the instruction's keyword: RUN, COPY, ... */
+  int64_t size;          /* bytes of the step's layer (content) */
+  int64_t created, used; /* unix ns */
+  bool shared;
+  int64_t usage; /* images holding the step's layer (1 without a layer) */
+  bool layer;    /* the step added a layer (else size is 0) */
+} st_cache_record;
+
+/* Every row, oldest first: *out (heap, *n of them). */
+int st_cache_records(st_store *s, st_cache_record **out, size_t *n,
+                     st_error **err);
+
 /* Marks id as a build's final image: it is then an image of its own, not
  * build cache (st_image_row.build_cache), even when untagged. */
 int st_cache_mark_output(st_store *s, const char *id, st_error **err);
