@@ -107,20 +107,20 @@ int st_build_stdin(st_store *s, int fd, char **dir, char **dockerfile,
 /* One record of the build cache as `system df -v` lists it: a step's
  * layer ("regular") or a RUN cache mount ("exec.cachemount"). */
 typedef struct st_build_record {
-  char id[65]; /* hex: the step's cache key, or the mount's id */
-  const char *type;       /* "regular" or "exec.cachemount" */
+  char id[65];      /* hex: the step's cache key, or the mount's id */
+  const char *type; /* "regular" or "exec.cachemount" */
   const char *description;
-  int64_t size;           /* bytes */
-  int64_t created, used;  /* unix ns */
-  bool shared; /* the bytes are also an image's outside the cache */
-  int64_t usage; /* images holding the record's layer; 1 for a mount */
+  int64_t size;          /* bytes */
+  int64_t created, used; /* unix ns */
+  bool shared;           /* the bytes are also an image's outside the cache */
+  int64_t usage;         /* images holding the record's layer; 1 for a mount */
 } st_build_record;
 
 typedef struct st_build_usage {
-  int64_t entries;     /* records */
-  int64_t mount_bytes; /* of the cache mounts */
-  int64_t size;        /* of every record, a shared layer counted too */
-  int64_t reclaimable; /* of the records no build is using: all */
+  int64_t entries;          /* records */
+  int64_t mount_bytes;      /* of the cache mounts */
+  int64_t size;             /* of every record, a shared layer counted too */
+  int64_t reclaimable;      /* of the records no build is using: all */
   st_build_record *records; /* entries of them, oldest first */
 } st_build_usage;
 int st_build_usage_get(st_store *s, st_build_usage *out, st_error **err);
