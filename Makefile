@@ -59,6 +59,7 @@ install: build
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/strata \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/strata \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/strata.fish \
 	  $(DESTDIR)$(PREFIX)/share/man/man1/strata.1 \
 	  $(DESTDIR)$(PREFIX)/share/man/man1/strata-*.1
 

@@ -11,8 +11,9 @@ test="$build libcmocka-dev bats clang clang-format tmux podman skopeo crun runc 
 # the base images of tests/cli/build_realistic.bats (examples/make-bases.sh):
 # Python with pip and Python-Markdown, Go, gcc with make and ccache
 test="$test python3-pip python3-setuptools python3-wheel python3-markdown golang-go make libc6-dev ccache"
-# install.bats renders the generated man pages
-test="$test man-db groff-base bsdextrautils"
+# install.bats renders the generated man pages and runs the zsh and fish
+# completion scripts
+test="$test man-db groff-base bsdextrautils zsh fish"
 bench="$test hyperfine buildah time"
 case "${1:-build}" in
 build) pkgs=$build ;;

@@ -50,9 +50,86 @@ ls"
     run complete_words logs w
     assert_eq "$output" "web1"
   fi
-  run --separate-stderr "$STRATA" completion zsh
+  run --separate-stderr "$STRATA" completion tcsh
   assert_status 1
-  assert_contains "$stderr" 'unsupported shell "zsh"'
+  assert_contains "$stderr" 'unsupported shell "tcsh": bash, zsh and fish are supported'
+}
+
+# complete_zsh WORDS...: the zsh completion (bash's through zsh's
+# bashcompinit) for `strata WORDS...`, filtered by the last word's prefix
+# as zsh's compadd does, sorted.
+complete_zsh() {
+  local bindir=$BATS_TEST_TMPDIR/bin
+  mkdir -p "$bindir"
+  ln -sf "$STRATA" "$bindir/strata"
+  PATH=$bindir:$PATH HOME=$BATS_TEST_TMPDIR zsh -f -c '
+    source <(strata completion zsh)
+    COMP_WORDS=(strata "$@")
+    COMP_CWORD=$#
+    _strata_zsh
+    for m in $COMPREPLY; do [[ $m == ${@[-1]}* ]] && print -r -- $m; done | sort
+  ' zsh "$@"
+}
+
+# complete_fish LINE: fish's completions for the command line LINE, the
+# candidates only, sorted.
+complete_fish() {
+  local bindir=$BATS_TEST_TMPDIR/bin
+  mkdir -p "$bindir"
+  ln -sf "$STRATA" "$bindir/strata"
+  PATH=$bindir:$PATH HOME=$BATS_TEST_TMPDIR fish --no-config -c '
+    strata completion fish | source
+    complete -C $argv[1] | string replace -r "\t.*" "" | sort
+  ' "$1"
+}
+
+@test "completion zsh: the bash completion through bashcompinit: commands, subcommands, flags, image names" {
+  command -v zsh >/dev/null || skip "zsh is not installed"
+  run --separate-stderr "$STRATA" completion zsh
+  assert_status 0
+  zsh -n <<<"$output"
+  run complete_zsh im
+  assert_eq "$output" "image
+images
+import"
+  run complete_zsh image l
+  assert_eq "$output" "list
+load
+ls"
+  run complete_zsh --root /x system df --
+  assert_eq "$output" "$(printf '%s\n' --format --help --verbose | sort)"
+  import_busybox busybox:latest >/dev/null
+  run complete_zsh rmi b
+  assert_eq "$output" "busybox:latest"
+}
+
+@test "completion fish: commands with their summaries, subcommands, flags from --help, image names" {
+  command -v fish >/dev/null || skip "fish is not installed"
+  run --separate-stderr "$STRATA" completion fish
+  assert_status 0
+  fish --no-config -n <<<"$output"
+  run complete_fish "strata im"
+  assert_eq "$output" "image
+images
+import"
+  # the summary of `strata --help` describes each command
+  run env HOME="$BATS_TEST_TMPDIR" fish --no-config -c "$("$STRATA" completion fish); complete -C 'strata pul'"
+  assert_eq "$output" "pull	Download an image from a registry"
+  run complete_fish "strata image l"
+  assert_eq "$output" "list
+load
+ls"
+  run complete_fish "strata ps --n"
+  assert_eq "$output" "--no-trunc"
+  run complete_fish "strata --root /x system df --"
+  assert_eq "$output" "$(printf '%s\n' --format --help --verbose | sort)"
+  import_busybox busybox:latest >/dev/null
+  import_busybox other:1 >/dev/null
+  run complete_fish "strata rmi b"
+  assert_eq "$output" "busybox:latest"
+  # more than one image: still offered after the first
+  run complete_fish "strata rmi busybox:latest o"
+  assert_eq "$output" "other:1"
 }
 
 @test "make install: PREFIX and DESTDIR; binary, bash completion and man pages from --help; make uninstall" {
@@ -65,6 +142,8 @@ ls"
   [ -x "$dest/opt/st/bin/strata" ]
   run "$dest/opt/st/bin/strata" --version
   assert_eq "$output" "$("$STRATA" --version)"
+  # fish finds its completion in vendor_completions.d
+  cmp "$dest/opt/st/share/fish/vendor_completions.d/strata.fish" <("$STRATA" completion fish)
   comp=$dest/opt/st/share/bash-completion/completions/strata
   cmp "$comp" <("$STRATA" completion bash)
   man1=$dest/opt/st/share/man/man1
