@@ -68,6 +68,7 @@ static void print_help(FILE *f) {
   } groups[] = {{"builder", "Manage builds"},
                 {"container", "Manage containers"},
                 {"image", "Manage images"},
+                {"network", "Manage networks"},
                 {"system", "Manage strata"},
                 {"volume", "Manage volumes"}};
   fputs("Management Commands:\n", f);

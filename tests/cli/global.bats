@@ -89,6 +89,9 @@ assert_help() {
 @test "global: help and help CMD print what --help prints" {
   run --separate-stderr "$STRATA" --help
   want=$output
+  # every group that has commands is listed as a management command
+  mgmt=$(sed -n '/^Management Commands:/,/^$/p' <<<"$output" | awk 'NR > 1 && NF {print $1}' | tr '\n' ' ')
+  assert_eq "$mgmt" "builder container image network system volume "
   run --separate-stderr "$STRATA" help
   assert_status 0
   assert_eq "$output" "$want"
