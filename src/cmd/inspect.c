@@ -52,6 +52,31 @@ ST_COMMAND(container_inspect, "container inspect", run_container_inspect,
            "  -h, --help            Print usage\n");
 
 /* Prints each object with the template, or the array as indented JSON. */
+/* An image's Config as Docker's CLI hands it to a template: `json`
+ * re-encodes the Go type (the OCI image config with Docker's extensions),
+ * so its keys come in the type's order and the empty ones are left out
+ * (omitempty), while {{.Config.User}} still reads "". */
+static void image_config_typed(json_t *o) {
+  static const char *const order[] = {
+      "User",        "ExposedPorts", "Env",    "Entrypoint", "Cmd",
+      "Volumes",     "WorkingDir",   "Labels", "StopSignal", "ArgsEscaped",
+      "Healthcheck", "OnBuild",      "Shell",  NULL};
+  json_t *cfg = json_object_get(o, "Config");
+  if (!json_is_object(cfg) || json_object_get(o, "RootFS") == NULL)
+    return; /* not an image */
+  json_t *typed = json_object();
+  for (size_t i = 0; order[i]; i++) {
+    json_t *v = json_object_get(cfg, order[i]);
+    bool empty = v == NULL || json_is_null(v) || json_is_false(v) ||
+                 (json_is_string(v) && json_string_length(v) == 0) ||
+                 (json_is_array(v) && json_array_size(v) == 0) ||
+                 (json_is_object(v) && json_object_size(v) == 0);
+    if (!empty)
+      json_object_set(typed, order[i], v);
+  }
+  json_object_set_new(cfg, ST_TPL_JSON_FORM, typed);
+}
+
 static int print_results(json_t *all, const char *format) {
   if (format == NULL || strcmp(format, "json") == 0) {
     char *s = json_dumps(all, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
@@ -67,6 +92,7 @@ static int print_results(json_t *all, const char *format) {
   }
   int code = 0;
   for (size_t i = 0; i < json_array_size(all); i++) {
+    image_config_typed(json_array_get(all, i));
     cleanup_buf st_buf out = ST_BUF_INIT;
     if (st_template_exec(t, json_array_get(all, i), &out, &err) < 0) {
       cli_print_error(err);

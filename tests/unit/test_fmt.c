@@ -789,6 +789,19 @@ static void test_tmpl_exec_errors(void **state) {
   st_template_free(t);
 }
 
+/* An object with ST_TPL_JSON_FORM: json encodes the form; fields, range,
+ * len and printing see the rest. */
+static void test_tmpl_json_form(void **state) {
+  (void)state;
+  const char *dot = "{\"C\":{\"User\":\"\",\"Cmd\":[\"sh\"],"
+                    "\"\\u001fjson\":{\"Cmd\":[\"sh\"]}}}";
+  check_tmpl("{{json .C}}", dot, "{\"Cmd\":[\"sh\"]}");
+  check_tmpl("{{json .}}", dot, "{\"C\":{\"Cmd\":[\"sh\"]}}");
+  check_tmpl("[{{.C.User}}] {{len .C}}", dot, "[] 2");
+  check_tmpl("{{range $k, $v := .C}}{{$k}};{{end}}", dot, "Cmd;User;");
+  check_tmpl("{{.C}}", dot, "map[Cmd:[sh] User:]");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_human_size),
@@ -817,6 +830,7 @@ int main(void) {
       cmocka_unit_test(test_tmpl_table_end_to_end),
       cmocka_unit_test(test_tmpl_parse_errors),
       cmocka_unit_test(test_tmpl_exec_errors),
+      cmocka_unit_test(test_tmpl_json_form),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

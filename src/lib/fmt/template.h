@@ -42,6 +42,13 @@ struct st_header_name {
  * trimmed, and the two-character sequences \t and \n become a tab and a
  * newline. Returns 0 and sets *out, or returns -1 and sets *err (EINVAL,
  * "template: :LINE: what is wrong"; ENOMEM). */
+/* A key an object of the data may hold: the `json` function then encodes
+ * the object as that key's value instead (Docker's CLI re-encodes Go
+ * values through their types, e.g. with omitempty fields left out), while
+ * field access, range, len and printing see the object's other keys only
+ * (the key cannot be named in a template). */
+#define ST_TPL_JSON_FORM "\x1fjson"
+
 int st_template_parse(const char *text, st_template **out, st_error **err);
 
 /* Parses text as Go's template.Parse does, with no Docker preparation (what

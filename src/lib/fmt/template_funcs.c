@@ -334,7 +334,7 @@ static int fn_len(struct call *c, json_t **out) {
   else if (json_is_array(v))
     n = json_array_size(v);
   else if (json_is_object(v))
-    n = json_object_size(v);
+    n = st_tpl_object_size(v);
   else if (json_is_null(v))
     n = 0;
   else

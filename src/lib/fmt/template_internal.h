@@ -80,6 +80,8 @@ void st_tpl_put_json(struct sink *s, json_t *v);
 /* The keys of obj in Go's map order (sorted bytewise); borrowed pointers
  * in a heap array, NULL when out of memory (or when obj is empty). */
 const char **st_tpl_sorted_keys(json_t *obj, size_t *n);
+/* The object's key count, ST_TPL_JSON_FORM left out. */
+size_t st_tpl_object_size(json_t *obj);
 
 /* Go's isTrue: false, 0, "", empty arrays and objects, null and "no
  * value" are false. */

@@ -192,8 +192,13 @@ static int cmp_keys(const void *a, const void *b) {
 
 /* The keys of obj in Go's map order (sorted bytewise); borrowed pointers
  * in a heap array, NULL when out of memory (or when obj is empty). */
+size_t st_tpl_object_size(json_t *obj) {
+  size_t n = json_object_size(obj);
+  return json_object_get(obj, ST_TPL_JSON_FORM) ? n - 1 : n;
+}
+
 const char **st_tpl_sorted_keys(json_t *obj, size_t *n) {
-  *n = json_object_size(obj);
+  *n = st_tpl_object_size(obj);
   if (*n == 0)
     return NULL;
   const char **keys = calloc(*n, sizeof(*keys));
@@ -203,7 +208,8 @@ const char **st_tpl_sorted_keys(json_t *obj, size_t *n) {
   const char *k;
   json_t *v;
   json_object_foreach(obj, k, v) {
-    keys[i++] = k;
+    if (strcmp(k, ST_TPL_JSON_FORM) != 0 && i < *n)
+      keys[i++] = k;
   }
   qsort(keys, *n, sizeof(*keys), cmp_keys);
   return keys;
@@ -308,6 +314,12 @@ void st_tpl_put_json(struct sink *s, json_t *v) {
   const char *k;
   size_t i;
   json_t *e;
+  json_t *form =
+      json_is_object(v) ? json_object_get(v, ST_TPL_JSON_FORM) : NULL;
+  if (form) {
+    st_tpl_put_json(s, form);
+    return;
+  }
   switch (json_typeof(v)) {
   case JSON_OBJECT:
     st_tpl_put_char(s, '{');
