@@ -65,12 +65,10 @@ static void print_help(FILE *f) {
    * GROUP`. */
   static const struct {
     const char *name, *summary;
-  } groups[] = {{"builder", "Manage builds"},
-                {"container", "Manage containers"},
-                {"image", "Manage images"},
-                {"network", "Manage networks"},
-                {"system", "Manage strata"},
-                {"volume", "Manage volumes"}};
+  } groups[] = {
+      {"builder", "Manage builds"}, {"container", "Manage containers"},
+      {"image", "Manage images"},   {"network", "Manage networks"},
+      {"system", "Manage strata"},  {"volume", "Manage volumes"}};
   fputs("Management Commands:\n", f);
   for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
     fprintf(f, "  %-11s %s\n", groups[i].name, groups[i].summary);
