@@ -95,3 +95,21 @@ expected_history() {
   assert_status 0
   assert_eq "$output" "$(short_id "$id")"
 }
+
+@test "history: an image committed from a local image shows the parent's ID on the parent's step; elsewhere <missing>" {
+  [ "$(id -u)" = 0 ] || skip "containers need root here"
+  base=$(import_busybox --change 'CMD ["sh"]' base)
+  "$STRATA" run --name c1 --pull never base sh -c 'echo x >/f'
+  child=$("$STRATA" commit c1 child)
+  run --separate-stderr "$STRATA" history --no-trunc --format '{{.ID}}' child
+  assert_status 0
+  assert_eq "${lines[0]}" "$child"
+  assert_eq "${lines[1]}" "$base"
+  # in a store that only has the child, the base's step is <missing>
+  "$STRATA" save -o "$BATS_TEST_TMPDIR/child.tar" child
+  export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+  "$STRATA" load -q -i "$BATS_TEST_TMPDIR/child.tar" >/dev/null
+  run --separate-stderr "$STRATA" history --format '{{.ID}}' child
+  assert_eq "${lines[0]}" "$(short_id "$child")"
+  assert_eq "${lines[1]}" "<missing>"
+}
