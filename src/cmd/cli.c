@@ -62,8 +62,69 @@ void cli_debug_sink(const char *msg) {
   cli_log(LOG_DEBUG, "%s", msg);
 }
 
+/* An option line's flag part ("  -a, --all", "      --format string"):
+ * its length, the text up to two spaces or the end; 0 when the line is
+ * not an option's first line. */
+static size_t flag_part(const char *l, size_t len) {
+  bool opt = (len > 3 && l[0] == ' ' && l[1] == ' ' && l[2] == '-') ||
+             (len > 7 && strncmp(l, "      --", 8) == 0);
+  if (!opt)
+    return 0;
+  const char *gap = memmem(l, len, "  ", 2);
+  while (gap && gap < l + 6) /* the indentation itself */
+    gap = memmem(gap + 1, len - (size_t)(gap + 1 - l), "  ", 2);
+  return gap ? (size_t)(gap - l) : len;
+}
+
+/* Prints a usage text with its option descriptions in one column (the
+ * widest flag part plus two spaces, or the column the text already uses
+ * when that is wider), continuation lines under the description. */
+static void print_usage_text(FILE *f, const char *u) {
+  const char *opts = strstr(u, "\nOptions:\n");
+  if (opts == NULL) {
+    fputs(u, f);
+    return;
+  }
+  opts += strlen("\nOptions:\n");
+  const char *end = strstr(opts, "\n\n");
+  end = end ? end + 1 : opts + strlen(opts);
+  size_t col = 0;
+  for (const char *p = opts; p < end;) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    size_t len = eol ? (size_t)(eol - p) : (size_t)(end - p);
+    size_t fp = flag_part(p, len);
+    if (fp > 0 && fp + 2 > col)
+      col = fp + 2;
+    if (fp > 0 && fp < len) { /* the column this line uses */
+      size_t at = fp;
+      while (at < len && p[at] == ' ')
+        at++;
+      if (p == opts && at > col)
+        col = at;
+    }
+    p = eol ? eol + 1 : end;
+  }
+  fwrite(u, 1, (size_t)(opts - u), f);
+  for (const char *p = opts; p < end;) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    size_t len = eol ? (size_t)(eol - p) : (size_t)(end - p);
+    size_t fp = flag_part(p, len);
+    size_t at = fp;
+    while (at < len && p[at] == ' ')
+      at++;
+    if (fp > 0 && at < len) /* flags, then the description */
+      fprintf(f, "%-*.*s%.*s\n", (int)col, (int)fp, p, (int)(len - at), p + at);
+    else if (fp == 0 && at < len && len > 0 && p[0] == ' ' && at > 8)
+      fprintf(f, "%*s%.*s\n", (int)col, "", (int)(len - at), p + at);
+    else
+      fprintf(f, "%.*s\n", (int)len, p);
+    p = eol ? eol + 1 : end;
+  }
+  fputs(end, f);
+}
+
 int cli_usage(const st_command *cmd) {
-  fputs(cmd->usage, stdout);
+  print_usage_text(stdout, cmd->usage);
   return 0;
 }
 

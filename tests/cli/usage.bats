@@ -78,3 +78,35 @@ assert_flag_error() {
   assert_status 1
   assert_eq "$stderr" "unknown flag: --type"$'\n'"See 'strata image inspect --help'."
 }
+
+@test "usage: every command's --help lines up its option descriptions in one column" {
+  cmds=$("$STRATA" --help | awk '/^(Management )?Commands:/ {on = 1; next} /^$/ {on = 0} on {print $1}')
+  for c in $cmds; do
+    subs=$("$STRATA" "$c" --help | awk '/^Commands:/ {on = 1; next} /^$/ {on = 0} on {print $1}')
+    for s in "" $subs; do
+      # shellcheck disable=SC2086 # the subcommand is one word or none
+      "$STRATA" $c $s --help | python3 -c '
+import re, sys
+name = sys.argv[1]
+lines = sys.stdin.read().split("\n")
+if "Options:" not in lines:
+    sys.exit(0)
+cols = set()
+for l in lines[lines.index("Options:") + 1:]:
+    if not l.strip():
+        break
+    m = re.match(r"^(  -\S, |      )--\S+( \S+)?( {2,})(\S)", l)
+    if m:
+        cols.add(m.start(4))
+    elif re.match(r"^ {8,}\S", l):
+        cols.add(len(l) - len(l.lstrip()))
+    else:
+        print("%s: unexpected option line: %r" % (name, l))
+        sys.exit(1)
+if len(cols) > 1:
+    print("%s: descriptions start at columns %s" % (name, sorted(cols)))
+    sys.exit(1)
+' "$c $s" || return 1
+    done
+  done
+}
