@@ -1,17 +1,18 @@
 /* Content-addressed blobs: written to tmp/, fsynced, renamed into
  * blobs/sha256/<hex> under their digest.
  *
- * A blob larger than one staging buffer (a layer) is written with O_DIRECT
- * by a thread of its own, from two page-aligned buffers that the caller and
- * the thread take turns on: the thread hashes a full buffer and writes it
- * while the caller fills the next (so producing the bytes, e.g.
- * decompressing a pulled layer, and hashing them use two cores), and the
- * bytes go to the disk once, without dirtying the page cache and then
- * waiting for its writeback. On this project's test machine buffered
- * writes with fsync reach 360-650 MB/s and direct ones 1.4 GB/s, so a
- * 300 MiB layer commits about twice as fast. A small blob (a config, a
- * manifest) is written the ordinary way, and so is everything on a file
- * system that refuses O_DIRECT. */
+ * A blob larger than one staging buffer (a layer) goes through four
+ * page-aligned 512 KiB buffers and two threads: the caller fills one
+ * while a hash thread hashes the next full one and a write thread writes
+ * the one before with O_DIRECT, all in order. Producing the bytes (a
+ * pulled layer's decompression, a commit's tar), hashing them and the
+ * disk then overlap, and the bytes go to the disk once, without dirtying
+ * the page cache and then waiting for its writeback. On this project's
+ * test machine buffered writes with fsync reach 360-650 MB/s and direct
+ * ones 1.4 GB/s (plus a 0.2 s flush of the disk's cache at the fsync for
+ * 300 MiB: dd itself stores 300 MiB durably in 0.44 s). A small blob (a
+ * config, a manifest) is written the ordinary way, and so is everything
+ * on a file system that refuses O_DIRECT. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -27,6 +28,10 @@
 #include "util/fs.h"
 #include "util/thread.h"
 
+#define STAGE (512u << 10)
+#define NBUF 4
+#define DIRECT_ALIGN 4096u
+
 struct st_blob_writer {
   st_store *store;
   int fd;
@@ -34,23 +39,21 @@ struct st_blob_writer {
   st_sha256 *hash;
   uint64_t size;
   uint64_t flushed; /* buffered: bytes whose writeback has been started */
-  /* staging (see the top of the file) */
-  unsigned char *buf[2]; /* STAGE bytes each, page aligned, or NULL */
-  int cur;               /* the buffer being filled */
-  size_t held;           /* bytes in buf[cur] */
-  bool direct;           /* O_DIRECT is on; the thread's while it runs */
-  bool threaded;         /* the writer thread runs */
-  pthread_t th;
-  pthread_mutex_t mu; /* guards job, job_len, quit, werr */
+  /* staging (see the top of the file): buffer k of the blob is
+   * buf[k % NBUF]; the caller fills number `filled`, the hash thread
+   * hashes number `hashed`, the write thread writes number `written` */
+  unsigned char *buf[NBUF]; /* STAGE bytes each, page aligned, or NULL */
+  size_t len[NBUF];         /* bytes handed over in each */
+  size_t held;              /* bytes in the buffer being filled */
+  uint64_t filled, hashed, written;
+  bool direct;   /* O_DIRECT is on; the write thread's while it runs */
+  bool threaded; /* the two threads run */
+  pthread_t hasher, writer;
+  pthread_mutex_t mu; /* guards the counters, quit, werr */
   pthread_cond_t cv;
-  unsigned char *job; /* a full buffer for the thread to write, or NULL */
-  size_t job_len;
   bool quit;
-  int werr; /* the errno of the thread's first failed write */
+  int werr; /* the errno of the first failed write */
 };
-
-#define STAGE (1u << 20)
-#define DIRECT_ALIGN 4096u
 
 /* Writeback is started every this many bytes while a blob is written, so
  * the disk works while the rest is produced and the fsync at the commit
@@ -138,36 +141,57 @@ static int write_block(st_blob_writer *w, const unsigned char *p, size_t n) {
   return 0;
 }
 
-static void *writer_main(void *arg) {
+/* The hash thread: each filled buffer, in order. */
+static void *hasher_main(void *arg) {
   st_blob_writer *w = arg;
   pthread_mutex_lock(&w->mu);
   for (;;) {
-    while (w->job == NULL && !w->quit)
+    while (w->hashed == w->filled && !w->quit)
       pthread_cond_wait(&w->cv, &w->mu);
-    if (w->job == NULL)
+    if (w->hashed == w->filled)
       break;
-    int failed = w->werr;
+    uint64_t k = w->hashed;
     pthread_mutex_unlock(&w->mu);
-    /* buffers come one at a time, in order: the hash stays in order */
-    st_sha256_update(w->hash, w->job, w->job_len);
-    int e = failed ? 0 : write_block(w, w->job, w->job_len);
+    st_sha256_update(w->hash, w->buf[k % NBUF], w->len[k % NBUF]);
     pthread_mutex_lock(&w->mu);
-    if (e && w->werr == 0)
-      w->werr = e;
-    w->job = NULL;
+    w->hashed++;
     pthread_cond_broadcast(&w->cv);
   }
   pthread_mutex_unlock(&w->mu);
   return NULL;
 }
 
-/* Waits until the thread has written what it was given; with quit, ends
- * it. Returns the errno of its first failed write, or 0. */
+/* The write thread: each hashed buffer, in order; after a failed write
+ * the rest are only counted. */
+static void *writer_main(void *arg) {
+  st_blob_writer *w = arg;
+  pthread_mutex_lock(&w->mu);
+  for (;;) {
+    while (w->written == w->hashed && !(w->quit && w->hashed == w->filled))
+      pthread_cond_wait(&w->cv, &w->mu);
+    if (w->written == w->hashed)
+      break;
+    uint64_t k = w->written;
+    int failed = w->werr;
+    pthread_mutex_unlock(&w->mu);
+    int e = failed ? 0 : write_block(w, w->buf[k % NBUF], w->len[k % NBUF]);
+    pthread_mutex_lock(&w->mu);
+    if (e && w->werr == 0)
+      w->werr = e;
+    w->written++;
+    pthread_cond_broadcast(&w->cv);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+/* Waits until every buffer handed over is hashed and written; with quit,
+ * ends the threads. Returns the errno of the first failed write, or 0. */
 static int writer_wait(st_blob_writer *w, bool quit) {
   if (!w->threaded)
     return w->werr;
   pthread_mutex_lock(&w->mu);
-  while (w->job)
+  while (w->written < w->filled)
     pthread_cond_wait(&w->cv, &w->mu);
   int e = w->werr;
   if (quit) {
@@ -176,41 +200,65 @@ static int writer_wait(st_blob_writer *w, bool quit) {
   }
   pthread_mutex_unlock(&w->mu);
   if (quit) {
-    pthread_join(w->th, NULL);
+    pthread_join(w->hasher, NULL);
+    pthread_join(w->writer, NULL);
     w->threaded = false;
   }
   return e;
 }
 
-/* Hands the full buffer to the writer thread (started, with O_DIRECT, at
- * the first one) and switches to the other buffer. */
-static int stage_out(st_blob_writer *w, st_error **err) {
-  if (w->buf[1] == NULL &&
-      posix_memalign((void **)&w->buf[1], DIRECT_ALIGN, STAGE) != 0)
-    w->buf[1] = NULL;
-  if (!w->threaded && w->werr == 0) {
-    w->direct = set_direct(w->fd, true) == 0;
-    if (w->buf[1] && st_thread_create(&w->th, writer_main, w) == 0)
-      w->threaded = true;
+/* Starts the two threads (with O_DIRECT) at the first full buffer;
+ * false when they cannot be had (then the caller writes itself). */
+static bool start_threads(st_blob_writer *w) {
+  for (int i = 1; i < NBUF; i++)
+    if (w->buf[i] == NULL &&
+        posix_memalign((void **)&w->buf[i], DIRECT_ALIGN, STAGE) != 0) {
+      w->buf[i] = NULL;
+      return false;
+    }
+  w->direct = set_direct(w->fd, true) == 0;
+  if (st_thread_create(&w->writer, writer_main, w) != 0) {
+    w->direct = w->direct && set_direct(w->fd, false) != 0;
+    return false;
   }
+  if (st_thread_create(&w->hasher, hasher_main, w) != 0) {
+    pthread_mutex_lock(&w->mu);
+    w->quit = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->writer, NULL);
+    w->quit = false;
+    w->direct = w->direct && set_direct(w->fd, false) != 0;
+    return false;
+  }
+  w->threaded = true;
+  return true;
+}
+
+/* The buffer being filled. */
+static unsigned char *filling(st_blob_writer *w) {
+  return w->buf[w->filled % NBUF];
+}
+
+/* Hands the full buffer to the threads (started at the first one) and
+ * waits for a free one to fill next. Without threads, hashes and writes
+ * it here and fills the same buffer again. */
+static int stage_out(st_blob_writer *w, st_error **err) {
   int e;
-  if (!w->threaded) { /* no thread or no second buffer: write it here */
-    st_sha256_update(w->hash, w->buf[w->cur], w->held);
-    e = w->werr ? w->werr : write_block(w, w->buf[w->cur], w->held);
+  if (!w->threaded && (w->werr || w->filled > 0 || !start_threads(w))) {
+    unsigned char *cur = filling(w);
+    st_sha256_update(w->hash, cur, w->held);
+    e = w->werr ? w->werr : write_block(w, cur, w->held);
     w->werr = e;
   } else {
     pthread_mutex_lock(&w->mu);
-    while (w->job)
+    w->len[w->filled % NBUF] = w->held;
+    w->filled++;
+    pthread_cond_broadcast(&w->cv);
+    while (w->filled - w->written >= NBUF && w->werr == 0)
       pthread_cond_wait(&w->cv, &w->mu);
     e = w->werr;
-    if (e == 0) {
-      w->job = w->buf[w->cur];
-      w->job_len = w->held;
-      pthread_cond_broadcast(&w->cv);
-    }
     pthread_mutex_unlock(&w->mu);
-    if (e == 0)
-      w->cur ^= 1;
   }
   w->held = 0;
   if (e)
@@ -234,7 +282,7 @@ int st_blob_write(st_blob_writer *w, const void *buf, size_t n,
     size_t k = STAGE - w->held;
     if (k > n)
       k = n;
-    memcpy(w->buf[w->cur] + w->held, p, k);
+    memcpy(filling(w) + w->held, p, k);
     w->held += k;
     p += k;
     n -= k;
@@ -249,15 +297,16 @@ int st_blob_write(st_blob_writer *w, const void *buf, size_t n,
  * set. */
 static int finish_writes(st_blob_writer *w, st_error **err) {
   int e = writer_wait(w, true);
+  unsigned char *tail = filling(w);
   if (e == 0 && w->held > 0) {
-    st_sha256_update(w->hash, w->buf[w->cur], w->held);
+    st_sha256_update(w->hash, tail, w->held);
     size_t len = w->held;
     if (w->direct && len % DIRECT_ALIGN) {
       size_t pad = DIRECT_ALIGN - len % DIRECT_ALIGN;
-      memset(w->buf[w->cur] + len, 0, pad);
+      memset(tail + len, 0, pad);
       len += pad;
     }
-    e = write_block(w, w->buf[w->cur], len);
+    e = write_block(w, tail, len);
     if (e == 0 && len != w->held && ftruncate(w->fd, (off_t)w->size) < 0)
       e = errno;
     w->held = 0;
@@ -280,8 +329,8 @@ void st_blob_abort(st_blob_writer *w) {
   if (w->tmp_path)
     unlink(w->tmp_path);
   free(w->tmp_path);
-  free(w->buf[0]);
-  free(w->buf[1]);
+  for (int i = 0; i < NBUF; i++)
+    free(w->buf[i]);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->cv);
   st_sha256_free(w->hash);
