@@ -119,41 +119,48 @@ static int push(char ***v, size_t *n, char *s) {
 
 /* Docker's rule for a line of an env file: the name (before any '=') is
  * not empty and holds no blank. Returns -1 when good, else the exit code
- * after printing Docker's message. */
-static int check_env_line(const char *path, const char *line) {
+ * (code) after printing Docker's message. */
+static int check_env_line(const char *path, const char *line, int code) {
   size_t n = strcspn(line, "=");
   if (n == 0)
-    return cli_fail(125, "invalid env file (%s): no variable name on line '%s'",
+    return cli_fail(code,
+                    "invalid env file (%s): no variable name on line '%s'",
                     path, line);
   if (strcspn(line, " \t") < n)
-    return cli_fail(125,
+    return cli_fail(code,
                     "invalid env file (%s): variable '%.*s' contains "
                     "whitespaces",
                     path, (int)n, line);
   return -1;
 }
 
-/* --env-file: one K=V or K per line; # comments and blank lines skipped,
- * leading blanks removed; the value is kept as written. */
-static int read_env_file(cli_create *c, const char *path) {
+int cli_read_env_file(const char *path, int code, char ***lines,
+                      size_t *n_lines, char ***env, size_t *n_env) {
   cleanup_file FILE *f = fopen(path, "re");
   if (f == NULL)
-    return cli_fail(125, "open %s: no such file or directory", path);
+    return cli_fail(code, "open %s: no such file or directory", path);
   char line[8192];
   while (fgets(line, sizeof(line), f)) {
     line[strcspn(line, "\r\n")] = '\0';
     char *p = line + strspn(line, " \t");
     if (*p == '\0' || *p == '#')
       continue;
-    int code = check_env_line(path, p);
-    if (code >= 0)
-      return code;
+    int rc = check_env_line(path, p, code);
+    if (rc >= 0)
+      return rc;
     char *dup = strdup(p);
-    if (dup == NULL || push(&c->file_lines, &c->n_file_lines, dup) < 0 ||
-        push(&c->env, &c->o.n_env, dup) < 0)
-      return cli_fail(125, "out of memory");
+    if (dup == NULL || push(lines, n_lines, dup) < 0 ||
+        push(env, n_env, dup) < 0)
+      return cli_fail(code, "out of memory");
   }
   return -1;
+}
+
+/* --env-file: one K=V or K per line; # comments and blank lines skipped,
+ * leading blanks removed; the value is kept as written. */
+static int read_env_file(cli_create *c, const char *path) {
+  return cli_read_env_file(path, 125, &c->file_lines, &c->n_file_lines, &c->env,
+                           &c->o.n_env);
 }
 
 /* --label-file: one KEY=VALUE or KEY per line, # comments and blank lines

@@ -39,4 +39,11 @@ void cli_cidfile_done(cli_create *c, const char *id);
 /* Prints a runtime error and returns Docker's exit code for it. */
 int cli_runtime_fail(const st_error *err);
 
+/* Reads an --env-file (one K=V or K per line, # comments and blank lines
+ * skipped, leading blanks removed), appending each line (heap) to *lines
+ * (which owns them) and to *env, both NULL-terminated vectors. Returns
+ * -1 when read, else the exit code `code` after printing Docker's error. */
+int cli_read_env_file(const char *path, int code, char ***lines,
+                      size_t *n_lines, char ***env, size_t *n_env);
+
 #endif

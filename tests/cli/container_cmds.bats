@@ -42,6 +42,21 @@ changes() {
   assert_eq "$output" "piped"
 }
 
+@test "exec --env-file: the file's variables, -e overriding them; a bad file is refused in Docker's words" {
+  "$STRATA" run -d --name ef busybox sleep 100
+  printf '# comment\nA=from-file\n\n  B=two words\nC=file\n' >"$BATS_TEST_TMPDIR/env"
+  run --separate-stderr "$STRATA" exec --env-file "$BATS_TEST_TMPDIR/env" -e C=flag ef sh -c 'echo "$A|$B|$C"'
+  assert_status 0
+  assert_eq "$output" "from-file|two words|flag"
+  printf 'export X=1\n' >"$BATS_TEST_TMPDIR/bad"
+  run --separate-stderr "$STRATA" exec --env-file "$BATS_TEST_TMPDIR/bad" ef true
+  assert_status 1
+  assert_eq "$stderr" "Error: invalid env file ($BATS_TEST_TMPDIR/bad): variable 'export X' contains whitespaces"
+  run --separate-stderr "$STRATA" exec --env-file "$BATS_TEST_TMPDIR/missing" ef true
+  assert_status 1
+  assert_contains "$stderr" "no such file or directory"
+}
+
 @test "exec -d: returns at once, the command runs on and its file is seen later" {
   "$STRATA" run -d --name exd busybox sleep 100
   sleep 0.3
