@@ -12,8 +12,8 @@ test="$build libcmocka-dev bats clang clang-format tmux podman skopeo crun runc 
 # Python with pip and Python-Markdown, Go, gcc with make and ccache
 test="$test python3-pip python3-setuptools python3-wheel python3-markdown golang-go make libc6-dev ccache"
 # install.bats renders the generated man pages and runs the zsh and fish
-# completion scripts
-test="$test man-db groff-base bsdextrautils zsh fish"
+# completion scripts; network.bats plants a stale interface with ip(8)
+test="$test man-db groff-base bsdextrautils zsh fish iproute2"
 bench="$test hyperfine buildah time"
 case "${1:-build}" in
 build) pkgs=$build ;;

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "fmt/units.h"
+#include "runtime/netrules.h"
 #include "store/fsck.h"
 #include "util/cleanup.h"
 
@@ -16,13 +17,16 @@ ST_COMMAND(system_check, "system check", run_check,
            "\nUsage:  strata system check [OPTIONS]\n\n"
            "Check the consistency of the image store: every blob's digest, "
            "every\nimage's config, manifest and layers, tags and the "
-           "database\n\n"
+           "database; and what a crash\nleft of networking (interfaces, "
+           "nftables rules)\n\n"
            "Options:\n"
            "      --deep     Compare every unpacked layer tree with its "
            "tar (default: a sample)\n"
            "      --repair   Remove broken images, dangling references and "
            "unreferenced blobs;\n"
-           "                 unpack damaged layer trees again\n"
+           "                 unpack damaged layer trees again; remove stale "
+           "network interfaces\n"
+           "                 and rebuild stale nftables rules\n"
            "  -h, --help     Print usage\n");
 
 static const char *plural(size_t n, const char *one, const char *many) {
@@ -100,6 +104,37 @@ static int repair(st_store *s, bool deep, const st_fsck_report *found) {
   return code;
 }
 
+/* Networking left behind by a crash (runtime/netrules.h): reported as
+ * problems; --repair removes the links and rebuilds the table. */
+static int check_network(st_store *s, bool do_repair) {
+  cleanup_error st_error *err = NULL;
+  st_net_check c;
+  if (st_net_check_run(s, &c, &err) < 0) {
+    cli_print_error(err);
+    return 1;
+  }
+  for (size_t i = 0; i < c.n_links; i++)
+    printf("network interface %s belongs to no running container\n",
+           c.links[i]);
+  if (c.rules_stale)
+    printf("the nftables table \"ip strata\" has rules of containers or "
+           "networks that are gone (run `strata system check --repair`)\n");
+  int code = c.n_links > 0 || c.rules_stale ? 1 : 0;
+  if (code && do_repair) {
+    if (st_net_check_repair(s, &c, &err) < 0) {
+      cli_print_error(err);
+    } else {
+      for (size_t i = 0; i < c.n_links; i++)
+        printf("Removed network interface %s\n", c.links[i]);
+      if (c.rules_stale)
+        printf("Rebuilt the nftables table \"ip strata\"\n");
+      code = 0;
+    }
+  }
+  st_net_check_clear(&c);
+  return code;
+}
+
 static int run_check(int argc, char **argv) {
   static const struct option opts[] = {{"repair", no_argument, 0, 'r'},
                                        {"deep", no_argument, 0, 'd'},
@@ -141,5 +176,6 @@ static int run_check(int argc, char **argv) {
   if (do_repair && needs_repair(&r))
     code = repair(s, deep, &r);
   st_fsck_report_clear(&r);
-  return code;
+  int net = check_network(s, do_repair);
+  return code ? code : net;
 }

@@ -548,3 +548,38 @@ outside_cleanup() {
   assert_eq "$out" "from 10.231.99.1"
   [ "$sealed" -ne 0 ]
 }
+
+@test "system check: a container killed with its monitor leaves its DNAT rules; --repair rebuilds the table; a stale veth end is removed" {
+  local hp pid mon
+  hp=$(free_port)
+  srun -d --name web -p "$hp:80" nbb httpd -f -p 80 -h /www >/dev/null
+  wait_http "http://127.0.0.1:$hp/"
+  run --separate-stderr "$STRATA" system check
+  assert_status 0
+  # SIGKILL to the monitor, then to the container: nobody rebuilds the table
+  pid=$("$STRATA" inspect -f '{{.State.Pid}}' web)
+  mon=$(ps -o ppid= -p "$pid" | tr -d ' ')
+  kill -9 "$mon"
+  kill -9 "$pid"
+  sleep 0.3
+  nft list table ip strata | grep -q "dport $hp "
+  # an interface named like a container's host end, for no container
+  ip link add stv0123456789ab type veth peer name xstale$$
+  run --separate-stderr "$STRATA" system check
+  assert_status 1
+  assert_contains "$output" 'network interface stv0123456789ab belongs to no running container'
+  assert_contains "$output" 'the nftables table "ip strata" has rules of containers or networks that are gone'
+  run --separate-stderr "$STRATA" system check --repair
+  assert_status 0
+  assert_contains "$output" 'Removed network interface stv0123456789ab'
+  assert_contains "$output" 'Rebuilt the nftables table "ip strata"'
+  ! ip link show stv0123456789ab >/dev/null 2>&1
+  ! nft list table ip strata | grep -q "dport $hp "
+  run --separate-stderr "$STRATA" system check
+  assert_status 0
+  # the port serves a new container
+  srun -d --name web2 -p "$hp:80" nbb httpd -f -p 80 -h /www >/dev/null
+  wait_http "http://127.0.0.1:$hp/"
+  run http_get "http://127.0.0.1:$hp/"
+  assert_eq "$output" "hello-from-web"
+}

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "net/link.h"
 #include "net/network.h"
 #include "net/nft.h"
 #include "runtime/internal.h"
@@ -146,25 +147,141 @@ static int lock_rules(st_store *s) {
   return fd;
 }
 
-int st_net_rules_rebuild(st_store *s, st_error **err) {
-  cleanup_close int lock = lock_rules(s);
+/* The ruleset the store's state asks for now. */
+static char *desired_ruleset(st_store *s, st_error **err) {
   st_network *v = NULL;
   size_t n = 0;
   if (st_network_list(s, &v, &n, err) < 0)
-    return -1;
+    return NULL;
   cleanup_buf st_buf nat = ST_BUF_INIT;
   cleanup_buf st_buf fwd = ST_BUF_INIT;
   cleanup_buf st_buf ports = ST_BUF_INIT;
   network_rules(&nat, &fwd, v, n);
   st_networks_free(v, n);
   if (running_ports(s, &ports, err) < 0)
-    return -1;
-  cleanup_free char *text = ruleset(&nat, &fwd, &ports);
+    return NULL;
+  char *text = ruleset(&nat, &fwd, &ports);
   if (text == NULL)
-    return st_error_errno(err, ENOMEM, "nftables ruleset");
+    st_error_errno(err, ENOMEM, "nftables ruleset");
+  return text;
+}
+
+/* <root>/network-rules: the ruleset the last rebuild applied. */
+static char *applied_path(st_store *s) {
+  char *p = NULL;
+  return asprintf(&p, "%s/network-rules", st_store_root(s)) < 0 ? NULL : p;
+}
+
+/* Records text as applied (tmp file, rename; not fsynced: after a crash
+ * a lost record only makes system check ask for one more rebuild). */
+static void record_applied(st_store *s, const char *text) {
+  cleanup_free char *rec = applied_path(s);
+  cleanup_free char *tmp = NULL;
+  if (rec == NULL || asprintf(&tmp, "%s.tmp-%d", rec, (int)getpid()) < 0)
+    return;
+  FILE *f = fopen(tmp, "we");
+  if (f == NULL)
+    return;
+  bool ok = fputs(text, f) >= 0;
+  ok = fclose(f) == 0 && ok;
+  if (!ok || rename(tmp, rec) < 0)
+    unlink(tmp);
+}
+
+int st_net_rules_rebuild(st_store *s, st_error **err) {
+  cleanup_close int lock = lock_rules(s);
+  cleanup_free char *text = desired_ruleset(s, err);
+  if (text == NULL)
+    return -1;
   if (st_nft_apply(text, err) < 0)
     return st_error_wrap(err, "rebuild table ip strata");
+  /* what system check compares with; a stale record only makes it
+   * rebuild once more */
+  record_applied(s, text);
   return 0;
+}
+
+/* ---- system check ----------------------------------------------------------
+ */
+
+typedef struct link_scan {
+  st_container *running;
+  size_t n;
+  char **stale;
+  size_t n_stale;
+} link_scan;
+
+static void stale_link(const char *name, void *arg) {
+  link_scan *ls = arg;
+  /* "stv" + the first 12 hex digits of the container's ID */
+  for (size_t i = 0; i < ls->n; i++)
+    if (strncmp(ls->running[i].id, name + 3, 12) == 0)
+      return;
+  char **nv = realloc(ls->stale, (ls->n_stale + 1) * sizeof(*nv));
+  if (nv == NULL)
+    return;
+  ls->stale = nv;
+  if ((nv[ls->n_stale] = strdup(name)) != NULL)
+    ls->n_stale++;
+}
+
+void st_net_check_clear(st_net_check *c) {
+  for (size_t i = 0; i < c->n_links; i++)
+    free(c->links[i]);
+  free(c->links);
+  memset(c, 0, sizeof(*c));
+}
+
+int st_net_check_run(st_store *s, st_net_check *out, st_error **err) {
+  memset(out, 0, sizeof(*out));
+  st_container *all = NULL;
+  size_t n = 0;
+  if (st_container_list(s, &all, &n, err) < 0)
+    return -1;
+  link_scan ls = {.running = all};
+  for (size_t i = 0; i < n; i++)
+    if (all[i].state == ST_CT_RUNNING &&
+        st_pid_alive(all[i].pid, all[i].pid_start))
+      all[ls.n++] = all[i];
+  st_error *ignored = NULL;
+  if (st_net_links_with_prefix("stv", stale_link, &ls, &ignored) < 0)
+    st_error_free(ignored); /* no netlink here: nothing to check */
+  st_containers_free(all, n);
+  out->links = ls.stale;
+  out->n_links = ls.n_stale;
+  /* the rules: what the last rebuild applied against what the state
+   * asks for (a container that died without its monitor keeps its DNAT
+   * rules until the next rebuild) */
+  cleanup_free char *rec = applied_path(s);
+  cleanup_free char *applied = NULL;
+  size_t len = 0;
+  if (rec && st_read_file(rec, &applied, &len, &ignored) < 0) {
+    st_error_free(ignored);
+    return 0; /* never rebuilt: no table of ours */
+  }
+  cleanup_free char *want = desired_ruleset(s, err);
+  if (want == NULL) {
+    st_net_check_clear(out);
+    return -1;
+  }
+  out->rules_stale = applied && strcmp(applied, want) != 0;
+  return 0;
+}
+
+int st_net_check_repair(st_store *s, const st_net_check *c, st_error **err) {
+  for (size_t i = 0; i < c->n_links; i++) {
+    st_error *e = NULL;
+    if (st_net_link_delete(c->links[i], &e) < 0 && e && e->code != ENODEV &&
+        e->code != ENOENT) {
+      if (err)
+        *err = e;
+      else
+        st_error_free(e);
+      return -1;
+    }
+    st_error_free(e);
+  }
+  return c->rules_stale ? st_net_rules_rebuild(s, err) : 0;
 }
 
 int st_net_rules_ensure(st_store *s, st_error **err) {
