@@ -88,32 +88,47 @@ static void print_help(FILE *f) {
 /* "strata image" alone lists the image subcommands (like Docker's
  * management commands); an unknown subcommand is an error. Returns 1 when
  * group was a known group. */
+typedef struct group_row {
+  char name[32];
+  const char *summary;
+} group_row;
+
+static int cmp_row(const void *a, const void *b) {
+  return strcmp(((const group_row *)a)->name, ((const group_row *)b)->name);
+}
+
 static int print_group_help(const char *group, const char *sub) {
   size_t glen = strlen(group);
-  int found = 0;
+  group_row rows[64];
+  size_t n = 0;
   for (const st_command *c = __start_strata_cmds; c < __stop_strata_cmds; c++) {
     for (const char *p = c->names; p && *p;) {
       if (strncmp(p, group, glen) == 0 && p[glen] == ' ') {
-        if (!found) {
-          if (sub)
-            fprintf(stderr, "strata: unknown command \"%s %s\"\n\n", group,
-                    sub);
-          printf("\nUsage:  strata %s COMMAND\n\nCommands:\n", group);
-        }
-        found = 1;
         size_t len = strcspn(p + glen + 1, "|");
-        printf("  %-10.*s %s\n", (int)len, p + glen + 1, c->summary);
+        if (n < sizeof(rows) / sizeof(rows[0]) && len < sizeof(rows[0].name)) {
+          snprintf(rows[n].name, sizeof(rows[n].name), "%.*s", (int)len,
+                   p + glen + 1);
+          rows[n++].summary = c->summary;
+        }
         break;
       }
       p = strchr(p, '|');
       p = p ? p + 1 : NULL;
     }
   }
-  if (found)
-    printf("\nRun 'strata %s COMMAND --help' for more information on a "
-           "command.\n",
-           group);
-  return found;
+  if (n == 0)
+    return 0;
+  /* sorted by name, as Docker lists a management command's commands */
+  qsort(rows, n, sizeof(rows[0]), cmp_row);
+  if (sub)
+    fprintf(stderr, "strata: unknown command \"%s %s\"\n\n", group, sub);
+  printf("\nUsage:  strata %s COMMAND\n\nCommands:\n", group);
+  for (size_t i = 0; i < n; i++)
+    printf("  %-10s %s\n", rows[i].name, rows[i].summary);
+  printf("\nRun 'strata %s COMMAND --help' for more information on a "
+         "command.\n",
+         group);
+  return 1;
 }
 
 static int parse_log_level(const char *s) {

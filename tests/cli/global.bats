@@ -171,3 +171,13 @@ assert_help() {
   assert_contains "$stderr" "unknown flag"
   assert_contains "$stderr" "--bogus"
 }
+
+@test "global: a management command lists its commands sorted by name, as Docker" {
+  for g in builder container image network system volume; do
+    run --separate-stderr "$STRATA" "$g"
+    assert_status 0
+    names=$(sed -n '/^Commands:/,/^$/p' <<<"$output" | awk 'NR > 1 && NF {print $1}')
+    [ -n "$names" ]
+    assert_eq "$names" "$(LC_ALL=C sort <<<"$names")"
+  done
+}
