@@ -77,6 +77,24 @@ EOF
   PODMAN=(podman --root "$d/root" --runroot "$d/run" --storage-driver vfs)
 }
 
+# podman_for_containers DIR: podman_private, with the overlay driver (as a
+# user would run containers) and ulimits this host's container can take
+# (podman's default nofile exceeds the hard limit in some sandboxes).
+# Sets PODMAN; the caller unmounts DIR/root/overlay when done.
+podman_for_containers() {
+  local d=$1 hn
+  podman_private "$d" || return 1
+  sed -i 's/driver = "vfs"/driver = "overlay"/' "$d/storage.conf"
+  hn=$(ulimit -Hn)
+  [ "$hn" = unlimited ] && hn=1048576
+  cat >>"$d/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=$hn:$hn", "nproc=32768:32768"]
+CONF
+  # shellcheck disable=SC2034 # used by the scripts that source this file
+  PODMAN=(podman --root "$d/root" --runroot "$d/run" --storage-driver overlay)
+}
+
 # hybrid_cgroups_for_crun: crun refuses a hybrid cgroup host while a
 # controller is left on the v2 side; give each such controller a v1
 # hierarchy (what podman run and crun need here). cgroupfs files report
@@ -118,4 +136,34 @@ import json, sys
 r = json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]
 print("%.2f %.2f %.2f" % (r["mean"] * 1e3, r["stddev"] * 1e3, r["median"] * 1e3))
 EOF
+}
+
+# bench_interleave ROUNDS OUT NAME CMD [NAME CMD]...: runs each CMD (split
+# like a shell word list) ROUNDS times, each round in a new shuffled
+# order (so every command sees the same machine load and none always
+# follows another's asynchronous teardown), prints the median and minimum
+# of each and writes "NAME MEDIAN_MS" lines to OUT. Fails when a command
+# fails.
+bench_interleave() {
+  python3 - "$@" <<'PY'
+import random, shlex, statistics, subprocess, sys, time
+rounds, out, rest = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+names, cmds = rest[0::2], [shlex.split(c) for c in rest[1::2]]
+times = [[] for _ in cmds]
+order = list(range(len(cmds)))
+rng = random.Random(1)
+for _ in range(rounds):
+    rng.shuffle(order)
+    for i in order:
+        t = time.perf_counter()
+        if subprocess.run(cmds[i], stdin=subprocess.DEVNULL).returncode != 0:
+            sys.exit("%s failed" % names[i])
+        times[i].append((time.perf_counter() - t) * 1e3)
+print("interleaved, %d rounds (median, min):" % rounds)
+with open(out, "w") as f:
+    for n, t in zip(names, times):
+        m = statistics.median(t)
+        print("  %-16s %8.1f ms  min %6.1f" % (n, m, min(t)))
+        f.write("%s %.3f\n" % (n, m))
+PY
 }

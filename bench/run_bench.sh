@@ -53,19 +53,11 @@ crun_cmd="crun --root $W/crun-state run --bundle $W/bundle strata-bench"
 $crun_cmd || bench_die "crun run failed"
 
 # podman: private config and store, overlay driver (as a user would run it).
-podman_private "$W/podman"
-sed -i 's/driver = "vfs"/driver = "overlay"/' "$W/podman/storage.conf"
-hn=$(ulimit -Hn)
-[ "$hn" = unlimited ] && hn=1048576
-cat >>"$W/podman/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=$hn:$hn", "nproc=32768:32768"]
-CONF
+podman_for_containers "$W/podman"
 # podman's overlay store leaves its own mount behind: undo it before the
 # work dir goes.
 # (set -e applies inside the trap: nothing in it may fail.)
 trap 'umount -R "$W/podman/root/overlay" 2>/dev/null || true; [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$W" || true' EXIT
-PODMAN=(podman --root "$W/podman/root" --runroot "$W/podman/run" --storage-driver overlay)
 "${PODMAN[@]}" import "$W/busybox.tar" localhost/busybox:latest >/dev/null
 pod_cmd="${PODMAN[*]} run --rm --network none localhost/busybox true"
 sh -c "$pod_cmd" || bench_die "podman run failed"
@@ -91,25 +83,12 @@ PY
 
 # Interleaved rounds: the verdict.
 verdict=0
-python3 - "$rounds" "$STRATA run --rm busybox true" "$crun_cmd" "$pod_cmd" <<'PY' || verdict=1
-import random, shlex, statistics, subprocess, sys, time
-rounds, cmds = int(sys.argv[1]), [shlex.split(c) for c in sys.argv[2:]]
-names = ["strata", "crun", "podman"]
-times = [[] for _ in cmds]
-order = list(range(len(cmds)))
-rng = random.Random(1)  # each round in a new order: no command always
-for _ in range(rounds):  # follows another one's (asynchronous) teardown
-    rng.shuffle(order)
-    for i in order:
-        t = time.perf_counter()
-        if subprocess.run(cmds[i], stdin=subprocess.DEVNULL).returncode != 0:
-            sys.exit("%s failed" % names[i])
-        times[i].append((time.perf_counter() - t) * 1e3)
-med = [statistics.median(t) for t in times]
-print("interleaved, %d rounds (median, min):" % rounds)
-for n, m, t in zip(names, med, times):
-    print("  %-6s %8.1f ms  min %6.1f" % (n, m, min(t)))
-r1, r2 = med[0] / med[1], med[2] / med[0]
+bench_interleave "$rounds" "$W/medians" strata "$STRATA run --rm busybox true" \
+  crun "$crun_cmd" podman "$pod_cmd" || verdict=1
+python3 - "$W/medians" <<'PY' || verdict=1
+import sys
+med = dict((l.split()[0], float(l.split()[1])) for l in open(sys.argv[1]))
+r1, r2 = med["strata"] / med["crun"], med["podman"] / med["strata"]
 ok1, ok2 = r1 <= 1.3, r2 >= 10
 print("%s: strata / crun = %.2fx (target <= 1.3x)" % ("PASS" if ok1 else "FAIL", r1))
 print("%s: podman / strata = %.1fx (target >= 10x)" % ("PASS" if ok2 else "FAIL", r2))
