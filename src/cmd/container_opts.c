@@ -43,6 +43,8 @@ enum {
   OPT_NO_HEALTHCHECK,
   OPT_LABEL_FILE,
   OPT_STOP_SIGNAL,
+  OPT_SHM_SIZE,
+  OPT_OOM_SCORE_ADJ,
   OPT_STOP_TIMEOUT,
   OPT_CIDFILE,
   OPT_NETWORK_ALIAS,
@@ -93,6 +95,8 @@ static const struct option opts[] = {
     {"label", required_argument, 0, 'l'},
     {"label-file", required_argument, 0, OPT_LABEL_FILE},
     {"stop-signal", required_argument, 0, OPT_STOP_SIGNAL},
+    {"shm-size", required_argument, 0, OPT_SHM_SIZE},
+    {"oom-score-adj", required_argument, 0, OPT_OOM_SCORE_ADJ},
     {"stop-timeout", required_argument, 0, OPT_STOP_TIMEOUT},
     {"cidfile", required_argument, 0, OPT_CIDFILE},
     {"network-alias", required_argument, 0, OPT_NETWORK_ALIAS},
@@ -408,6 +412,34 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
   case OPT_CIDFILE:
     c->cidfile = optarg;
     break;
+  case OPT_SHM_SIZE:
+    if (parse_memory(optarg, &o->shm_size) < 0)
+      return cli_bad_usage(cmdname,
+                           "invalid argument \"%s\" for \"--shm-size\" "
+                           "flag: invalid size: '%s'",
+                           optarg, optarg),
+             125;
+    break;
+  case OPT_OOM_SCORE_ADJ: {
+    char *end;
+    errno = 0;
+    long v = strtol(optarg, &end, 10);
+    if (*optarg == '\0' || *end || errno)
+      return cli_bad_usage(cmdname,
+                           "invalid argument \"%s\" for \"--oom-score-adj\" "
+                           "flag: strconv.ParseInt: parsing \"%s\": invalid "
+                           "syntax",
+                           optarg, optarg),
+             125;
+    if (v < -1000 || v > 1000)
+      return cli_fail(125,
+                      "Invalid value %ld, range for oom score adj is "
+                      "[-1000, 1000]",
+                      v);
+    o->has_oom_score_adj = true;
+    o->oom_score_adj = (int)v;
+    break;
+  }
   case OPT_STOP_SIGNAL:
     if (st_signal_number(optarg) < 0)
       return cli_fail(125, "Invalid signal: %s", optarg);

@@ -57,6 +57,8 @@ static int run_run(int argc, char **argv);
   "read only\n"                                                                \
   "      --restart string      Restart policy to apply when a container "      \
   "exits (default \"no\")\n"                                                   \
+  "      --oom-score-adj int   Tune host's OOM preferences (-1000 to 1000)\n"  \
+  "      --shm-size bytes      Size of /dev/shm (default 64MB)\n"              \
   "      --stop-signal string  Signal to stop the container\n"                 \
   "      --stop-timeout int    Timeout (in seconds) to stop a container\n"     \
   "      --rm                  Automatically remove the container when it "    \

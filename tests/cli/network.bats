@@ -33,6 +33,7 @@ setup() {
 
 teardown() {
   local id n
+  ip link del stv0123456789ab 2>/dev/null || true
   for id in $("$STRATA" ps -aq 2>/dev/null); do
     "$STRATA" rm -f "$id" >/dev/null 2>&1 || true
   done
@@ -563,17 +564,25 @@ outside_cleanup() {
   kill -9 "$pid"
   sleep 0.3
   nft list table ip strata | grep -q "dport $hp "
-  # an interface named like a container's host end, for no container
-  ip link add stv0123456789ab type veth peer name xstale$$
+  # an interface named as the host end of a container that is not
+  # running; one named for a container this store does not know is left
+  # alone (another store's)
+  cid=$("$STRATA" create --pull never --network bridge nbb true)
+  stale=stv${cid:0:12}
+  ip link add "$stale" type veth peer name "xstale$$"
+  ip link add stv0123456789ab type veth peer name "xother$$"
   run --separate-stderr "$STRATA" system check
   assert_status 1
-  assert_contains "$output" 'network interface stv0123456789ab belongs to no running container'
+  assert_contains "$output" "network interface $stale belongs to no running container"
+  [[ $output != *stv0123456789ab* ]]
   assert_contains "$output" 'the nftables table "ip strata" has rules of containers or networks that are gone'
   run --separate-stderr "$STRATA" system check --repair
   assert_status 0
-  assert_contains "$output" 'Removed network interface stv0123456789ab'
+  assert_contains "$output" "Removed network interface $stale"
   assert_contains "$output" 'Rebuilt the nftables table "ip strata"'
-  ! ip link show stv0123456789ab >/dev/null 2>&1
+  ! ip link show "$stale" >/dev/null 2>&1
+  ip link show stv0123456789ab >/dev/null
+  ip link del stv0123456789ab
   ! nft list table ip strata | grep -q "dport $hp "
   run --separate-stderr "$STRATA" system check
   assert_status 0

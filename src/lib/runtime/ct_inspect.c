@@ -237,6 +237,16 @@ static json_t *host_config_json(st_store *s, const st_ct *ct,
   json_t *tmpfs = json_object_get(st, "Tmpfs");
   if (hc && tmpfs) /* omitted when empty, as Docker */
     json_object_set(hc, "Tmpfs", tmpfs);
+  json_t *extra = json_object_get(st, "HostConfig");
+  json_t *shm = json_object_get(extra, "ShmSize");
+  json_t *oom = json_object_get(extra, "OomScoreAdj");
+  if (hc) {
+    json_object_set_new(hc, "ShmSize",
+                        shm ? json_incref(shm)
+                            : json_integer(ST_DEFAULT_SHM_SIZE));
+    json_object_set_new(hc, "OomScoreAdj",
+                        oom ? json_incref(oom) : json_integer(0));
+  }
   json_decref(st);
   return hc;
 }

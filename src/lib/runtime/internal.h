@@ -79,6 +79,8 @@ typedef struct st_spec {
   char **masked, **readonly_paths; /* NULL-terminated */
   uint64_t caps;                   /* bounding = effective = permitted */
   bool no_new_privs;
+  bool has_oom_score_adj; /* process.oomScoreAdj */
+  int oom_score_adj;
   int ns_flags;       /* CLONE_NEW* */
   json_t *seccomp;    /* linux.seccomp, or NULL */
   st_device *devices; /* linux.devices */

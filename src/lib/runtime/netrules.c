@@ -205,18 +205,24 @@ int st_net_rules_rebuild(st_store *s, st_error **err) {
  */
 
 typedef struct link_scan {
-  st_container *running;
+  const st_container **stopped; /* this store's, not running */
   size_t n;
   char **stale;
   size_t n_stale;
 } link_scan;
 
+/* A host end ("stv" + 12 hex digits of a container ID) of one of this
+ * store's containers that is not running. Interfaces of containers this
+ * store does not know are left alone: they may be another store's. */
 static void stale_link(const char *name, void *arg) {
   link_scan *ls = arg;
-  /* "stv" + the first 12 hex digits of the container's ID */
-  for (size_t i = 0; i < ls->n; i++)
-    if (strncmp(ls->running[i].id, name + 3, 12) == 0)
-      return;
+  if (strlen(name) != 15 || strspn(name + 3, "0123456789abcdef") != 12)
+    return;
+  bool ours = false;
+  for (size_t i = 0; i < ls->n && !ours; i++)
+    ours = strncmp(ls->stopped[i]->id, name + 3, 12) == 0;
+  if (!ours)
+    return;
   char **nv = realloc(ls->stale, (ls->n_stale + 1) * sizeof(*nv));
   if (nv == NULL)
     return;
@@ -238,14 +244,19 @@ int st_net_check_run(st_store *s, st_net_check *out, st_error **err) {
   size_t n = 0;
   if (st_container_list(s, &all, &n, err) < 0)
     return -1;
-  link_scan ls = {.running = all};
+  link_scan ls = {.stopped = calloc(n ? n : 1, sizeof(*ls.stopped))};
+  if (ls.stopped == NULL) {
+    st_containers_free(all, n);
+    return st_error_errno(err, ENOMEM, "check networking");
+  }
   for (size_t i = 0; i < n; i++)
-    if (all[i].state == ST_CT_RUNNING &&
-        st_pid_alive(all[i].pid, all[i].pid_start))
-      all[ls.n++] = all[i];
+    if (all[i].state != ST_CT_RUNNING ||
+        !st_pid_alive(all[i].pid, all[i].pid_start))
+      ls.stopped[ls.n++] = &all[i];
   st_error *ignored = NULL;
   if (st_net_links_with_prefix("stv", stale_link, &ls, &ignored) < 0)
     st_error_free(ignored); /* no netlink here: nothing to check */
+  free(ls.stopped);
   st_containers_free(all, n);
   out->links = ls.stale;
   out->n_links = ls.n_stale;

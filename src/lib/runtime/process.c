@@ -133,6 +133,27 @@ static int set_user(const st_spec *spec, st_error **err) {
 
 /* Without no_new_privs the filter goes in first, while the process still
  * has CAP_SYS_ADMIN (as runc and crun do); with it, last. */
+/* process.oomScoreAdj of the child pid, written by this (privileged)
+ * process: lowering it needs CAP_SYS_RESOURCE, which the child may no
+ * longer have. */
+static int set_oom_score_adj(const st_spec *spec, pid_t pid, st_error **err) {
+  if (!spec->has_oom_score_adj)
+    return 0;
+  char path[64], v[16];
+  snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  int n = snprintf(v, sizeof(v), "%d", spec->oom_score_adj);
+  if (fd < 0 || write(fd, v, (size_t)n) != n) {
+    int e = errno;
+    if (fd >= 0)
+      close(fd);
+    return st_error_errno(err, e, "set oom_score_adj to %d",
+                          spec->oom_score_adj);
+  }
+  close(fd);
+  return 0;
+}
+
 static int apply_security(const st_launch *l, st_error **err) {
   const st_spec *spec = l->spec;
   bool filter = l->seccomp.len > 0;
@@ -316,7 +337,9 @@ static int make_veth(const st_launch *l, st_error **err) {
 static int release_child(st_launch *l, int syncw, st_error **err) {
   if ((l->cgroup && l->cgroup->used &&
        st_cgroup_attach(l->cgroup, l->pid, err) < 0) ||
-      (l->net.on && make_veth(l, err) < 0) || write(syncw, "g", 1) != 1) {
+      (l->net.on && make_veth(l, err) < 0) ||
+      set_oom_score_adj(l->spec, l->pid, err) < 0 ||
+      write(syncw, "g", 1) != 1) {
     kill(l->pid, SIGKILL);
     waitpid(l->pid, NULL, 0);
     l->pid = -1;
@@ -341,7 +364,8 @@ int st_launch_start(st_launch *l, st_error **err) {
       st_seccomp_compile_cached(l->spec->seccomp, l->cache_dir, &l->seccomp,
                                 err) < 0)
     return -1;
-  bool confine = (l->cgroup && l->cgroup->used) || l->net.on;
+  bool confine =
+      (l->cgroup && l->cgroup->used) || l->net.on || l->spec->has_oom_score_adj;
   if (confine && pipe2(syncp, O_CLOEXEC) < 0)
     return st_error_errno(err, errno, "pipe");
   cleanup_close int syncw = syncp[1];

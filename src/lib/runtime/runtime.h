@@ -111,6 +111,12 @@ typedef struct st_create_opts {
   const char *stop_signal;
   bool has_stop_timeout;
   int stop_timeout;
+  /* --shm-size in bytes (0: Docker's 64 MiB), --oom-score-adj (when
+   * has_oom_score_adj): HostConfig.ShmSize and OomScoreAdj */
+  int64_t shm_size;
+#define ST_DEFAULT_SHM_SIZE ((int64_t)64 << 20)
+  bool has_oom_score_adj;
+  int oom_score_adj;
 } st_create_opts;
 
 /* Creates a container (files, config.json, row); its ID goes to id. Errors:

@@ -158,8 +158,12 @@ static void add_default_mounts(json_t *m, const st_spec_input *in) {
   static const char *const sys_ro[] = {"nosuid", "noexec", "nodev", "ro", NULL};
   static const char *const sys_rw[] = {"nosuid", "noexec", "nodev", NULL};
   static const char *const mq[] = {"nosuid", "noexec", "nodev", NULL};
-  static const char *const shm[] = {"nosuid",    "noexec",        "nodev",
-                                    "mode=1777", "size=67108864", NULL};
+  char size[40];
+  snprintf(
+      size, sizeof(size), "size=%lld",
+      (long long)(in->o->shm_size > 0 ? in->o->shm_size : ST_DEFAULT_SHM_SIZE));
+  const char *const shm[] = {"nosuid",    "noexec", "nodev",
+                             "mode=1777", size,     NULL};
   json_array_append_new(m, mount_obj("/proc", "proc", "proc", proc));
   json_array_append_new(m, mount_obj("/dev", "tmpfs", "tmpfs", dev));
   json_array_append_new(m, mount_obj("/dev/pts", "devpts", "devpts", pts));
@@ -273,13 +277,16 @@ static json_t *build_process(const st_spec_input *in, json_t *args,
     cwd = json_string_value(json_object_get(in->image_config, "WorkingDir"));
   if (cwd == NULL || *cwd == '\0')
     cwd = "/";
-  return json_pack(
+  json_t *p = json_pack(
       "{s:b, s:{s:I, s:I, s:o}, s:o, s:o, s:s, s:{s:o, s:o, s:o}, s:b}",
       "terminal", o->tty, "user", "uid", (json_int_t)in->uid, "gid",
       (json_int_t)in->gid, "additionalGids", groups, "args", args, "env",
       build_env(in), "cwd", cwd, "capabilities", "bounding",
       st_caps_to_json(caps), "effective", st_caps_to_json(caps), "permitted",
       st_caps_to_json(caps), "noNewPrivileges", no_new_privs);
+  if (p && o->has_oom_score_adj)
+    json_object_set_new(p, "oomScoreAdj", json_integer(o->oom_score_adj));
+  return p;
 }
 
 /* --privileged: every device node of the host's /dev (Docker skips the
@@ -415,6 +422,14 @@ static char *stored_config(const st_spec_input *in) {
     json_object_set_new(c, "StopSignal", json_string(o->stop_signal));
   if (c && o->has_stop_timeout)
     json_object_set_new(c, "StopTimeout", json_integer(o->stop_timeout));
+  /* HostConfig fields the spec cannot give back as Docker shows them */
+  if (c && (o->shm_size > 0 || o->has_oom_score_adj))
+    json_object_set_new(
+        c, "HostConfig",
+        json_pack(
+            "{s:I, s:i}", "ShmSize",
+            (json_int_t)(o->shm_size > 0 ? o->shm_size : ST_DEFAULT_SHM_SIZE),
+            "OomScoreAdj", o->has_oom_score_adj ? o->oom_score_adj : 0));
   /* sorted, as Go writes the maps (Labels, Tmpfs) */
   char *text = c ? json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   json_decref(c);

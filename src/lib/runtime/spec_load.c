@@ -175,6 +175,9 @@ static int load_process(json_t *p, st_spec *out, st_error **err) {
   for (size_t i = 0; out->groups && i < out->n_groups; i++)
     out->groups[i] = (gid_t)json_integer_value(json_array_get(groups, i));
   out->no_new_privs = json_is_true(json_object_get(p, "noNewPrivileges"));
+  json_t *oom = json_object_get(p, "oomScoreAdj");
+  out->has_oom_score_adj = json_is_integer(oom);
+  out->oom_score_adj = (int)json_integer_value(oom);
   json_t *bounding =
       json_object_get(json_object_get(p, "capabilities"), "bounding");
   if (st_caps_from_json(bounding, &out->caps, err) < 0)
