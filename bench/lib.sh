@@ -167,3 +167,24 @@ with open(out, "w") as f:
         f.write("%s %.3f\n" % (n, m))
 PY
 }
+
+# crun_bundle DIR TAR: an OCI bundle in DIR of the rootfs TAR with crun's
+# default spec running `true` without a terminal; prints the `crun run`
+# command for it (crun deletes the container when it exits, so one ID
+# serves every run).
+crun_bundle() {
+  local d=$1
+  mkdir -p "$d/rootfs" && tar -C "$d/rootfs" -xf "$2" || return 1
+  (cd "$d" && crun spec) || return 1
+  python3 - "$d/config.json" <<'PY' || return 1
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["true"]
+c["root"]["readonly"] = False
+json.dump(c, open(p, "w"), indent=2)
+PY
+  echo "crun --root $d.state run --bundle $d strata-bench-$$"
+}
+

@@ -28,19 +28,7 @@ s_bridge="$STRATA run --rm --pull never --network bridge busybox true"
 $s_none || bench_die "strata run --network none failed"
 $s_bridge || bench_die "strata run --network bridge failed"
 
-mkdir -p "$W/bundle/rootfs"
-tar -C "$W/bundle/rootfs" -xf "$W/busybox.tar"
-(cd "$W/bundle" && crun spec)
-python3 - "$W/bundle/config.json" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["process"]["terminal"] = False
-c["process"]["args"] = ["true"]
-c["root"]["readonly"] = False
-json.dump(c, open(p, "w"), indent=2)
-PY
-crun_cmd="crun --root $W/crun-state run --bundle $W/bundle strata-net-bench"
+crun_cmd=$(crun_bundle "$W/bundle" "$W/busybox.tar") || bench_die "crun bundle failed"
 $crun_cmd || bench_die "crun run failed"
 
 podman_for_containers "$W/podman"

@@ -35,21 +35,7 @@ export STRATA_ROOT=$W/strata
 "$STRATA" run --rm busybox true # unpack the layer once
 
 # crun: the same rootfs as a bundle, with crun's default spec.
-mkdir -p "$W/bundle/rootfs"
-tar -C "$W/bundle/rootfs" -xf "$W/busybox.tar"
-(cd "$W/bundle" && crun spec)
-python3 - "$W/bundle/config.json" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["process"]["terminal"] = False
-c["process"]["args"] = ["true"]
-c["root"]["readonly"] = False
-json.dump(c, open(p, "w"), indent=2)
-PY
-# `crun run` deletes the container when it exits, so one ID serves every
-# run and no shell wrapper is needed.
-crun_cmd="crun --root $W/crun-state run --bundle $W/bundle strata-bench"
+crun_cmd=$(crun_bundle "$W/bundle" "$W/busybox.tar") || bench_die "crun bundle failed"
 $crun_cmd || bench_die "crun run failed"
 
 # podman: private config and store, overlay driver (as a user would run it).

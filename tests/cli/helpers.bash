@@ -468,3 +468,19 @@ assert_busybox_size() {
     return 1
   fi
 }
+
+# containers_setup / containers_teardown: the setup and teardown of a
+# file whose tests run containers: a store of the test's own with busybox
+# imported (skipped without root), and every container removed after.
+containers_setup() {
+  strata_setup
+  if [ "$(id -u)" != 0 ]; then
+    skip "containers need root here"
+  fi
+  import_busybox busybox >/dev/null
+}
+
+containers_teardown() {
+  # shellcheck disable=SC2046 # one word per container ID
+  "$STRATA" rm -f $("$STRATA" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
+}

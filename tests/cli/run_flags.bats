@@ -6,15 +6,11 @@
 load helpers
 
 setup() {
-  strata_setup
-  if [ "$(id -u)" != 0 ]; then
-    skip "containers need root here"
-  fi
-  import_busybox busybox >/dev/null
+  containers_setup
 }
 
 teardown() {
-  "$STRATA" rm -f $("$STRATA" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
+  containers_teardown
 }
 
 @test "--shm-size: the size of /dev/shm, HostConfig.ShmSize (default 64 MiB); a bad size is refused" {
