@@ -484,3 +484,15 @@ containers_teardown() {
   # shellcheck disable=SC2046 # one word per container ID
   "$STRATA" rm -f $("$STRATA" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
 }
+
+# erofs_or_skip: skips unless the kernel mounts an EROFS image from a file
+# on the file system of $BATS_TEST_TMPDIR (and strata runs as root).
+erofs_or_skip() {
+  [ "$(id -u)" = 0 ] || skip "erofs mounts need root here"
+  local probe=$BATS_TEST_TMPDIR/probe-root
+  if ! STRATA_ROOT=$probe STRATA_STORAGE_DRIVER=erofs "$STRATA" import "$(busybox_tar)" probe >/dev/null 2>&1 ||
+    ! STRATA_ROOT=$probe STRATA_STORAGE_DRIVER=erofs "$STRATA" run --rm --pull never probe true >/dev/null 2>&1; then
+    skip "the kernel cannot mount a file-backed EROFS image here"
+  fi
+  rm -rf "$probe"
+}

@@ -16,17 +16,6 @@ setup() {
   unset STRATA_STORAGE_DRIVER
 }
 
-# erofs_or_skip: skips unless the kernel mounts an EROFS image from a file
-# on the file system of $BATS_TEST_TMPDIR.
-erofs_or_skip() {
-  local probe=$BATS_TEST_TMPDIR/probe-root
-  if ! STRATA_ROOT=$probe STRATA_STORAGE_DRIVER=erofs "$STRATA" import "$(busybox_tar)" probe >/dev/null 2>&1 ||
-    ! STRATA_ROOT=$probe STRATA_STORAGE_DRIVER=erofs "$STRATA" run --rm --pull never probe true >/dev/null 2>&1; then
-    skip "the kernel cannot mount a file-backed EROFS image here"
-  fi
-  rm -rf "$probe"
-}
-
 # the_layer: the one layer directory (layers/<chain hex>) of the store.
 the_layer() {
   local t
