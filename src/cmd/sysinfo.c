@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+/* Not used here: including it recompiles this file, and so takes a new
+ * __DATE__/__TIME__ for sysinfo_built, whenever the commit changes. */
+#include "git_commit.h"
 
 extern char **environ;
 

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "fmt/template.h"
 #include "format.h"
+#include "git_commit.h"
 #include "sysinfo.h"
 
 static int run_version(int argc, char **argv);
@@ -34,9 +35,9 @@ static json_t *client_json(void) {
   return json_pack("{s:{s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
                    "Platform", "Name", "strata", "Version", STRATA_VERSION,
                    "ApiVersion", API_VERSION, "DefaultAPIVersion", API_VERSION,
-                   "GitCommit", "", "GoVersion", sysinfo_compiler(), "Os",
-                   "linux", "Arch", sysinfo_goarch(), "BuildTime",
-                   sysinfo_built(), "Context", "default");
+                   "GitCommit", STRATA_GIT_COMMIT, "GoVersion",
+                   sysinfo_compiler(), "Os", "linux", "Arch", sysinfo_goarch(),
+                   "BuildTime", sysinfo_built(), "Context", "default");
 }
 
 static json_t *component(const char *name, const char *version,
@@ -55,8 +56,9 @@ static json_t *server_json(void) {
                 json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
                           "ApiVersion", API_VERSION, "Arch", sysinfo_goarch(),
                           "BuildTime", sysinfo_built(), "Experimental", "false",
-                          "GitCommit", "", "GoVersion", sysinfo_compiler(),
-                          "KernelVersion", kernel, "Os", "linux")));
+                          "GitCommit", STRATA_GIT_COMMIT, "GoVersion",
+                          sysinfo_compiler(), "KernelVersion", kernel, "Os",
+                          "linux")));
   json_t *oci = sysinfo_oci_runtimes();
   size_t i;
   json_t *r;
@@ -80,9 +82,10 @@ static json_t *server_json(void) {
                    "s:s}",
                    "Platform", "Name", "strata", "Components", components,
                    "Version", STRATA_VERSION, "ApiVersion", API_VERSION,
-                   "GitCommit", "", "GoVersion", sysinfo_compiler(), "Os",
-                   "linux", "Arch", sysinfo_goarch(), "KernelVersion", kernel,
-                   "Experimental", "false", "BuildTime", sysinfo_built());
+                   "GitCommit", STRATA_GIT_COMMIT, "GoVersion",
+                   sysinfo_compiler(), "Os", "linux", "Arch", sysinfo_goarch(),
+                   "KernelVersion", kernel, "Experimental", "false",
+                   "BuildTime", sysinfo_built());
 }
 
 /* What templates see: Go's field names (APIVersion where the JSON says

@@ -60,6 +60,18 @@ load helpers
   assert_json_valid "$output"
 }
 
+@test "version: Git commit is the commit built, when known" {
+  run --separate-stderr "$STRATA" version --format '{{.Client.GitCommit}} {{.Server.GitCommit}}'
+  assert_status 0
+  local c=${output%% *}
+  assert_eq "${output#* }" "$c"
+  [ -n "$c" ] || skip "built outside git"
+  assert_match "$c" '^[0-9a-f]{7,}$'
+  git -C "$REPO_ROOT" cat-file -e "$c^{commit}"
+  run --separate-stderr "$STRATA" version
+  assert_contains "$output" $'\n Git commit:        '"$c"$'\n'
+}
+
 @test "version: unknown flag and operands are usage errors" {
   run --separate-stderr "$STRATA" version --bogus
   assert_status 1
