@@ -78,16 +78,13 @@ static int64_t count_images(st_store *s) {
   cleanup_error st_error *err = NULL;
   if (st_image_list(s, &rows, &n, &err) < 0)
     return 0;
-  int64_t count = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (rows[i].build_cache)
-      continue;
-    bool seen = false;
-    for (size_t j = 0; j < i && !seen; j++)
-      seen = strcmp(rows[j].img.id, rows[i].img.id) == 0;
-    if (!seen)
-      count++;
-  }
+  /* a set of IDs: an image has a row per tag */
+  json_t *seen = json_object();
+  for (size_t i = 0; i < n; i++)
+    if (!rows[i].build_cache)
+      json_object_set_new(seen, rows[i].img.id, json_true());
+  int64_t count = (int64_t)json_object_size(seen);
+  json_decref(seen);
   st_image_rows_free(rows, n);
   return count;
 }
