@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "image/image.h"
+#include "store/events.h"
 #include "util/cleanup.h"
 #include "util/http.h"
 
@@ -116,6 +117,8 @@ static int run_import(int argc, char **argv) {
     cli_print_error(err);
     return 1;
   }
+  cleanup_free char *fam = tag ? cli_familiar(tag) : NULL;
+  st_event_image(s, "import", id, fam ? fam : tag);
   printf("%s\n", id);
   return 0;
 }

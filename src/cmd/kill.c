@@ -1,11 +1,13 @@
 /* strata kill: send a signal to running containers. */
 #include <getopt.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "runtime/runtime.h"
+#include "store/events.h"
 
 static int run_kill(int argc, char **argv);
 
@@ -37,7 +39,12 @@ static int parse_signal(const char *s) {
 }
 
 static int kill_one(st_store *s, const char *name, void *sig, st_error **err) {
-  return st_container_kill(s, name, *(int *)sig, err);
+  if (st_container_kill(s, name, *(int *)sig, err) < 0)
+    return -1;
+  char num[16];
+  snprintf(num, sizeof(num), "%d", *(int *)sig);
+  st_event_container(s, name, "kill", "signal", num);
+  return 0;
 }
 
 static int run_kill(int argc, char **argv) {

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "image/archive.h"
+#include "store/events.h"
 #include "util/cleanup.h"
 
 static int run_load(int argc, char **argv);
@@ -95,6 +96,8 @@ static int run_load(int argc, char **argv) {
     return 1;
   }
   print_loaded(v, n);
+  for (size_t i = 0; i < n; i++)
+    st_event_image(s, "load", v[i].id, v[i].n_tags ? v[i].tags[0] : NULL);
   st_loaded_images_free(v, n);
   return 0;
 }

@@ -3,6 +3,7 @@
 
 #include "cli.h"
 #include "runtime/runtime.h"
+#include "store/events.h"
 
 static int run_pause(int argc, char **argv);
 static int run_unpause(int argc, char **argv);
@@ -27,13 +28,19 @@ ST_COMMAND(unpause, "unpause|container unpause", run_unpause,
 
 static int pause_one(st_store *s, const char *name, void *ctx, st_error **err) {
   (void)ctx;
-  return st_container_pause(s, name, err);
+  if (st_container_pause(s, name, err) < 0)
+    return -1;
+  st_event_container(s, name, "pause", NULL, NULL);
+  return 0;
 }
 
 static int unpause_one(st_store *s, const char *name, void *ctx,
                        st_error **err) {
   (void)ctx;
-  return st_container_unpause(s, name, err);
+  if (st_container_unpause(s, name, err) < 0)
+    return -1;
+  st_event_container(s, name, "unpause", NULL, NULL);
+  return 0;
 }
 
 static int run_either(int argc, char **argv, const st_command *cmd,

@@ -10,6 +10,7 @@
 #include "pull_progress.h"
 #include "ref/ref.h"
 #include "registry/registry.h"
+#include "store/events.h"
 #include "util/cleanup.h"
 
 static int run_pull(int argc, char **argv);
@@ -61,6 +62,7 @@ static int pull_all_tags(struct st_store *s, const char *repo,
       break;
     }
     newer |= !r.up_to_date;
+    st_event_image(s, "pull", r.name, r.name);
     if (!quiet)
       printf("Digest: %s\n", r.digest);
     if (name == NULL && r.name)
@@ -178,6 +180,7 @@ static int run_pull(int argc, char **argv) {
     cli_print_error(err);
     return 1;
   }
+  st_event_image(s, "pull", r.name, r.name);
   if (quiet) {
     printf("%s\n", r.name);
   } else {

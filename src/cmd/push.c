@@ -9,6 +9,7 @@
 #include "pull_progress.h"
 #include "registry/progress.h"
 #include "registry/registry.h"
+#include "store/events.h"
 #include "util/cleanup.h"
 
 static int run_push(int argc, char **argv);
@@ -123,6 +124,7 @@ static int run_push(int argc, char **argv) {
     cli_print_error(err);
     return 1;
   }
+  st_event_image(s, "push", argv[optind], argv[optind]);
   if (quiet)
     printf("%s:%s\n", r.repo, r.tag);
   else

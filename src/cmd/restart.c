@@ -3,6 +3,7 @@
 
 #include "cli.h"
 #include "runtime/runtime.h"
+#include "store/events.h"
 
 static int run_restart(int argc, char **argv);
 
@@ -21,7 +22,11 @@ static int restart_one(st_store *s, const char *name, void *timeout,
                        st_error **err) {
   if (st_container_stop(s, name, *(int *)timeout, err) < 0)
     return -1;
-  return st_container_start_detached(s, name, err);
+  st_event_container(s, name, "stop", NULL, NULL);
+  if (st_container_start_detached(s, name, err) < 0)
+    return -1;
+  st_event_container(s, name, "restart", NULL, NULL);
+  return 0;
 }
 
 static int run_restart(int argc, char **argv) {

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "image/image.h"
+#include "store/events.h"
 #include "util/cleanup.h"
 
 static int run_rmi(int argc, char **argv);
@@ -65,7 +66,12 @@ static int run_rmi(int argc, char **argv) {
   for (int i = optind; i < argc; i++) {
     cleanup_error st_error *err = NULL;
     st_rmi_result r;
+    st_image img = {0}; /* its ID, for the untag events */
+    st_error *rerr = NULL;
+    if (st_image_resolve(s, argv[i], &img, &rerr) < 0)
+      st_error_free(rerr);
     if (st_image_remove(s, argv[i], force, &r, &err) < 0) {
+      st_image_clear(&img);
       cli_print_error(err);
       code = 1;
       if (err == NULL || err->code != ENOENT)
@@ -73,6 +79,11 @@ static int run_rmi(int argc, char **argv) {
       continue;
     }
     print_result(&r);
+    for (size_t j = 0; j < r.n_untagged; j++)
+      st_event_image(s, "untag", img.id[0] ? img.id : argv[i], r.untagged[j]);
+    st_image_clear(&img);
+    if (r.deleted[0])
+      st_event_image(s, "delete", r.deleted, argv[i]);
     st_rmi_result_clear(&r);
   }
   return force && missing_only ? 0 : code;

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "image/archive.h"
+#include "store/events.h"
 #include "util/cleanup.h"
 
 static int run_save(int argc, char **argv);
@@ -110,12 +111,15 @@ static int run_save(int argc, char **argv) {
     return 1;
   const char *const *names = (const char *const *)argv + optind;
   size_t n = (size_t)(argc - optind);
-  if (output)
-    return save_to_file(s, names, n, output);
+  int code = 0;
   cleanup_error st_error *err = NULL;
-  if (st_archive_save(s, names, n, STDOUT_FILENO, &err) < 0) {
+  if (output) {
+    code = save_to_file(s, names, n, output);
+  } else if (st_archive_save(s, names, n, STDOUT_FILENO, &err) < 0) {
     cli_print_error(err);
-    return 1;
+    code = 1;
   }
-  return 0;
+  for (size_t i = 0; code == 0 && i < n; i++)
+    st_event_image(s, "save", names[i], names[i]);
+  return code;
 }

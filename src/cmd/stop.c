@@ -3,6 +3,7 @@
 
 #include "cli.h"
 #include "runtime/runtime.h"
+#include "store/events.h"
 
 static int run_stop(int argc, char **argv);
 
@@ -19,7 +20,10 @@ ST_COMMAND(stop, "stop|container stop", run_stop,
 
 static int stop_one(st_store *s, const char *name, void *timeout,
                     st_error **err) {
-  return st_container_stop(s, name, *(int *)timeout, err);
+  if (st_container_stop(s, name, *(int *)timeout, err) < 0)
+    return -1;
+  st_event_container(s, name, "stop", NULL, NULL);
+  return 0;
 }
 
 static int run_stop(int argc, char **argv) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "store/events.h"
 #include "store/store.h"
 #include "util/cleanup.h"
 
@@ -47,6 +48,10 @@ static int run_tag(int argc, char **argv) {
     return 1;
   }
   int r = st_tag_set(s, target, img.id, &err);
+  if (r == 0) {
+    cleanup_free char *fam = cli_familiar(target);
+    st_event_image(s, "tag", img.id, fam ? fam : target);
+  }
   st_image_clear(&img);
   if (r < 0) {
     /* Removed by another process since we resolved it. */

@@ -8,6 +8,7 @@
 #include "fmt/units.h"
 #include "format.h"
 #include "runtime/volumes.h"
+#include "store/events.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 
@@ -147,6 +148,8 @@ static int run_volume_create(int argc, char **argv) {
     cli_print_error(err);
     return 1;
   }
+  st_event_emit(s, "volume", "create", made,
+                json_pack("{s:s}", "driver", "local"));
   printf("%s\n", made);
   return 0;
 }
@@ -353,8 +356,11 @@ static int run_volume_inspect(int argc, char **argv) {
 
 static int rm_one(st_store *s, const char *name, void *ctx, st_error **err) {
   st_error *e = NULL;
-  if (st_volume_remove(s, name, &e) == 0)
+  if (st_volume_remove(s, name, &e) == 0) {
+    st_event_emit(s, "volume", "destroy", name,
+                  json_pack("{s:s}", "driver", "local"));
     return 0;
+  }
   if (*(bool *)ctx && e->code == ENOENT) { /* -f: a missing one is fine */
     st_error_free(e);
     return 0;
@@ -435,8 +441,11 @@ static int run_volume_prune(int argc, char **argv) {
   }
   if (n)
     printf("Deleted Volumes:\n");
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
     printf("%s\n", names[i]);
+    st_event_emit(s, "volume", "destroy", names[i],
+                  json_pack("{s:s}", "driver", "local"));
+  }
   st_strv_free(names, n);
   if (n)
     printf("\n");

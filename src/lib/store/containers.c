@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/events.h"
 #include "store/internal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -147,6 +148,9 @@ int st_container_insert(st_store *s, const st_container *c, st_error **err) {
                         "image %s (%.12s) was removed by another command "
                         "while the container was being created",
                         c->image_ref, st_digest_hex(c->image));
+  st_event_emit(
+      s, "container", "create", c->id,
+      json_pack("{s:s, s:s}", "image", c->image_ref, "name", c->name));
   return 0;
 }
 
@@ -262,7 +266,10 @@ int st_container_set_running(st_store *s, const char *id, pid_t pid,
   sqlite3_bind_int64(st, 3, (int64_t)pid_start);
   sqlite3_bind_int64(st, 4, monitor);
   sqlite3_bind_int64(st, 5, st_now_ns());
-  return update(s, "start container", id, &st, err);
+  if (update(s, "start container", id, &st, err) < 0)
+    return -1;
+  st_event_container(s, id, "start", NULL, NULL);
+  return 0;
 }
 
 int st_container_set_exited(st_store *s, const char *id, int exit_code,
@@ -276,28 +283,55 @@ int st_container_set_exited(st_store *s, const char *id, int exit_code,
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   sqlite3_bind_int(st, 2, exit_code);
   sqlite3_bind_int64(st, 3, finished > 0 ? finished : st_now_ns());
-  return update(s, "stop container", id, &st, err);
+  if (update(s, "stop container", id, &st, err) < 0)
+    return -1;
+  char code[16];
+  snprintf(code, sizeof(code), "%d", exit_code);
+  st_event_container(s, id, "die", "exitCode", code);
+  return 0;
 }
 
 int st_container_rename(st_store *s, const char *id, const char *name,
                         st_error **err) {
   if (st_container_name_taken(s, name))
     return name_conflict(s, name, err);
+  st_container old = {0};
+  if (st_container_find(s, id, &old, err) < 0)
+    return -1;
+  cleanup_free char *old_name = old.name ? strdup(old.name) : NULL;
+  st_container_clear(&old);
   cleanup_stmt sqlite3_stmt *st = NULL;
   if (st_db_prepare(s, "UPDATE containers SET name = ?2 WHERE id = ?1", &st,
                     err) < 0)
     return -1;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-  return update(s, "rename container", id, &st, err);
+  if (update(s, "rename container", id, &st, err) < 0)
+    return -1;
+  st_event_container(s, id, "rename", "oldName", old_name ? old_name : "");
+  return 0;
 }
 
 int st_container_delete(st_store *s, const char *id, st_error **err) {
+  st_container c = {0};
+  st_error *e = NULL;
+  json_t *a = NULL;
+  if (st_container_find(s, id, &c, &e) == 0)
+    a = json_pack("{s:s, s:s}", "image", c.image_ref, "name", c.name);
+  st_container_clear(&c);
+  st_error_free(e);
   cleanup_stmt sqlite3_stmt *st = NULL;
-  if (st_db_prepare(s, "DELETE FROM containers WHERE id = ?1", &st, err) < 0)
+  if (st_db_prepare(s, "DELETE FROM containers WHERE id = ?1", &st, err) < 0) {
+    json_decref(a);
     return -1;
+  }
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-  return update(s, "remove container", id, &st, err);
+  if (update(s, "remove container", id, &st, err) < 0) {
+    json_decref(a);
+    return -1;
+  }
+  st_event_emit(s, "container", "destroy", id, a);
+  return 0;
 }
 
 /* ---- the container lock ------------------------------------------------ */
