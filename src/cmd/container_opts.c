@@ -53,6 +53,8 @@ enum {
   OPT_DNS_SEARCH,
   OPT_DNS_OPTION,
   OPT_ADD_HOST,
+  OPT_LOG_DRIVER,
+  OPT_LOG_OPT,
 };
 
 static const struct option opts[] = {
@@ -109,6 +111,8 @@ static const struct option opts[] = {
     {"add-host", required_argument, 0, OPT_ADD_HOST},
     {"publish", required_argument, 0, 'p'},
     {"publish-all", no_argument, 0, 'P'},
+    {"log-driver", required_argument, 0, OPT_LOG_DRIVER},
+    {"log-opt", required_argument, 0, OPT_LOG_OPT},
     {0, 0, 0, 0}};
 
 static int push(char ***v, size_t *n, char *s) {
@@ -440,6 +444,12 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
     o->oom_score_adj = (int)v;
     break;
   }
+  case OPT_LOG_DRIVER:
+    o->log_driver = optarg;
+    break;
+  case OPT_LOG_OPT:
+    push(&c->log_opts, &o->n_log_opts, optarg);
+    break;
   case OPT_STOP_SIGNAL:
     if (st_signal_number(optarg) < 0)
       return cli_fail(125, "Invalid signal: %s", optarg);
@@ -597,6 +607,7 @@ int cli_create_parse(int argc, char **argv, const char *cmdname,
   c->o.cap_drop = c->cap_drop;
   c->o.security_opt = c->security_opt;
   c->o.labels = c->labels;
+  c->o.log_opts = c->log_opts;
   c->o.network_aliases = c->net_aliases;
   c->o.dns = c->dns;
   c->o.dns_search = c->dns_search;
@@ -619,6 +630,7 @@ void cli_create_free(cli_create *c) {
   free(c->cap_drop);
   free(c->security_opt);
   free(c->labels);
+  free(c->log_opts);
   free(c->net_aliases);
   free(c->dns);
   free(c->dns_search);

@@ -15,6 +15,7 @@ typedef struct cli_create {
   char **env, **vols, **tmpfs, **file_lines, **mounts, **volumes_from;
   char **cap_add, **cap_drop, **security_opt;
   char **labels;       /* -l, --label-file */
+  char **log_opts;     /* --log-opt */
   const char *cidfile; /* --cidfile */
   int cid_fd;          /* open on it between the two calls below */
   char **net_aliases, **dns, **dns_search, **dns_option, **add_host;

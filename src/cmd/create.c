@@ -40,6 +40,8 @@ ST_COMMAND(create, "create|container create", run_create,
            "  -l, --label list          Set meta data on a container\n"
            "      --label-file list     Read in a line delimited file of "
            "labels\n"
+           "      --log-driver string   Logging driver for the container\n"
+           "      --log-opt list        Log driver options\n"
            "  -m, --memory bytes        Memory limit\n"
            "      --mount mount         Attach a filesystem mount to the "
            "container\n"

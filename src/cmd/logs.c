@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "fmt/units.h"
+#include "runtime/logdriver.h"
 #include "runtime/runtime.h"
 #include "store/prune.h"
 #include "util/cleanup.h"
@@ -116,6 +117,42 @@ static bool running(st_store *s, const char *id) {
   return r;
 }
 
+/* Prints the log files (rotated ones by --log-opt max-file first, oldest
+ * first, then container.log) as one stream, so that --tail counts across
+ * them; they are bounded by max-size * max-file. Sets *cur_len to the bytes
+ * of container.log read, from where -f goes on. */
+static void print_all(const char *dir, const logs_opts *o, long *cur_len) {
+  size_t n = 0;
+  char **files = st_log_files(dir, &n);
+  *cur_len = 0;
+  if (files == NULL)
+    return;
+  cleanup_free char *all = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&all, &len);
+  for (size_t i = 0; mem && i < n; i++) {
+    cleanup_file FILE *f = fopen(files[i], "re");
+    char buf[65536];
+    size_t r;
+    long got = 0;
+    while (f && (r = fread(buf, 1, sizeof(buf), f)) > 0) {
+      fwrite(buf, 1, r, mem);
+      got += (long)r;
+    }
+    if (i == n - 1 && strstr(files[i], "/container.log") &&
+        strcmp(strrchr(files[i], '/'), "/container.log") == 0)
+      *cur_len = got;
+  }
+  st_strv_free(files, n);
+  if (mem == NULL || fclose(mem) != 0 || len == 0)
+    return;
+  FILE *f = fmemopen(all, len, "r");
+  if (f) {
+    print_from(f, o);
+    fclose(f);
+  }
+}
+
 static int run_logs(int argc, char **argv) {
   static const struct option opts[] = {{"follow", no_argument, 0, 'f'},
                                        {"tail", required_argument, 0, 'n'},
@@ -166,10 +203,19 @@ static int run_logs(int argc, char **argv) {
     cli_print_error(err);
     return 1;
   }
+  cleanup_free char *dir = st_container_dir(s, c.id);
+  st_log_config lc;
+  st_log_config_load(dir ? dir : "", &lc);
+  if (lc.none) {
+    st_container_clear(&c);
+    return cli_fail(1, "configured logging driver does not support reading");
+  }
+  long cur_len = 0;
+  print_all(dir ? dir : "", &o, &cur_len);
   cleanup_free char *path = st_container_log_path(s, c.id);
   cleanup_file FILE *f = path ? fopen(path, "re") : NULL;
-  if (f)
-    print_from(f, &o);
+  if (f && fseek(f, cur_len, SEEK_SET) != 0)
+    rewind(f);
   o.tail = -1;
   while (f && o.follow && running(s, c.id)) {
     struct timespec ts = {0, 100 * 1000 * 1000};

@@ -34,6 +34,8 @@ static int run_run(int argc, char **argv);
   "  -i, --interactive         Keep STDIN open even if not attached\n"         \
   "  -l, --label list          Set meta data on a container\n"                 \
   "      --label-file list     Read in a line delimited file of labels\n"      \
+  "      --log-driver string   Logging driver for the container\n"             \
+  "      --log-opt list        Log driver options\n"                           \
   "  -m, --memory bytes        Memory limit\n"                                 \
   "      --mount mount         Attach a filesystem mount to the container\n"   \
   "      --name string         Assign a name to the container\n"               \

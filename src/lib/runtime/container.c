@@ -17,6 +17,7 @@
 #include "image/image.h"
 #include "layer/backend.h"
 #include "runtime/launch.h"
+#include "runtime/logdriver.h"
 #include "runtime/manage.h"
 #include "runtime/monitor.h"
 #include "runtime/mounts.h"
@@ -97,6 +98,20 @@ static int write_text(const char *dir, const char *name, const char *text,
   if (fd < 0)
     return st_error_errno(err, errno, "create `%s`", p);
   return st_write_all(fd, text, strlen(text), p, err);
+}
+
+/* HostConfig.LogConfig, read by the monitor and logs (runtime/logdriver.h) */
+static int write_log_config(const char *dir, const st_create_opts *o,
+                            st_error **err) {
+  json_t *lc = NULL;
+  if (st_log_config_parse(o->log_driver, o->log_opts, o->n_log_opts, &lc, err) <
+      0)
+    return -1;
+  cleanup_free char *text = json_dumps(lc, JSON_COMPACT);
+  json_decref(lc);
+  if (text == NULL)
+    return st_error_set(err, ENOMEM, "out of memory");
+  return write_text(dir, "log-config.json", text, err);
 }
 
 static int make_dirs(const char *dir, st_error **err) {
@@ -221,7 +236,7 @@ static int write_bundle(const st_create_opts *o, creating *c, const char *dir,
   st_spec_remember(dir, *spec);
   if (o->interactive && write_text(dir, "stdin", "", err) < 0)
     return -1;
-  return 0;
+  return write_log_config(dir, o, err);
 }
 
 static int validate(const st_create_opts *o, st_error **err) {
@@ -232,6 +247,11 @@ static int validate(const st_create_opts *o, st_error **err) {
   st_restart_policy rp;
   if (o->restart && st_restart_policy_parse(o->restart, &rp, err) < 0)
     return -1;
+  json_t *lc = NULL; /* refused before anything is made */
+  if (st_log_config_parse(o->log_driver, o->log_opts, o->n_log_opts, &lc, err) <
+      0)
+    return -1;
+  json_decref(lc);
   if (o->restart && o->auto_remove && strcmp(rp.name, "no") != 0)
     return st_error_set(err, EINVAL, "Conflicting options: --restart and --rm");
   if (o->workdir && *o->workdir && o->workdir[0] != '/')

@@ -8,6 +8,7 @@
 
 #include "fmt/units.h"
 #include "image/image.h"
+#include "runtime/logdriver.h"
 #include "runtime/manage_internal.h"
 #include "runtime/monitor.h"
 #include "runtime/netsetup.h"
@@ -233,6 +234,8 @@ static json_t *host_config_json(st_store *s, const st_ct *ct,
     json_object_set_new(hc, "Init", ct->spec.init ? json_true() : json_null());
   if (hc)
     json_object_set_new(hc, "PortBindings", st_ct_port_bindings_json(ct->dir));
+  if (hc)
+    json_object_set_new(hc, "LogConfig", st_log_config_json(ct->dir));
   json_t *st = stored_json(ct);
   json_t *tmpfs = json_object_get(st, "Tmpfs");
   if (hc && tmpfs) /* omitted when empty, as Docker */

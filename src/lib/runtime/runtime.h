@@ -117,6 +117,11 @@ typedef struct st_create_opts {
 #define ST_DEFAULT_SHM_SIZE ((int64_t)64 << 20)
   bool has_oom_score_adj;
   int oom_score_adj;
+  /* --log-driver (NULL: json-file) and --log-opt "KEY=VALUE"
+   * (runtime/logdriver.h) */
+  const char *log_driver;
+  char *const *log_opts;
+  size_t n_log_opts;
 } st_create_opts;
 
 /* Creates a container (files, config.json, row); its ID goes to id. Errors:

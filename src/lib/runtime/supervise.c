@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 #include "fmt/units.h"
 #include "net/link.h"
 #include "runtime/launch.h"
+#include "runtime/logdriver.h"
 #include "runtime/monitor.h"
 #include "runtime/mounts.h"
 #include "runtime/netrules.h"
@@ -26,10 +28,13 @@
 typedef struct relay {
   st_io_mode mode;
   int sigfd;
-  int master;   /* pty master, -1 without -t */
-  int in;       /* our stdin relayed to the master, -1 when not */
-  int out, err; /* pipes from the container (log mode without -t) */
-  int log;      /* the log file (log mode) */
+  int master;      /* pty master, -1 without -t */
+  int in;          /* our stdin relayed to the master, -1 when not */
+  int out, err;    /* pipes from the container (log mode without -t) */
+  int log;         /* the log file (log mode) */
+  const char *dir; /* the container's directory (log rotation) */
+  st_log_config logcfg;
+  int64_t log_size; /* bytes in the current log file */
   pid_t pid;
   bool exited;
   int status;
@@ -86,7 +91,13 @@ static void pump(relay *r, int *from, int to, const char *stream) {
     return;
   }
   if (r->mode == ST_IO_LOG) {
+    if (st_log_rotate_if_full(r->dir, &r->logcfg, &r->log, &r->log_size,
+                              (size_t)n) < 0)
+      return;
     log_write(r->log, stream, buf, (size_t)n);
+    struct stat st;
+    if (r->logcfg.max_size > 0 && fstat(r->log, &st) == 0)
+      r->log_size = st.st_size;
     return;
   }
   for (ssize_t off = 0; off < n;) {
@@ -206,7 +217,11 @@ static int io_prepare(const char *dir, const st_spec *spec, bool interactive,
     return 0;
   }
   cleanup_free char *path = NULL;
-  if (asprintf(&path, "%s/container.log", dir) < 0)
+  st_log_config cfg;
+  st_log_config_load(dir, &cfg);
+  if (cfg.none)
+    path = strdup("/dev/null"); /* --log-driver none keeps nothing */
+  else if (asprintf(&path, "%s/container.log", dir) < 0)
     path = NULL;
   x->log =
       path ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
@@ -254,10 +269,15 @@ static int run_launched(st_store *s, const char *id, const char *dir,
              .out = x->out_rd,
              .err = x->err_rd,
              .log = x->log,
+             .dir = dir,
              .pid = l->pid,
              .interrupt_kills = l->spec->interrupt_kills,
              .health = health};
   x->out_rd = x->err_rd = -1;
+  st_log_config_load(dir, &r.logcfg);
+  struct stat lst;
+  if (r.log >= 0 && fstat(r.log, &lst) == 0)
+    r.log_size = lst.st_size;
   sigset_t set;
   sigprocmask(SIG_BLOCK, NULL, &set);
   r.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
