@@ -4,7 +4,7 @@
 load helpers
 
 @test "container VERB: each container verb answers under the container group" {
-  for verb in commit cp create diff exec export inspect kill logs ls list ps \
+  for verb in attach commit cp create diff exec export inspect kill logs ls list ps \
     pause port prune rename restart rm remove run start stats stop top \
     unpause wait; do
     run --separate-stderr "$STRATA" container "$verb" --help
