@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "cli.h"
 #include "runtime/logdriver.h"
 #include "runtime/runtime.h"
@@ -134,39 +135,10 @@ static void follow(st_store *s, const char *id, const char *path,
   st_buf_free(&pending);
 }
 
-static int run_attach(int argc, char **argv) {
-  enum { OPT_DETACH_KEYS = 256, OPT_NO_STDIN, OPT_SIG_PROXY };
-  static const struct option opts[] = {
-      {"detach-keys", required_argument, 0, OPT_DETACH_KEYS},
-      {"no-stdin", no_argument, 0, OPT_NO_STDIN},
-      {"sig-proxy", optional_argument, 0, OPT_SIG_PROXY},
-      {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
-  bool sig_proxy = true;
-  int ch;
-  while ((ch = cli_getopt(argc, argv, "h", opts)) != -1) {
-    switch (ch) {
-    case OPT_DETACH_KEYS: /* no stdin is relayed: nothing to detach with */
-    case OPT_NO_STDIN:
-      break;
-    case OPT_SIG_PROXY:
-      sig_proxy = optarg == NULL || strcmp(optarg, "true") == 0;
-      break;
-    case 'h':
-      return cli_usage(&st_cmd_attach);
-    default:
-      return cli_bad_flag("attach");
-    }
-  }
-  if (optind + 1 != argc)
-    return cli_bad_usage("attach",
-                         "\"strata attach\" requires exactly 1 argument.");
-  st_store *s = cli_store();
-  if (s == NULL)
-    return 1;
+int cli_attach_running(st_store *s, const char *ref, bool sig_proxy) {
   cleanup_error st_error *err = NULL;
   st_container c;
-  if (st_container_find(s, argv[optind], &c, &err) < 0) {
+  if (st_container_find(s, ref, &c, &err) < 0) {
     cli_print_error(err);
     return 1;
   }
@@ -199,4 +171,37 @@ static int run_attach(int argc, char **argv) {
     return 0;
   }
   return status;
+}
+
+static int run_attach(int argc, char **argv) {
+  enum { OPT_DETACH_KEYS = 256, OPT_NO_STDIN, OPT_SIG_PROXY };
+  static const struct option opts[] = {
+      {"detach-keys", required_argument, 0, OPT_DETACH_KEYS},
+      {"no-stdin", no_argument, 0, OPT_NO_STDIN},
+      {"sig-proxy", optional_argument, 0, OPT_SIG_PROXY},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
+  bool sig_proxy = true;
+  int ch;
+  while ((ch = cli_getopt(argc, argv, "h", opts)) != -1) {
+    switch (ch) {
+    case OPT_DETACH_KEYS: /* no stdin is relayed: nothing to detach with */
+    case OPT_NO_STDIN:
+      break;
+    case OPT_SIG_PROXY:
+      sig_proxy = optarg == NULL || strcmp(optarg, "true") == 0;
+      break;
+    case 'h':
+      return cli_usage(&st_cmd_attach);
+    default:
+      return cli_bad_flag("attach");
+    }
+  }
+  if (optind + 1 != argc)
+    return cli_bad_usage("attach",
+                         "\"strata attach\" requires exactly 1 argument.");
+  st_store *s = cli_store();
+  if (s == NULL)
+    return 1;
+  return cli_attach_running(s, argv[optind], sig_proxy);
 }

@@ -5,6 +5,7 @@
 
 #include "util/cleanup.h"
 
+#include "attach.h"
 #include "cli.h"
 #include "runtime/runtime.h"
 
@@ -44,6 +45,18 @@ static int start_attached(st_store *s, const char *name, void *ctx,
   attached *a = ctx;
   if (a->failed)
     return 0;
+  st_container c;
+  st_error *e = NULL;
+  if (st_container_find(s, name, &c, &e) == 0) {
+    st_container_refresh(s, &c);
+    bool running = c.state == ST_CT_RUNNING;
+    st_container_clear(&c);
+    if (running) { /* Docker attaches to a running one */
+      a->status = cli_attach_running(s, name, true);
+      return 0;
+    }
+  }
+  st_error_free(e);
   if (st_container_run(s, name, &a->status, err) < 0) {
     a->failed = true;
     return -1;

@@ -56,3 +56,15 @@ teardown() {
   run --separate-stderr "$STRATA" inspect -f '{{.State.Status}}' keep
   assert_eq "$output" running
 }
+
+@test "start -a of a running container attaches to it as Docker does" {
+  "$STRATA" run -d --name sa busybox sh -c 'sleep 1.5; echo late; exit 5' >/dev/null
+  sleep 0.3
+  run --separate-stderr timeout 20 "$STRATA" start -a sa
+  assert_status 5
+  assert_eq "$output" late
+  # a stopped one still runs in the foreground
+  run --separate-stderr timeout 20 "$STRATA" start -a sa
+  assert_status 5
+  assert_eq "$output" late
+}
