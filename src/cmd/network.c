@@ -8,6 +8,7 @@
 #include "format.h"
 #include "net/network.h"
 #include "runtime/netrules.h"
+#include "store/events.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 
@@ -149,6 +150,9 @@ static int run_network_create(int argc, char **argv) {
     cli_print_error(err);
     return 1;
   }
+  st_event_emit(s, "network", "create", id,
+                json_pack("{s:s, s:s}", "name", sp.name, "type",
+                          sp.driver ? sp.driver : "bridge"));
   printf("%s\n", id);
   return 0;
 }
@@ -343,8 +347,11 @@ static int run_network_inspect(int argc, char **argv) {
 
 static int rm_one(st_store *s, const char *name, void *ctx, st_error **err) {
   st_error *e = NULL;
-  if (st_network_remove(s, name, &e) == 0)
+  if (st_network_remove(s, name, &e) == 0) {
+    st_event_emit(s, "network", "destroy", name,
+                  json_pack("{s:s}", "name", name));
     return 0;
+  }
   if (*(bool *)ctx && e->code == ENOENT) {
     st_error_free(e);
     return 0;

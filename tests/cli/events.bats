@@ -153,3 +153,18 @@ create third"
 second
 third"
 }
+
+@test "events: network create and destroy" {
+  t0=$(date +%s)
+  if ! "$STRATA" network create evnet >/dev/null 2>"$BATS_TEST_TMPDIR/err"; then
+    skip "network create does not work here: $(cat "$BATS_TEST_TMPDIR/err")"
+  fi
+  id=$("$STRATA" network inspect -f '{{.Id}}' evnet)
+  "$STRATA" network rm evnet >/dev/null
+  run --separate-stderr "$STRATA" events --since "$t0" --until "$(($(date +%s) + 1))" -f type=network --format '{{.Action}} {{.Actor.Attributes.name}}'
+  assert_status 0
+  assert_eq "$output" "create evnet
+destroy evnet"
+  run --separate-stderr "$STRATA" events --since "$t0" --until "$(($(date +%s) + 1))" -f network=evnet -f event=create --format '{{.Actor.ID}}'
+  assert_eq "$output" "$id"
+}
