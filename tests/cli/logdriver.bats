@@ -83,6 +83,6 @@ teardown() {
   run --separate-stderr "$STRATA" ps -aq
   assert_eq "$output" ""
   run --separate-stderr "$STRATA" run --help
-  assert_contains "$output" "--log-driver string   Logging driver for the container"
-  assert_contains "$output" "--log-opt list        Log driver options"
+  assert_match "$(grep -e '--log-driver ' <<<"$output")" '^      --log-driver string +Logging driver for the container$'
+  assert_match "$(grep -e '--log-opt ' <<<"$output")" '^      --log-opt list +Log driver options$'
 }
