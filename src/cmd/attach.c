@@ -1,26 +1,31 @@
 /* strata attach: the output of a running container, from now on, until it
- * exits (then attach exits with its status, as Docker's does).
+ * exits (then attach exits with its status, as Docker's does), and our
+ * input to it when it was started with open stdin (-i).
  *
  * The container's output is what its monitor writes to its log (json-file
- * records), so attach follows that log from its end. Its input is not
- * relayed yet: a detached container's stdin is /dev/null, and the monitor
- * does not expose its console; attaching to a container that has a TTY
- * and open stdin (-dit) prints its output but cannot type into it. */
+ * records), so attach follows that log from its end. Input goes to the
+ * monitor's attach socket (runtime/attach_sock.h), which writes it to the
+ * container's pty (-t) or stdin pipe. The detach keys (Ctrl-P Ctrl-Q by
+ * default) end the attach and leave the container running. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "attach.h"
 #include "cli.h"
+#include "runtime/attach_sock.h"
 #include "runtime/logdriver.h"
 #include "runtime/runtime.h"
 #include "util/buf.h"
@@ -44,10 +49,118 @@ ST_COMMAND(attach, "attach|container attach", run_attach,
            "process (default true)\n"
            "  -h, --help                 Print usage\n");
 
-static volatile sig_atomic_t pending_signal;
+static volatile sig_atomic_t pending_signal, winch;
 
 static void on_signal(int sig) {
   pending_signal = sig;
+}
+
+static void on_winch(int sig) {
+  (void)sig;
+  winch = 1;
+}
+
+/* ---- detach keys ----------------------------------------------------------
+ */
+
+int cli_detach_keys_parse(const char *spec, unsigned char *out, size_t *n) {
+  *n = 0;
+  if (spec == NULL)
+    spec = "ctrl-p,ctrl-q";
+  const char *p = spec;
+  while (*p) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    unsigned char k;
+    if (len == 1) {
+      k = (unsigned char)p[0];
+    } else if (len == 6 && strncasecmp(p, "ctrl-", 5) == 0) {
+      char c = p[5];
+      if (c >= 'a' && c <= 'z')
+        k = (unsigned char)(c - 'a' + 1);
+      else if (c >= 'A' && c <= 'Z')
+        k = (unsigned char)(c - 'A' + 1);
+      else if (strchr("@[\\]^_", c))
+        k = (unsigned char)(c & 0x1f);
+      else
+        return -1;
+    } else {
+      return -1;
+    }
+    if (*n == CLI_DETACH_KEYS_MAX)
+      return -1;
+    out[(*n)++] = k;
+    p += len;
+    if (*p == ',')
+      p++;
+  }
+  return *n > 0 ? 0 : -1;
+}
+
+/* Our stdin relayed to the container's attach socket. */
+typedef struct input {
+  int sock;  /* -1: stdin is not relayed */
+  bool tty;  /* the container has a TTY: raw mode, window size */
+  bool open; /* our stdin has not ended */
+  unsigned char keys[CLI_DETACH_KEYS_MAX];
+  size_t n_keys, matched; /* the detach keys; how many were just typed */
+  bool detached;
+} input;
+
+static void send_winsize(input *in) {
+  struct winsize w;
+  if (in->tty && ioctl(0, TIOCGWINSZ, &w) == 0)
+    st_attach_send(in->sock, ST_ATTACH_RESIZE, &w, sizeof(w));
+}
+
+/* Reads our stdin once and sends it on, holding back a beginning of the
+ * detach keys until it is known whether the rest follows. */
+static void relay_input(input *in) {
+  unsigned char buf[4096], out[4096 + CLI_DETACH_KEYS_MAX];
+  ssize_t n = read(0, buf, sizeof(buf));
+  if (n < 0 && errno == EINTR)
+    return;
+  if (n <= 0) {
+    in->open = false;
+    return;
+  }
+  size_t o = 0;
+  for (ssize_t i = 0; i < n; i++) {
+    if (buf[i] == in->keys[in->matched]) {
+      if (++in->matched == in->n_keys) {
+        in->detached = true;
+        break;
+      }
+      continue;
+    }
+    /* not the sequence after all: what was held back goes first */
+    memcpy(out + o, in->keys, in->matched);
+    o += in->matched;
+    in->matched = 0;
+    if (buf[i] == in->keys[0]) {
+      in->matched = 1;
+      continue;
+    }
+    out[o++] = buf[i];
+  }
+  if (o > 0 && st_attach_send(in->sock, ST_ATTACH_DATA, out, o) < 0)
+    in->open = false; /* the monitor went: the container has exited */
+}
+
+/* Waits up to 50 ms for our input, relaying it. */
+static void wait_input(input *in) {
+  if (winch) {
+    winch = 0;
+    send_winsize(in);
+  }
+  struct pollfd p = {0, POLLIN, 0};
+  if (in->sock < 0 || !in->open) {
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    return;
+  }
+  if (poll(&p, 1, 50) > 0)
+    relay_input(in);
 }
 
 /* Prints the records of whole lines read from fd; keeps a torn one. */
@@ -93,10 +206,10 @@ static bool same_file(int fd, const char *path) {
   return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino;
 }
 
-/* Follows the log from its end while the container runs; forwards the
- * signals it receives when sig_proxy. */
+/* Follows the log from its end while the container runs (until the detach
+ * keys with in); forwards the signals it receives when sig_proxy. */
 static void follow(st_store *s, const char *id, const char *path,
-                   bool sig_proxy) {
+                   bool sig_proxy, input *in) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd >= 0)
     lseek(fd, 0, SEEK_END);
@@ -125,8 +238,9 @@ static void follow(st_store *s, const char *id, const char *path,
     }
     if (!alive)
       break;
-    struct timespec ts = {0, 50 * 1000 * 1000};
-    nanosleep(&ts, NULL);
+    wait_input(in);
+    if (in->detached)
+      break;
   }
   if (fd >= 0) {
     pump_log(fd, &pending);
@@ -135,7 +249,24 @@ static void follow(st_store *s, const char *id, const char *path,
   st_buf_free(&pending);
 }
 
-int cli_attach_running(st_store *s, const char *ref, bool sig_proxy) {
+/* Whether the container in dir was made with -t: its config.json says. */
+static bool has_tty(const char *dir) {
+  cleanup_free char *path = NULL;
+  if (asprintf(&path, "%s/config.json", dir) < 0)
+    return false;
+  json_t *cfg = json_load_file(path, 0, NULL);
+  bool t = json_is_true(
+      json_object_get(json_object_get(cfg, "process"), "terminal"));
+  json_decref(cfg);
+  return t;
+}
+
+static bool has_open_stdin(const char *dir) {
+  cleanup_free char *path = NULL;
+  return asprintf(&path, "%s/stdin", dir) > 0 && access(path, F_OK) == 0;
+}
+
+int cli_attach_running(st_store *s, const char *ref, const cli_attach_opts *o) {
   cleanup_error st_error *err = NULL;
   st_container c;
   if (st_container_find(s, ref, &c, &err) < 0) {
@@ -159,12 +290,39 @@ int cli_attach_running(st_store *s, const char *ref, bool sig_proxy) {
   sigemptyset(&sa.sa_mask);
   static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,
                              SIGQUIT, SIGUSR1, SIGUSR2};
-  for (size_t i = 0; sig_proxy && i < sizeof(sigs) / sizeof(sigs[0]); i++)
+  for (size_t i = 0; o->sig_proxy && i < sizeof(sigs) / sizeof(sigs[0]); i++)
     sigaction(sigs[i], &sa, NULL);
+  input in = {.sock = -1};
+  if (cli_detach_keys_parse(o->detach_keys, in.keys, &in.n_keys) < 0)
+    return cli_fail(1, "Invalid detach keys (%s) provided", o->detach_keys);
+  in.tty = dir && has_tty(dir);
+  if (o->in && dir && has_open_stdin(dir)) {
+    if (in.tty && !isatty(0))
+      return cli_fail(1, "the input device is not a TTY");
+    in.sock = st_attach_connect(dir);
+    in.open = in.sock >= 0;
+  }
+  struct termios saved;
+  bool raw = false;
+  if (in.sock >= 0 && in.tty && tcgetattr(0, &saved) == 0) {
+    struct termios t = saved;
+    cfmakeraw(&t);
+    raw = tcsetattr(0, TCSANOW, &t) == 0;
+    struct sigaction wa = {.sa_handler = on_winch};
+    sigemptyset(&wa.sa_mask);
+    sigaction(SIGWINCH, &wa, NULL);
+    send_winsize(&in);
+  }
   cleanup_free char *path = st_container_log_path(s, id);
   if (path == NULL)
     return cli_fail(1, "out of memory");
-  follow(s, id, path, sig_proxy);
+  follow(s, id, path, o->sig_proxy, &in);
+  if (raw)
+    tcsetattr(0, TCSANOW, &saved);
+  if (in.sock >= 0)
+    close(in.sock);
+  if (in.detached) /* the container goes on */
+    return 0;
   int status = 0;
   if (st_container_wait(s, id, &status, &err) < 0) {
     /* removed once it exited (--rm): its status is gone with it */
@@ -181,15 +339,18 @@ static int run_attach(int argc, char **argv) {
       {"sig-proxy", optional_argument, 0, OPT_SIG_PROXY},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
-  bool sig_proxy = true;
+  cli_attach_opts o = {.sig_proxy = true, .in = true};
   int ch;
   while ((ch = cli_getopt(argc, argv, "h", opts)) != -1) {
     switch (ch) {
-    case OPT_DETACH_KEYS: /* no stdin is relayed: nothing to detach with */
+    case OPT_DETACH_KEYS:
+      o.detach_keys = optarg;
+      break;
     case OPT_NO_STDIN:
+      o.in = false;
       break;
     case OPT_SIG_PROXY:
-      sig_proxy = optarg == NULL || strcmp(optarg, "true") == 0;
+      o.sig_proxy = optarg == NULL || strcmp(optarg, "true") == 0;
       break;
     case 'h':
       return cli_usage(&st_cmd_attach);
@@ -203,5 +364,5 @@ static int run_attach(int argc, char **argv) {
   st_store *s = cli_store();
   if (s == NULL)
     return 1;
-  return cli_attach_running(s, argv[optind], sig_proxy);
+  return cli_attach_running(s, argv[optind], &o);
 }

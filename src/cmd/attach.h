@@ -6,10 +6,24 @@
 
 #include "store/store.h"
 
+#define CLI_DETACH_KEYS_MAX 16
+
+typedef struct cli_attach_opts {
+  bool sig_proxy;          /* forward the signals this process gets */
+  bool in;                 /* relay our stdin when the container has one */
+  const char *detach_keys; /* --detach-keys, NULL: ctrl-p,ctrl-q */
+} cli_attach_opts;
+
 /* Prints the output of the running container ref from now on until it
- * exits, forwarding the signals this process gets to it when sig_proxy.
- * Returns the container's exit status, or 1 after printing an error (not
- * running, no such container, a log driver that cannot be read). */
-int cli_attach_running(st_store *s, const char *ref, bool sig_proxy);
+ * exits or the detach keys are typed, relaying our stdin to it when o->in
+ * and it was started with -i (raw terminal and window size with -t).
+ * Returns the container's exit status (0 after detaching), or 1 after
+ * printing an error (not running, no such container, a log driver that
+ * cannot be read, bad detach keys, -t with an input that is no TTY). */
+int cli_attach_running(st_store *s, const char *ref, const cli_attach_opts *o);
+
+/* Docker's --detach-keys: comma-separated single characters or ctrl-X
+ * (X a letter or one of @[\]^_). 0, or -1 when spec is not valid. */
+int cli_detach_keys_parse(const char *spec, unsigned char *out, size_t *n);
 
 #endif

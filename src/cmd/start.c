@@ -19,6 +19,9 @@ ST_COMMAND(start, "start|container start", run_start,
            "  strata container start, strata start\n\n"
            "Options:\n"
            "  -a, --attach        Attach STDOUT/STDERR and forward signals\n"
+           "      --detach-keys string  Override the key sequence for "
+           "detaching a\n"
+           "                      container\n"
            "      --all-restartable  Start every container whose restart "
            "policy is\n"
            "                      \"always\", or \"unless-stopped\" and not "
@@ -38,6 +41,7 @@ static int start_one(st_store *s, const char *name, void *ctx, st_error **err) {
 typedef struct attached {
   int status;
   bool failed;
+  cli_attach_opts o; /* for a running one */
 } attached;
 
 static int start_attached(st_store *s, const char *name, void *ctx,
@@ -52,7 +56,7 @@ static int start_attached(st_store *s, const char *name, void *ctx,
     bool running = c.state == ST_CT_RUNNING;
     st_container_clear(&c);
     if (running) { /* Docker attaches to a running one */
-      a->status = cli_attach_running(s, name, true);
+      a->status = cli_attach_running(s, name, &a->o);
       return 0;
     }
   }
@@ -86,18 +90,26 @@ static int start_restartable(void) {
 }
 
 static int run_start(int argc, char **argv) {
-  static const struct option opts[] = {{"attach", no_argument, 0, 'a'},
-                                       {"interactive", no_argument, 0, 'i'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {"all-restartable", no_argument, 0, 'R'},
-                                       {0, 0, 0, 0}};
+  static const struct option opts[] = {
+      {"attach", no_argument, 0, 'a'},
+      {"interactive", no_argument, 0, 'i'},
+      {"help", no_argument, 0, 'h'},
+      {"all-restartable", no_argument, 0, 'R'},
+      {"detach-keys", required_argument, 0, 'K'},
+      {0, 0, 0, 0}};
   bool attach = false, restartable = false;
+  attached a = {.o = {.sig_proxy = true}};
   int ch;
   while ((ch = cli_getopt(argc, argv, "aih", opts)) != -1) {
     switch (ch) {
     case 'a':
-    case 'i':
       attach = true;
+      break;
+    case 'i':
+      attach = a.o.in = true;
+      break;
+    case 'K':
+      a.o.detach_keys = optarg;
       break;
     case 'R':
       restartable = true;
@@ -115,7 +127,6 @@ static int run_start(int argc, char **argv) {
     return start_restartable();
   if (!attach)
     return cli_each("start", argc, argv, optind, start_one, NULL, true);
-  attached a = {0};
   int code = cli_each("start", argc, argv, optind, start_attached, &a, false);
   return code != 0 ? code : a.status;
 }

@@ -1,19 +1,22 @@
 #!/usr/bin/env bats
 # strata attach: the output of a running container from now on, its exit
-# status, and signals proxied to it. (stdin is not relayed yet.)
+# status, signals proxied to it, our stdin typed into it (-di, -dit) and
+# the detach keys.
 
 load helpers
 
 setup() {
-  strata_setup
-  if [ "$(id -u)" != 0 ]; then
-    skip "containers need root here"
-  fi
-  import_busybox busybox >/dev/null
+  containers_setup
 }
 
 teardown() {
-  "$STRATA" rm -f $("$STRATA" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
+  containers_teardown
+}
+
+# attach_with_tty ARGS...: runs `strata attach ARGS` on a pseudo-terminal
+# (script(1)), with what the caller pipes in typed into it.
+attach_with_tty() {
+  timeout -s KILL 20 script -qfec "$STRATA $*" /dev/null | tr -d '\r'
 }
 
 @test "attach: prints what the container writes from now on, on the right streams, and exits with its status" {
@@ -67,4 +70,58 @@ teardown() {
   run --separate-stderr timeout 20 "$STRATA" start -a sa
   assert_status 5
   assert_eq "$output" late
+}
+
+@test "attach: stdin goes to a -di container, and its exit status comes back" {
+  "$STRATA" run -di --name in busybox sh >/dev/null
+  run --separate-stderr timeout -s KILL 20 "$STRATA" attach in < <(printf 'echo hi-$((40+2))\nexit 3\n')
+  assert_status 3
+  assert_eq "$output" hi-42
+  # --no-stdin: nothing typed reaches it
+  "$STRATA" run -di --name quiet busybox sh >/dev/null
+  (printf 'echo typed\n'; sleep 1; printf '\020\021') | timeout -s KILL 20 "$STRATA" attach --no-stdin quiet &
+  sleep 2
+  run "$STRATA" logs quiet
+  assert_eq "$output" ""
+  run "$STRATA" inspect -f '{{.State.Running}}' quiet
+  assert_eq "$output" true
+}
+
+@test "attach: the detach keys (Ctrl-P Ctrl-Q, --detach-keys) leave the container running; bad keys are refused" {
+  "$STRATA" run -di --name dk busybox sh >/dev/null
+  run --separate-stderr timeout -s KILL 20 "$STRATA" attach dk < <(printf 'echo one\n'; sleep 1; printf '\020\021echo never\n'; sleep 1)
+  assert_status 0
+  assert_eq "$output" one
+  run "$STRATA" inspect -f '{{.State.Running}}' dk
+  assert_eq "$output" true
+  # a held-back Ctrl-A that is not followed by the rest is typed after all
+  run --separate-stderr timeout -s KILL 20 "$STRATA" attach --detach-keys ctrl-a,x dk < <(printf 'echo a\001b\n'; sleep 1; printf '\001x')
+  assert_status 0
+  run "$STRATA" logs dk
+  assert_eq "$(printf '%s\n' "$output" | od -An -c | tr -s ' ')" "$(printf 'one\na\001b\n' | od -An -c | tr -s ' ')"
+  run --separate-stderr "$STRATA" attach --detach-keys ctrl-1 dk
+  assert_failure
+  assert_contains "$stderr" "Invalid detach keys (ctrl-1) provided"
+  # the container still takes input, and ends with it
+  run --separate-stderr timeout -s KILL 20 "$STRATA" attach dk < <(printf 'exit 4\n')
+  assert_status 4
+}
+
+@test "attach: a -dit container gets a terminal: raw input, its prompt, Ctrl-P Ctrl-Q detaches" {
+  command -v script >/dev/null || skip "script(1) is not installed"
+  "$STRATA" run -dit --name tt busybox sh >/dev/null
+  sleep 0.5
+  run attach_with_tty attach tt < <(sleep 0.5; printf 'echo tty-$((6*7)); tty\n'; sleep 1; printf '\020\021')
+  assert_contains "$output" tty-42
+  assert_contains "$output" /dev/pts/0
+  run "$STRATA" inspect -f '{{.State.Running}}' tt
+  assert_eq "$output" true
+  # Docker's rule: a TTY container's input must be a terminal
+  run --separate-stderr timeout -s KILL 20 "$STRATA" attach tt </dev/null
+  assert_failure
+  assert_contains "$stderr" "the input device is not a TTY"
+  # start -ai attaches to it too, stdin included
+  run attach_with_tty start -ai tt < <(sleep 0.5; printf 'exit 6\n'; sleep 2)
+  run "$STRATA" inspect -f '{{.State.ExitCode}}' tt
+  assert_eq "$output" 6
 }

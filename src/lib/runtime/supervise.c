@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -17,13 +18,17 @@
 
 #include "fmt/units.h"
 #include "net/link.h"
+#include "runtime/attach_sock.h"
 #include "runtime/launch.h"
 #include "runtime/logdriver.h"
 #include "runtime/monitor.h"
 #include "runtime/mounts.h"
 #include "runtime/netrules.h"
+#include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+
+#define MAX_CLIENTS 4
 
 typedef struct relay {
   st_io_mode mode;
@@ -40,6 +45,11 @@ typedef struct relay {
   int status;
   bool interrupt_kills; /* see st_create_opts.kill_on_interrupt */
   st_health *health;    /* its health check, or NULL */
+  /* a detached container with open stdin: `attach` clients type into it */
+  int listen;               /* the attach socket, or -1 */
+  int clients[MAX_CLIENTS]; /* connected clients, -1 when free */
+  int in_w;                 /* its stdin pipe without -t, else -1 */
+  st_buf inq;               /* bytes for its stdin not written yet */
 } relay;
 
 static void close_fd(int *fd) {
@@ -147,10 +157,85 @@ static nfds_t add_health(relay *r, struct pollfd *p, int *kind, nfds_t n) {
   return n;
 }
 
+/* ---- attach clients ------------------------------------------------------ */
+
+/* Where a client's bytes go: the pty, or the stdin pipe. */
+static int stdin_target(const relay *r) {
+  return r->master >= 0 ? r->master : r->in_w;
+}
+
+static void client_accept(relay *r) {
+  int fd = accept4(r->listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (fd < 0)
+    return;
+  for (int i = 0; i < MAX_CLIENTS; i++)
+    if (r->clients[i] < 0) {
+      r->clients[i] = fd;
+      return;
+    }
+  close(fd); /* full: the client sees its input refused */
+}
+
+/* One message from client i: stdin bytes are queued (written when the
+ * target can take them), a window size applied to the pty. */
+static void client_read(relay *r, int i) {
+  static char msg[ST_ATTACH_MAX_MSG + 1];
+  ssize_t n = recv(r->clients[i], msg, sizeof(msg), 0);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return;
+  if (n <= 0) {
+    close_fd(&r->clients[i]);
+    return;
+  }
+  if (msg[0] == ST_ATTACH_DATA && stdin_target(r) >= 0)
+    st_buf_append(&r->inq, msg + 1, (size_t)n - 1);
+  else if (msg[0] == ST_ATTACH_RESIZE && r->master >= 0 &&
+           (size_t)n == 1 + sizeof(struct winsize))
+    ioctl(r->master, TIOCSWINSZ, msg + 1);
+}
+
+/* Writes what the target takes of the queue without blocking: a container
+ * that does not read its stdin must not stop its output being logged. */
+static void stdin_flush(relay *r) {
+  int fd = stdin_target(r);
+  if (fd < 0) {
+    r->inq.len = 0;
+    return;
+  }
+  ssize_t w = write(fd, r->inq.data, r->inq.len);
+  if (w < 0 && errno != EAGAIN && errno != EINTR)
+    r->inq.len = 0; /* the container closed its stdin */
+  if (w <= 0)
+    return;
+  memmove(r->inq.data, r->inq.data + w, r->inq.len - (size_t)w);
+  r->inq.len -= (size_t)w;
+}
+
+/* The attach socket and its clients in the poll set: clients are read
+ * only while the queue is empty, so a fast typist waits in the socket. */
+static nfds_t add_attach(relay *r, struct pollfd *p, int *kind, nfds_t n) {
+  if (r->listen < 0 || r->exited)
+    return n;
+  p[n] = (struct pollfd){r->listen, POLLIN, 0};
+  kind[n++] = 7;
+  if (r->inq.len > 0) {
+    int t = stdin_target(r);
+    p[n] = (struct pollfd){t, POLLOUT, 0};
+    kind[n++] = 8;
+    return n;
+  }
+  for (int i = 0; i < MAX_CLIENTS; i++)
+    if (r->clients[i] >= 0) {
+      p[n] = (struct pollfd){r->clients[i], POLLIN, 0};
+      kind[n++] = 9 + i;
+    }
+  return n;
+}
+
 static void relay_loop(relay *r) {
   while (!r->exited || r->master >= 0 || r->out >= 0 || r->err >= 0) {
-    struct pollfd p[7];
-    int kind[7];
+    struct pollfd p[16];
+    int kind[16];
     nfds_t n = 0;
     int *fds[] = {&r->sigfd, &r->master, &r->in, &r->out, &r->err};
     for (size_t i = 0; i < 5; i++)
@@ -159,6 +244,7 @@ static void relay_loop(relay *r) {
         kind[n++] = (int)i;
       }
     n = add_health(r, p, kind, n);
+    n = add_attach(r, p, kind, n);
     int k = poll(p, n, r->exited ? 100 : -1);
     if (k < 0 && errno == EINTR)
       continue;
@@ -181,7 +267,15 @@ static void relay_loop(relay *r) {
         st_health_tick(r->health);
       else if (kind[i] == 6 && r->health)
         st_health_collect(r->health);
+      else if (kind[i] == 7)
+        client_accept(r);
+      else if (kind[i] == 8)
+        stdin_flush(r);
+      else if (kind[i] >= 9)
+        client_read(r, kind[i] - 9);
     }
+    if (r->inq.len > 0)
+      stdin_flush(r);
   }
   if (!r->exited) {
     int ws;
@@ -198,6 +292,7 @@ typedef struct io {
   int child[3]; /* given to the child */
   int out_rd, err_rd;
   int log;
+  int in_w; /* -di: the write end of the child's stdin pipe */
 } io;
 
 static void io_close(io *x) {
@@ -206,11 +301,12 @@ static void io_close(io *x) {
   close_fd(&x->out_rd);
   close_fd(&x->err_rd);
   close_fd(&x->log);
+  close_fd(&x->in_w);
 }
 
 static int io_prepare(const char *dir, const st_spec *spec, bool interactive,
                       st_io_mode mode, io *x, st_error **err) {
-  *x = (io){{-1, -1, -1}, -1, -1, -1};
+  *x = (io){{-1, -1, -1}, -1, -1, -1, -1};
   if (mode != ST_IO_LOG) {
     if (!interactive && !spec->terminal)
       x->child[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -225,11 +321,21 @@ static int io_prepare(const char *dir, const st_spec *spec, bool interactive,
     path = NULL;
   x->log =
       path ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
-  x->child[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (x->log < 0 || x->child[0] < 0)
+  if (x->log < 0)
     return st_error_errno(err, errno, "open the container log");
   if (spec->terminal)
-    return 0;
+    return 0;        /* stdin is the pty's */
+  if (interactive) { /* -di: a pipe that attach clients write to */
+    int in[2];
+    if (pipe2(in, O_CLOEXEC) < 0)
+      return st_error_errno(err, errno, "pipe");
+    x->child[0] = in[0], x->in_w = in[1];
+    fcntl(x->in_w, F_SETFL, O_NONBLOCK);
+  } else {
+    x->child[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (x->child[0] < 0)
+      return st_error_errno(err, errno, "open /dev/null");
+  }
   int o[2], e[2];
   if (pipe2(o, O_CLOEXEC) < 0)
     return st_error_errno(err, errno, "pipe");
@@ -272,8 +378,19 @@ static int run_launched(st_store *s, const char *id, const char *dir,
              .dir = dir,
              .pid = l->pid,
              .interrupt_kills = l->spec->interrupt_kills,
-             .health = health};
-  x->out_rd = x->err_rd = -1;
+             .health = health,
+             .listen = -1,
+             .clients = {-1, -1, -1, -1},
+             .in_w = x->in_w,
+             .inq = ST_BUF_INIT};
+  x->out_rd = x->err_rd = x->in_w = -1;
+  if (mode == ST_IO_LOG && wants_stdin(dir)) {
+    st_error *ae = NULL;
+    r.listen = st_attach_listen(dir, &ae);
+    st_error_free(ae); /* the container runs; attach relays no input */
+    if (r.master >= 0)
+      fcntl(r.master, F_SETFL, O_NONBLOCK);
+  }
   st_log_config_load(dir, &r.logcfg);
   struct stat lst;
   if (r.log >= 0 && fstat(r.log, &lst) == 0)
@@ -305,6 +422,16 @@ static int run_launched(st_store *s, const char *id, const char *dir,
   relay_loop(&r);
   if (raw)
     tcsetattr(0, TCSANOW, &saved);
+  if (r.listen >= 0) {
+    cleanup_free char *sock = NULL;
+    if (asprintf(&sock, "%s/%s", dir, ST_ATTACH_SOCK) > 0)
+      unlink(sock);
+    close_fd(&r.listen);
+  }
+  for (int i = 0; i < MAX_CLIENTS; i++)
+    close_fd(&r.clients[i]);
+  close_fd(&r.in_w);
+  st_buf_free(&r.inq);
   close_fd(&r.sigfd);
   close_fd(&r.master);
   *status = r.status;
