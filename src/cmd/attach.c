@@ -297,8 +297,10 @@ int cli_attach_running(st_store *s, const char *ref, const cli_attach_opts *o) {
     return cli_fail(1, "Invalid detach keys (%s) provided", o->detach_keys);
   in.tty = dir && has_tty(dir);
   if (o->in && dir && has_open_stdin(dir)) {
-    if (in.tty && !isatty(0))
-      return cli_fail(1, "the input device is not a TTY");
+    if (in.tty && !isatty(0)) { /* Docker's words, as run prints them */
+      fputs("the input device is not a TTY\n", stderr);
+      return 1;
+    }
     in.sock = st_attach_connect(dir);
     in.open = in.sock >= 0;
   }

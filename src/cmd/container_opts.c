@@ -61,6 +61,7 @@ static const struct option opts[] = {
     {"interactive", no_argument, 0, 'i'},
     {"tty", no_argument, 0, 't'},
     {"detach", no_argument, 0, 'd'},
+    {"attach", required_argument, 0, 'a'},
     {"rm", no_argument, 0, OPT_RM},
     {"name", required_argument, 0, OPT_NAME},
     {"env", required_argument, 0, 'e'},
@@ -383,6 +384,20 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
                     const st_command *cmd, bool allow_detach) {
   st_create_opts *o = &c->o;
   switch (ch) {
+  case 'a':
+    if (strcasecmp(optarg, "stdin") == 0)
+      o->attach |= ST_ATTACH_STDIN;
+    else if (strcasecmp(optarg, "stdout") == 0)
+      o->attach |= ST_ATTACH_STDOUT;
+    else if (strcasecmp(optarg, "stderr") == 0)
+      o->attach |= ST_ATTACH_STDERR;
+    else
+      return cli_bad_usage(cmdname,
+                           "invalid argument \"%s\" for \"-a, --attach\" "
+                           "flag: valid streams are STDIN, STDOUT and STDERR",
+                           optarg),
+             125;
+    break;
   case 'i':
     o->interactive = true;
     break;
@@ -580,11 +595,13 @@ int cli_create_parse(int argc, char **argv, const char *cmdname,
   c->cid_fd = -1;
   int ch;
   optind = 1;
-  while ((ch = cli_getopt(argc, argv, "+itde:w:u:v:h:m:l:p:P", opts)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "+a:itde:w:u:v:h:m:l:p:P", opts)) != -1) {
     int r = one_flag(c, ch, cmdname, cmd, allow_detach);
     if (r >= 0)
       return r;
   }
+  if (c->detach && c->o.attach)
+    return cli_fail(125, "Conflicting options: -a and -d");
   int hc = health_check_flags(c);
   if (hc >= 0)
     return hc;

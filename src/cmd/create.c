@@ -15,6 +15,7 @@ ST_COMMAND(create, "create|container create", run_create,
            "Aliases:\n"
            "  strata container create, strata create\n\n"
            "Options:\n"
+           "  -a, --attach list         Attach to STDIN, STDOUT or STDERR\n"
            "      --cap-add list        Add Linux capabilities\n"
            "      --cap-drop list       Drop Linux capabilities\n"
            "      --cpus decimal        Number of CPUs\n"

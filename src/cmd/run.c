@@ -1,4 +1,5 @@
 /* strata run: create a container from an image and start it. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 static int run_run(int argc, char **argv);
 
 #define CONTAINER_FLAGS                                                        \
+  "  -a, --attach list         Attach to STDIN, STDOUT or STDERR\n"            \
   "      --cap-add list        Add Linux capabilities\n"                       \
   "      --cap-drop list       Drop Linux capabilities\n"                      \
   "      --cpus decimal        Number of CPUs\n"                               \
@@ -93,6 +95,40 @@ ST_COMMAND(run, "run|container run", run_run,
            "`strata stop` falls back to\nSIGKILL after -t seconds. --init "
            "forwards signals and reaps orphans.\n");
 
+/* -a without a stream: the container's copy of it is /dev/null (Docker's
+ * daemon sends it to the log only). Ours is back for what we print after. */
+static int detach_stream(unsigned attach, unsigned bit, int fd) {
+  if (attach == 0 || (attach & bit))
+    return -1;
+  int saved = dup(fd);
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (saved >= 0 && null >= 0)
+    dup2(null, fd);
+  if (null >= 0)
+    close(null);
+  return saved;
+}
+
+static void restore_stream(int saved, int fd) {
+  if (saved < 0)
+    return;
+  dup2(saved, fd);
+  close(saved);
+}
+
+static int run_attached(st_store *s, const char *id, unsigned attach,
+                        int *status, st_error **err) {
+  fflush(NULL);
+  int in = detach_stream(attach, ST_ATTACH_STDIN, STDIN_FILENO);
+  int out = detach_stream(attach, ST_ATTACH_STDOUT, STDOUT_FILENO);
+  int er = detach_stream(attach, ST_ATTACH_STDERR, STDERR_FILENO);
+  int r = st_container_run(s, id, status, err);
+  restore_stream(in, STDIN_FILENO);
+  restore_stream(out, STDOUT_FILENO);
+  restore_stream(er, STDERR_FILENO);
+  return r < 0 ? cli_runtime_fail(*err) : *status;
+}
+
 static int run_run(int argc, char **argv) {
   cli_create c;
   int code = cli_create_parse(argc, argv, "run", &st_cmd_run, true, &c);
@@ -134,8 +170,7 @@ static int run_run(int argc, char **argv) {
       if (code == 0)
         printf("%s\n", id);
     } else {
-      code = st_container_run(s, id, &status, &err) < 0 ? cli_runtime_fail(err)
-                                                        : status;
+      code = run_attached(s, id, c.o.attach, &status, &err);
     }
   }
   cli_create_free(&c);

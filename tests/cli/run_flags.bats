@@ -52,3 +52,26 @@ teardown() {
   assert_status 125
   assert_contains "$stderr" 'invalid argument "x" for "--oom-score-adj" flag'
 }
+
+@test "-a/--attach: only the streams named reach the terminal; Config.Attach*; bad stream and -d refused" {
+  run --separate-stderr "$STRATA" run --rm --pull never -a stdout busybox sh -c 'echo out; echo err >&2; exit 2'
+  assert_status 2
+  assert_eq "$output" out
+  assert_eq "$stderr" ""
+  run --separate-stderr "$STRATA" run --rm --pull never -a STDERR busybox sh -c 'echo out; echo err >&2'
+  assert_status 0
+  assert_eq "$output" ""
+  assert_eq "$stderr" err
+  run --separate-stderr "$STRATA" run --rm --pull never -i -a stdin -a stdout busybox cat < <(echo typed)
+  assert_eq "$output" typed
+  "$STRATA" create --pull never --name ac -a stderr busybox true >/dev/null
+  "$STRATA" create --pull never --name dflt busybox true >/dev/null
+  run "$STRATA" inspect -f '{{.Config.AttachStdin}} {{.Config.AttachStdout}} {{.Config.AttachStderr}}' ac dflt
+  assert_eq "$output" $'false false true\nfalse true true'
+  run --separate-stderr "$STRATA" run --pull never -a foo busybox true
+  assert_status 125
+  assert_contains "$stderr" 'invalid argument "foo" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR'
+  run --separate-stderr "$STRATA" run -d --pull never -a stdout busybox true
+  assert_status 125
+  assert_contains "$stderr" "Conflicting options: -a and -d"
+}

@@ -82,6 +82,12 @@ typedef struct st_create_opts {
   size_t n_tmpfs;
   bool read_only, tty, interactive, auto_remove, privileged;
   bool detach; /* run -d: nothing is attached (inspect's Config.Attach*) */
+  /* -a/--attach: the streams attached (ST_ATTACH_* bits), 0: Docker's
+   * default (all, stdin with -i) */
+  unsigned attach;
+#define ST_ATTACH_STDIN 1u
+#define ST_ATTACH_STDOUT 2u
+#define ST_ATTACH_STDERR 4u
   /* the read-write layer is read once right after the run (a build step):
    * overlay need not sync it */
   bool volatile_layer;

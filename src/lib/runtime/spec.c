@@ -389,10 +389,16 @@ static char *stored_config(const st_spec_input *in) {
   json_t *env = json_array();
   image_and_user_env(in, env);
   bool attach_in = o->interactive && !o->detach;
+  bool attach_out = !o->detach, attach_err = !o->detach;
+  if (o->attach) { /* -a: exactly the streams named */
+    attach_in = (o->attach & ST_ATTACH_STDIN) != 0;
+    attach_out = (o->attach & ST_ATTACH_STDOUT) != 0;
+    attach_err = (o->attach & ST_ATTACH_STDERR) != 0;
+  }
   json_t *c = json_pack("{s:o, s:b, s:b, s:b, s:b, s:b}", "Env", env,
-                        "AttachStdin", attach_in, "AttachStdout", !o->detach,
-                        "AttachStderr", !o->detach, "OpenStdin", o->interactive,
-                        "StdinOnce", attach_in);
+                        "AttachStdin", attach_in, "AttachStdout", attach_out,
+                        "AttachStderr", attach_err, "OpenStdin", o->interactive,
+                        "StdinOnce", attach_in && o->interactive);
   json_t *tmpfs = json_object(); /* HostConfig.Tmpfs: as the user wrote */
   for (size_t i = 0; c && tmpfs && i < o->n_tmpfs; i++) {
     const char *colon = strchr(o->tmpfs[i], ':');
