@@ -49,7 +49,7 @@ pod_cmd="${PODMAN[*]} run --rm --network none localhost/busybox true"
 sh -c "$pod_cmd" || bench_die "podman run failed"
 
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$W/run.json" \
-  -n strata "$STRATA run --rm busybox true" \
+  -n strata "$STRATA run --rm --network none busybox true" \
   -n crun "$crun_cmd" \
   -n podman "$pod_cmd" >&2
 
@@ -69,7 +69,7 @@ PY
 
 # Interleaved rounds: the verdict.
 verdict=0
-bench_interleave "$rounds" "$W/medians" strata "$STRATA run --rm busybox true" \
+bench_interleave "$rounds" "$W/medians" strata "$STRATA run --rm --network none busybox true" \
   crun "$crun_cmd" podman "$pod_cmd" || verdict=1
 python3 - "$W/medians" <<'PY' || verdict=1
 import sys
@@ -85,7 +85,7 @@ PY
 fail=0
 start=$(date +%s.%N)
 for i in $(seq "$parallel"); do
-  "$STRATA" run --rm busybox true || echo fail >>"$W/fails" &
+  "$STRATA" run --rm --network none busybox true || echo fail >>"$W/fails" &
 done
 wait
 end=$(date +%s.%N)

@@ -20,8 +20,8 @@ export STRATA_ROOT=$W/strata
 "$STRATA" import "$W/busybox.tar" busybox >/dev/null
 # warm up: the layer unpacked once, the volume made once (a second run of
 # a named volume is the steady state a database container sees)
-"$STRATA" run --rm busybox true
-"$STRATA" run --rm -v benchvol:/data --init busybox true
+"$STRATA" run --rm --network none busybox true
+"$STRATA" run --rm --network none -v benchvol:/data --init busybox true
 
 plain=()
 vol=()
@@ -35,11 +35,11 @@ one() { # prints the wall time of one run in microseconds
 }
 for _ in $(seq "$rounds"); do
   if [ $((RANDOM % 2)) = 0 ]; then
-    plain+=("$(one run --rm busybox true)")
-    vol+=("$(one run --rm -v benchvol:/data --init busybox true)")
+    plain+=("$(one run --rm --network none busybox true)")
+    vol+=("$(one run --rm --network none -v benchvol:/data --init busybox true)")
   else
-    vol+=("$(one run --rm -v benchvol:/data --init busybox true)")
-    plain+=("$(one run --rm busybox true)")
+    vol+=("$(one run --rm --network none -v benchvol:/data --init busybox true)")
+    plain+=("$(one run --rm --network none busybox true)")
   fi
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }

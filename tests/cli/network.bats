@@ -174,7 +174,11 @@ used"
 }
 
 @test "--network none keeps loopback only; host shares the host's interfaces" {
+  # Docker's default is the bridge: eth0 besides lo
   run --separate-stderr srun --rm nbb sh -c 'ls /sys/class/net'
+  assert_status 0
+  assert_eq "$output" $'eth0\nlo'
+  run --separate-stderr srun --rm --network none nbb sh -c 'ls /sys/class/net'
   assert_status 0
   assert_eq "$output" "lo"
   run --separate-stderr srun --rm --network none nbb sh -c 'ip -o link | wc -l'
@@ -182,7 +186,7 @@ used"
   run --separate-stderr "$STRATA" create --pull never nbb true
   assert_status 0
   run --separate-stderr "$STRATA" inspect -f '{{.HostConfig.NetworkMode}}' "$output"
-  assert_eq "$output" "none"
+  assert_eq "$output" "bridge"
 }
 
 @test "--dns, --dns-search, --dns-option and --add-host write Docker's files" {

@@ -116,8 +116,8 @@ read_counter() {
 @test "stats --no-stream: Docker's columns; memory, limit, PIDs and CPU from the container" {
   "$STRATA" run -d --name sm -m 64m --pids-limit 50 --network none busybox \
     sh -c 'x=$(head -c 20000000 /dev/zero | tr "\0" a); sleep 1000; echo ${#x}' >/dev/null
-  "$STRATA" run -d --name sp busybox sh -c 'sleep 1000; echo done' >/dev/null
-  "$STRATA" run -d --name sb busybox sh -c 'while :; do :; done' >/dev/null
+  "$STRATA" run -d --name sp --network none busybox sh -c 'sleep 1000; echo done' >/dev/null
+  "$STRATA" run -d --name sb --network none busybox sh -c 'while :; do :; done' >/dev/null
   "$STRATA" create --name sx busybox true >/dev/null
   sleep 2
   run --separate-stderr "$STRATA" stats --no-stream

@@ -206,7 +206,7 @@ Seccomp:	2"
 }
 
 @test "run: pid 1, own hostname, lo only" {
-  run --separate-stderr "$STRATA" run --rm busybox sh -c 'echo $$; hostname; ls /sys/class/net'
+  run --separate-stderr "$STRATA" run --rm --network none busybox sh -c 'echo $$; hostname; ls /sys/class/net'
   assert_status 0
   lines_=($output)
   assert_eq "${lines_[0]}" "1"

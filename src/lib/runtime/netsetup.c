@@ -121,11 +121,11 @@ static int parse_ports(const st_create_opts *o, json_t *image_config,
 int st_ct_net_resolve(st_store *s, const st_create_opts *o,
                       json_t *image_config, st_ct_net *out, st_error **err) {
   memset(out, 0, sizeof(*out));
-  /* strata's default is none; publishing a port asks for Docker's
-   * default, the bridge */
-  const char *want = o->network                       ? o->network
-                     : o->n_publish || o->publish_all ? "bridge"
-                                                      : "none";
+  /* Docker's default, the bridge; with --runtime none: an OCI runtime
+   * makes the namespace strata would have to plumb (not supported yet) */
+  const char *want = o->network   ? o->network
+                     : o->runtime ? "none"
+                                  : "bridge";
   if (strncmp(want, "container:", 10) == 0)
     return st_error_set(err, EINVAL,
                         "--network container:NAME is not supported yet "
