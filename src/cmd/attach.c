@@ -60,50 +60,12 @@ static void on_winch(int sig) {
   winch = 1;
 }
 
-/* ---- detach keys ----------------------------------------------------------
- */
-
-int cli_detach_keys_parse(const char *spec, unsigned char *out, size_t *n) {
-  *n = 0;
-  if (spec == NULL)
-    spec = "ctrl-p,ctrl-q";
-  const char *p = spec;
-  while (*p) {
-    const char *end = strchr(p, ',');
-    size_t len = end ? (size_t)(end - p) : strlen(p);
-    unsigned char k;
-    if (len == 1) {
-      k = (unsigned char)p[0];
-    } else if (len == 6 && strncasecmp(p, "ctrl-", 5) == 0) {
-      char c = p[5];
-      if (c >= 'a' && c <= 'z')
-        k = (unsigned char)(c - 'a' + 1);
-      else if (c >= 'A' && c <= 'Z')
-        k = (unsigned char)(c - 'A' + 1);
-      else if (strchr("@[\\]^_", c))
-        k = (unsigned char)(c & 0x1f);
-      else
-        return -1;
-    } else {
-      return -1;
-    }
-    if (*n == CLI_DETACH_KEYS_MAX)
-      return -1;
-    out[(*n)++] = k;
-    p += len;
-    if (*p == ',')
-      p++;
-  }
-  return *n > 0 ? 0 : -1;
-}
-
 /* Our stdin relayed to the container's attach socket. */
 typedef struct input {
   int sock;  /* -1: stdin is not relayed */
   bool tty;  /* the container has a TTY: raw mode, window size */
   bool open; /* our stdin has not ended */
-  unsigned char keys[CLI_DETACH_KEYS_MAX];
-  size_t n_keys, matched; /* the detach keys; how many were just typed */
+  st_detach keys;
   bool detached;
 } input;
 
@@ -116,7 +78,7 @@ static void send_winsize(input *in) {
 /* Reads our stdin once and sends it on, holding back a beginning of the
  * detach keys until it is known whether the rest follows. */
 static void relay_input(input *in) {
-  unsigned char buf[4096], out[4096 + CLI_DETACH_KEYS_MAX];
+  unsigned char buf[4096], out[4096 + ST_DETACH_KEYS_MAX];
   ssize_t n = read(0, buf, sizeof(buf));
   if (n < 0 && errno == EINTR)
     return;
@@ -124,25 +86,7 @@ static void relay_input(input *in) {
     in->open = false;
     return;
   }
-  size_t o = 0;
-  for (ssize_t i = 0; i < n; i++) {
-    if (buf[i] == in->keys[in->matched]) {
-      if (++in->matched == in->n_keys) {
-        in->detached = true;
-        break;
-      }
-      continue;
-    }
-    /* not the sequence after all: what was held back goes first */
-    memcpy(out + o, in->keys, in->matched);
-    o += in->matched;
-    in->matched = 0;
-    if (buf[i] == in->keys[0]) {
-      in->matched = 1;
-      continue;
-    }
-    out[o++] = buf[i];
-  }
+  size_t o = st_detach_filter(&in->keys, buf, (size_t)n, out, &in->detached);
   if (o > 0 && st_attach_send(in->sock, ST_ATTACH_DATA, out, o) < 0)
     in->open = false; /* the monitor went: the container has exited */
 }
@@ -293,7 +237,7 @@ int cli_attach_running(st_store *s, const char *ref, const cli_attach_opts *o) {
   for (size_t i = 0; o->sig_proxy && i < sizeof(sigs) / sizeof(sigs[0]); i++)
     sigaction(sigs[i], &sa, NULL);
   input in = {.sock = -1};
-  if (cli_detach_keys_parse(o->detach_keys, in.keys, &in.n_keys) < 0)
+  if (st_detach_parse(o->detach_keys, &in.keys) < 0)
     return cli_fail(1, "Invalid detach keys (%s) provided", o->detach_keys);
   in.tty = dir && has_tty(dir);
   if (o->in && dir && has_open_stdin(dir)) {

@@ -6,8 +6,6 @@
 
 #include "store/store.h"
 
-#define CLI_DETACH_KEYS_MAX 16
-
 typedef struct cli_attach_opts {
   bool sig_proxy;          /* forward the signals this process gets */
   bool in;                 /* relay our stdin when the container has one */
@@ -21,9 +19,5 @@ typedef struct cli_attach_opts {
  * printing an error (not running, no such container, a log driver that
  * cannot be read, bad detach keys, -t with an input that is no TTY). */
 int cli_attach_running(st_store *s, const char *ref, const cli_attach_opts *o);
-
-/* Docker's --detach-keys: comma-separated single characters or ctrl-X
- * (X a letter or one of @[\]^_). 0, or -1 when spec is not valid. */
-int cli_detach_keys_parse(const char *spec, unsigned char *out, size_t *n);
 
 #endif

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "runtime/attach_sock.h"
 #include "runtime/monitor.h"
 #include "store/internal.h"
 #include "util/cleanup.h"
@@ -254,9 +255,57 @@ static void test_set_policy(void **state) {
   st_error_free(err);
 }
 
+/* The detach keys: Docker's syntax, and the filter that holds back a
+ * beginning of the sequence. */
+static void test_detach_keys(void **state) {
+  (void)state;
+  st_detach d;
+  assert_int_equal(st_detach_parse(NULL, &d), 0);
+  assert_int_equal(d.n_keys, 2);
+  assert_int_equal(d.keys[0], 0x10);
+  assert_int_equal(d.keys[1], 0x11);
+  assert_int_equal(st_detach_parse("ctrl-a,X,ctrl-@,ctrl-\\,ctrl-_", &d), 0);
+  assert_int_equal(d.n_keys, 5);
+  assert_memory_equal(d.keys, "\x01X\x00\x1c\x1f", 5);
+  static const char *const bad[] = {"",        "ctrl-",   "ctrl-1", "ab",
+                                    "ctrl-a,", "ctrl-aa", ",",      "ctrl-?"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    assert_int_equal(st_detach_parse(bad[i], &d), -1);
+  assert_int_equal(st_detach_parse(NULL, &d), 0);
+  unsigned char out[64];
+  bool det;
+  /* plain bytes pass */
+  size_t n = st_detach_filter(&d, (const unsigned char *)"ls\n", 3, out, &det);
+  assert_int_equal(n, 3);
+  assert_false(det);
+  /* Ctrl-P held back across calls, then released by another byte */
+  n = st_detach_filter(&d, (const unsigned char *)"a\x10", 2, out, &det);
+  assert_int_equal(n, 1);
+  assert_int_equal(out[0], 'a');
+  n = st_detach_filter(&d, (const unsigned char *)"b", 1, out, &det);
+  assert_int_equal(n, 2);
+  assert_memory_equal(out,
+                      "\x10"
+                      "b",
+                      2);
+  /* Ctrl-P Ctrl-P Ctrl-Q: the first one is typed, the pair detaches */
+  n = st_detach_filter(&d, (const unsigned char *)"\x10\x10\x11zz", 5, out,
+                       &det);
+  assert_true(det);
+  assert_int_equal(n, 1);
+  assert_int_equal(out[0], 0x10);
+  /* split across reads */
+  n = st_detach_filter(&d, (const unsigned char *)"x\x10", 2, out, &det);
+  assert_false(det);
+  n = st_detach_filter(&d, (const unsigned char *)"\x11", 1, out, &det);
+  assert_true(det);
+  assert_int_equal(n, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse),
+      cmocka_unit_test(test_detach_keys),
       cmocka_unit_test(test_decide),
       cmocka_unit_test_setup_teardown(test_state_file, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lock, setup, teardown),

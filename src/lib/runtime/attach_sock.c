@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -75,4 +76,63 @@ int st_attach_send(int fd, char type, const void *p, size_t n) {
     if (errno != EINTR)
       return -1;
   }
+}
+
+int st_detach_parse(const char *spec, st_detach *d) {
+  memset(d, 0, sizeof(*d));
+  if (spec == NULL)
+    spec = "ctrl-p,ctrl-q";
+  const char *p = spec;
+  for (;;) { /* every comma-separated part, empty ones too */
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    unsigned char k;
+    if (len == 1) {
+      k = (unsigned char)p[0];
+    } else if (len == 6 && strncasecmp(p, "ctrl-", 5) == 0) {
+      char c = p[5];
+      if (c >= 'a' && c <= 'z')
+        k = (unsigned char)(c - 'a' + 1);
+      else if (c >= 'A' && c <= 'Z')
+        k = (unsigned char)(c - 'A' + 1);
+      else if (c != '\0' && strchr("@[\\]^_", c))
+        k = (unsigned char)(c & 0x1f);
+      else
+        return -1;
+    } else {
+      return -1;
+    }
+    if (d->n_keys == ST_DETACH_KEYS_MAX)
+      return -1;
+    d->keys[d->n_keys++] = k;
+    if (end == NULL)
+      return 0;
+    p = end + 1;
+  }
+}
+
+size_t st_detach_filter(st_detach *d, const unsigned char *in, size_t n,
+                        unsigned char *out, bool *detached) {
+  size_t o = 0;
+  *detached = false;
+  for (size_t i = 0; i < n; i++) {
+    if (in[i] == d->keys[d->matched]) {
+      if (++d->matched == d->n_keys) {
+        d->matched = 0;
+        *detached = true;
+        return o;
+      }
+      continue;
+    }
+    /* not the sequence after all: what was held back goes first */
+    memcpy(out + o, d->keys, d->matched);
+    o += d->matched;
+    d->matched = 0;
+    if (in[i] == d->keys[0]) {
+      d->matched = 1;
+      continue;
+    }
+    out[o++] = in[i];
+  }
+  return o;
 }

@@ -9,6 +9,7 @@
 #ifndef STRATA_RUNTIME_ATTACH_SOCK_H
 #define STRATA_RUNTIME_ATTACH_SOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/error.h"
@@ -28,5 +29,28 @@ int st_attach_connect(const char *dir);
 
 /* Sends one message; 0, or -1 with errno. */
 int st_attach_send(int fd, char type, const void *p, size_t n);
+
+/* ---- the detach keys (attach's client, and `run -it` itself) ---------- */
+
+#define ST_DETACH_KEYS_MAX 16
+
+typedef struct st_detach {
+  unsigned char keys[ST_DETACH_KEYS_MAX];
+  size_t n_keys;  /* the sequence */
+  size_t matched; /* how many of them were just typed (held back) */
+} st_detach;
+
+/* Docker's --detach-keys: comma-separated single characters or ctrl-X (X
+ * a letter or one of @[\]^_); NULL is the default, ctrl-p,ctrl-q. 0, or
+ * -1 when spec is not valid. */
+int st_detach_parse(const char *spec, st_detach *d);
+
+/* Passes n typed bytes through: what is not (yet) the detach sequence goes
+ * to out (room for n + ST_DETACH_KEYS_MAX bytes); a beginning of the
+ * sequence is held back until the next byte tells. Returns the bytes put
+ * in out; *detached is set when the whole sequence was typed (the bytes
+ * after it are dropped). */
+size_t st_detach_filter(st_detach *d, const unsigned char *in, size_t n,
+                        unsigned char *out, bool *detached);
 
 #endif
