@@ -123,9 +123,7 @@ int st_ct_net_resolve(st_store *s, const st_create_opts *o,
   memset(out, 0, sizeof(*out));
   /* Docker's default, the bridge; with --runtime none: an OCI runtime
    * makes the namespace strata would have to plumb (not supported yet) */
-  const char *want = o->network   ? o->network
-                     : o->runtime ? "none"
-                                  : "bridge";
+  const char *want = o->network ? o->network : o->runtime ? "none" : "bridge";
   if (strncmp(want, "container:", 10) == 0)
     return st_error_set(err, EINVAL,
                         "--network container:NAME is not supported yet "
