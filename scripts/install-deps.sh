@@ -7,7 +7,7 @@
 #                           it itself and skips BuildKit without it)
 set -eu
 build="gcc meson ninja-build pkg-config libarchive-dev libjansson-dev libsqlite3-dev libssl-dev zlib1g-dev libisal-dev libcurl4-openssl-dev libseccomp-dev libmnl-dev libnftables-dev python3 binutils busybox-static"
-test="$build libcmocka-dev bats clang clang-format tmux podman skopeo crun runc util-linux e2fsprogs docker-registry openssl apache2-utils python3 xz-utils zstd procps valgrind openssh-client"
+test="$build libcmocka-dev bats clang clang-format tmux podman skopeo crun runc util-linux e2fsprogs docker-registry openssl apache2-utils python3 xz-utils zstd bzip2 procps valgrind openssh-client"
 # the base images of tests/cli/build_realistic.bats (examples/make-bases.sh):
 # Python with pip and Python-Markdown, Go, gcc with make and ccache
 test="$test python3-pip python3-setuptools python3-wheel python3-markdown golang-go make libc6-dev ccache"

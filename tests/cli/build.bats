@@ -775,3 +775,59 @@ EOF
   assert_status 0
   assert_eq "$output" "${id#sha256:}"
 }
+
+@test "build: SOURCE_DATE_EPOCH makes two clean builds on different stores give one image ID" {
+  echo app >"$CTX/app.txt"
+  dockerfile <<'EOF2'
+FROM busybox
+COPY app.txt /app/
+RUN echo built >/app/out && mkdir /app/d
+CMD ["cat", "/app/out"]
+EOF2
+  "$STRATA" save -o "$BATS_TEST_TMPDIR/base.tar" busybox
+  local other=$BATS_TEST_TMPDIR/other-root
+  STRATA_ROOT=$other "$STRATA" load -q -i "$BATS_TEST_TMPDIR/base.tar" >/dev/null
+  local a b c
+  a=$(sbuild_ok --build-arg SOURCE_DATE_EPOCH=1700000000 "$CTX")
+  sleep 1.1 # another second for every mtime and created time
+  touch "$CTX/app.txt"
+  b=$(STRATA_ROOT=$other sbuild_ok --build-arg SOURCE_DATE_EPOCH=1700000000 "$CTX")
+  assert_eq "$b" "$a"
+  # the layers too: the same diff IDs, the created time the epoch's
+  run "$STRATA" image inspect -f '{{json .RootFS.Layers}} {{.Created}}' "$a"
+  local here=$output
+  run env STRATA_ROOT="$other" "$STRATA" image inspect -f '{{json .RootFS.Layers}} {{.Created}}' "$b"
+  assert_eq "$output" "$here"
+  assert_contains "$output" "2023-11-14T22:13:20Z"
+  # from the environment as well; without it the build is not the same
+  c=$(SOURCE_DATE_EPOCH=1700000000 sbuild_ok --no-cache "$CTX")
+  assert_eq "$c" "$a"
+  c=$(sbuild_ok --no-cache "$CTX")
+  [ "$c" != "$a" ]
+}
+
+@test "build --progress tty: BuildKit's live view on a terminal, each rebuilt step with why it missed, CACHED after" {
+  command -v script >/dev/null || skip "script(1) is not installed"
+  dockerfile <<'EOF2'
+FROM busybox
+RUN echo from-run && sleep 0.3
+COPY Dockerfile /d
+EOF2
+  local view
+  view() {
+    timeout -s KILL 60 script -qfec "$STRATA build --progress tty -t tv $CTX" /dev/null |
+      tr -d '\r' | sed 's/\x1b\[[0-9]*[AK]//g'
+  }
+  run view
+  assert_match "$output" '\[\+\] Building [0-9.]+s \(5/5\) FINISHED'
+  assert_contains "$output" '=> [2/3] RUN echo from-run && sleep 0.3  # base image changed'
+  assert_contains "$output" '=> => # from-run' # the tail of the RUN's output
+  assert_match "$output" '=> \[3/3\] COPY Dockerfile /d  # parent step rebuilt'
+  # the screen is redrawn in place: cursor-up sequences, not one line per update
+  timeout -s KILL 60 script -qfec "$STRATA build --no-cache --progress tty -t tv $CTX" /dev/null >"$BATS_TEST_TMPDIR/raw"
+  run grep -c "$(printf '\033')\\[[0-9]*A" "$BATS_TEST_TMPDIR/raw"
+  [ "$output" -ge 3 ]
+  run view
+  assert_contains "$output" "=> CACHED [2/3] RUN echo from-run && sleep 0.3"
+  assert_contains "$output" "=> CACHED [3/3] COPY Dockerfile /d"
+}

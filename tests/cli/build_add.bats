@@ -49,6 +49,31 @@ EOF2
 plain"
 }
 
+@test "ADD: tar, tar.bz2, tar.xz and tar.zst archives are unpacked too, by content not by name" {
+  mkdir -p "$BATS_TEST_TMPDIR/arc"
+  echo packed >"$BATS_TEST_TMPDIR/arc/f.txt"
+  tar -C "$BATS_TEST_TMPDIR/arc" -cf "$CTX/a.tar" .
+  tar -C "$BATS_TEST_TMPDIR/arc" -cjf "$CTX/a.tar.bz2" .
+  tar -C "$BATS_TEST_TMPDIR/arc" -cJf "$CTX/a.tar.xz" .
+  tar -C "$BATS_TEST_TMPDIR/arc" -cf - . | zstd -q >"$CTX/a.tar.zst"
+  cp "$CTX/a.tar.xz" "$CTX/misnamed.bin"
+  dockerfile <<'EOF2'
+FROM busybox
+ADD a.tar /t/
+ADD a.tar.bz2 /b/
+ADD a.tar.xz /x/
+ADD a.tar.zst /z/
+ADD misnamed.bin /m/
+EOF2
+  sbuild -t arcs "$CTX"
+  assert_status 0
+  assert_eq "$(in_image arcs 'cat /t/f.txt /b/f.txt /x/f.txt /z/f.txt /m/f.txt')" "packed
+packed
+packed
+packed
+packed"
+}
+
 @test "ADD: an archive with a whiteout name is refused, naming the entry" {
   mkdir -p "$BATS_TEST_TMPDIR/arc"
   echo x >"$BATS_TEST_TMPDIR/arc/.wh.etc"
@@ -67,6 +92,7 @@ EOF2
 @test "ADD: a URL is downloaded (mode 0600) and its --checksum checked" {
   mkdir "$BATS_TEST_TMPDIR/www"
   echo "from url" >"$BATS_TEST_TMPDIR/www/remote.txt"
+  touch -d @1600000000 "$BATS_TEST_TMPDIR/www/remote.txt" # its Last-Modified
   serve "$BATS_TEST_TMPDIR/www"
   local sum
   sum=$(sha256sum "$BATS_TEST_TMPDIR/www/remote.txt" | cut -d' ' -f1)
@@ -76,8 +102,8 @@ ADD --checksum=sha256:$sum http://127.0.0.1:$PORT/remote.txt /dl/
 EOF2
   sbuild -t url "$CTX"
   assert_status 0
-  assert_eq "$(in_image url 'cat /dl/remote.txt; stat -c %a /dl/remote.txt')" "from url
-600"
+  assert_eq "$(in_image url 'cat /dl/remote.txt; stat -c "%a %Y" /dl/remote.txt')" "from url
+600 1600000000"
   sed -i "s/sha256:$sum/sha256:$(printf '%064d' 0)/" "$CTX/Dockerfile"
   sbuild -t url2 "$CTX"
   assert_failure
