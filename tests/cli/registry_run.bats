@@ -85,3 +85,31 @@ need_root() {
   [[ $stderr == *"Error: "*"$REG"* ]]
   assert_store_empty_and_clean
 }
+
+@test "build: a missing FROM image is pulled; --pull fetches a newer one and the steps miss, explained" {
+  need_root
+  local ctx=$BATS_TEST_TMPDIR/ctx
+  mkdir -p "$ctx"
+  printf 'FROM %s\nRUN echo built >/b\n' "$R" >"$ctx/Dockerfile"
+  run --separate-stderr "$STRATA" build --progress plain -t built:1 "$ctx"
+  assert_status 0
+  run "$STRATA" images -q --no-trunc "$R:latest"
+  assert_eq "$output" "$ID"
+  # a new image behind the same tag in the registry
+  import_busybox --change 'ENV NEWER=1' "$R:latest" >/dev/null
+  "$STRATA" push -q "$R:latest" >/dev/null
+  local newer
+  newer=$("$STRATA" images -q --no-trunc "$R:latest")
+  [ "$newer" != "$ID" ]
+  "$STRATA" tag "$ID" "$R:latest" # locally the old one again
+  # without --pull the local base is used: every step cached
+  run --separate-stderr "$STRATA" build --progress plain -t built:2 "$ctx"
+  assert_status 0
+  assert_contains "$stderr" "CACHED"
+  # --pull asks the registry: the newer base, and the RUN misses because of it
+  run --separate-stderr "$STRATA" build --pull --progress plain -t built:3 "$ctx"
+  assert_status 0
+  assert_contains "$stderr" "base image changed"
+  run "$STRATA" images -q --no-trunc "$R:latest"
+  assert_eq "$output" "$newer"
+}
