@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -91,20 +92,32 @@ static void relay_input(input *in) {
     in->open = false; /* the monitor went: the container has exited */
 }
 
-/* Waits up to 50 ms for our input, relaying it. */
-static void wait_input(input *in) {
+/* Waits up to 50 ms for our input (relaying it) or for the log to grow
+ * (notify: an inotify fd on it, or -1). */
+static void wait_input(input *in, int notify) {
   if (winch) {
     winch = 0;
     send_winsize(in);
   }
-  struct pollfd p = {0, POLLIN, 0};
-  if (in->sock < 0 || !in->open) {
-    struct timespec ts = {0, 50 * 1000 * 1000};
-    nanosleep(&ts, NULL);
+  struct pollfd p[2];
+  nfds_t n = 0;
+  if (notify >= 0)
+    p[n++] = (struct pollfd){notify, POLLIN, 0};
+  if (in->sock >= 0 && in->open)
+    p[n++] = (struct pollfd){0, POLLIN, 0};
+  if (poll(p, n, 50) <= 0)
     return;
+  for (nfds_t i = 0; i < n; i++) {
+    if (!(p[i].revents & (POLLIN | POLLHUP)))
+      continue;
+    if (p[i].fd == notify) {
+      char ev[4096];
+      while (read(notify, ev, sizeof(ev)) > 0)
+        ;
+    } else {
+      relay_input(in);
+    }
   }
-  if (poll(&p, 1, 50) > 0)
-    relay_input(in);
 }
 
 /* Prints the records of whole lines read from fd; keeps a torn one. */
@@ -132,7 +145,10 @@ static void pump_log(int fd, st_buf *pending) {
   }
 }
 
-static bool is_running(st_store *s, const char *id) {
+/* Whether it still runs; when not, *code gets its exit code (a --rm
+ * container is removed by the refresh that records its exit: the code is
+ * caught here, before it goes). */
+static bool is_running(st_store *s, const char *id, int *code) {
   st_container c;
   st_error *e = NULL;
   if (st_container_find(s, id, &c, &e) < 0) {
@@ -141,6 +157,8 @@ static bool is_running(st_store *s, const char *id) {
   }
   st_container_refresh(s, &c);
   bool r = c.state == ST_CT_RUNNING;
+  if (!r)
+    *code = c.exit_code;
   st_container_clear(&c);
   return r;
 }
@@ -153,10 +171,18 @@ static bool same_file(int fd, const char *path) {
 /* Follows the log from its end while the container runs (until the detach
  * keys with in); forwards the signals it receives when sig_proxy. */
 static void follow(st_store *s, const char *id, const char *path,
-                   bool sig_proxy, input *in) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0)
-    lseek(fd, 0, SEEK_END);
+                   bool sig_proxy, int fd, input *in, int *code) {
+  if (fd < 0) { /* from now on */
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0)
+      lseek(fd, 0, SEEK_END);
+  }
+  /* woken at once by what it writes (a rotation falls back to polling) */
+  cleanup_close int notify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (notify >= 0 && inotify_add_watch(notify, path, IN_MODIFY) < 0) {
+    close(notify);
+    notify = -1;
+  }
   st_buf pending = ST_BUF_INIT;
   for (;;) {
     if (pending_signal && sig_proxy) {
@@ -167,7 +193,7 @@ static void follow(st_store *s, const char *id, const char *path,
     }
     if (fd >= 0)
       pump_log(fd, &pending);
-    bool alive = is_running(s, id);
+    bool alive = is_running(s, id, code);
     if (fd < 0 || !same_file(fd, path)) { /* rotated: on to the new file */
       int nfd = open(path, O_RDONLY | O_CLOEXEC);
       if (nfd >= 0) {
@@ -182,7 +208,7 @@ static void follow(st_store *s, const char *id, const char *path,
     }
     if (!alive)
       break;
-    wait_input(in);
+    wait_input(in, notify);
     if (in->detached)
       break;
   }
@@ -217,11 +243,25 @@ int cli_attach_running(st_store *s, const char *ref, const cli_attach_opts *o) {
     cli_print_error(err);
     return 1;
   }
-  st_container_refresh(s, &c);
   char id[sizeof(c.id)];
   memcpy(id, c.id, sizeof(id));
+  cleanup_free char *path = st_container_log_path(s, id);
+  if (path == NULL)
+    return cli_fail(1, "out of memory");
+  /* from_start: the log is opened before the refresh, which removes a
+   * --rm container that has exited already, log included */
+  int early = o->from_start ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+  st_container_refresh(s, &c);
   bool running = c.state == ST_CT_RUNNING;
+  int exited = c.exit_code;
   st_container_clear(&c);
+  if (!running && early >= 0) { /* it ran and ended before we came */
+    st_buf pending = ST_BUF_INIT;
+    pump_log(early, &pending);
+    st_buf_free(&pending);
+    close(early);
+    return exited;
+  }
   if (!running)
     return cli_fail(1, "You cannot attach to a stopped container, start it "
                        "first");
@@ -259,10 +299,8 @@ int cli_attach_running(st_store *s, const char *ref, const cli_attach_opts *o) {
     sigaction(SIGWINCH, &wa, NULL);
     send_winsize(&in);
   }
-  cleanup_free char *path = st_container_log_path(s, id);
-  if (path == NULL)
-    return cli_fail(1, "out of memory");
-  follow(s, id, path, o->sig_proxy, &in);
+  int code = 0;
+  follow(s, id, path, o->sig_proxy, early, &in, &code);
   if (raw)
     tcsetattr(0, TCSANOW, &saved);
   if (in.sock >= 0)
@@ -270,10 +308,8 @@ int cli_attach_running(st_store *s, const char *ref, const cli_attach_opts *o) {
   if (in.detached) /* the container goes on */
     return 0;
   int status = 0;
-  if (st_container_wait(s, id, &status, &err) < 0) {
-    /* removed once it exited (--rm): its status is gone with it */
-    return 0;
-  }
+  if (st_container_wait(s, id, &status, &err) < 0)
+    return code; /* removed once it exited (--rm): as follow saw it */
   return status;
 }
 

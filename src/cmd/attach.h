@@ -10,6 +10,7 @@ typedef struct cli_attach_opts {
   bool sig_proxy;          /* forward the signals this process gets */
   bool in;                 /* relay our stdin when the container has one */
   const char *detach_keys; /* --detach-keys, NULL: ctrl-p,ctrl-q */
+  bool from_start; /* print its log from the start (a container just run) */
 } cli_attach_opts;
 
 /* Prints the output of the running container ref from now on until it

@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "runtime/attach_sock.h"
 #include "util/cleanup.h"
 
 enum {
   OPT_RM = 1000,
+  OPT_DETACH_KEYS,
   OPT_NAME,
   OPT_ENV_FILE,
   OPT_ENTRYPOINT,
@@ -63,6 +65,7 @@ static const struct option opts[] = {
     {"detach", no_argument, 0, 'd'},
     {"attach", required_argument, 0, 'a'},
     {"rm", no_argument, 0, OPT_RM},
+    {"detach-keys", required_argument, 0, OPT_DETACH_KEYS},
     {"name", required_argument, 0, OPT_NAME},
     {"env", required_argument, 0, 'e'},
     {"env-file", required_argument, 0, OPT_ENV_FILE},
@@ -412,6 +415,13 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
     c->detach = true;
     o->detach = true;
     break;
+  case OPT_DETACH_KEYS: {
+    st_detach d;
+    if (st_detach_parse(optarg, &d) < 0)
+      return cli_fail(125, "Invalid detach keys (%s) provided", optarg);
+    c->detach_keys = optarg;
+    break;
+  }
   case OPT_RM:
     o->auto_remove = true;
     break;

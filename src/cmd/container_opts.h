@@ -10,7 +10,8 @@
 typedef struct cli_create {
   st_create_opts o;
   bool detach;
-  const char *pull; /* --pull missing|never|always, or NULL */
+  const char *pull;        /* --pull missing|never|always, or NULL */
+  const char *detach_keys; /* --detach-keys (run -it), NULL: Docker's */
   /* storage behind o's arrays (argv strings or --env-file lines) */
   char **env, **vols, **tmpfs, **file_lines, **mounts, **volumes_from;
   char **cap_add, **cap_drop, **security_opt;

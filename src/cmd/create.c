@@ -16,6 +16,8 @@ ST_COMMAND(create, "create|container create", run_create,
            "  strata container create, strata create\n\n"
            "Options:\n"
            "  -a, --attach list         Attach to STDIN, STDOUT or STDERR\n"
+           "      --detach-keys string  Override the key sequence for "
+           "detaching a container\n"
            "      --cap-add list        Add Linux capabilities\n"
            "      --cap-drop list       Drop Linux capabilities\n"
            "      --cpus decimal        Number of CPUs\n"

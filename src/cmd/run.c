@@ -1,8 +1,10 @@
 /* strata run: create a container from an image and start it. */
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "cli.h"
 #include "container_opts.h"
 #include "pull_progress.h"
@@ -12,6 +14,8 @@ static int run_run(int argc, char **argv);
 
 #define CONTAINER_FLAGS                                                        \
   "  -a, --attach list         Attach to STDIN, STDOUT or STDERR\n"            \
+  "      --detach-keys string  Override the key sequence for detaching a "     \
+  "container\n"                                                                \
   "      --cap-add list        Add Linux capabilities\n"                       \
   "      --cap-drop list       Drop Linux capabilities\n"                      \
   "      --cpus decimal        Number of CPUs\n"                               \
@@ -129,6 +133,24 @@ static int run_attached(st_store *s, const char *id, unsigned attach,
   return r < 0 ? cli_runtime_fail(*err) : *status;
 }
 
+/* run -it: the container runs under its own monitor, as `run -d` does, and
+ * this process attaches to it (its log from the start, our terminal in raw
+ * mode through the attach socket), so that the detach keys can leave it
+ * running: an attached run's container would be this process's child. */
+static bool via_monitor(const cli_create *c) {
+  return c->o.tty && c->o.interactive && !c->detach && c->o.attach == 0 &&
+         !(c->o.log_driver && strcmp(c->o.log_driver, "none") == 0);
+}
+
+static int run_via_monitor(st_store *s, const char *id, const char *keys,
+                           st_error **err) {
+  if (st_container_start_detached(s, id, err) < 0)
+    return cli_runtime_fail(*err);
+  cli_attach_opts ao = {
+      .sig_proxy = true, .in = true, .detach_keys = keys, .from_start = true};
+  return cli_attach_running(s, id, &ao);
+}
+
 static int run_run(int argc, char **argv) {
   cli_create c;
   int code = cli_create_parse(argc, argv, "run", &st_cmd_run, true, &c);
@@ -169,6 +191,8 @@ static int run_run(int argc, char **argv) {
                  : 0;
       if (code == 0)
         printf("%s\n", id);
+    } else if (via_monitor(&c)) {
+      code = run_via_monitor(s, id, c.detach_keys, &err);
     } else {
       code = run_attached(s, id, c.o.attach, &status, &err);
     }

@@ -16,7 +16,10 @@ teardown() {
 # attach_with_tty ARGS...: runs `strata attach ARGS` on a pseudo-terminal
 # (script(1)), with what the caller pipes in typed into it.
 attach_with_tty() {
-  timeout -s KILL 20 script -qfec "$STRATA $*" /dev/null | tr -d '\r'
+  local rc=0
+  timeout -s KILL 20 script -qfec "$STRATA $*" /dev/null >"$BATS_TEST_TMPDIR/tty.out" || rc=$?
+  tr -d '\r' <"$BATS_TEST_TMPDIR/tty.out"
+  return "$rc"
 }
 
 @test "attach: prints what the container writes from now on, on the right streams, and exits with its status" {
@@ -124,4 +127,32 @@ attach_with_tty() {
   run attach_with_tty start -ai tt < <(sleep 0.5; printf 'exit 6\n'; sleep 2)
   run "$STRATA" inspect -f '{{.State.ExitCode}}' tt
   assert_eq "$output" 6
+}
+
+@test "run -it: Ctrl-P Ctrl-Q detaches and leaves the container running; attach comes back; --detach-keys" {
+  command -v script >/dev/null || skip "script(1) is not installed"
+  run attach_with_tty run -it --name it1 busybox sh < <(sleep 0.5; printf 'echo first-$((1+1))\n'; sleep 0.7; printf '\020\021'; sleep 0.5)
+  assert_status 0
+  assert_contains "$output" first-2
+  run "$STRATA" inspect -f '{{.State.Running}}' it1
+  assert_eq "$output" true
+  run attach_with_tty attach it1 < <(sleep 0.5; printf 'echo again\n'; sleep 0.5; printf 'exit 9\n'; sleep 1)
+  assert_contains "$output" again
+  run "$STRATA" inspect -f '{{.State.Running}} {{.State.ExitCode}}' it1
+  assert_eq "$output" "false 9"
+  # run --rm -it: the exit status comes back and the container goes
+  run attach_with_tty run --rm -it busybox sh < <(sleep 0.5; printf 'exit 5\n'; sleep 1)
+  assert_status 5
+  # a command that ends before anything is typed: its output and status
+  run attach_with_tty run --rm -it busybox sh -c "'echo quick; exit 3'" # one word for script -c
+  assert_status 3
+  assert_contains "$output" quick
+  # other keys
+  run attach_with_tty run -it --detach-keys ctrl-a,d --name it2 busybox sh < <(sleep 0.5; printf '\001d'; sleep 0.5)
+  assert_status 0
+  run "$STRATA" inspect -f '{{.State.Running}}' it2
+  assert_eq "$output" true
+  run --separate-stderr "$STRATA" run -it --detach-keys ctrl-1 busybox sh </dev/null
+  assert_status 125
+  assert_contains "$stderr" "Invalid detach keys (ctrl-1) provided"
 }
