@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fmt/units.h"
 #include "runtime/attach_sock.h"
 #include "util/cleanup.h"
 
@@ -198,27 +199,7 @@ static int read_label_file(cli_create *c, const char *path) {
 /* Docker's RAMInBytes: a number with an optional b, k, m, g, t or p suffix
  * (powers of 1024, any case, "mb" as "m"). */
 static int parse_memory(const char *v, int64_t *out) {
-  char *end = NULL;
-  errno = 0;
-  double n = strtod(v, &end);
-  if (errno || end == v || n < 0)
-    return -1;
-  static const char units[] = "bkmgtp";
-  const char *u = units;
-  if (*end) {
-    u = strchr(units, tolower((unsigned char)*end));
-    if (u == NULL)
-      return -1;
-    end++;
-    if (u != units && tolower((unsigned char)*end) == 'b')
-      end++;
-    if (*end)
-      return -1;
-  }
-  for (const char *p = units; p < u; p++)
-    n *= 1024;
-  *out = (int64_t)n;
-  return 0;
+  return st_parse_size(v, 1024, out);
 }
 
 /* --memory, --cpus, --pids-limit; -1 when good, else the exit code. */

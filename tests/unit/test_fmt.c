@@ -802,9 +802,31 @@ static void test_tmpl_json_form(void **state) {
   check_tmpl("{{.C}}", dot, "map[Cmd:[sh] User:]");
 }
 
+static void test_parse_size(void **state) {
+  (void)state;
+  int64_t n = 0;
+  assert_int_equal(st_parse_size("512", 1024, &n), 0);
+  assert_int_equal(n, 512);
+  assert_int_equal(st_parse_size("64m", 1024, &n), 0);
+  assert_int_equal(n, 64 << 20);
+  assert_int_equal(st_parse_size("1.5GB", 1024, &n), 0);
+  assert_int_equal(n, (int64_t)3 << 29);
+  assert_int_equal(st_parse_size("10k", 1000, &n), 0);
+  assert_int_equal(n, 10000);
+  assert_int_equal(st_parse_size("2Mb", 1000, &n), 0);
+  assert_int_equal(n, 2000000);
+  assert_int_equal(st_parse_size("7b", 1000, &n), 0);
+  assert_int_equal(n, 7);
+  static const char *const bad[] = {"",      "m",   "-1", "10x",
+                                    "10mbb", "1 k", "k10"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    assert_int_equal(st_parse_size(bad[i], 1024, &n), -1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_human_size),
+      cmocka_unit_test(test_parse_size),
       cmocka_unit_test(test_human_size_precision),
       cmocka_unit_test(test_human_duration),
       cmocka_unit_test(test_created_since),

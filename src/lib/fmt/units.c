@@ -1,5 +1,7 @@
 #include "fmt/units.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,4 +298,28 @@ char *st_format_created_at(int64_t sec) {
                zone ? zone : digits) < 0)
     return NULL;
   return s;
+}
+
+int st_parse_size(const char *v, int base, int64_t *out) {
+  char *end = NULL;
+  errno = 0;
+  double n = strtod(v, &end);
+  if (errno || end == v || n < 0)
+    return -1;
+  static const char units[] = "bkmgtp";
+  const char *u = units;
+  if (*end) {
+    u = strchr(units, tolower((unsigned char)*end));
+    if (u == NULL)
+      return -1;
+    end++;
+    if (u != units && tolower((unsigned char)*end) == 'b')
+      end++;
+    if (*end)
+      return -1;
+  }
+  for (const char *p = units; p < u; p++)
+    n *= base;
+  *out = (int64_t)n;
+  return 0;
 }

@@ -18,6 +18,12 @@
  * ("0B", "999B", "1kB", "1.5kB", "9.14kB", "4.26MB", "118MB", "1.44GB"). */
 char *st_human_size(int64_t bytes);
 
+/* A size as Docker's flags take it: a number with an optional b, k, m, g,
+ * t or p suffix (any case, "mb" as "m"), the units powers of base (1024:
+ * go-units RAMInBytes, --memory; 1000: FromHumanSize, --log-opt
+ * max-size). 0, or -1 when v is not such a size. */
+int st_parse_size(const char *v, int base, int64_t *out);
+
 /* The same with another precision: 4 is go-units HumanSize, used by
  * `docker system df` ("1.024kB"). Rounding can give "1e+03kB", as in Go. */
 char *st_human_size_prec(int64_t bytes, int precision);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fmt/units.h"
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -18,27 +19,7 @@
 /* go-units FromHumanSize: decimal units (k = 1000), as json-file reads
  * max-size. */
 static int parse_human_size(const char *v, int64_t *out) {
-  char *end = NULL;
-  errno = 0;
-  double n = strtod(v, &end);
-  if (errno || end == v || n < 0)
-    return -1;
-  static const char units[] = "bkmgtp";
-  const char *u = units;
-  if (*end) {
-    u = strchr(units, tolower((unsigned char)*end));
-    if (u == NULL)
-      return -1;
-    end++;
-    if (u != units && tolower((unsigned char)*end) == 'b')
-      end++;
-    if (*end)
-      return -1;
-  }
-  for (const char *p = units; p < u; p++)
-    n *= 1000;
-  *out = (int64_t)n;
-  return 0;
+  return st_parse_size(v, 1000, out);
 }
 
 static int check_opt(const char *driver, const char *key, const char *value,
