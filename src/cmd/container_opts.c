@@ -245,6 +245,20 @@ static int resource_flag(cli_create *c, int ch, const char *cmdname) {
   return -1;
 }
 
+int cli_resource_value(const char *flag, const char *value, const char *cmdname,
+                       st_create_opts *o) {
+  cli_create c;
+  memset(&c, 0, sizeof(c));
+  c.o = *o;
+  int ch = strcmp(flag, "memory") == 0 ? 'm'
+           : strcmp(flag, "cpus") == 0 ? OPT_CPUS
+                                       : OPT_PIDS_LIMIT;
+  optarg = (char *)value;
+  int r = resource_flag(&c, ch, cmdname);
+  *o = c.o;
+  return r;
+}
+
 /* Go's time.ParseDuration: [-]N[.N]unit..., units ns us µs ms s m h; "0"
  * alone. -1 when it is not one. */
 static int go_duration(const char *v, int64_t *out) {

@@ -38,6 +38,12 @@ void cli_create_free(cli_create *c);
 int cli_cidfile_create(cli_create *c);
 void cli_cidfile_done(cli_create *c, const char *id);
 
+/* -m/--memory ("memory"), --cpus ("cpus") or --pids-limit ("pids-limit")
+ * with run's parsing and messages, into o (update uses them): -1 when the
+ * value is good, else the exit code after printing Docker's error. */
+int cli_resource_value(const char *flag, const char *value, const char *cmdname,
+                       st_create_opts *o);
+
 /* Prints a runtime error and returns Docker's exit code for it. */
 int cli_runtime_fail(const st_error *err);
 

@@ -115,17 +115,24 @@ static int enable_v2(const char *root, const char *leaf, const char *ctrl,
   return cur ? 0 : st_error_errno(err, ENOMEM, "cgroup");
 }
 
+/* Writes limit c; a negative one (update: no limit) as "max" or -1. */
 static int set_limit(int c, bool v2, const char *dir, const st_resources *r,
                      st_error **err) {
   char v[64];
   switch (c) {
   case 0:
-    snprintf(v, sizeof(v), "%lld", (long long)r->memory);
+    if (r->memory < 0)
+      snprintf(v, sizeof(v), "%s", v2 ? "max" : "-1");
+    else
+      snprintf(v, sizeof(v), "%lld", (long long)r->memory);
     return write_file(dir, v2 ? "memory.max" : "memory.limit_in_bytes", v, err);
   case 1: {
     long long period = r->cpu_period > 0 ? r->cpu_period : 100000;
     if (v2) {
-      snprintf(v, sizeof(v), "%lld %lld", (long long)r->cpu_quota, period);
+      if (r->cpu_quota < 0)
+        snprintf(v, sizeof(v), "max %lld", period);
+      else
+        snprintf(v, sizeof(v), "%lld %lld", (long long)r->cpu_quota, period);
       return write_file(dir, "cpu.max", v, err);
     }
     snprintf(v, sizeof(v), "%lld", period);
@@ -135,7 +142,10 @@ static int set_limit(int c, bool v2, const char *dir, const st_resources *r,
     return write_file(dir, "cpu.cfs_quota_us", v, err);
   }
   case 2:
-    snprintf(v, sizeof(v), "%lld", (long long)r->pids);
+    if (r->pids < 0)
+      snprintf(v, sizeof(v), "max");
+    else
+      snprintf(v, sizeof(v), "%lld", (long long)r->pids);
     return write_file(dir, "pids.max", v, err);
   default:
     return 0;
@@ -197,6 +207,35 @@ int st_cgroup_create(const st_spec *spec, st_cgroup *cg, st_error **err) {
     }
     cg->dirs[c] = steal_pointer(&dir);
     cg->used = true;
+  }
+  return 0;
+}
+
+int st_cgroup_update(const char *path, const st_resources *r, const pid_t *pids,
+                     size_t n, st_error **err) {
+  for (int c = 0; c < ST_CG_N; c++) {
+    int64_t want = c == 0 ? r->memory : c == 1 ? r->cpu_quota : r->pids;
+    if (want == 0) /* not changed */
+      continue;
+    bool v2;
+    cleanup_free char *dir = controller_dir(c, path, &v2);
+    if (dir == NULL)
+      return st_error_set(err, ENOTSUP,
+                          "cgroup controller %s is not available on this "
+                          "host",
+                          controllers[c]);
+    if (st_mkdir_p(dir, 0755, err) < 0 ||
+        (v2 && enable_v2(unified_root(), dir, controllers[c], err) < 0))
+      return st_error_wrap(err, "update");
+    for (size_t i = 0; i < n; i++) { /* already there: a no-op */
+      char v[32];
+      snprintf(v, sizeof(v), "%d", (int)pids[i]);
+      st_error *e = NULL;
+      if (write_file(dir, "cgroup.procs", v, &e) < 0)
+        st_error_free(e); /* it exited meanwhile */
+    }
+    if (set_limit(c, v2, dir, r, err) < 0)
+      return st_error_wrap(err, "update");
   }
   return 0;
 }

@@ -249,6 +249,16 @@ static json_t *host_config_json(st_store *s, const st_ct *ct,
                             : json_integer(ST_DEFAULT_SHM_SIZE));
     json_object_set_new(hc, "OomScoreAdj",
                         oom ? json_incref(oom) : json_integer(0));
+    /* the limits as config.json has them now (`update` changes them) */
+    const st_resources *r = &ct->spec.res;
+    int64_t period = r->cpu_period > 0 ? r->cpu_period : 100000;
+    json_object_set_new(hc, "Memory", json_integer(r->memory));
+    json_object_set_new(hc, "NanoCpus",
+                        json_integer(r->cpu_quota > 0
+                                         ? r->cpu_quota * 1000000000 / period
+                                         : 0));
+    json_object_set_new(hc, "PidsLimit",
+                        r->pids > 0 ? json_integer(r->pids) : json_null());
   }
   json_decref(st);
   return hc;

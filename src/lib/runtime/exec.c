@@ -38,6 +38,8 @@ typedef struct exec_fail {
   char msg[1020];
 } exec_fail;
 
+#define EXEC_CGROUPS 8
+
 typedef struct exec_plan {
   char **env; /* NULL-terminated, heap */
   const char *cwd;
@@ -46,12 +48,12 @@ typedef struct exec_plan {
   uint64_t caps;
   bool no_new_privs;
   struct sock_fprog seccomp;
-  int ns[4];    /* ipc, uts, net, mnt of PID 1 */
-  int cgroup;   /* its cgroup.procs, or -1 */
-  int slave;    /* pty slave with -t, else -1 */
-  int stdin_fd; /* /dev/null without -i, else -1 */
-  int out_fd;   /* /dev/null for stdout and stderr with -d, else -1 */
-  int errfd;    /* the child's end of the failure pipe */
+  int ns[4];                /* ipc, uts, net, mnt of PID 1 */
+  int cgroup[EXEC_CGROUPS]; /* cgroup.procs of its cgroups, -1 unused */
+  int slave;                /* pty slave with -t, else -1 */
+  int stdin_fd;             /* /dev/null without -i, else -1 */
+  int out_fd; /* /dev/null for stdout and stderr with -d, else -1 */
+  int errfd;  /* the child's end of the failure pipe */
   char *const *argv;
   sigset_t mask; /* the signal mask the command starts with */
 } exec_plan;
@@ -112,8 +114,9 @@ static _Noreturn void exec_cmd(const exec_plan *p) {
 static _Noreturn void child_main(const exec_plan *p) {
   static const char *const names[] = {"ipc", "uts", "net", "mnt"};
   sigprocmask(SIG_SETMASK, &p->mask, NULL);
-  if (p->cgroup >= 0 && write(p->cgroup, "0", 1) < 0)
-    fail(p, 125, "join the container's cgroup: %s", strerror(errno));
+  for (int i = 0; i < EXEC_CGROUPS; i++)
+    if (p->cgroup[i] >= 0 && write(p->cgroup[i], "0", 1) < 0)
+      fail(p, 125, "join the container's cgroup: %s", strerror(errno));
   for (size_t i = 0; i < 4; i++)
     if (setns(p->ns[i], 0) < 0)
       fail(p, 125, "join the container's %s namespace: %s", names[i],
@@ -210,22 +213,42 @@ static int open_ns(pid_t pid, exec_plan *p, int *pidns, st_error **err) {
   return 0;
 }
 
-/* cgroup.procs of PID 1's cgroup (v2), or -1. */
-static int open_cgroup(pid_t pid) {
+/* cgroup.procs of each of PID 1's own cgroups (its limits: strata/<id>),
+ * in every hierarchy, v1 ones on a hybrid host included, so that an exec'd
+ * process is held to the same limits; the rest of out stays -1. */
+static void open_cgroups(pid_t pid, int *out) {
   char path[64];
   snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
   cleanup_file FILE *f = fopen(path, "re");
   char line[4096];
-  while (f && fgets(line, sizeof(line), f)) {
-    if (strncmp(line, "0::/", 4) != 0)
-      continue;
+  int n = 0;
+  while (f && n < EXEC_CGROUPS && fgets(line, sizeof(line), f)) {
     line[strcspn(line, "\n")] = '\0';
+    char *ctrls = strchr(line, ':');
+    char *cg = ctrls ? strchr(ctrls + 1, ':') : NULL;
+    if (cg == NULL || strstr(cg, "/strata/") == NULL)
+      continue; /* not a cgroup of its own */
+    *cg++ = '\0';
+    ctrls++;
     cleanup_free char *procs = NULL;
-    if (asprintf(&procs, "/sys/fs/cgroup%s/cgroup.procs", line + 3) < 0)
-      return -1;
-    return open(procs, O_WRONLY | O_CLOEXEC);
+    int r;
+    if (*ctrls == '\0') /* v2: the unified mount, whole or hybrid */
+      r = asprintf(&procs, "/sys/fs/cgroup%s%s/cgroup.procs",
+                   access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0
+                       ? ""
+                       : "/unified",
+                   cg);
+    else if (strncmp(ctrls, "name=", 5) == 0)
+      continue;
+    else /* v1: the hierarchy named by its first controller */
+      r = asprintf(&procs, "/sys/fs/cgroup/%.*s%s/cgroup.procs",
+                   (int)strcspn(ctrls, ","), ctrls, cg);
+    if (r < 0)
+      return;
+    int fd = open(procs, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0)
+      out[n++] = fd;
   }
-  return -1;
 }
 
 static int resolve_user(const st_ct *ct, const char *user, exec_plan *p,
@@ -261,8 +284,9 @@ static void plan_clear(exec_plan *p) {
   for (size_t i = 0; i < 4; i++)
     if (p->ns[i] >= 0)
       close(p->ns[i]);
-  if (p->cgroup >= 0)
-    close(p->cgroup);
+  for (int i = 0; i < EXEC_CGROUPS; i++)
+    if (p->cgroup[i] >= 0)
+      close(p->cgroup[i]);
   if (p->slave >= 0)
     close(p->slave);
   if (p->stdin_fd >= 0)
@@ -287,7 +311,7 @@ static int prepare(const st_ct *ct, const st_exec_opts *o, exec_plan *p,
     return -1;
   if (open_ns(ct->c.pid, p, pidns, err) < 0)
     return -1;
-  p->cgroup = open_cgroup(ct->c.pid);
+  open_cgroups(ct->c.pid, p->cgroup);
   if ((o->detach || (!o->interactive && !o->tty)) &&
       (p->stdin_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
     return st_error_errno(err, errno, "open /dev/null");
@@ -481,7 +505,7 @@ int st_container_exec(st_store *s, const char *ref, const st_exec_opts *o,
   if (st_ct_open(s, ref, &ct, err) < 0)
     return -1;
   exec_plan p = {.ns = {-1, -1, -1, -1},
-                 .cgroup = -1,
+                 .cgroup = {-1, -1, -1, -1, -1, -1, -1, -1},
                  .slave = -1,
                  .stdin_fd = -1,
                  .out_fd = -1,
@@ -547,7 +571,7 @@ int st_ct_exec_capture(const st_ct *ct, char *const *argv, int64_t timeout_ns,
                        st_error **err) {
   st_exec_opts o = {.argv = argv};
   exec_plan p = {.ns = {-1, -1, -1, -1},
-                 .cgroup = -1,
+                 .cgroup = {-1, -1, -1, -1, -1, -1, -1, -1},
                  .slave = -1,
                  .stdin_fd = -1,
                  .out_fd = -1,

@@ -24,6 +24,12 @@ int st_cgroup_attach(const st_cgroup *cg, pid_t pid, st_error **err);
 /* Removes cg's directories (waiting briefly for exiting processes). */
 void st_cgroup_remove(st_cgroup *cg);
 void st_cgroup_clear(st_cgroup *cg);
+/* `update` of a running container: writes r's limits (those set) into
+ * the cgroups of path (linux.cgroupsPath), making any that do not exist
+ * yet (a container started without that limit) and moving the n pids of
+ * the container into them. */
+int st_cgroup_update(const char *path, const st_resources *r, const pid_t *pids,
+                     size_t n, st_error **err);
 /* Removes the cgroups container id may have left (rm). */
 void st_cgroup_remove_id(const char *id);
 /* On a v1/v2 hybrid host whose cgroup mounts are under root (no

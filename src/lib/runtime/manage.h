@@ -63,6 +63,20 @@ int st_container_stats(st_store *s, const st_container *c, st_ct_stats *st,
 
 /* The host PIDs of the processes of a running container (those in the PID
  * namespace of its PID 1), ascending. EINVAL when it is not running. */
+/* `update`: the limits given (a value of 0 removes that limit) and the
+ * restart policy (NULL: unchanged). */
+typedef struct st_update_opts {
+  bool has_memory, has_cpus, has_pids;
+  int64_t memory, nano_cpus, pids_limit;
+  const st_restart_policy *restart;
+} st_update_opts;
+
+/* Changes them in the container's config.json and, while it runs, in its
+ * cgroups (live first: a limit the kernel refuses, say below the memory
+ * in use, changes nothing). ENOTSUP: a running --runtime container. */
+int st_container_update(st_store *s, const char *ref, const st_update_opts *u,
+                        st_error **err);
+
 int st_container_pids(st_store *s, const char *ref, pid_t **pids, size_t *n,
                       st_error **err);
 
