@@ -88,7 +88,7 @@ ST_COMMAND(create, "create|container create", run_create,
            "      --volumes-from list   Mount volumes from the specified "
            "container(s)\n"
            "  -w, --workdir string      Working directory inside the "
-           "container\n"
+           "container\n" CLI_NS_FLAGS_HELP
            "      --help                Print usage\n");
 
 static int run_create(int argc, char **argv) {

@@ -86,7 +86,7 @@ ST_COMMAND(run, "run|container run", run_run,
            "  strata container run, strata run\n\n"
            "Options:\n"
            "  -d, --detach              Run container in background and "
-           "print container ID\n" CONTAINER_FLAGS
+           "print container ID\n" CONTAINER_FLAGS CLI_NS_FLAGS_HELP
            "      --help                Print usage\n"
            "\nWithout --init the command runs as PID 1 of the container: it "
            "gets only\nthe signals it handles (SIGKILL always), so "

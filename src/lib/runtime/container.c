@@ -191,6 +191,9 @@ static int gather(st_store *s, const st_create_opts *o, const char *id,
   if (st_lower_view_open(c->lower, c->n_lower, &view, err) < 0)
     return -1;
   int ur = st_user_resolve(view.path, c->n_lower, user, &c->user, err);
+  if (ur == 0)
+    ur = st_user_add_groups(view.path, c->n_lower, o->group_add, o->n_group_add,
+                            &c->user, err);
   st_lower_view_close(&view);
   if (ur < 0 || st_ct_net_resolve(s, o, cfg, &c->net, err) < 0)
     return -1;
@@ -198,7 +201,7 @@ static int gather(st_store *s, const st_create_opts *o, const char *id,
   char hn[256] = "";
   if (o->hostname)
     snprintf(hn, sizeof(hn), "%s", o->hostname);
-  else if (host_net)
+  else if (host_net || (o->uts_mode && strcmp(o->uts_mode, "host") == 0))
     gethostname(hn, sizeof(hn) - 1);
   else
     snprintf(hn, sizeof(hn), "%.12s", id);
@@ -264,7 +267,8 @@ static int validate(const st_create_opts *o, st_error **err) {
 
 int st_container_create(st_store *s, const st_create_opts *o,
                         char id[ST_CONTAINER_ID_LEN], st_error **err) {
-  if (validate(o, err) < 0 || new_id(id, err) < 0 || st_store_busy(s, err) < 0)
+  if (validate(o, err) < 0 || st_flags_validate(s, o, err) < 0 ||
+      new_id(id, err) < 0 || st_store_busy(s, err) < 0)
     return -1;
   creating c = {0};
   cleanup_free char *name = NULL, *cmd = NULL;

@@ -1,0 +1,439 @@
+/* The flags of runtime/flags.h in config.json, in the stored Config and in
+ * inspect, and their steps at start: process.rlimits, linux.sysctl,
+ * --device nodes, --pid/--ipc/--uts (a host namespace, or another
+ * container's joined through /proc/<pid>/ns). */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "runtime/flags.h"
+#include "runtime/internal.h"
+#include "store/containers.h"
+#include "util/cleanup.h"
+
+static const char *const rlimit_types[] = {
+    [RLIMIT_CORE] = "RLIMIT_CORE",
+    [RLIMIT_CPU] = "RLIMIT_CPU",
+    [RLIMIT_DATA] = "RLIMIT_DATA",
+    [RLIMIT_FSIZE] = "RLIMIT_FSIZE",
+    [RLIMIT_LOCKS] = "RLIMIT_LOCKS",
+    [RLIMIT_MEMLOCK] = "RLIMIT_MEMLOCK",
+    [RLIMIT_MSGQUEUE] = "RLIMIT_MSGQUEUE",
+    [RLIMIT_NICE] = "RLIMIT_NICE",
+    [RLIMIT_NOFILE] = "RLIMIT_NOFILE",
+    [RLIMIT_NPROC] = "RLIMIT_NPROC",
+    [RLIMIT_RSS] = "RLIMIT_RSS",
+    [RLIMIT_RTPRIO] = "RLIMIT_RTPRIO",
+    [RLIMIT_RTTIME] = "RLIMIT_RTTIME",
+    [RLIMIT_SIGPENDING] = "RLIMIT_SIGPENDING",
+    [RLIMIT_STACK] = "RLIMIT_STACK",
+    [RLIMIT_AS] = "RLIMIT_AS",
+};
+#define N_RLIMIT_TYPES (sizeof(rlimit_types) / sizeof(rlimit_types[0]))
+
+static bool mode_is(const char *mode, const char *v) {
+  return mode && strcmp(mode, v) == 0;
+}
+
+/* The last --ulimit of each name wins (Docker keeps them in a map). */
+static bool ulimit_overridden(const st_create_opts *o, size_t i,
+                              const st_ulimit *u) {
+  for (size_t j = i + 1; j < o->n_ulimits; j++) {
+    st_ulimit later;
+    st_error *e = NULL;
+    if (st_ulimit_parse(o->ulimits[j], &later, &e) == 0 &&
+        strcmp(later.name, u->name) == 0)
+      return true;
+    st_error_free(e);
+  }
+  return false;
+}
+
+/* process.rlimits (-1, unlimited, stays -1: jansson has no uint64). */
+static int add_rlimits(const st_create_opts *o, json_t *process,
+                       st_error **err) {
+  if (o->n_ulimits == 0)
+    return 0;
+  json_t *a = json_array();
+  json_object_set_new(process, "rlimits", a);
+  for (size_t i = 0; i < o->n_ulimits; i++) {
+    st_ulimit u;
+    if (st_ulimit_parse(o->ulimits[i], &u, err) < 0)
+      return -1;
+    if (!ulimit_overridden(o, i, &u))
+      json_array_append_new(
+          a, json_pack("{s:s, s:I, s:I}", "type", rlimit_types[u.resource],
+                       "hard", (json_int_t)u.hard, "soft", (json_int_t)u.soft));
+  }
+  return 0;
+}
+
+/* linux.sysctl; runc's refusals for a namespace the container shares with
+ * the host. */
+static int add_sysctls(const st_create_opts *o, json_t *lx, st_error **err) {
+  if (o->n_sysctls == 0)
+    return 0;
+  json_t *m = json_object();
+  json_object_set_new(lx, "sysctl", m);
+  bool host_net = mode_is(o->network, "host");
+  bool host_ipc = mode_is(o->ipc_mode, "host");
+  for (size_t i = 0; i < o->n_sysctls; i++) {
+    const char *kv = o->sysctls[i];
+    if (st_sysctl_check(kv, err) < 0)
+      return -1;
+    const char *eq = strchr(kv, '=');
+    cleanup_free char *k = strndup(kv, (size_t)(eq - kv));
+    if (k == NULL)
+      return st_error_errno(err, ENOMEM, "--sysctl");
+    if (host_net && strncmp(k, "net.", 4) == 0)
+      return st_error_set(err, EINVAL,
+                          "sysctl \"%s\" not allowed in host network "
+                          "namespace",
+                          k);
+    if (host_ipc && strncmp(k, "net.", 4) != 0)
+      return st_error_set(err, EINVAL,
+                          "sysctl \"%s\" is not allowed in the hosts ipc "
+                          "namespace",
+                          k);
+    json_object_set_new(m, k, json_string(eq + 1));
+  }
+  return 0;
+}
+
+/* One --device: the host node's type, numbers, mode and owner, created at
+ * the container path; allowed in linux.resources.devices. */
+static int add_device(const char *v, json_t *devs, json_t *allow,
+                      st_error **err) {
+  cleanup_free char *buf = malloc(strlen(v) + 1);
+  st_device_map d;
+  if (buf == NULL)
+    return st_error_errno(err, ENOMEM, "--device");
+  if (st_device_split(v, buf, &d, err) < 0)
+    return -1;
+  struct stat st;
+  if (stat(d.host, &st) < 0)
+    return st_error_set(err, errno == ENOENT ? ENOENT : EINVAL,
+                        "error gathering device information while adding "
+                        "custom device \"%s\": %s",
+                        d.host,
+                        errno == ENOENT ? "no such file or directory"
+                                        : strerror(errno));
+  if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+    return st_error_set(err, EINVAL,
+                        "error gathering device information while adding "
+                        "custom device \"%s\": not a device node",
+                        d.host);
+  const char *type = S_ISCHR(st.st_mode) ? "c" : "b";
+  json_int_t maj = major(st.st_rdev), min = minor(st.st_rdev);
+  json_array_append_new(
+      devs, json_pack("{s:s, s:s, s:I, s:I, s:i, s:I, s:I}", "path", d.ctr,
+                      "type", type, "major", maj, "minor", min, "fileMode",
+                      (int)(st.st_mode & 07777), "uid", (json_int_t)st.st_uid,
+                      "gid", (json_int_t)st.st_gid));
+  json_array_append_new(allow, json_pack("{s:b, s:s, s:I, s:I, s:s}", "allow",
+                                         1, "type", type, "major", maj, "minor",
+                                         min, "access", d.perms));
+  return 0;
+}
+
+static int add_devices(const st_create_opts *o, json_t *lx, st_error **err) {
+  if (o->n_devices == 0)
+    return 0;
+  json_t *devs = json_object_get(lx, "devices");
+  if (devs == NULL)
+    json_object_set_new(lx, "devices", devs = json_array());
+  json_t *res = json_object_get(lx, "resources");
+  if (res == NULL)
+    json_object_set_new(lx, "resources", res = json_object());
+  json_t *allow = json_object_get(res, "devices");
+  if (allow == NULL)
+    json_object_set_new(res, "devices", allow = json_array());
+  for (size_t i = 0; i < o->n_devices; i++)
+    if (add_device(o->devices[i], devs, allow, err) < 0)
+      return -1;
+  return 0;
+}
+
+/* --pid/--ipc/--uts host: no namespace of its own; container:NAME: none
+ * either, and an annotation the launcher joins by (resolved at start). */
+static void ns_modes(const st_create_opts *o, json_t *lx, json_t *ann) {
+  const struct {
+    const char *type, *mode, *ann;
+  } m[] = {{"pid", o->pid_mode, ST_ANN_JOIN_PID},
+           {"ipc", o->ipc_mode, ST_ANN_JOIN_IPC},
+           {"uts", o->uts_mode, ST_ANN_JOIN_UTS}};
+  json_t *ns = json_object_get(lx, "namespaces");
+  for (size_t i = 0; i < 3; i++) {
+    bool join = m[i].mode && strncmp(m[i].mode, "container:", 10) == 0;
+    if (!join && !mode_is(m[i].mode, "host"))
+      continue;
+    for (size_t j = json_array_size(ns); j-- > 0;)
+      if (strcmp(
+              json_string_value(json_object_get(json_array_get(ns, j), "type"))
+                  ?: "",
+              m[i].type) == 0)
+        json_array_remove(ns, j);
+    if (join)
+      json_object_set_new(ann, m[i].ann, json_string(m[i].mode + 10));
+  }
+}
+
+/* --ipc none: no /dev/shm; host: the host's /dev/shm (as Docker). */
+static void ipc_shm(const st_create_opts *o, json_t *mounts) {
+  if (!mode_is(o->ipc_mode, "none") && !mode_is(o->ipc_mode, "host"))
+    return;
+  for (size_t i = json_array_size(mounts); i-- > 0;) {
+    json_t *m = json_array_get(mounts, i);
+    const char *dest = json_string_value(json_object_get(m, "destination"));
+    if (dest == NULL || strcmp(dest, "/dev/shm") != 0)
+      continue;
+    if (mode_is(o->ipc_mode, "none"))
+      json_array_remove(mounts, i);
+    else
+      json_array_set_new(mounts, i,
+                         json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination",
+                                   "/dev/shm", "type", "bind", "source",
+                                   "/dev/shm", "options", "rbind", "rprivate"));
+  }
+}
+
+int st_flags_spec(const st_spec_input *in, json_t *spec, st_error **err) {
+  const st_create_opts *o = in->o;
+  json_t *lx = json_object_get(spec, "linux");
+  if (add_rlimits(o, json_object_get(spec, "process"), err) < 0 ||
+      add_sysctls(o, lx, err) < 0 || add_devices(o, lx, err) < 0)
+    return -1;
+  ns_modes(o, lx, json_object_get(spec, "annotations"));
+  ipc_shm(o, json_object_get(spec, "mounts"));
+  return 0;
+}
+
+int st_flags_validate(st_store *s, const st_create_opts *o, st_error **err) {
+  const char *modes[] = {o->pid_mode, o->ipc_mode, o->uts_mode};
+  const char *names[] = {"pid", "ipc", "uts"};
+  for (size_t i = 0; i < 3; i++) {
+    if (modes[i] == NULL)
+      continue;
+    if (st_ns_mode_check(names[i], modes[i], err) < 0)
+      return -1;
+    if (strncmp(modes[i], "container:", 10) != 0)
+      continue;
+    if (o->runtime)
+      return st_error_set(err, EINVAL,
+                          "--%s container:NAME with --runtime is not "
+                          "supported",
+                          names[i]);
+    st_container c;
+    if (st_container_find(s, modes[i] + 10, &c, err) < 0)
+      return -1;
+    st_container_clear(&c);
+  }
+  if (mode_is(o->uts_mode, "host") && o->hostname && *o->hostname)
+    return st_error_set(err, EINVAL,
+                        "Conflicting options: hostname and the UTS mode");
+  for (size_t i = 0; i < o->n_expose; i++) {
+    json_t *p = json_object();
+    int r = st_expose_add(o->expose[i], p, err);
+    json_decref(p);
+    if (r < 0)
+      return -1;
+  }
+  return 0;
+}
+
+static json_t *ns_mode_json(const char *mode, const char *dflt) {
+  return json_string(mode ? mode : dflt);
+}
+
+void st_flags_stored(const st_create_opts *o, json_t *image_config, json_t *c) {
+  json_t *hc = json_object_get(c, "HostConfig");
+  if (hc == NULL)
+    json_object_set_new(c, "HostConfig", hc = json_object());
+  json_t *ul = json_array();
+  for (size_t i = 0; i < o->n_ulimits; i++) {
+    st_ulimit u;
+    st_error *e = NULL;
+    if (st_ulimit_parse(o->ulimits[i], &u, &e) == 0 &&
+        !ulimit_overridden(o, i, &u))
+      json_array_append_new(ul, json_pack("{s:s, s:I, s:I}", "Name", u.name,
+                                          "Hard", (json_int_t)u.hard, "Soft",
+                                          (json_int_t)u.soft));
+    st_error_free(e);
+  }
+  json_object_set_new(hc, "Ulimits", ul);
+  json_t *devs = json_array();
+  for (size_t i = 0; i < o->n_devices; i++) {
+    cleanup_free char *buf = malloc(strlen(o->devices[i]) + 1);
+    st_device_map d;
+    st_error *e = NULL;
+    if (buf && st_device_split(o->devices[i], buf, &d, &e) == 0)
+      json_array_append_new(devs, json_pack("{s:s, s:s, s:s}", "PathOnHost",
+                                            d.host, "PathInContainer", d.ctr,
+                                            "CgroupPermissions", d.perms));
+    st_error_free(e);
+  }
+  json_object_set_new(hc, "Devices", devs);
+  json_t *groups = json_array();
+  for (size_t i = 0; i < o->n_group_add; i++)
+    json_array_append_new(groups, json_string(o->group_add[i]));
+  json_object_set_new(hc, "GroupAdd", groups);
+  json_t *sys = json_object();
+  for (size_t i = 0; i < o->n_sysctls; i++) {
+    const char *eq = strchr(o->sysctls[i], '=');
+    cleanup_free char *k =
+        eq ? strndup(o->sysctls[i], (size_t)(eq - o->sysctls[i])) : NULL;
+    if (k)
+      json_object_set_new(sys, k, json_string(eq + 1));
+  }
+  json_object_set_new(hc, "Sysctls", sys);
+  json_object_set_new(hc, "PidMode", ns_mode_json(o->pid_mode, ""));
+  json_object_set_new(hc, "IpcMode", ns_mode_json(o->ipc_mode, "private"));
+  json_object_set_new(hc, "UTSMode", ns_mode_json(o->uts_mode, ""));
+  if (o->n_expose == 0)
+    return;
+  json_t *img = json_object_get(image_config, "ExposedPorts");
+  json_t *ports = json_is_object(img) ? json_deep_copy(img) : json_object();
+  for (size_t i = 0; ports && i < o->n_expose; i++) {
+    st_error *e = NULL;
+    if (st_expose_add(o->expose[i], ports, &e) < 0)
+      st_error_free(e);
+  }
+  json_object_set_new(c, "ExposedPorts", ports);
+}
+
+void st_flags_inspect(json_t *hc, json_t *stored) {
+  json_t *x = json_object_get(stored, "HostConfig");
+  json_t *ul = json_object_get(x, "Ulimits");
+  json_t *devs = json_object_get(x, "Devices");
+  json_t *groups = json_object_get(x, "GroupAdd");
+  json_t *sys = json_object_get(x, "Sysctls");
+  json_t *pid = json_object_get(x, "PidMode");
+  json_t *ipc = json_object_get(x, "IpcMode");
+  json_t *uts = json_object_get(x, "UTSMode");
+  /* Docker: Ulimits and Devices [] when none, GroupAdd null, Sysctls
+   * left out */
+  json_object_set_new(hc, "Devices", devs ? json_incref(devs) : json_array());
+  json_object_set_new(hc, "Ulimits", ul ? json_incref(ul) : json_array());
+  json_object_set_new(hc, "GroupAdd",
+                      json_array_size(groups) ? json_incref(groups)
+                                              : json_null());
+  if (json_object_size(sys))
+    json_object_set(hc, "Sysctls", sys);
+  json_object_set_new(hc, "PidMode", pid ? json_incref(pid) : json_string(""));
+  json_object_set_new(hc, "IpcMode",
+                      ipc ? json_incref(ipc) : json_string("private"));
+  json_object_set_new(hc, "UTSMode", uts ? json_incref(uts) : json_string(""));
+}
+
+/* ---- at start ----------------------------------------------------------- */
+
+void st_flags_load(json_t *spec, st_spec *out) {
+  json_t *rl = json_object_get(json_object_get(spec, "process"), "rlimits");
+  out->n_rlimits = 0;
+  out->rlimits = calloc(json_array_size(rl) + 1, sizeof(*out->rlimits));
+  size_t i;
+  json_t *v;
+  json_array_foreach(rl, i, v) {
+    const char *type = json_string_value(json_object_get(v, "type"));
+    for (size_t r = 0; out->rlimits && type && r < N_RLIMIT_TYPES; r++) {
+      if (rlimit_types[r] == NULL || strcmp(rlimit_types[r], type) != 0)
+        continue;
+      st_rlimit *x = &out->rlimits[out->n_rlimits++];
+      x->resource = (int)r;
+      x->soft = json_integer_value(json_object_get(v, "soft"));
+      x->hard = json_integer_value(json_object_get(v, "hard"));
+    }
+  }
+  json_t *sys = json_object_get(json_object_get(spec, "linux"), "sysctl");
+  out->sysctl = calloc(2 * json_object_size(sys) + 1, sizeof(char *));
+  const char *k;
+  i = 0;
+  json_object_foreach(sys, k, v) {
+    if (out->sysctl == NULL)
+      break;
+    out->sysctl[i++] = strdup(k);
+    out->sysctl[i++] = strdup(json_string_value(v) ?: "");
+  }
+  json_t *ann = json_object_get(spec, "annotations");
+  const char *keys[] = {ST_ANN_JOIN_PID, ST_ANN_JOIN_IPC, ST_ANN_JOIN_UTS};
+  for (i = 0; i < 3; i++) {
+    const char *j = json_string_value(json_object_get(ann, keys[i]));
+    out->join[i] = j ? strdup(j) : NULL;
+  }
+}
+
+void st_flags_clear(st_spec *s) {
+  free(s->rlimits);
+  for (size_t i = 0; s->sysctl && s->sysctl[i]; i++)
+    free(s->sysctl[i]);
+  free(s->sysctl);
+  for (size_t i = 0; i < 3; i++)
+    free(s->join[i]);
+}
+
+static int write_sysctl(const char *key, const char *value, st_error **err) {
+  char path[512];
+  int n = snprintf(path, sizeof(path), "/proc/sys/%s", key);
+  if (n < 0 || (size_t)n >= sizeof(path))
+    return st_error_set(err, EINVAL, "sysctl \"%s\": name too long", key);
+  for (char *p = path + 10; *p; p++)
+    if (*p == '.')
+      *p = '/';
+  cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
+  size_t len = strlen(value);
+  if (fd < 0 || write(fd, value, len) != (ssize_t)len)
+    return st_error_errno(err, errno, "write sysctl %s", key);
+  return 0;
+}
+
+int st_flags_child(const st_spec *spec, st_error **err) {
+  for (size_t i = 0; spec->sysctl && spec->sysctl[i]; i += 2)
+    if (write_sysctl(spec->sysctl[i], spec->sysctl[i + 1], err) < 0)
+      return -1;
+  for (size_t i = 0; i < spec->n_rlimits; i++) {
+    const st_rlimit *r = &spec->rlimits[i];
+    struct rlimit rl = {
+        .rlim_cur = r->soft < 0 ? RLIM_INFINITY : (rlim_t)r->soft,
+        .rlim_max = r->hard < 0 ? RLIM_INFINITY : (rlim_t)r->hard};
+    if (setrlimit((__rlimit_resource_t)r->resource, &rl) < 0)
+      return st_error_errno(err, errno, "setrlimit %s",
+                            rlimit_types[r->resource]);
+  }
+  return 0;
+}
+
+int st_flags_join_open(st_store *s, const st_spec *spec, int fds[3],
+                       st_error **err) {
+  static const char *const ns[] = {"pid", "ipc", "uts"};
+  for (size_t i = 0; i < 3; i++)
+    fds[i] = -1;
+  for (size_t i = 0; i < 3; i++) {
+    if (spec->join[i] == NULL)
+      continue;
+    st_container c;
+    if (st_container_find(s, spec->join[i], &c, err) < 0)
+      return -1;
+    st_container_refresh(s, &c);
+    bool running = c.state == ST_CT_RUNNING && c.pid > 0;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)c.pid, ns[i]);
+    st_container_clear(&c);
+    if (!running)
+      return st_error_set(err, EINVAL,
+                          "cannot join %s namespace of container %s: it is "
+                          "not running",
+                          ns[i], spec->join[i]);
+    fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+    if (fds[i] < 0)
+      return st_error_errno(err, errno, "join %s namespace of container %s",
+                            ns[i], spec->join[i]);
+  }
+  return 0;
+}
