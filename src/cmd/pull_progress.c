@@ -69,6 +69,11 @@ void cli_pull_print_status(FILE *out, const st_pull_result *r) {
 
 int cli_ensure_image(struct st_store *s, const char *image,
                      const char *policy) {
+  return cli_ensure_image_for(s, image, policy, NULL);
+}
+
+int cli_ensure_image_for(struct st_store *s, const char *image,
+                         const char *policy, const char *platform) {
   cleanup_error st_error *err = NULL;
   st_pull_policy pol;
   if (st_pull_policy_parse(policy, &pol, &err) < 0) {
@@ -77,7 +82,8 @@ int cli_ensure_image(struct st_store *s, const char *image,
   }
   cli_pull_printer p;
   cli_pull_printer_init(&p, stderr);
-  st_reg_opts o = {.progress = cli_pull_on_event, .progress_ctx = &p};
+  st_reg_opts o = {
+      .progress = cli_pull_on_event, .progress_ctx = &p, .platform = platform};
   st_pull_result r;
   int rc = st_image_ensure(s, image, pol, &o, &r, &err);
   if (rc < 0) {

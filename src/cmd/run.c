@@ -116,7 +116,7 @@ static int run_run(int argc, char **argv) {
   char id[ST_CONTAINER_ID_LEN];
   int status = 0;
   if ((code = cli_cidfile_create(&c)) >= 0 ||
-      (code = cli_ensure_image(s, c.o.image, c.pull)) >= 0) {
+      (code = cli_ensure_image_for(s, c.o.image, c.pull, c.o.platform)) >= 0) {
     cli_cidfile_done(&c, NULL); /* error printed */
   } else if (st_container_create(s, &c.o, id, &err) < 0) {
     cli_cidfile_done(&c, NULL);

@@ -182,6 +182,7 @@ static int gather(st_store *s, const st_create_opts *o, const char *id,
                   creating *c, st_error **err) {
   if (st_image_resolve(s, o->image, &c->img, err) < 0 ||
       st_config_load(s, c->img.id, &c->config, err) < 0 ||
+      st_flags_platform_check(o, c->config, err) < 0 ||
       st_image_unpack(s, c->img.id, &c->lower, &c->n_lower, err) < 0)
     return -1;
   json_t *cfg = json_object_get(c->config, "config");

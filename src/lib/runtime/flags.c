@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "image/image.h"
 #include "util/cleanup.h"
 
 static const struct {
@@ -235,4 +236,95 @@ int st_ns_mode_check(const char *which, const char *mode, st_error **err) {
                    : strcmp(which, "ipc") == 0 ? "IPC"
                                                : "UTS";
   return st_error_set(err, EINVAL, "--%s: invalid %s mode", which, up);
+}
+
+/* containerd's normalization of an architecture name (and its variant). */
+static void normalize_arch(char *arch, size_t asz, char *variant, size_t vsz) {
+  static const struct {
+    const char *from, *to, *variant;
+  } m[] = {{"x86_64", "amd64", ""},  {"x86-64", "amd64", ""},
+           {"i386", "386", ""},      {"i686", "386", ""},
+           {"aarch64", "arm64", ""}, {"armhf", "arm", "v7"},
+           {"armel", "arm", "v6"}};
+  for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+    if (strcmp(arch, m[i].from) == 0) {
+      snprintf(arch, asz, "%s", m[i].to);
+      if (*m[i].variant)
+        snprintf(variant, vsz, "%s", m[i].variant);
+    }
+  if (strcmp(arch, "arm64") == 0 && strcmp(variant, "v8") == 0)
+    *variant = '\0'; /* arm64's default variant */
+  if (strcmp(arch, "amd64") == 0 && strcmp(variant, "v1") == 0)
+    *variant = '\0';
+}
+
+static bool known_os(const char *s) {
+  static const char *const os[] = {"linux",  "windows", "darwin",  "freebsd",
+                                   "netbsd", "openbsd", "solaris", "illumos",
+                                   "aix",    "android"};
+  for (size_t i = 0; i < sizeof(os) / sizeof(os[0]); i++)
+    if (strcmp(s, os[i]) == 0)
+      return true;
+  return false;
+}
+
+static bool known_arch(const char *s) {
+  static const char *const arch[] = {"amd64",    "386",     "arm",     "arm64",
+                                     "ppc64le",  "ppc64",   "s390x",   "mips64",
+                                     "mips64le", "riscv64", "loong64", "x86_64",
+                                     "aarch64",  "i386",    "armhf"};
+  for (size_t i = 0; i < sizeof(arch) / sizeof(arch[0]); i++)
+    if (strcmp(s, arch[i]) == 0)
+      return true;
+  return false;
+}
+
+int st_platform_parse(const char *v, st_platform *out, st_error **err) {
+  memset(out, 0, sizeof(*out));
+  char parts[3][32] = {"", "", ""};
+  size_t n = 0;
+  for (const char *p = v;; n++) {
+    size_t len = strcspn(p, "/");
+    if (n == 3 || len == 0 || len >= sizeof(parts[0]))
+      return st_error_set(err, EINVAL,
+                          "\"%s\": unknown operating system or "
+                          "architecture: invalid argument",
+                          v);
+    for (size_t i = 0; i < len; i++)
+      parts[n][i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+    if (p[len] == '\0') {
+      n++;
+      break;
+    }
+    p += len + 1;
+  }
+  if (n == 1 && !known_os(parts[0]) && !known_arch(parts[0]))
+    return st_error_set(err, EINVAL,
+                        "\"%s\": unknown operating system or architecture: "
+                        "invalid argument",
+                        v);
+  if (n == 1 && !known_os(parts[0])) { /* an architecture alone */
+    memcpy(parts[1], parts[0], sizeof(parts[1]));
+    snprintf(parts[0], sizeof(parts[0]), "linux");
+    n = 2;
+  }
+  snprintf(out->os, sizeof(out->os), "%s", parts[0]);
+  snprintf(out->arch, sizeof(out->arch), "%s",
+           n > 1 ? parts[1] : st_host_arch());
+  snprintf(out->variant, sizeof(out->variant), "%s", parts[2]);
+  normalize_arch(out->arch, sizeof(out->arch), out->variant,
+                 sizeof(out->variant));
+  return 0;
+}
+
+void st_platform_format(const st_platform *p, char *buf, size_t size) {
+  snprintf(buf, size, "%s/%s%s%s", p->os, p->arch, *p->variant ? "/" : "",
+           p->variant);
+}
+
+bool st_platform_matches(const st_platform *want, const st_platform *have) {
+  return strcmp(want->os, have->os) == 0 &&
+         strcmp(want->arch, have->arch) == 0 &&
+         (*want->variant == '\0' || *have->variant == '\0' ||
+          strcmp(want->variant, have->variant) == 0);
 }

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "runtime/runtime.h"
@@ -41,5 +42,17 @@ int st_expose_add(const char *v, json_t *ports, st_error **err);
  * container:NAME), --uts (host): EINVAL with Docker's message when the
  * mode is none of them; which is "pid", "ipc" or "uts". */
 int st_ns_mode_check(const char *which, const char *mode, st_error **err);
+
+/* --platform os[/arch[/variant]] (or an architecture alone), as
+ * containerd normalizes it (x86_64 is amd64, aarch64 arm64, ...); the
+ * host's architecture when none is given. */
+typedef struct st_platform {
+  char os[32], arch[32], variant[16];
+} st_platform;
+int st_platform_parse(const char *v, st_platform *out, st_error **err);
+/* "os/arch[/variant]" */
+void st_platform_format(const st_platform *p, char *buf, size_t size);
+/* A variant missing on either side matches any. */
+bool st_platform_matches(const st_platform *want, const st_platform *have);
 
 #endif

@@ -154,6 +154,10 @@ int st_flags_validate(st_store *s, const st_create_opts *o, st_error **err);
 void st_flags_load(json_t *spec, st_spec *out);
 void st_flags_clear(st_spec *s);
 int st_flags_child(const st_spec *spec, st_error **err);
+/* --platform against the image config (top level: os, architecture,
+ * variant); ENOENT with Docker's message when they differ. */
+int st_flags_platform_check(const st_create_opts *o, json_t *config,
+                            st_error **err);
 int st_flags_join_open(st_store *s, const st_spec *spec, int fds[3],
                        st_error **err);
 

@@ -238,6 +238,9 @@ int st_flags_validate(st_store *s, const st_create_opts *o, st_error **err) {
   if (mode_is(o->uts_mode, "host") && o->hostname && *o->hostname)
     return st_error_set(err, EINVAL,
                         "Conflicting options: hostname and the UTS mode");
+  st_platform want;
+  if (o->platform && st_platform_parse(o->platform, &want, err) < 0)
+    return -1;
   for (size_t i = 0; i < o->n_expose; i++) {
     json_t *p = json_object();
     int r = st_expose_add(o->expose[i], p, err);
@@ -246,6 +249,28 @@ int st_flags_validate(st_store *s, const st_create_opts *o, st_error **err) {
       return -1;
   }
   return 0;
+}
+
+int st_flags_platform_check(const st_create_opts *o, json_t *config,
+                            st_error **err) {
+  st_platform want, have = {"", "", ""};
+  if (o->platform == NULL || st_platform_parse(o->platform, &want, err) < 0)
+    return o->platform ? -1 : 0;
+  const char *os = json_string_value(json_object_get(config, "os"));
+  const char *arch = json_string_value(json_object_get(config, "architecture"));
+  const char *variant = json_string_value(json_object_get(config, "variant"));
+  snprintf(have.os, sizeof(have.os), "%s", os ? os : "linux");
+  snprintf(have.arch, sizeof(have.arch), "%s", arch ? arch : "");
+  snprintf(have.variant, sizeof(have.variant), "%s", variant ? variant : "");
+  if (st_platform_matches(&want, &have))
+    return 0;
+  char w[96], h[96];
+  st_platform_format(&want, w, sizeof(w));
+  st_platform_format(&have, h, sizeof(h));
+  return st_error_set(err, ENOENT,
+                      "image with reference %s was found but does not match "
+                      "the specified platform: wanted %s, actual: %s",
+                      o->image, w, h);
 }
 
 static json_t *ns_mode_json(const char *mode, const char *dflt) {
