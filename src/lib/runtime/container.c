@@ -929,6 +929,8 @@ static int start_detached(st_store *s, const char *cid, bool resume,
   unlink(exitf);
   if (!resume)
     st_mstate_reset(dir);
+  if (st_flags_join_record(s, dir, err) < 0)
+    return -1;
   if (pipe2(p, O_CLOEXEC) < 0)
     return st_error_errno(err, errno, "pipe");
   fflush(NULL);

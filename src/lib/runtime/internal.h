@@ -158,8 +158,12 @@ int st_flags_child(const st_spec *spec, st_error **err);
  * variant); ENOENT with Docker's message when they differ. */
 int st_flags_platform_check(const st_create_opts *o, json_t *config,
                             st_error **err);
-int st_flags_join_open(st_store *s, const st_spec *spec, int fds[3],
-                       st_error **err);
+int st_flags_join_open(st_store *s, const char *dir, const st_spec *spec,
+                       int fds[3], st_error **err);
+/* Before a detached start (whose monitor has no store): records in
+ * <dir>/join the processes of the containers to join, for
+ * st_flags_join_open with no store; EINVAL when one is not running. */
+int st_flags_join_record(st_store *s, const char *dir, st_error **err);
 
 /* user.c: -u USER[:GROUP] resolved against the image's /etc/passwd and
  * /etc/group found in its layers (top first). */

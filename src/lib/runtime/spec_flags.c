@@ -14,9 +14,10 @@
 #include <unistd.h>
 
 #include "runtime/flags.h"
-#include "runtime/internal.h"
+#include "runtime/launch.h"
 #include "store/containers.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 static const char *const rlimit_types[] = {
     [RLIMIT_CORE] = "RLIMIT_CORE",
@@ -333,7 +334,27 @@ void st_flags_stored(const st_create_opts *o, json_t *image_config, json_t *c) {
   json_object_set_new(c, "ExposedPorts", ports);
 }
 
+/* A copy of the objects of array a with their keys in Docker's order (the
+ * stored Config has them sorted). */
+static json_t *in_order(json_t *a, const char *const keys[3]) {
+  json_t *out = json_array(), *v;
+  size_t i;
+  json_array_foreach(a, i, v) {
+    json_t *o = json_object();
+    for (size_t k = 0; k < 3; k++) {
+      json_t *x = json_object_get(v, keys[k]);
+      if (x)
+        json_object_set(o, keys[k], x);
+    }
+    json_array_append_new(out, o);
+  }
+  return out;
+}
+
 void st_flags_inspect(json_t *hc, json_t *stored) {
+  static const char *const ul_keys[] = {"Name", "Hard", "Soft"};
+  static const char *const dev_keys[] = {"PathOnHost", "PathInContainer",
+                                         "CgroupPermissions"};
   json_t *x = json_object_get(stored, "HostConfig");
   json_t *ul = json_object_get(x, "Ulimits");
   json_t *devs = json_object_get(x, "Devices");
@@ -344,8 +365,8 @@ void st_flags_inspect(json_t *hc, json_t *stored) {
   json_t *uts = json_object_get(x, "UTSMode");
   /* Docker: Ulimits and Devices [] when none, GroupAdd null, Sysctls
    * left out */
-  json_object_set_new(hc, "Devices", devs ? json_incref(devs) : json_array());
-  json_object_set_new(hc, "Ulimits", ul ? json_incref(ul) : json_array());
+  json_object_set_new(hc, "Devices", in_order(devs, dev_keys));
+  json_object_set_new(hc, "Ulimits", in_order(ul, ul_keys));
   json_object_set_new(hc, "GroupAdd",
                       json_array_size(groups) ? json_incref(groups)
                                               : json_null());
@@ -434,31 +455,97 @@ int st_flags_child(const st_spec *spec, st_error **err) {
   return 0;
 }
 
-int st_flags_join_open(st_store *s, const st_spec *spec, int fds[3],
-                       st_error **err) {
-  static const char *const ns[] = {"pid", "ipc", "uts"};
+/* The running container ref's init: pid and start time; EINVAL when it
+ * is not running. */
+static int donor_pid(st_store *s, const char *ref, const char *ns, pid_t *pid,
+                     uint64_t *start, st_error **err) {
+  st_container c;
+  if (st_container_find(s, ref, &c, err) < 0)
+    return -1;
+  st_container_refresh(s, &c);
+  bool running = c.state == ST_CT_RUNNING && c.pid > 0;
+  *pid = c.pid;
+  *start = c.pid_start;
+  st_container_clear(&c);
+  if (!running)
+    return st_error_set(err, EINVAL,
+                        "cannot join %s namespace of container %s: it is not "
+                        "running",
+                        ns, ref);
+  return 0;
+}
+
+static const char *const join_ns[] = {"pid", "ipc", "uts"};
+
+int st_flags_join_record(st_store *s, const char *dir, st_error **err) {
+  cleanup_free char *cfg = NULL, *path = NULL;
+  if (asprintf(&cfg, "%s/config.json", dir) < 0 ||
+      asprintf(&path, "%s/join", dir) < 0)
+    return st_error_errno(err, ENOMEM, "start");
+  json_t *spec = json_load_file(cfg, 0, NULL);
+  json_t *ann = json_object_get(spec, "annotations");
+  const char *keys[] = {ST_ANN_JOIN_PID, ST_ANN_JOIN_IPC, ST_ANN_JOIN_UTS};
+  char text[256] = "";
+  size_t len = 0;
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < 3; i++) {
+    const char *ref = json_string_value(json_object_get(ann, keys[i]));
+    pid_t pid = 0;
+    uint64_t start = 0;
+    if (ref)
+      r = donor_pid(s, ref, join_ns[i], &pid, &start, err);
+    len += (size_t)snprintf(text + len, sizeof(text) - len, "%d %llu\n",
+                            (int)pid, (unsigned long long)start);
+  }
+  bool any = json_object_get(ann, ST_ANN_JOIN_PID) ||
+             json_object_get(ann, ST_ANN_JOIN_IPC) ||
+             json_object_get(ann, ST_ANN_JOIN_UTS);
+  json_decref(spec);
+  if (r < 0 || !any)
+    return r;
+  return st_write_file_atomic(path, text, len, err);
+}
+
+/* The donors recorded by st_flags_join_record (a detached monitor has no
+ * store); still running when the same processes live. */
+static int recorded_pid(const char *dir, size_t i, const char *ref, pid_t *pid,
+                        st_error **err) {
+  cleanup_free char *path = NULL;
+  if (asprintf(&path, "%s/join", dir) < 0)
+    return st_error_errno(err, ENOMEM, "start");
+  cleanup_file FILE *f = fopen(path, "re");
+  int p = 0;
+  unsigned long long start = 0;
+  for (size_t l = 0; f && l <= i; l++)
+    if (fscanf(f, "%d %llu", &p, &start) != 2)
+      p = 0;
+  if (p <= 0 || !st_pid_alive(p, start))
+    return st_error_set(err, EINVAL,
+                        "cannot join %s namespace of container %s: it is not "
+                        "running",
+                        join_ns[i], ref);
+  *pid = p;
+  return 0;
+}
+
+int st_flags_join_open(st_store *s, const char *dir, const st_spec *spec,
+                       int fds[3], st_error **err) {
   for (size_t i = 0; i < 3; i++)
     fds[i] = -1;
   for (size_t i = 0; i < 3; i++) {
     if (spec->join[i] == NULL)
       continue;
-    st_container c;
-    if (st_container_find(s, spec->join[i], &c, err) < 0)
+    pid_t pid = 0;
+    uint64_t start = 0;
+    if ((s ? donor_pid(s, spec->join[i], join_ns[i], &pid, &start, err)
+           : recorded_pid(dir, i, spec->join[i], &pid, err)) < 0)
       return -1;
-    st_container_refresh(s, &c);
-    bool running = c.state == ST_CT_RUNNING && c.pid > 0;
     char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)c.pid, ns[i]);
-    st_container_clear(&c);
-    if (!running)
-      return st_error_set(err, EINVAL,
-                          "cannot join %s namespace of container %s: it is "
-                          "not running",
-                          ns[i], spec->join[i]);
+    snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, join_ns[i]);
     fds[i] = open(path, O_RDONLY | O_CLOEXEC);
     if (fds[i] < 0)
       return st_error_errno(err, errno, "join %s namespace of container %s",
-                            ns[i], spec->join[i]);
+                            join_ns[i], spec->join[i]);
   }
   return 0;
 }

@@ -396,7 +396,7 @@ static int run_once(st_store *s, const char *dir, const char *id, st_spec *spec,
   if (r == 0 && spec->volume_mounts)
     r = st_volume_host_mounts(spec->volume_mounts, err);
   if (r == 0)
-    r = st_flags_join_open(s, spec, l.join, err);
+    r = st_flags_join_open(s, dir, spec, l.join, err);
   if (r == 0 && !spec->runtime)
     r = st_cgroup_create(spec, &cg, err);
   if (r == 0 && !spec->runtime)
