@@ -194,6 +194,11 @@ rs() {
   rs --ipc container:donor busybox sh -c 'readlink /proc/self/ns/ipc'
   assert_status 0
   assert_eq "$output" "$(readlink /proc/"$donor_pid"/ns/ipc)"
+  # Docker joins only a container made to share its IPC
+  "$STRATA" run -d --pull never --name private busybox sleep 300 >/dev/null
+  rs --ipc container:private busybox true
+  assert_status 125
+  assert_eq "$stderr" "Error: container private: non-shareable IPC (hint: use IpcMode:shareable for the donor container)"
   "$STRATA" create --pull never --name c1 busybox true >/dev/null
   run --separate-stderr "$STRATA" inspect -f '{{.HostConfig.IpcMode}}' donor c1
   assert_eq "$output" $'shareable\nprivate'

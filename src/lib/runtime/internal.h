@@ -146,7 +146,8 @@ void st_spec_clear(st_spec *spec);
  * spec; the child's steps (sysctls, rlimits), run before its root file
  * system is set up. st_flags_join_open opens the namespaces of the
  * containers to join (fds: pid, ipc, uts, -1 when none; EINVAL when such a
- * container is not running). */
+ * container is not running, or its IPC is neither shareable nor the
+ * host's). */
 int st_flags_spec(const st_spec_input *in, json_t *spec, st_error **err);
 void st_flags_stored(const st_create_opts *o, json_t *image_config, json_t *c);
 void st_flags_inspect(json_t *hc, json_t *stored);

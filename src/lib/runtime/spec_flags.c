@@ -457,6 +457,25 @@ int st_flags_child(const st_spec *spec, st_error **err) {
 
 /* The running container ref's init: pid and start time; EINVAL when it
  * is not running. */
+/* Container id's --ipc as stored (HostConfig.IpcMode; "private" when
+ * none was given). */
+static char *ipc_mode_of(st_store *s, const char *id) {
+  cleanup_free char *dir = st_container_dir(s, id);
+  st_spec spec;
+  st_error *e = NULL;
+  if (dir == NULL || st_spec_load(dir, &spec, &e) < 0) {
+    st_error_free(e);
+    return NULL;
+  }
+  json_t *cfg = spec.config ? json_loads(spec.config, 0, NULL) : NULL;
+  const char *m = json_string_value(
+      json_object_get(json_object_get(cfg, "HostConfig"), "IpcMode"));
+  char *out = strdup(m ? m : "private");
+  json_decref(cfg);
+  st_spec_clear(&spec);
+  return out;
+}
+
 static int donor_pid(st_store *s, const char *ref, const char *ns, pid_t *pid,
                      uint64_t *start, st_error **err) {
   st_container c;
@@ -466,12 +485,20 @@ static int donor_pid(st_store *s, const char *ref, const char *ns, pid_t *pid,
   bool running = c.state == ST_CT_RUNNING && c.pid > 0;
   *pid = c.pid;
   *start = c.pid_start;
+  cleanup_free char *ipc = strcmp(ns, "ipc") == 0 ? ipc_mode_of(s, c.id) : NULL;
   st_container_clear(&c);
   if (!running)
     return st_error_set(err, EINVAL,
                         "cannot join %s namespace of container %s: it is not "
                         "running",
                         ns, ref);
+  /* Docker shares the IPC of a container made to share it (its /dev/shm
+   * too), or of one in the host's */
+  if (ipc && strcmp(ipc, "shareable") != 0 && strcmp(ipc, "host") != 0)
+    return st_error_set(err, EINVAL,
+                        "container %s: non-shareable IPC (hint: use "
+                        "IpcMode:shareable for the donor container)",
+                        ref);
   return 0;
 }
 
