@@ -42,6 +42,10 @@ rs() {
   rs --ulimit nproc=77 busybox sh -c 'ulimit -u; ulimit -Hu'
   assert_status 0
   assert_eq "$output" $'77\n77'
+  # set last: a tiny limit does not stop the set-up (a terminal, --init)
+  rs --ulimit nofile=4 --init busybox sh -c 'ulimit -n'
+  assert_status 0
+  assert_eq "$output" "4"
   "$STRATA" create --pull never --name c1 --ulimit nofile=10:20 --ulimit nofile=30:40 --ulimit stack=16777216 busybox true >/dev/null
   "$STRATA" create --pull never --name c2 busybox true >/dev/null
   run --separate-stderr "$STRATA" inspect -f '{{json .HostConfig.Ulimits}}' c1 c2

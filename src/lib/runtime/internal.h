@@ -143,9 +143,9 @@ void st_spec_clear(st_spec *spec);
  * spec; the stored Config's HostConfig fields and ExposedPorts (c); what
  * inspect shows of them in hc (from the stored Config); checks at create
  * (the container to join exists, --expose); loads and frees them in a
- * spec; the child's steps (sysctls, rlimits), run before its root file
- * system is set up. st_flags_join_open opens the namespaces of the
- * containers to join (fds: pid, ipc, uts, -1 when none; EINVAL when such a
+ * spec; the child's sysctls, written before its root file system is set
+ * up (/proc/sys is read-only then). st_flags_join_open opens the namespaces of
+ * the containers to join (fds: pid, ipc, uts, -1 when none; EINVAL when such a
  * container is not running, or its IPC is neither shareable nor the
  * host's). */
 int st_flags_spec(const st_spec_input *in, json_t *spec, st_error **err);
@@ -155,6 +155,10 @@ int st_flags_validate(st_store *s, const st_create_opts *o, st_error **err);
 void st_flags_load(json_t *spec, st_spec *out);
 void st_flags_clear(st_spec *s);
 int st_flags_child(const st_spec *spec, st_error **err);
+/* process.rlimits, set last before the command's user and capabilities
+ * (a low limit must not stop the set-up; raising one needs
+ * CAP_SYS_RESOURCE). */
+int st_flags_rlimits(const st_spec *spec, st_error **err);
 /* --platform against the image config (top level: os, architecture,
  * variant); ENOENT with Docker's message when they differ. */
 int st_flags_platform_check(const st_create_opts *o, json_t *config,

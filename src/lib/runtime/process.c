@@ -297,7 +297,7 @@ static _Noreturn void child_main(const st_launch *l) {
     child_fail_err(l->errfd, err);
   if (chdir(spec->cwd) < 0)
     child_fail(l->errfd, 125, "chdir to the working directory");
-  if (apply_security(l, &err) < 0)
+  if (st_flags_rlimits(spec, &err) < 0 || apply_security(l, &err) < 0)
     child_fail_err(l->errfd, err);
   if (spec->init)
     st_init_run(spec->terminal, l->errfd, exec_spec_command, l);

@@ -443,6 +443,10 @@ int st_flags_child(const st_spec *spec, st_error **err) {
   for (size_t i = 0; spec->sysctl && spec->sysctl[i]; i += 2)
     if (write_sysctl(spec->sysctl[i], spec->sysctl[i + 1], err) < 0)
       return -1;
+  return 0;
+}
+
+int st_flags_rlimits(const st_spec *spec, st_error **err) {
   for (size_t i = 0; i < spec->n_rlimits; i++) {
     const st_rlimit *r = &spec->rlimits[i];
     struct rlimit rl = {
