@@ -124,6 +124,14 @@ rs() {
   rs --device /dev/full busybox sh -c 'echo x >/dev/full'
   assert_status 1
   assert_contains "$stderr" "No space left on device"
+  # a directory: every device node under it, at the same place
+  mkdir -p "$BATS_TEST_TMPDIR/devs/sub"
+  mknod "$BATS_TEST_TMPDIR/devs/zero" c 1 5
+  mknod "$BATS_TEST_TMPDIR/devs/sub/null" c 1 3
+  touch "$BATS_TEST_TMPDIR/devs/plain"
+  rs --device "$BATS_TEST_TMPDIR/devs:/dev/mine" busybox sh -c 'find /dev/mine | sort; head -c 2 /dev/mine/zero | od -An -tx1'
+  assert_status 0
+  assert_eq "$output" $'/dev/mine\n/dev/mine/sub\n/dev/mine/sub/null\n/dev/mine/zero\n 00 00'
   "$STRATA" create --pull never --name c1 --device /dev/zero:/dev/myzero:r --device /dev/null busybox true >/dev/null
   "$STRATA" create --pull never --name c2 busybox true >/dev/null
   run --separate-stderr "$STRATA" inspect -f '{{json .HostConfig.Devices}}' c1 c2

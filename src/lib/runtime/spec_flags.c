@@ -2,6 +2,7 @@
  * inspect, and their steps at start: process.rlimits, linux.sysctl,
  * --device nodes, --pid/--ipc/--uts (a host namespace, or another
  * container's joined through /proc/<pid>/ns). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -108,8 +109,44 @@ static int add_sysctls(const st_create_opts *o, json_t *lx, st_error **err) {
   return 0;
 }
 
-/* One --device: the host node's type, numbers, mode and owner, created at
- * the container path; allowed in linux.resources.devices. */
+/* One device node: made at ctr as the host's (type, numbers, mode,
+ * owner), allowed in linux.resources.devices with perms. */
+static void device_node(const char *ctr, const struct stat *st,
+                        const char *perms, json_t *devs, json_t *allow) {
+  const char *type = S_ISCHR(st->st_mode) ? "c" : "b";
+  json_int_t maj = major(st->st_rdev), min = minor(st->st_rdev);
+  json_array_append_new(
+      devs, json_pack("{s:s, s:s, s:I, s:I, s:i, s:I, s:I}", "path", ctr,
+                      "type", type, "major", maj, "minor", min, "fileMode",
+                      (int)(st->st_mode & 07777), "uid", (json_int_t)st->st_uid,
+                      "gid", (json_int_t)st->st_gid));
+  json_array_append_new(allow, json_pack("{s:b, s:s, s:I, s:I, s:s}", "allow",
+                                         1, "type", type, "major", maj, "minor",
+                                         min, "access", perms));
+}
+
+/* --device DIR[:CTRDIR]: every device node under it (as Docker), at the
+ * same place under ctr. */
+static void device_dir(const char *host, const char *ctr, const char *perms,
+                       int depth, json_t *devs, json_t *allow) {
+  cleanup_dir DIR *d = depth < 8 ? opendir(host) : NULL;
+  struct dirent *e;
+  while (d && (e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    cleanup_free char *h = NULL, *c = NULL;
+    struct stat st;
+    if (asprintf(&h, "%s/%s", host, e->d_name) < 0 ||
+        asprintf(&c, "%s/%s", ctr, e->d_name) < 0 || lstat(h, &st) < 0)
+      continue;
+    if (S_ISDIR(st.st_mode))
+      device_dir(h, c, perms, depth + 1, devs, allow);
+    else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+      device_node(c, &st, perms, devs, allow);
+  }
+}
+
+/* One --device: a device node, or a directory of them. */
 static int add_device(const char *v, json_t *devs, json_t *allow,
                       st_error **err) {
   cleanup_free char *buf = malloc(strlen(v) + 1);
@@ -126,21 +163,16 @@ static int add_device(const char *v, json_t *devs, json_t *allow,
                         d.host,
                         errno == ENOENT ? "no such file or directory"
                                         : strerror(errno));
+  if (S_ISDIR(st.st_mode)) {
+    device_dir(d.host, d.ctr, d.perms, 0, devs, allow);
+    return 0;
+  }
   if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
     return st_error_set(err, EINVAL,
                         "error gathering device information while adding "
                         "custom device \"%s\": not a device node",
                         d.host);
-  const char *type = S_ISCHR(st.st_mode) ? "c" : "b";
-  json_int_t maj = major(st.st_rdev), min = minor(st.st_rdev);
-  json_array_append_new(
-      devs, json_pack("{s:s, s:s, s:I, s:I, s:i, s:I, s:I}", "path", d.ctr,
-                      "type", type, "major", maj, "minor", min, "fileMode",
-                      (int)(st.st_mode & 07777), "uid", (json_int_t)st.st_uid,
-                      "gid", (json_int_t)st.st_gid));
-  json_array_append_new(allow, json_pack("{s:b, s:s, s:I, s:I, s:s}", "allow",
-                                         1, "type", type, "major", maj, "minor",
-                                         min, "access", d.perms));
+  device_node(d.ctr, &st, d.perms, devs, allow);
   return 0;
 }
 
