@@ -201,11 +201,27 @@ rs() {
   assert_eq "$output" "0"
   rs busybox sh -c 'grep -c " /dev/shm " /proc/mounts'
   assert_eq "$output" "1"
-  "$STRATA" run -d --pull never --name donor --ipc shareable busybox sleep 300 >/dev/null
+  "$STRATA" run -d --pull never --name donor --ipc shareable --shm-size 32m busybox sleep 300 >/dev/null
   donor_pid=$("$STRATA" inspect -f '{{.State.Pid}}' donor)
-  rs --ipc container:donor busybox sh -c 'readlink /proc/self/ns/ipc'
+  # the donor's /dev/shm too (Docker's tmpfs on the host), with its size
+  "$STRATA" exec donor sh -c 'echo from-donor >/dev/shm/note'
+  rs --ipc container:donor busybox sh -c 'readlink /proc/self/ns/ipc; cat /dev/shm/note; echo back >/dev/shm/reply; df -k /dev/shm | tail -1'
   assert_status 0
-  assert_eq "$output" "$(readlink /proc/"$donor_pid"/ns/ipc)"
+  assert_eq "${lines[0]}" "$(readlink /proc/"$donor_pid"/ns/ipc)"
+  assert_eq "${lines[1]}" "from-donor"
+  assert_match "${lines[2]}" '^shm +32768 '
+  "$STRATA" run -d --pull never --name joiner --ipc container:donor busybox sh -c 'echo detached >/dev/shm/d; sleep 300' >/dev/null
+  sleep 0.5
+  run --separate-stderr "$STRATA" exec donor sh -c 'cat /dev/shm/reply /dev/shm/d'
+  assert_eq "$output" $'back\ndetached'
+  # unmounted from the host once the donor stops
+  donor_id=$("$STRATA" inspect -f '{{.Id}}' donor)
+  grep -q " [^ ]*/$donor_id/shm " /proc/mounts
+  "$STRATA" rm -f joiner >/dev/null
+  "$STRATA" stop -t 0 donor >/dev/null
+  run grep -c " [^ ]*/$donor_id/shm " /proc/mounts
+  assert_eq "$output" "0"
+  "$STRATA" start donor >/dev/null
   # Docker joins only a container made to share its IPC
   "$STRATA" run -d --pull never --name private busybox sleep 300 >/dev/null
   rs --ipc container:private busybox true

@@ -706,6 +706,7 @@ static int remove_files(st_store *s, const char *id, bool anon_volumes,
   size_t n_nets = 0;
   st_ct_net_of(s, id, &nets, &n_nets);
   int r = 0;
+  st_flags_shm_release(dir); /* --ipc shareable, its monitor killed */
   if (st_container_delete(s, id, err) < 0 || st_rm_rf(dir, err) < 0)
     r = -1;
   st_container_unlock(s, id);

@@ -35,6 +35,8 @@
 #define ST_ANN_JOIN_PID "io.strata.join.pid"
 #define ST_ANN_JOIN_IPC "io.strata.join.ipc"
 #define ST_ANN_JOIN_UTS "io.strata.join.uts"
+/* --ipc shareable: the options of its host-side /dev/shm tmpfs */
+#define ST_ANN_SHM "io.strata.shm"
 #define ST_DEFAULT_PATH                                                        \
   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -109,6 +111,7 @@ typedef struct st_spec {
   size_t n_rlimits;
   char **sysctl;
   char *join[3];
+  char *shm_opts; /* ST_ANN_SHM, or NULL */
 } st_spec;
 
 /* spec.c: config.json from the image config and the options. */
@@ -147,7 +150,7 @@ void st_spec_clear(st_spec *spec);
  * up (/proc/sys is read-only then). st_flags_join_open opens the namespaces of
  * the containers to join (fds: pid, ipc, uts, -1 when none; EINVAL when such a
  * container is not running, or its IPC is neither shareable nor the
- * host's). */
+ * host's) and makes spec's /dev/shm a bind of the IPC donor's. */
 int st_flags_spec(const st_spec_input *in, json_t *spec, st_error **err);
 void st_flags_stored(const st_create_opts *o, json_t *image_config, json_t *c);
 void st_flags_inspect(json_t *hc, json_t *stored);
@@ -163,8 +166,13 @@ int st_flags_rlimits(const st_spec *spec, st_error **err);
  * variant); ENOENT with Docker's message when they differ. */
 int st_flags_platform_check(const st_create_opts *o, json_t *config,
                             st_error **err);
-int st_flags_join_open(st_store *s, const char *dir, const st_spec *spec,
-                       int fds[3], st_error **err);
+int st_flags_join_open(st_store *s, const char *dir, st_spec *spec, int fds[3],
+                       st_error **err);
+/* --ipc shareable: mounts the container's host-side /dev/shm (<dir>/shm)
+ * unless it is; st_flags_shm_release unmounts it (the container exited or
+ * is removed). */
+int st_flags_shm_mount(const char *dir, const st_spec *spec, st_error **err);
+void st_flags_shm_release(const char *dir);
 /* Before a detached start (whose monitor has no store): records in
  * <dir>/join the processes of the containers to join, for
  * st_flags_join_open with no store; EINVAL when one is not running. */

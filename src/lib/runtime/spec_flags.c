@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -219,9 +220,23 @@ static void ns_modes(const st_create_opts *o, json_t *lx, json_t *ann) {
 }
 
 /* --ipc none: no /dev/shm; host: the host's /dev/shm (as Docker). */
-static void ipc_shm(const st_create_opts *o, json_t *mounts) {
-  if (!mode_is(o->ipc_mode, "none") && !mode_is(o->ipc_mode, "host"))
+/* --ipc shareable: /dev/shm is a tmpfs on the host (<dir>/shm, mounted
+ * while the container runs: st_flags_shm_mount), which a container that
+ * joins it binds too. */
+static void ipc_shm(const st_spec_input *in, json_t *mounts, json_t *ann) {
+  const st_create_opts *o = in->o;
+  bool share = mode_is(o->ipc_mode, "shareable");
+  if (!mode_is(o->ipc_mode, "none") && !mode_is(o->ipc_mode, "host") && !share)
     return;
+  cleanup_free char *src = NULL, *opts = NULL;
+  if (share &&
+      (asprintf(&src, "%s/shm", in->dir) < 0 ||
+       asprintf(&opts, "mode=1777,size=%lld",
+                (long long)(o->shm_size > 0 ? o->shm_size
+                                            : ST_DEFAULT_SHM_SIZE)) < 0))
+    return;
+  if (share)
+    json_object_set_new(ann, ST_ANN_SHM, json_string(opts));
   for (size_t i = json_array_size(mounts); i-- > 0;) {
     json_t *m = json_array_get(mounts, i);
     const char *dest = json_string_value(json_object_get(m, "destination"));
@@ -233,7 +248,8 @@ static void ipc_shm(const st_create_opts *o, json_t *mounts) {
       json_array_set_new(mounts, i,
                          json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination",
                                    "/dev/shm", "type", "bind", "source",
-                                   "/dev/shm", "options", "rbind", "rprivate"));
+                                   share ? src : "/dev/shm", "options", "rbind",
+                                   "rprivate"));
   }
 }
 
@@ -244,7 +260,8 @@ int st_flags_spec(const st_spec_input *in, json_t *spec, st_error **err) {
       add_sysctls(o, lx, err) < 0 || add_devices(o, lx, err) < 0)
     return -1;
   ns_modes(o, lx, json_object_get(spec, "annotations"));
-  ipc_shm(o, json_object_get(spec, "mounts"));
+  ipc_shm(in, json_object_get(spec, "mounts"),
+          json_object_get(spec, "annotations"));
   return 0;
 }
 
@@ -440,6 +457,8 @@ void st_flags_load(json_t *spec, st_spec *out) {
     out->sysctl[i++] = strdup(json_string_value(v) ?: "");
   }
   json_t *ann = json_object_get(spec, "annotations");
+  const char *shm = json_string_value(json_object_get(ann, ST_ANN_SHM));
+  out->shm_opts = shm ? strdup(shm) : NULL;
   const char *keys[] = {ST_ANN_JOIN_PID, ST_ANN_JOIN_IPC, ST_ANN_JOIN_UTS};
   for (i = 0; i < 3; i++) {
     const char *j = json_string_value(json_object_get(ann, keys[i]));
@@ -454,6 +473,7 @@ void st_flags_clear(st_spec *s) {
   free(s->sysctl);
   for (size_t i = 0; i < 3; i++)
     free(s->join[i]);
+  free(s->shm_opts);
 }
 
 static int write_sysctl(const char *key, const char *value, st_error **err) {
@@ -513,7 +533,7 @@ static char *ipc_mode_of(st_store *s, const char *id) {
 }
 
 static int donor_pid(st_store *s, const char *ref, const char *ns, pid_t *pid,
-                     uint64_t *start, st_error **err) {
+                     uint64_t *start, char **shm, st_error **err) {
   st_container c;
   if (st_container_find(s, ref, &c, err) < 0)
     return -1;
@@ -522,6 +542,7 @@ static int donor_pid(st_store *s, const char *ref, const char *ns, pid_t *pid,
   *pid = c.pid;
   *start = c.pid_start;
   cleanup_free char *ipc = strcmp(ns, "ipc") == 0 ? ipc_mode_of(s, c.id) : NULL;
+  cleanup_free char *dir = st_container_dir(s, c.id);
   st_container_clear(&c);
   if (!running)
     return st_error_set(err, EINVAL,
@@ -535,6 +556,13 @@ static int donor_pid(st_store *s, const char *ref, const char *ns, pid_t *pid,
                         "container %s: non-shareable IPC (hint: use "
                         "IpcMode:shareable for the donor container)",
                         ref);
+  /* the /dev/shm it shares (see ipc_shm) */
+  if (ipc && shm && asprintf(shm, "%s/shm", dir ? dir : "") < 0)
+    *shm = NULL;
+  if (ipc && shm && strcmp(ipc, "host") == 0) {
+    free(*shm);
+    *shm = strdup("/dev/shm");
+  }
   return 0;
 }
 
@@ -548,17 +576,19 @@ int st_flags_join_record(st_store *s, const char *dir, st_error **err) {
   json_t *spec = json_load_file(cfg, 0, NULL);
   json_t *ann = json_object_get(spec, "annotations");
   const char *keys[] = {ST_ANN_JOIN_PID, ST_ANN_JOIN_IPC, ST_ANN_JOIN_UTS};
-  char text[256] = "";
+  char text[8192] = "";
   size_t len = 0;
   int r = 0;
   for (size_t i = 0; r == 0 && i < 3; i++) {
     const char *ref = json_string_value(json_object_get(ann, keys[i]));
     pid_t pid = 0;
     uint64_t start = 0;
+    cleanup_free char *shm = NULL;
     if (ref)
-      r = donor_pid(s, ref, join_ns[i], &pid, &start, err);
-    len += (size_t)snprintf(text + len, sizeof(text) - len, "%d %llu\n",
-                            (int)pid, (unsigned long long)start);
+      r = donor_pid(s, ref, join_ns[i], &pid, &start, &shm, err);
+    len +=
+        (size_t)snprintf(text + len, sizeof(text) - len, "%d %llu %s\n",
+                         (int)pid, (unsigned long long)start, shm ? shm : "-");
   }
   bool any = json_object_get(ann, ST_ANN_JOIN_PID) ||
              json_object_get(ann, ST_ANN_JOIN_IPC) ||
@@ -572,16 +602,19 @@ int st_flags_join_record(st_store *s, const char *dir, st_error **err) {
 /* The donors recorded by st_flags_join_record (a detached monitor has no
  * store); still running when the same processes live. */
 static int recorded_pid(const char *dir, size_t i, const char *ref, pid_t *pid,
-                        st_error **err) {
+                        char **shm, st_error **err) {
   cleanup_free char *path = NULL;
   if (asprintf(&path, "%s/join", dir) < 0)
     return st_error_errno(err, ENOMEM, "start");
   cleanup_file FILE *f = fopen(path, "re");
   int p = 0;
   unsigned long long start = 0;
+  char src[4096] = "-";
   for (size_t l = 0; f && l <= i; l++)
-    if (fscanf(f, "%d %llu", &p, &start) != 2)
+    if (fscanf(f, "%d %llu %4095s", &p, &start, src) != 3)
       p = 0;
+  if (p > 0 && strcmp(src, "-") != 0)
+    *shm = strdup(src);
   if (p <= 0 || !st_pid_alive(p, start))
     return st_error_set(err, EINVAL,
                         "cannot join %s namespace of container %s: it is not "
@@ -591,8 +624,35 @@ static int recorded_pid(const char *dir, size_t i, const char *ref, pid_t *pid,
   return 0;
 }
 
-int st_flags_join_open(st_store *s, const char *dir, const st_spec *spec,
-                       int fds[3], st_error **err) {
+/* The container's /dev/shm becomes a bind of src (the donor's). */
+static int bind_shm(st_spec *spec, const char *src) {
+  for (size_t i = 0; i < spec->n_mounts; i++) {
+    st_mount_op *m = &spec->mounts[i];
+    if (strcmp(m->dest, "/dev/shm") != 0)
+      continue;
+    char *s = strdup(src), *type = strdup("bind"), *data = strdup("");
+    if (s == NULL || type == NULL || data == NULL) {
+      free(s);
+      free(type);
+      free(data);
+      return -1;
+    }
+    free(m->source);
+    free(m->type);
+    free(m->data);
+    m->source = s;
+    m->type = type;
+    m->data = data;
+    m->bind = true;
+    m->flags = MS_BIND | MS_REC;
+    m->readonly = false;
+    m->propagation = MS_PRIVATE;
+  }
+  return 0;
+}
+
+int st_flags_join_open(st_store *s, const char *dir, st_spec *spec, int fds[3],
+                       st_error **err) {
   for (size_t i = 0; i < 3; i++)
     fds[i] = -1;
   for (size_t i = 0; i < 3; i++) {
@@ -600,9 +660,12 @@ int st_flags_join_open(st_store *s, const char *dir, const st_spec *spec,
       continue;
     pid_t pid = 0;
     uint64_t start = 0;
-    if ((s ? donor_pid(s, spec->join[i], join_ns[i], &pid, &start, err)
-           : recorded_pid(dir, i, spec->join[i], &pid, err)) < 0)
+    cleanup_free char *shm = NULL;
+    if ((s ? donor_pid(s, spec->join[i], join_ns[i], &pid, &start, &shm, err)
+           : recorded_pid(dir, i, spec->join[i], &pid, &shm, err)) < 0)
       return -1;
+    if (shm && bind_shm(spec, shm) < 0)
+      return st_error_errno(err, ENOMEM, "join IPC of %s", spec->join[i]);
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, join_ns[i]);
     fds[i] = open(path, O_RDONLY | O_CLOEXEC);
@@ -611,4 +674,27 @@ int st_flags_join_open(st_store *s, const char *dir, const st_spec *spec,
                             join_ns[i], spec->join[i]);
   }
   return 0;
+}
+
+int st_flags_shm_mount(const char *dir, const st_spec *spec, st_error **err) {
+  if (spec->shm_opts == NULL)
+    return 0;
+  cleanup_free char *path = NULL;
+  if (asprintf(&path, "%s/shm", dir) < 0)
+    return st_error_errno(err, ENOMEM, "/dev/shm");
+  struct stat d, m;
+  if (mkdir(path, 0755) < 0 && errno != EEXIST)
+    return st_error_errno(err, errno, "mkdir `%s`", path);
+  if (stat(dir, &d) == 0 && stat(path, &m) == 0 && d.st_dev != m.st_dev)
+    return 0; /* mounted (a restart) */
+  if (mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            spec->shm_opts) < 0)
+    return st_error_errno(err, errno, "mount the shareable /dev/shm");
+  return 0;
+}
+
+void st_flags_shm_release(const char *dir) {
+  cleanup_free char *path = NULL;
+  if (asprintf(&path, "%s/shm", dir) > 0)
+    umount2(path, MNT_DETACH);
 }

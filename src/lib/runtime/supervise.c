@@ -397,6 +397,8 @@ static int run_once(st_store *s, const char *dir, const char *id, st_spec *spec,
     r = st_volume_host_mounts(spec->volume_mounts, err);
   if (r == 0)
     r = st_flags_join_open(s, dir, spec, l.join, err);
+  if (r == 0)
+    r = st_flags_shm_mount(dir, spec, err);
   if (r == 0 && !spec->runtime)
     r = st_cgroup_create(spec, &cg, err);
   if (r == 0 && !spec->runtime)
@@ -440,6 +442,7 @@ static int run_once(st_store *s, const char *dir, const char *id, st_spec *spec,
   }
   for (int i = 0; i < 3; i++)
     close_fd(&l.join[i]);
+  st_flags_shm_release(dir);
   st_launch_net_release(dir, &l.net);
   st_cgroup_remove(&cg);
   io_close(&x);
