@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "registry/progress.h"
+#include "runtime/flags.h"
 #include "util/cleanup.h"
 
 void cli_pull_printer_init(cli_pull_printer *p, FILE *out) {
@@ -80,6 +81,9 @@ int cli_ensure_image_for(struct st_store *s, const char *image,
     cli_print_error(err);
     return 125;
   }
+  /* Docker: an image of another platform than --platform's is missing */
+  if (pol == ST_PULL_MISSING && st_image_platform_differs(s, image, platform))
+    pol = ST_PULL_ALWAYS;
   cli_pull_printer p;
   cli_pull_printer_init(&p, stderr);
   st_reg_opts o = {

@@ -254,15 +254,28 @@ rs() {
 }
 
 @test "--platform: an image of that platform runs, another is refused with Docker's message" {
-  "$STRATA" import --platform linux/arm64 "$(busybox_tar)" armbox >/dev/null
+  # an image of a platform the host is not (what it runs does not matter)
+  "$STRATA" import --platform linux/s390x "$(busybox_tar)" otherbox >/dev/null
   arch=$("$STRATA" image inspect -f '{{.Architecture}}' busybox)
   rs --platform "linux/$arch" busybox true
   assert_status 0
-  rs --platform linux/aarch64 armbox true
+  rs --platform linux/s390x otherbox true
   assert_status 0
   rs --platform linux/s390x busybox true
   assert_status 125
   assert_eq "$stderr" "Error: image with reference busybox was found but does not match the specified platform: wanted linux/s390x, actual: linux/$arch"
+  rs --platform "linux/$arch" otherbox true
+  assert_status 125
+  assert_eq "$stderr" "Error: image with reference otherbox was found but does not match the specified platform: wanted linux/$arch, actual: linux/s390x"
+  # --pull missing (the default): the local image of another platform is
+  # as good as missing, that platform's is pulled (here from a registry
+  # that is not there)
+  "$STRATA" tag otherbox 127.0.0.1:1/otherbox
+  run --separate-stderr "$STRATA" run --rm --platform "linux/$arch" 127.0.0.1:1/otherbox true
+  assert_status 125
+  assert_contains "$stderr" "127.0.0.1 port 1"
+  run --separate-stderr "$STRATA" run --rm --platform linux/s390x 127.0.0.1:1/otherbox true
+  assert_status 0
   rs --platform bogus busybox true
   assert_status 125
   assert_eq "$stderr" 'Error: "bogus": unknown operating system or architecture: invalid argument'

@@ -52,6 +52,11 @@ typedef struct st_platform {
 int st_platform_parse(const char *v, st_platform *out, st_error **err);
 /* "os/arch[/variant]" */
 void st_platform_format(const st_platform *p, char *buf, size_t size);
+/* Whether the store has an image ref whose platform is not platform
+ * (Docker then pulls that platform's instead, --pull missing). */
+bool st_image_platform_differs(st_store *s, const char *ref,
+                               const char *platform);
+
 /* A variant missing on either side matches any. */
 bool st_platform_matches(const st_platform *want, const st_platform *have);
 

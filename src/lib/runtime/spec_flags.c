@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "image/image.h"
 #include "runtime/flags.h"
 #include "runtime/launch.h"
 #include "store/containers.h"
@@ -697,4 +698,23 @@ void st_flags_shm_release(const char *dir) {
   cleanup_free char *path = NULL;
   if (asprintf(&path, "%s/shm", dir) > 0)
     umount2(path, MNT_DETACH);
+}
+
+bool st_image_platform_differs(st_store *s, const char *ref,
+                               const char *platform) {
+  st_image img;
+  st_error *e = NULL;
+  if (platform == NULL || st_image_resolve(s, ref, &img, &e) < 0) {
+    st_error_free(e);
+    return false;
+  }
+  json_t *config = NULL;
+  st_create_opts o = {.image = ref, .platform = platform};
+  bool differs = st_config_load(s, img.id, &config, &e) == 0 &&
+                 st_flags_platform_check(&o, config, &e) < 0 &&
+                 e->code == ENOENT;
+  st_error_free(e);
+  json_decref(config);
+  st_image_clear(&img);
+  return differs;
 }
