@@ -120,6 +120,10 @@ rs() {
   assert_status 0
   assert_match "${lines[0]}" '^crw-rw-rw- +1 root +root +1, +5 .* /dev/myzero$'
   assert_match "${lines[1]}" '^ *00 00 00$'
+  # one of the default nodes replaced
+  rs --device /dev/zero:/dev/null busybox sh -c 'head -c 2 /dev/null | od -An -tx1'
+  assert_status 0
+  assert_match "$output" '^ *00 00$'
   # same path in the container when only the host's is given
   rs --device /dev/full busybox sh -c 'echo x >/dev/full'
   assert_status 1
