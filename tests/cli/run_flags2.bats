@@ -289,6 +289,10 @@ rs() {
   "$STRATA" create --pull never --name c1 --expose 80 --expose 7000-7002/udp busybox true >/dev/null
   run --separate-stderr "$STRATA" inspect -f '{{json .Config.ExposedPorts}}' c1
   assert_eq "$output" '{"7000/udp":{},"7001/udp":{},"7002/udp":{},"80/tcp":{}}'
+  # -p's container ports are exposed too (Docker)
+  "$STRATA" create --pull never --name c2 -p 8080:80 -p 127.0.0.1::53/udp --expose 90 busybox true >/dev/null
+  run --separate-stderr "$STRATA" inspect -f '{{json .Config.ExposedPorts}}' c2
+  assert_eq "$output" '{"53/udp":{},"80/tcp":{},"90/tcp":{}}'
   "$STRATA" run -d --pull never --name web -P --expose 8080 busybox sleep 300 >/dev/null
   run --separate-stderr "$STRATA" port web
   assert_status 0

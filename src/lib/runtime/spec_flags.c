@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "image/image.h"
+#include "net/ports.h"
 #include "runtime/flags.h"
 #include "runtime/launch.h"
 #include "store/containers.h"
@@ -324,6 +325,21 @@ int st_flags_platform_check(const st_create_opts *o, json_t *config,
                       o->image, w, h);
 }
 
+/* -p's container ports as ExposedPorts keys ("80/tcp"). */
+static void add_published(const char *spec, json_t *ports) {
+  st_port_map *v = NULL;
+  size_t n = 0;
+  st_error *e = NULL;
+  if (st_ports_parse(spec, &v, &n, &e) < 0)
+    st_error_free(e);
+  for (size_t i = 0; i < n; i++) {
+    char key[32];
+    snprintf(key, sizeof(key), "%u/%s", (unsigned)v[i].ctr_port, v[i].proto);
+    json_object_set_new(ports, key, json_object());
+  }
+  free(v);
+}
+
 static json_t *ns_mode_json(const char *mode, const char *dflt) {
   return json_string(mode ? mode : dflt);
 }
@@ -372,8 +388,10 @@ void st_flags_stored(const st_create_opts *o, json_t *image_config, json_t *c) {
   json_object_set_new(hc, "PidMode", ns_mode_json(o->pid_mode, ""));
   json_object_set_new(hc, "IpcMode", ns_mode_json(o->ipc_mode, "private"));
   json_object_set_new(hc, "UTSMode", ns_mode_json(o->uts_mode, ""));
-  if (o->n_expose == 0)
+  if (o->n_expose == 0 && o->n_publish == 0)
     return;
+  /* Config.ExposedPorts: the image's, --expose's and -p's container
+   * ports (as Docker) */
   json_t *img = json_object_get(image_config, "ExposedPorts");
   json_t *ports = json_is_object(img) ? json_deep_copy(img) : json_object();
   for (size_t i = 0; ports && i < o->n_expose; i++) {
@@ -381,6 +399,8 @@ void st_flags_stored(const st_create_opts *o, json_t *image_config, json_t *c) {
     if (st_expose_add(o->expose[i], ports, &e) < 0)
       st_error_free(e);
   }
+  for (size_t i = 0; ports && i < o->n_publish; i++)
+    add_published(o->publish[i], ports);
   json_object_set_new(c, "ExposedPorts", ports);
 }
 
