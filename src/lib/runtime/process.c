@@ -428,7 +428,8 @@ int st_launch_start(st_launch *l, st_error **err) {
   pthread_mutex_lock(&clone_lock);
   int own_pid_ns = -1;
   pid_t pid = -1;
-  if (pid_ns_enter(l, &own_pid_ns, err) == 0) {
+  bool entered = pid_ns_enter(l, &own_pid_ns, err) == 0;
+  if (entered) {
     pid = (pid_t)syscall(SYS_clone, SIGCHLD | l->spec->ns_flags, NULL, NULL,
                          NULL, NULL);
     if (pid == 0)
@@ -445,7 +446,7 @@ int st_launch_start(st_launch *l, st_error **err) {
   l->syncfd = -1;
   cleanup_close int rd = pipefd[0];
   cleanup_close int sock = sv[0];
-  if (pid < 0 && err && *err)
+  if (!entered)
     return -1; /* could not enter the PID namespace to join */
   if (pid < 0)
     return st_error_errno(err, saved, "clone the container process");
