@@ -112,6 +112,9 @@ rs() {
   rs --network host --sysctl net.ipv4.ip_forward=1 busybox true
   assert_status 125
   assert_eq "$stderr" 'Error: sysctl "net.ipv4.ip_forward" not allowed in host network namespace'
+  rs --ipc host --sysctl kernel.shmmni=1234 busybox true
+  assert_status 125
+  assert_eq "$stderr" 'Error: sysctl "kernel.shmmni" is not allowed in the hosts ipc namespace'
   assert_eq "$(cat /proc/sys/net/ipv4/ip_forward)" "$host_fwd"
 }
 
