@@ -218,7 +218,10 @@ rs() {
   assert_eq "${lines[1]}" "from-donor"
   assert_match "${lines[2]}" '^shm +32768 '
   "$STRATA" run -d --pull never --name joiner --ipc container:donor busybox sh -c 'echo detached >/dev/shm/d; sleep 300' >/dev/null
-  sleep 0.5
+  for _ in $(seq 100); do
+    "$STRATA" exec donor sh -c 'test -s /dev/shm/d' 2>/dev/null && break
+    sleep 0.1
+  done
   run --separate-stderr "$STRATA" exec donor sh -c 'cat /dev/shm/reply /dev/shm/d'
   assert_eq "$output" $'back\ndetached'
   # unmounted from the host once the donor stops
