@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "fmt/units.h"
 #include "runtime/attach_sock.h"
+#include "runtime/flags.h"
 #include "util/cleanup.h"
 
 enum {
@@ -58,6 +59,16 @@ enum {
   OPT_ADD_HOST,
   OPT_LOG_DRIVER,
   OPT_LOG_OPT,
+  /* issue 11, the flags of runtime/flags.h */
+  OPT_ULIMIT,
+  OPT_DEVICE,
+  OPT_GROUP_ADD,
+  OPT_SYSCTL,
+  OPT_PID,
+  OPT_IPC,
+  OPT_UTS,
+  OPT_PLATFORM,
+  OPT_EXPOSE,
 };
 
 static const struct option opts[] = {
@@ -118,6 +129,15 @@ static const struct option opts[] = {
     {"publish-all", no_argument, 0, 'P'},
     {"log-driver", required_argument, 0, OPT_LOG_DRIVER},
     {"log-opt", required_argument, 0, OPT_LOG_OPT},
+    {"ulimit", required_argument, 0, OPT_ULIMIT},
+    {"device", required_argument, 0, OPT_DEVICE},
+    {"group-add", required_argument, 0, OPT_GROUP_ADD},
+    {"sysctl", required_argument, 0, OPT_SYSCTL},
+    {"pid", required_argument, 0, OPT_PID},
+    {"ipc", required_argument, 0, OPT_IPC},
+    {"uts", required_argument, 0, OPT_UTS},
+    {"platform", required_argument, 0, OPT_PLATFORM},
+    {"expose", required_argument, 0, OPT_EXPOSE},
     {0, 0, 0, 0}};
 
 static int push(char ***v, size_t *n, char *s) {
@@ -378,6 +398,61 @@ static int health_check_flags(const cli_create *c) {
   return -1;
 }
 
+/* A flag Docker's parser refuses: its message, 125. */
+static int flag_error(const char *cmdname, const char *flag, st_error *e) {
+  cli_bad_usage(cmdname, "invalid argument \"%s\" for \"--%s\" flag: %s",
+                optarg, flag, e && e->msg ? e->msg : "invalid");
+  st_error_free(e);
+  return 125;
+}
+
+/* --ulimit, --device, --group-add, --sysctl, --pid, --ipc, --uts,
+ * --platform, --expose (runtime/flags.h); -1 when good, else the exit
+ * code. */
+static int ns_flag(cli_create *c, int ch, const char *cmdname) {
+  st_create_opts *o = &c->o;
+  st_error *e = NULL;
+  st_ulimit u;
+  switch (ch) {
+  case OPT_ULIMIT:
+    if (st_ulimit_parse(optarg, &u, &e) < 0)
+      return flag_error(cmdname, "ulimit", e);
+    push(&c->ulimits, &o->n_ulimits, optarg);
+    break;
+  case OPT_DEVICE:
+    if (st_device_check(optarg, &e) < 0)
+      return flag_error(cmdname, "device", e);
+    push(&c->devices, &o->n_devices, optarg);
+    break;
+  case OPT_GROUP_ADD:
+    push(&c->group_add, &o->n_group_add, optarg);
+    break;
+  case OPT_SYSCTL:
+    if (st_sysctl_check(optarg, &e) < 0)
+      return flag_error(cmdname, "sysctl", e);
+    push(&c->sysctls, &o->n_sysctls, optarg);
+    break;
+  case OPT_EXPOSE:
+    push(&c->expose, &o->n_expose, optarg);
+    break;
+  case OPT_PLATFORM:
+    o->platform = optarg;
+    break;
+  default: {
+    const char *which = ch == OPT_PID ? "pid" : ch == OPT_IPC ? "ipc" : "uts";
+    if (st_ns_mode_check(which, optarg, &e) < 0) {
+      cli_bad_usage(cmdname, "%s", e->msg);
+      st_error_free(e);
+      return 125;
+    }
+    *(ch == OPT_PID   ? &o->pid_mode
+      : ch == OPT_IPC ? &o->ipc_mode
+                      : &o->uts_mode) = optarg;
+  }
+  }
+  return -1;
+}
+
 static int one_flag(cli_create *c, int ch, const char *cmdname,
                     const st_command *cmd, bool allow_detach) {
   st_create_opts *o = &c->o;
@@ -587,6 +662,16 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
   case OPT_HEALTH_RETRIES:
   case OPT_NO_HEALTHCHECK:
     return health_flag(c, ch, cmdname);
+  case OPT_ULIMIT:
+  case OPT_DEVICE:
+  case OPT_GROUP_ADD:
+  case OPT_SYSCTL:
+  case OPT_PID:
+  case OPT_IPC:
+  case OPT_UTS:
+  case OPT_PLATFORM:
+  case OPT_EXPOSE:
+    return ns_flag(c, ch, cmdname);
   default:
     cli_bad_flag(cmdname);
     return 125;
@@ -636,6 +721,11 @@ int cli_create_parse(int argc, char **argv, const char *cmdname,
   c->o.dns_option = c->dns_option;
   c->o.add_host = c->add_host;
   c->o.publish = c->publish;
+  c->o.ulimits = c->ulimits;
+  c->o.devices = c->devices;
+  c->o.group_add = c->group_add;
+  c->o.sysctls = c->sysctls;
+  c->o.expose = c->expose;
   return -1;
 }
 
@@ -659,6 +749,11 @@ void cli_create_free(cli_create *c) {
   free(c->dns_option);
   free(c->add_host);
   free(c->publish);
+  free(c->ulimits);
+  free(c->devices);
+  free(c->group_add);
+  free(c->sysctls);
+  free(c->expose);
 }
 
 int cli_cidfile_create(cli_create *c) {

@@ -23,7 +23,21 @@ typedef struct cli_create {
   char **publish;
   size_t n_file_lines;
   bool health_set; /* a --health-* flag was given */
+  char **ulimits, **devices, **group_add, **sysctls, **expose;
 } cli_create;
+
+/* The --help lines of the flags of runtime/flags.h (run and create). */
+#define CLI_NS_FLAGS_HELP                                                      \
+  "      --device list         Add a host device to the container\n"           \
+  "      --expose list         Expose a port or a range of ports\n"            \
+  "      --group-add list      Add additional groups to join\n"                \
+  "      --ipc string          IPC mode to use\n"                              \
+  "      --pid string          PID namespace to use\n"                         \
+  "      --platform string     Set platform if server is multi-platform "      \
+  "capable\n"                                                                  \
+  "      --sysctl map          Sysctl options (default map[])\n"               \
+  "      --ulimit ulimit       Ulimit options (default [])\n"                  \
+  "      --uts string          UTS namespace to use\n"
 
 /* Parses create/run flags and IMAGE [COMMAND...]. Returns -1 when the
  * arguments were good, else the exit code to return (0 after --help, 125

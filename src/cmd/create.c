@@ -91,7 +91,7 @@ ST_COMMAND(create, "create|container create", run_create,
            "      --volumes-from list   Mount volumes from the specified "
            "container(s)\n"
            "  -w, --workdir string      Working directory inside the "
-           "container\n"
+           "container\n" CLI_NS_FLAGS_HELP
            "      --help                Print usage\n");
 
 static int run_create(int argc, char **argv) {
@@ -107,7 +107,8 @@ static int run_create(int argc, char **argv) {
   if (s == NULL)
     code = 125;
   else if ((code = cli_cidfile_create(&c)) >= 0 ||
-           (code = cli_ensure_image(s, c.o.image, c.pull)) >= 0)
+           (code = cli_ensure_image_for(s, c.o.image, c.pull, c.o.platform)) >=
+               0)
     cli_cidfile_done(&c, NULL); /* error printed */
   else if (st_container_create(s, &c.o, id, &err) < 0)
     cli_cidfile_done(&c, NULL), code = cli_runtime_fail(err);

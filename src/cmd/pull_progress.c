@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "registry/progress.h"
+#include "runtime/flags.h"
 #include "util/cleanup.h"
 
 void cli_pull_printer_init(cli_pull_printer *p, FILE *out) {
@@ -69,15 +70,24 @@ void cli_pull_print_status(FILE *out, const st_pull_result *r) {
 
 int cli_ensure_image(struct st_store *s, const char *image,
                      const char *policy) {
+  return cli_ensure_image_for(s, image, policy, NULL);
+}
+
+int cli_ensure_image_for(struct st_store *s, const char *image,
+                         const char *policy, const char *platform) {
   cleanup_error st_error *err = NULL;
   st_pull_policy pol;
   if (st_pull_policy_parse(policy, &pol, &err) < 0) {
     cli_print_error(err);
     return 125;
   }
+  /* Docker: an image of another platform than --platform's is missing */
+  if (pol == ST_PULL_MISSING && st_image_platform_differs(s, image, platform))
+    pol = ST_PULL_ALWAYS;
   cli_pull_printer p;
   cli_pull_printer_init(&p, stderr);
-  st_reg_opts o = {.progress = cli_pull_on_event, .progress_ctx = &p};
+  st_reg_opts o = {
+      .progress = cli_pull_on_event, .progress_ctx = &p, .platform = platform};
   st_pull_result r;
   int rc = st_image_ensure(s, image, pol, &o, &r, &err);
   if (rc < 0) {

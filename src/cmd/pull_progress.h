@@ -32,5 +32,8 @@ void cli_pull_print_status(FILE *out, const st_pull_result *r);
  * stderr. Returns -1 when the container can be created, else the exit code
  * (125) after printing the error. */
 int cli_ensure_image(struct st_store *s, const char *image, const char *policy);
+/* The same for --platform ("os/arch[/variant]", NULL: the host's). */
+int cli_ensure_image_for(struct st_store *s, const char *image,
+                         const char *policy, const char *platform);
 
 #endif

@@ -92,7 +92,7 @@ ST_COMMAND(run, "run|container run", run_run,
            "  strata container run, strata run\n\n"
            "Options:\n"
            "  -d, --detach              Run container in background and "
-           "print container ID\n" CONTAINER_FLAGS
+           "print container ID\n" CONTAINER_FLAGS CLI_NS_FLAGS_HELP
            "      --help                Print usage\n"
            "\nWithout --init the command runs as PID 1 of the container: it "
            "gets only\nthe signals it handles (SIGKILL always), so "
@@ -174,7 +174,7 @@ static int run_run(int argc, char **argv) {
   char id[ST_CONTAINER_ID_LEN];
   int status = 0;
   if ((code = cli_cidfile_create(&c)) >= 0 ||
-      (code = cli_ensure_image(s, c.o.image, c.pull)) >= 0) {
+      (code = cli_ensure_image_for(s, c.o.image, c.pull, c.o.platform)) >= 0) {
     cli_cidfile_done(&c, NULL); /* error printed */
   } else if (st_container_create(s, &c.o, id, &err) < 0) {
     cli_cidfile_done(&c, NULL);

@@ -182,6 +182,7 @@ static int gather(st_store *s, const st_create_opts *o, const char *id,
                   creating *c, st_error **err) {
   if (st_image_resolve(s, o->image, &c->img, err) < 0 ||
       st_config_load(s, c->img.id, &c->config, err) < 0 ||
+      st_flags_platform_check(o, c->config, err) < 0 ||
       st_image_unpack(s, c->img.id, &c->lower, &c->n_lower, err) < 0)
     return -1;
   json_t *cfg = json_object_get(c->config, "config");
@@ -191,6 +192,9 @@ static int gather(st_store *s, const st_create_opts *o, const char *id,
   if (st_lower_view_open(c->lower, c->n_lower, &view, err) < 0)
     return -1;
   int ur = st_user_resolve(view.path, c->n_lower, user, &c->user, err);
+  if (ur == 0)
+    ur = st_user_add_groups(view.path, c->n_lower, o->group_add, o->n_group_add,
+                            &c->user, err);
   st_lower_view_close(&view);
   if (ur < 0 || st_ct_net_resolve(s, o, cfg, &c->net, err) < 0)
     return -1;
@@ -198,7 +202,7 @@ static int gather(st_store *s, const st_create_opts *o, const char *id,
   char hn[256] = "";
   if (o->hostname)
     snprintf(hn, sizeof(hn), "%s", o->hostname);
-  else if (host_net)
+  else if (host_net || (o->uts_mode && strcmp(o->uts_mode, "host") == 0))
     gethostname(hn, sizeof(hn) - 1);
   else
     snprintf(hn, sizeof(hn), "%.12s", id);
@@ -264,7 +268,8 @@ static int validate(const st_create_opts *o, st_error **err) {
 
 int st_container_create(st_store *s, const st_create_opts *o,
                         char id[ST_CONTAINER_ID_LEN], st_error **err) {
-  if (validate(o, err) < 0 || new_id(id, err) < 0 || st_store_busy(s, err) < 0)
+  if (validate(o, err) < 0 || st_flags_validate(s, o, err) < 0 ||
+      new_id(id, err) < 0 || st_store_busy(s, err) < 0)
     return -1;
   creating c = {0};
   cleanup_free char *name = NULL, *cmd = NULL;
@@ -701,6 +706,7 @@ static int remove_files(st_store *s, const char *id, bool anon_volumes,
   size_t n_nets = 0;
   st_ct_net_of(s, id, &nets, &n_nets);
   int r = 0;
+  st_flags_shm_release(dir); /* --ipc shareable, its monitor killed */
   if (st_container_delete(s, id, err) < 0 || st_rm_rf(dir, err) < 0)
     r = -1;
   st_container_unlock(s, id);
@@ -924,6 +930,8 @@ static int start_detached(st_store *s, const char *cid, bool resume,
   unlink(exitf);
   if (!resume)
     st_mstate_reset(dir);
+  if (st_flags_join_record(s, dir, err) < 0)
+    return -1;
   if (pipe2(p, O_CLOEXEC) < 0)
     return st_error_errno(err, errno, "pipe");
   fflush(NULL);

@@ -135,7 +135,8 @@ static json_t *docker_order(json_t *cc, json_t *st, json_t *cmd,
   copy_key(o, st, "AttachStdin", false);
   copy_key(o, st, "AttachStdout", false);
   copy_key(o, st, "AttachStderr", false);
-  copy_key(o, cc, "ExposedPorts", true);
+  copy_key(o, json_object_get(st, "ExposedPorts") ? st : cc, "ExposedPorts",
+           true); /* --expose: with the image's */
   json_object_set_new(o, "Tty", json_boolean(ct->spec.terminal));
   copy_key(o, st, "OpenStdin", false);
   copy_key(o, st, "StdinOnce", false);
@@ -260,6 +261,8 @@ static json_t *host_config_json(st_store *s, const st_ct *ct,
     json_object_set_new(hc, "PidsLimit",
                         r->pids > 0 ? json_integer(r->pids) : json_null());
   }
+  if (hc)
+    st_flags_inspect(hc, st);
   json_decref(st);
   return hc;
 }

@@ -30,6 +30,13 @@
 #define ST_ANN_RESTART "io.strata.restart"
 /* Config.Healthcheck (the image's merged with --health-*) as compact JSON */
 #define ST_ANN_HEALTHCHECK "io.strata.healthcheck"
+/* --pid/--ipc/--uts container:NAME: the container whose namespace the
+ * launcher joins (spec_flags.c) */
+#define ST_ANN_JOIN_PID "io.strata.join.pid"
+#define ST_ANN_JOIN_IPC "io.strata.join.ipc"
+#define ST_ANN_JOIN_UTS "io.strata.join.uts"
+/* --ipc shareable: the options of its host-side /dev/shm tmpfs */
+#define ST_ANN_SHM "io.strata.shm"
 #define ST_DEFAULT_PATH                                                        \
   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -57,6 +64,12 @@ typedef struct st_resources {
   int64_t cpu_quota, cpu_period;
   int64_t pids;
 } st_resources;
+
+/* One entry of process.rlimits (< 0: unlimited). */
+typedef struct st_rlimit {
+  int resource;
+  int64_t soft, hard;
+} st_rlimit;
 
 /* The executor's view of config.json. */
 typedef struct st_spec {
@@ -92,6 +105,13 @@ typedef struct st_spec {
   char *volume_mounts; /* ST_ANN_VOLUME_MOUNTS, or NULL */
   char *config;        /* ST_ANN_CONFIG, or NULL (made before it existed) */
   char *healthcheck;   /* ST_ANN_HEALTHCHECK, or NULL */
+  /* spec_flags.c: process.rlimits; linux.sysctl as key, value, ...
+   * (NULL-terminated); ST_ANN_JOIN_PID, _IPC, _UTS or NULL */
+  st_rlimit *rlimits;
+  size_t n_rlimits;
+  char **sysctl;
+  char *join[3];
+  char *shm_opts; /* ST_ANN_SHM, or NULL */
 } st_spec;
 
 /* spec.c: config.json from the image config and the options. */
@@ -122,6 +142,42 @@ int st_spec_load(const char *dir, st_spec *spec, st_error **err);
 void st_spec_remember(const char *dir, json_t *spec);
 void st_spec_clear(st_spec *spec);
 
+/* spec_flags.c: the flags of runtime/flags.h. Adds them to a generated
+ * spec; the stored Config's HostConfig fields and ExposedPorts (c); what
+ * inspect shows of them in hc (from the stored Config); checks at create
+ * (the container to join exists, --expose); loads and frees them in a
+ * spec; the child's sysctls, written before its root file system is set
+ * up (/proc/sys is read-only then). st_flags_join_open opens the namespaces of
+ * the containers to join (fds: pid, ipc, uts, -1 when none; EINVAL when such a
+ * container is not running, or its IPC is neither shareable nor the
+ * host's) and makes spec's /dev/shm a bind of the IPC donor's. */
+int st_flags_spec(const st_spec_input *in, json_t *spec, st_error **err);
+void st_flags_stored(const st_create_opts *o, json_t *image_config, json_t *c);
+void st_flags_inspect(json_t *hc, json_t *stored);
+int st_flags_validate(st_store *s, const st_create_opts *o, st_error **err);
+void st_flags_load(json_t *spec, st_spec *out);
+void st_flags_clear(st_spec *s);
+int st_flags_child(const st_spec *spec, st_error **err);
+/* process.rlimits, set last before the command's user and capabilities
+ * (a low limit must not stop the set-up; raising one needs
+ * CAP_SYS_RESOURCE). */
+int st_flags_rlimits(const st_spec *spec, st_error **err);
+/* --platform against the image config (top level: os, architecture,
+ * variant); ENOENT with Docker's message when they differ. */
+int st_flags_platform_check(const st_create_opts *o, json_t *config,
+                            st_error **err);
+int st_flags_join_open(st_store *s, const char *dir, st_spec *spec, int fds[3],
+                       st_error **err);
+/* --ipc shareable: mounts the container's host-side /dev/shm (<dir>/shm)
+ * unless it is; st_flags_shm_release unmounts it (the container exited or
+ * is removed). */
+int st_flags_shm_mount(const char *dir, const st_spec *spec, st_error **err);
+void st_flags_shm_release(const char *dir);
+/* Before a detached start (whose monitor has no store): records in
+ * <dir>/join the processes of the containers to join, for
+ * st_flags_join_open with no store; EINVAL when one is not running. */
+int st_flags_join_record(st_store *s, const char *dir, st_error **err);
+
 /* user.c: -u USER[:GROUP] resolved against the image's /etc/passwd and
  * /etc/group found in its layers (top first). */
 typedef struct st_user {
@@ -134,6 +190,10 @@ typedef struct st_user {
 int st_user_resolve(char **lower, size_t n, const char *spec, st_user *out,
                     st_error **err);
 void st_user_clear(st_user *u);
+/* --group-add: names of the image's /etc/group or numbers, added to u's
+ * supplementary groups. EINVAL: a name that is neither. */
+int st_user_add_groups(char **lower, size_t n, char *const *names,
+                       size_t n_names, st_user *u, st_error **err);
 
 /* caps.c */
 uint64_t st_caps_default(void);

@@ -13,6 +13,7 @@
 
 #include "net/addr.h"
 #include "net/network.h"
+#include "runtime/flags.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -99,11 +100,22 @@ static int parse_ports(const st_create_opts *o, json_t *image_config,
       return -1;
   const char *key;
   json_t *v;
-  if (o->publish_all)
-    json_object_foreach(json_object_get(image_config, "ExposedPorts"), key, v) {
-      if (st_ports_exposed(key, &n->ports, &n->n_ports, err) < 0)
-        return -1;
+  /* -P: the image's EXPOSE and --expose (runtime/flags.h) */
+  json_t *exposed = json_object_get(image_config, "ExposedPorts");
+  exposed = json_is_object(exposed) ? json_deep_copy(exposed) : json_object();
+  for (size_t i = 0; exposed && i < o->n_expose; i++)
+    if (st_expose_add(o->expose[i], exposed, err) < 0) {
+      json_decref(exposed);
+      return -1;
     }
+  if (o->publish_all)
+    json_object_foreach(exposed, key, v) {
+      if (st_ports_exposed(key, &n->ports, &n->n_ports, err) < 0) {
+        json_decref(exposed);
+        return -1;
+      }
+    }
+  json_decref(exposed);
   if (n->n_ports && n->mode != ST_NET_BRIDGE)
     return st_error_set(err, EINVAL,
                         "published ports need a bridge network (--network "

@@ -225,6 +225,43 @@ static void exec_spec_command(const void *arg) {
   exec_command(l->errfd, l->spec->args, l->spec->env);
 }
 
+/* --ipc/--uts container:NAME: the child joins that container's. */
+static int join_child_ns(const st_launch *l, st_error **err) {
+  static const int types[] = {CLONE_NEWIPC, CLONE_NEWUTS};
+  for (int i = 1; i < 3; i++)
+    if (l->spec->join[i] && setns(l->join[i], types[i - 1]) < 0)
+      return st_error_errno(err, errno, "join the %s namespace of %s",
+                            i == 1 ? "IPC" : "UTS", l->spec->join[i]);
+  return 0;
+}
+
+/* --pid container:NAME: the child is cloned into that container's PID
+ * namespace, so this thread's pid_for_children goes there around the
+ * clone; *saved (ours) puts it back. */
+static int pid_ns_enter(const st_launch *l, int *saved, st_error **err) {
+  *saved = -1;
+  if (l->spec->join[0] == NULL)
+    return 0;
+  *saved = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+  if (*saved < 0 || setns(l->join[0], CLONE_NEWPID) < 0) {
+    int e = errno;
+    if (*saved >= 0)
+      close(*saved);
+    *saved = -1;
+    return st_error_errno(err, e, "join the PID namespace of %s",
+                          l->spec->join[0]);
+  }
+  return 0;
+}
+
+static void pid_ns_leave(int saved) {
+  if (saved < 0)
+    return;
+  if (setns(saved, CLONE_NEWPID) < 0)
+    abort(); /* later children would start in the other container */
+  close(saved);
+}
+
 static _Noreturn void child_main(const st_launch *l) {
   const st_spec *spec = l->spec;
   st_error *err = NULL;
@@ -240,6 +277,8 @@ static _Noreturn void child_main(const st_launch *l) {
     close(l->syncfd);
   }
   sigprocmask(SIG_SETMASK, &l->child_mask, NULL);
+  if (join_child_ns(l, &err) < 0)
+    child_fail_err(l->errfd, err);
   for (int i = 0; i < 3; i++)
     if (l->stdio[i] >= 0 && dup2(l->stdio[i], i) < 0)
       child_fail(l->errfd, 125, "stdio");
@@ -249,7 +288,7 @@ static _Noreturn void child_main(const st_launch *l) {
     child_fail_err(l->errfd, err);
   if (l->net.on && eth0_setup(&l->net, &err) < 0)
     child_fail_err(l->errfd, err);
-  if (st_rootfs_setup(spec, &err) < 0)
+  if (st_flags_child(spec, &err) < 0 || st_rootfs_setup(spec, &err) < 0)
     child_fail_err(l->errfd, err);
   if (spec->hostname && (spec->ns_flags & CLONE_NEWUTS) &&
       sethostname(spec->hostname, strlen(spec->hostname)) < 0)
@@ -258,7 +297,7 @@ static _Noreturn void child_main(const st_launch *l) {
     child_fail_err(l->errfd, err);
   if (chdir(spec->cwd) < 0)
     child_fail(l->errfd, 125, "chdir to the working directory");
-  if (apply_security(l, &err) < 0)
+  if (st_flags_rlimits(spec, &err) < 0 || apply_security(l, &err) < 0)
     child_fail_err(l->errfd, err);
   if (spec->init)
     st_init_run(spec->terminal, l->errfd, exec_spec_command, l);
@@ -387,11 +426,17 @@ int st_launch_start(st_launch *l, st_error **err) {
   /* no other thread of ours is inside malloc or stdio now (see
    * st_runtime_clone_lock): the child's copy of their locks is free */
   pthread_mutex_lock(&clone_lock);
-  pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD | l->spec->ns_flags, NULL, NULL,
-                             NULL, NULL);
-  if (pid == 0)
-    child_main(l);
+  int own_pid_ns = -1;
+  pid_t pid = -1;
+  bool entered = pid_ns_enter(l, &own_pid_ns, err) == 0;
+  if (entered) {
+    pid = (pid_t)syscall(SYS_clone, SIGCHLD | l->spec->ns_flags, NULL, NULL,
+                         NULL, NULL);
+    if (pid == 0)
+      child_main(l);
+  }
   int saved = errno;
+  pid_ns_leave(own_pid_ns);
   pthread_mutex_unlock(&clone_lock);
   close(pipefd[1]);
   if (sv[1] >= 0)
@@ -401,6 +446,8 @@ int st_launch_start(st_launch *l, st_error **err) {
   l->syncfd = -1;
   cleanup_close int rd = pipefd[0];
   cleanup_close int sock = sv[0];
+  if (!entered)
+    return -1; /* could not enter the PID namespace to join */
   if (pid < 0)
     return st_error_errno(err, saved, "clone the container process");
   l->pid = pid;

@@ -217,8 +217,12 @@ static int spec_devices(int rootfd, const st_spec *spec, st_error **err) {
       r = -1;
       break;
     }
-    if (mknodat(dir, slash + 1, d->mode, makedev(d->major, d->minor)) < 0 &&
-        errno != EEXIST)
+    /* one of the default nodes (--device /dev/zero:/dev/null) is
+     * replaced */
+    dev_t dev = makedev(d->major, d->minor);
+    if (mknodat(dir, slash + 1, d->mode, dev) < 0 &&
+        (errno != EEXIST || unlinkat(dir, slash + 1, 0) < 0 ||
+         mknodat(dir, slash + 1, d->mode, dev) < 0))
       r = st_error_errno(err, errno, "mknod %s", d->path);
     else if (fchownat(dir, slash + 1, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
       r = st_error_errno(err, errno, "chown %s", d->path);

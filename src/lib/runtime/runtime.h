@@ -128,6 +128,20 @@ typedef struct st_create_opts {
   const char *log_driver;
   char *const *log_opts;
   size_t n_log_opts;
+  /* --ulimit NAME=SOFT[:HARD], --device HOST[:CTR[:PERMS]], --group-add,
+   * --sysctl K=V, --expose PORT[-END][/PROTO], as typed (runtime/flags.h);
+   * --pid, --ipc, --uts (NULL: a namespace of its own) and --platform */
+  char *const *ulimits;
+  size_t n_ulimits;
+  char *const *devices;
+  size_t n_devices;
+  char *const *group_add;
+  size_t n_group_add;
+  char *const *sysctls;
+  size_t n_sysctls;
+  char *const *expose;
+  size_t n_expose;
+  const char *pid_mode, *ipc_mode, *uts_mode, *platform;
 } st_create_opts;
 
 /* Creates a container (files, config.json, row); its ID goes to id. Errors:

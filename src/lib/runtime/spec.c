@@ -436,6 +436,8 @@ static char *stored_config(const st_spec_input *in) {
             "{s:I, s:i}", "ShmSize",
             (json_int_t)(o->shm_size > 0 ? o->shm_size : ST_DEFAULT_SHM_SIZE),
             "OomScoreAdj", o->has_oom_score_adj ? o->oom_score_adj : 0));
+  if (c) /* --ulimit, --device, --sysctl, --expose ... (spec_flags.c) */
+    st_flags_stored(o, in->image_config, c);
   /* sorted, as Go writes the maps (Labels, Tmpfs) */
   char *text = c ? json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   json_decref(c);
@@ -566,6 +568,10 @@ int st_spec_generate(const st_spec_input *in, json_t **out, st_error **err) {
       build_annotations(in));
   if (spec == NULL)
     return st_error_errno(err, ENOMEM, "generate config.json");
+  if (st_flags_spec(in, spec, err) < 0) {
+    json_decref(spec);
+    return -1;
+  }
   *out = spec;
   return 0;
 }

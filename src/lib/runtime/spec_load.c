@@ -320,6 +320,7 @@ int st_spec_load(const char *dir, st_spec *out, st_error **err) {
     st_error_errno(err, ENOMEM, "load `%s`", path);
     goto out;
   }
+  st_flags_load(spec, out);
   r = 0;
 out:
   json_decref(spec);
@@ -356,5 +357,6 @@ void st_spec_clear(st_spec *s) {
   free(s->runtime);
   free(s->config);
   free(s->healthcheck);
+  st_flags_clear(s);
   memset(s, 0, sizeof(*s));
 }

@@ -518,9 +518,14 @@ static int run_once(st_store *s, const char *dir, const char *id, st_spec *spec,
                  .pid = -1,
                  .cache_dir = cache,
                  .cgroup = &cg,
+                 .join = {-1, -1, -1},
                  .die_with_parent = o->mode == ST_IO_LOG};
   if (r == 0 && spec->volume_mounts)
     r = st_volume_host_mounts(spec->volume_mounts, err);
+  if (r == 0)
+    r = st_flags_join_open(s, dir, spec, l.join, err);
+  if (r == 0)
+    r = st_flags_shm_mount(dir, spec, err);
   if (r == 0 && !spec->runtime)
     r = st_cgroup_create(spec, &cg, err);
   if (r == 0 && !spec->runtime)
@@ -562,6 +567,9 @@ static int run_once(st_store *s, const char *dir, const char *id, st_spec *spec,
     if (r == 0 && spec->runtime)
       st_oci_runtime_delete(dir, id, spec);
   }
+  for (int i = 0; i < 3; i++)
+    close_fd(&l.join[i]);
+  st_flags_shm_release(dir);
   st_launch_net_release(dir, &l.net);
   st_cgroup_remove(&cg);
   io_close(&x);

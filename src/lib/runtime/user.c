@@ -168,6 +168,46 @@ int st_user_resolve(char **lower, size_t n, const char *spec, st_user *out,
   return 0;
 }
 
+/* One --group-add: a name of the image's /etc/group, else a number. */
+static int group_gid(char **lower, size_t n, const char *name, gid_t *out) {
+  cleanup_file FILE *gr = open_image_file(lower, n, "group");
+  char line[4096], *fl[4];
+  unsigned long gid;
+  while (gr && fgets(line, sizeof(line), gr))
+    if (fields(line, fl, 4) >= 3 && strcmp(fl[0], name) == 0 &&
+        parse_id(fl[2], &gid)) {
+      *out = (gid_t)gid;
+      return 0;
+    }
+  if (!parse_id(name, &gid))
+    return -1;
+  *out = (gid_t)gid;
+  return 0;
+}
+
+int st_user_add_groups(char **lower, size_t n, char *const *names,
+                       size_t n_names, st_user *u, st_error **err) {
+  for (size_t i = 0; i < n_names; i++) {
+    gid_t gid;
+    if (group_gid(lower, n, names[i], &gid) < 0)
+      return st_error_set(err, EINVAL,
+                          "Unable to find group %s: no matching entries in "
+                          "group file",
+                          names[i]);
+    bool have = false;
+    for (size_t j = 0; j < u->n_groups; j++)
+      have = have || u->groups[j] == gid;
+    if (have)
+      continue;
+    gid_t *g = realloc(u->groups, (u->n_groups + 1) * sizeof(gid_t));
+    if (g == NULL)
+      return st_error_errno(err, ENOMEM, "--group-add");
+    u->groups = g;
+    g[u->n_groups++] = gid;
+  }
+  return 0;
+}
+
 void st_user_clear(st_user *u) {
   free(u->groups);
   free(u->home);
