@@ -1,104 +1,99 @@
-#!/ usr / bin / env bats
-#strata update : memory, CPU and PID limits changed in a running
-#container's cgroups and in its config (inspect, later starts), the
-#restart policy, and Docker's errors.
+#!/usr/bin/env bats
+# strata update: memory, CPU and PID limits changed in a running
+# container's cgroups and in its config (inspect, later starts), the
+# restart policy, and Docker's errors.
 
 load helpers
 
-setup(){containers_setup}
+setup() {
+  containers_setup
+}
 
-teardown(){containers_teardown}
+teardown() {
+  containers_teardown
+}
 
-#cg_file ID CONTROLLER FILE : the container's cgroup file on the host (a v1
-#hierarchy, else the unified one), printed.
+# cg_file ID CONTROLLER FILE: the container's cgroup file on the host (a v1
+# hierarchy, else the unified one), printed.
 cg_file() {
   local f
-  for f in "/sys/fs/cgroup/$2/strata/$1/$3" "/sys/fs/cgroup/unified/strata/$1/$3" "/sys/fs/cgroup/strata/$1/$3";
-  do
-    if
-      [-e "$f"];
-  then cat "$f" return 0 fi done echo "no $3 for $1" > &2 return 1
+  for f in "/sys/fs/cgroup/$2/strata/$1/$3" "/sys/fs/cgroup/unified/strata/$1/$3" "/sys/fs/cgroup/strata/$1/$3"; do
+    if [ -e "$f" ]; then
+      cat "$f"
+      return 0
+    fi
+  done
+  echo "no $3 for $1" >&2
+  return 1
 }
 
-mem_file() {
-  cg_file "$1" memory memory.limit_in_bytes 2 > / dev / null ||
-      cg_file "$1" memory memory.max;
-}
-pids_file() {
-  cg_file "$1" pids pids.max;
+mem_file() { cg_file "$1" memory memory.limit_in_bytes 2>/dev/null || cg_file "$1" memory memory.max; }
+pids_file() { cg_file "$1" pids pids.max; }
+
+@test "update: a running container's memory, CPU and PID limits change live and in inspect" {
+  "$STRATA" run -d --name up busybox sleep 300 >/dev/null
+  id=$("$STRATA" inspect -f '{{.Id}}' up)
+  run --separate-stderr "$STRATA" update -m 64m --cpus 0.5 --pids-limit 20 up
+  assert_status 0
+  assert_eq "$output" up
+  run mem_file "$id"
+  assert_eq "$output" 67108864
+  run pids_file "$id"
+  assert_eq "$output" 20
+  run "$STRATA" inspect -f '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}' up
+  assert_eq "$output" "67108864 500000000 20"
+  # the container's processes are in that cgroup, and the limit bites,
+  # exec'd processes included
+  pid=$("$STRATA" inspect -f '{{.State.Pid}}' up)
+  run grep -E '^[0-9]+:pids:' "/proc/$pid/cgroup"
+  assert_match "$output" "pids:/strata/$id\$"
+  run --separate-stderr "$STRATA" exec up sh -c 'i=0; while [ $i -lt 30 ]; do sleep 3 & i=$((i+1)); done; wait; echo done'
+  assert_contains "$stderr" "can't fork"
+  # -1 lifts the PID limit
+  run --separate-stderr "$STRATA" container update --pids-limit -1 up
+  assert_status 0
+  run pids_file "$id"
+  assert_eq "$output" max
+  run "$STRATA" inspect -f '{{.HostConfig.PidsLimit}}' up
+  assert_eq "$output" "<nil>"
 }
 
-@test "update: a running container's memory, CPU and PID limits change live "
-      "and in inspect" {
-  "$STRATA" run - d-- name up busybox sleep 300 > / dev / null id =
-      $("$STRATA" inspect - f '{{.Id}}' up) run-- separate -
-      stderr "$STRATA" update - m 64m --cpus 0.5 --pids -
-      limit 20 up assert_status 0 assert_eq
-      "$output" up run mem_file "$id" assert_eq "$output" 67108864 run pids_file
-      "$id" assert_eq "$output" 20 run "$STRATA" inspect -
-      f '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}' up
-          assert_eq "$output"
-                    "67108864 500000000 20"
-#the container's processes are in that cgroup, and the limit bites
-      pid =
-          $("$STRATA" inspect - f '{{.State.Pid}}' up) run grep -
-          E '^[0-9]+:pids:' "/proc/$pid/cgroup" assert_match "$output"
-                            "pids:/strata/$id\$" run-- separate -
-          stderr "$STRATA" exec up sh -
-          c 'i=0; while [ $i -lt 30 ]; do sleep 3 & i=$((i+1)); done; wait; echo done' assert_contains
-          "$stderr"
-          "can't fork"
-#- 1 lifts the PID limit
-          run-- separate -
-          stderr "$STRATA" container update-- pids - limit -
-          1 up assert_status 0 run pids_file "$id" assert_eq "$output" max run
-                                             "$STRATA" inspect -
-          f '{{.HostConfig.PidsLimit}}' up assert_eq "$output"
-                                                     "<nil>"
-}
-
-@test "update: a stopped container gets the limits at its next start; "
-      "--restart changes its policy" {
-  "$STRATA" run - d-- name st-- memory 32m busybox sleep 300 >
-      / dev / null "$STRATA" stop - t 0 st >
-      / dev / null run-- separate -
-          stderr "$STRATA" update-- memory 48m --pids - limit 7 --restart on -
-          failure : 3 st assert_status 0 run "$STRATA" inspect -
-          f '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}' st
-              assert_eq "$output"
-                        "50331648 7 on-failure:3"
-                        "$STRATA" start st >
-      / dev / null id = $("$STRATA" inspect - f '{{.Id}}' st) run mem_file
-      "$id" assert_eq "$output" 50331648 run pids_file "$id" assert_eq
-                                                       "$output" 7
+@test "update: a stopped container gets the limits at its next start; --restart changes its policy" {
+  "$STRATA" run -d --name st --memory 32m busybox sleep 300 >/dev/null
+  "$STRATA" stop -t 0 st >/dev/null
+  run --separate-stderr "$STRATA" update --memory 48m --pids-limit 7 --restart on-failure:3 st
+  assert_status 0
+  run "$STRATA" inspect -f '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}' st
+  assert_eq "$output" "50331648 7 on-failure:3"
+  "$STRATA" start st >/dev/null
+  id=$("$STRATA" inspect -f '{{.Id}}' st)
+  run mem_file "$id"
+  assert_eq "$output" 50331648
+  run pids_file "$id"
+  assert_eq "$output" 7
 }
 
 @test "update: Docker's errors; the other names are still updated" {
-  "$STRATA" create-- name c1 busybox true >
-      / dev / null "$STRATA" create-- name c2-- rm busybox true >
-      / dev / null run-- separate -
-          stderr "$STRATA" update c1 assert_status 1 assert_contains
-          "$stderr"
-          "You must provide one or more flags when using this "
-          "command." run-- separate -
-          stderr "$STRATA" update assert_status 1 assert_contains
-          "$stder"
-          "r" '"strata update" requires at least 1 argument.' run-- separate -
-          stderr "$STRATA" update -
-          m 1k c1 assert_status 1 assert_contains
-          "$stderr"
-          "Minimum memory limit allowed is 6MB" run-- separate -
-          stderr "$STRATA" update-- restart sometimes c1
-              assert_status 1 run-- separate -
-          stderr
-          "$STRATA" update-- restart always c2 assert_status 1 assert_contains
-          "$stderr"
-          "Restart policy cannot be updated because AutoRemove is enabled for "
-          "the container" run-- separate -
-          stderr "$STRATA" update -
-          m 16m nosuch c1 assert_status 1 assert_contains
-          "$stderr"
-          "No such container: nosuch" assert_eq "$output" c1 run
-          "$STRATA" inspect -
-          f '{{.HostConfig.Memory}}' c1 assert_eq "$output" 16777216
+  "$STRATA" create --name c1 busybox true >/dev/null
+  "$STRATA" create --name c2 --rm busybox true >/dev/null
+  run --separate-stderr "$STRATA" update c1
+  assert_status 1
+  assert_contains "$stderr" "You must provide one or more flags when using this command."
+  run --separate-stderr "$STRATA" update
+  assert_status 1
+  assert_contains "$stderr" '"strata update" requires at least 1 argument.'
+  run --separate-stderr "$STRATA" update -m 1k c1
+  assert_status 1
+  assert_contains "$stderr" "Minimum memory limit allowed is 6MB"
+  run --separate-stderr "$STRATA" update --restart sometimes c1
+  assert_status 1
+  run --separate-stderr "$STRATA" update --restart always c2
+  assert_status 1
+  assert_contains "$stderr" "Restart policy cannot be updated because AutoRemove is enabled for the container"
+  run --separate-stderr "$STRATA" update -m 16m nosuch c1
+  assert_status 1
+  assert_contains "$stderr" "No such container: nosuch"
+  assert_eq "$output" c1
+  run "$STRATA" inspect -f '{{.HostConfig.Memory}}' c1
+  assert_eq "$output" 16777216
 }
