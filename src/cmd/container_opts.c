@@ -35,6 +35,11 @@ enum {
   OPT_RUNTIME,
   OPT_CPUS,
   OPT_PIDS_LIMIT,
+  OPT_MEMORY_SWAP,
+  OPT_MEMORY_RESERVATION,
+  OPT_CPUSET_CPUS,
+  OPT_CPUSET_MEMS,
+  OPT_OOM_KILL_DISABLE,
   OPT_MOUNT,
   OPT_VOLUMES_FROM,
   OPT_INIT,
@@ -100,6 +105,12 @@ static const struct option opts[] = {
     {"memory", required_argument, 0, 'm'},
     {"cpus", required_argument, 0, OPT_CPUS},
     {"pids-limit", required_argument, 0, OPT_PIDS_LIMIT},
+    {"memory-swap", required_argument, 0, OPT_MEMORY_SWAP},
+    {"memory-reservation", required_argument, 0, OPT_MEMORY_RESERVATION},
+    {"cpu-shares", required_argument, 0, 'c'},
+    {"cpuset-cpus", required_argument, 0, OPT_CPUSET_CPUS},
+    {"cpuset-mems", required_argument, 0, OPT_CPUSET_MEMS},
+    {"oom-kill-disable", no_argument, 0, OPT_OOM_KILL_DISABLE},
     {"mount", required_argument, 0, OPT_MOUNT},
     {"volumes-from", required_argument, 0, OPT_VOLUMES_FROM},
     {"init", optional_argument, 0, OPT_INIT},
@@ -262,6 +273,139 @@ static int resource_flag(cli_create *c, int ch, const char *cmdname) {
              125;
     o->pids_limit = n;
   }
+  return -1;
+}
+
+/* A cpuset list ("0-3,6"): 0 with its highest number, -1 when bad. */
+static int cpuset_max(const char *v, long *max) {
+  *max = -1;
+  const char *p = v;
+  if (*p == '\0')
+    return -1;
+  while (*p) {
+    char *end;
+    if (!isdigit((unsigned char)*p))
+      return -1;
+    long a = strtol(p, &end, 10), b = a;
+    if (*end == '-') {
+      if (!isdigit((unsigned char)end[1]))
+        return -1;
+      b = strtol(end + 1, &end, 10);
+      if (b < a)
+        return -1;
+    }
+    if (b > *max)
+      *max = b;
+    if (*end == ',')
+      end++;
+    else if (*end)
+      return -1;
+    p = end;
+  }
+  return 0;
+}
+
+/* The highest of a host list file (/sys/devices/system/cpu/online), the
+ * list itself in text; fallback when it cannot be read. */
+static long host_max(const char *path, char *text, size_t len,
+                     const char *fallback) {
+  snprintf(text, len, "%s", fallback);
+  FILE *f = fopen(path, "re");
+  if (f) {
+    if (fgets(text, (int)len, f) == NULL)
+      snprintf(text, len, "%s", fallback);
+    fclose(f);
+  }
+  text[strcspn(text, "\n")] = '\0';
+  long m;
+  return cpuset_max(text, &m) == 0 ? m : 0;
+}
+
+/* --memory-swap, --memory-reservation, --cpu-shares, --cpuset-cpus,
+ * --cpuset-mems, --oom-kill-disable: Docker's parsing and messages. */
+static int cgroup_flag(cli_create *c, int ch, const char *cmdname) {
+  st_create_opts *o = &c->o;
+  long max;
+  switch (ch) {
+  case OPT_MEMORY_SWAP:
+    if (strcmp(optarg, "-1") == 0) {
+      o->memory_swap = -1;
+      return -1;
+    }
+    if (st_parse_size(optarg, 1024, &o->memory_swap) < 0)
+      return cli_bad_usage(cmdname,
+                           "invalid argument \"%s\" for \"--memory-swap\" "
+                           "flag: invalid size: '%s'",
+                           optarg, optarg),
+             125;
+    return -1;
+  case OPT_MEMORY_RESERVATION:
+    if (st_parse_size(optarg, 1024, &o->memory_reservation) < 0)
+      return cli_bad_usage(cmdname,
+                           "invalid argument \"%s\" for "
+                           "\"--memory-reservation\" flag: invalid size: '%s'",
+                           optarg, optarg),
+             125;
+    return -1;
+  case 'c': {
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(optarg, &end, 10);
+    if (errno || end == optarg || *end)
+      return cli_bad_usage(cmdname,
+                           "invalid argument \"%s\" for \"-c, --cpu-shares\" "
+                           "flag: strconv.ParseInt: parsing \"%s\": invalid "
+                           "syntax",
+                           optarg, optarg),
+             125;
+    o->cpu_shares = n;
+    return -1;
+  }
+  case OPT_CPUSET_CPUS:
+  case OPT_CPUSET_MEMS: {
+    bool cpus = ch == OPT_CPUSET_CPUS;
+    if (cpuset_max(optarg, &max) < 0)
+      return cli_fail(125, "Invalid value %s for cpuset %s", optarg,
+                      cpus ? "cpus" : "mems");
+    char avail[256];
+    long have = host_max(cpus ? "/sys/devices/system/cpu/online"
+                              : "/sys/devices/system/node/online",
+                         avail, sizeof(avail), "0");
+    if (max > have)
+      return cli_fail(125,
+                      "Requested %s are not available - requested %s, "
+                      "available: %s",
+                      cpus ? "CPUs" : "memory nodes", optarg, avail);
+    if (cpus)
+      o->cpuset_cpus = optarg;
+    else
+      o->cpuset_mems = optarg;
+    return -1;
+  }
+  case OPT_OOM_KILL_DISABLE:
+    o->oom_kill_disable = true;
+    return -1;
+  default:
+    return -1;
+  }
+}
+
+/* Docker's rules between them, once every flag is read. */
+static int cgroup_flags_check(const st_create_opts *o) {
+  if (o->memory_swap > 0 && o->memory == 0)
+    return cli_fail(125, "You should always set the Memory limit when using "
+                         "Memoryswap limit, see usage.");
+  if (o->memory_swap > 0 && o->memory_swap < o->memory)
+    return cli_fail(125, "Minimum memoryswap limit should be larger than "
+                         "memory limit, see usage.");
+  if (o->memory > 0 && o->memory_reservation > o->memory)
+    return cli_fail(125, "Minimum memory limit can not be less than memory "
+                         "reservation limit, see usage.");
+  if (o->cpu_shares < 0)
+    return cli_fail(125,
+                    "invalid CPU shares (%lld): value must be a "
+                    "positive integer",
+                    (long long)o->cpu_shares);
   return -1;
 }
 
@@ -654,6 +798,13 @@ static int one_flag(cli_create *c, int ch, const char *cmdname,
   case OPT_CPUS:
   case OPT_PIDS_LIMIT:
     return resource_flag(c, ch, cmdname);
+  case OPT_MEMORY_SWAP:
+  case OPT_MEMORY_RESERVATION:
+  case 'c':
+  case OPT_CPUSET_CPUS:
+  case OPT_CPUSET_MEMS:
+  case OPT_OOM_KILL_DISABLE:
+    return cgroup_flag(c, ch, cmdname);
   case OPT_RESTART:
   case OPT_HEALTH_CMD:
   case OPT_HEALTH_INTERVAL:
@@ -685,11 +836,15 @@ int cli_create_parse(int argc, char **argv, const char *cmdname,
   c->cid_fd = -1;
   int ch;
   optind = 1;
-  while ((ch = cli_getopt(argc, argv, "+a:itde:w:u:v:h:m:l:p:P", opts)) != -1) {
+  while ((ch = cli_getopt(argc, argv, "+a:c:itde:w:u:v:h:m:l:p:P", opts)) !=
+         -1) {
     int r = one_flag(c, ch, cmdname, cmd, allow_detach);
     if (r >= 0)
       return r;
   }
+  int cg = cgroup_flags_check(&c->o);
+  if (cg >= 0)
+    return cg;
   if (c->detach && c->o.attach)
     return cli_fail(125, "Conflicting options: -a and -d");
   int hc = health_check_flags(c);

@@ -24,16 +24,20 @@
 
 #define CG_ROOT "/sys/fs/cgroup"
 
-static const char *const controllers[ST_CG_N] = {"memory", "cpu", "pids"};
+static const char *const controllers[ST_CG_N] = {"memory", "cpu", "pids",
+                                                 "cpuset"};
 
 static bool wanted(const st_resources *r, int c) {
   switch (c) {
   case 0:
-    return r->memory > 0;
+    return r->memory > 0 || r->swap != 0 || r->reservation > 0 ||
+           r->oom_disable;
   case 1:
-    return r->cpu_quota > 0;
+    return r->cpu_quota > 0 || r->shares > 0;
   case 2:
     return r->pids > 0;
+  case 3:
+    return r->cpus[0] || r->mems[0];
   default:
     return false;
   }
@@ -115,18 +119,110 @@ static int enable_v2(const char *root, const char *leaf, const char *ctrl,
   return cur ? 0 : st_error_errno(err, ENOMEM, "cgroup");
 }
 
+/* The memory controller's other knobs: swap (v1 memory+swap, v2 swap
+ * alone), the soft limit, the OOM killer (v1 only; v2 has no switch). */
+static int set_memory_extra(bool v2, const char *dir, const st_resources *r,
+                            st_error **err) {
+  char v[64];
+  if (r->swap != 0) {
+    if (r->swap < 0)
+      snprintf(v, sizeof(v), "%s", v2 ? "max" : "-1");
+    else
+      snprintf(v, sizeof(v), "%lld",
+               (long long)(v2 ? r->swap - r->memory : r->swap));
+    if (write_file(dir, v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes",
+                   v, err) < 0)
+      return -1;
+  }
+  if (r->reservation > 0) {
+    snprintf(v, sizeof(v), "%lld", (long long)r->reservation);
+    if (write_file(dir, v2 ? "memory.low" : "memory.soft_limit_in_bytes", v,
+                   err) < 0)
+      return -1;
+  }
+  if (r->oom_disable && !v2 && write_file(dir, "memory.oom_control", "1", err))
+    return -1;
+  return 0;
+}
+
+/* v1 cpuset: a new directory has no CPUs or nodes, so no process can join
+ * it; each level from the hierarchy's root down gets its parent's. */
+static int cpuset_inherit(const char *dir, st_error **err) {
+  const char *root = CG_ROOT "/cpuset";
+  size_t rl = strlen(root);
+  if (strncmp(dir, root, rl) != 0)
+    return 0;
+  for (const char *p = dir + rl; p && *p;) {
+    const char *next = strchr(p + 1, '/');
+    size_t len = next ? (size_t)(next - dir) : strlen(dir);
+    cleanup_free char *level = strndup(dir, len);
+    cleanup_free char *parent = strndup(dir, (size_t)(p - dir));
+    if (level == NULL || parent == NULL)
+      return st_error_errno(err, ENOMEM, "cgroup");
+    static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+    for (int i = 0; i < 2; i++) {
+      char cur[256] = "", up[256] = "";
+      cleanup_free char *cp = NULL, *pp = NULL;
+      if (asprintf(&cp, "%s/%s", level, files[i]) < 0 ||
+          asprintf(&pp, "%s/%s", parent, files[i]) < 0)
+        return st_error_errno(err, ENOMEM, "cgroup");
+      FILE *f = fopen(cp, "re");
+      if (f && fgets(cur, sizeof(cur), f) == NULL)
+        cur[0] = '\0';
+      if (f)
+        fclose(f);
+      if (cur[0] && cur[0] != '\n')
+        continue;
+      f = fopen(pp, "re");
+      if (f && fgets(up, sizeof(up), f) == NULL)
+        up[0] = '\0';
+      if (f)
+        fclose(f);
+      up[strcspn(up, "\n")] = '\0';
+      if (up[0] && write_file(level, files[i], up, err) < 0)
+        return -1;
+    }
+    p = next;
+  }
+  return 0;
+}
+
 /* Writes limit c; a negative one (update: no limit) as "max" or -1. */
 static int set_limit(int c, bool v2, const char *dir, const st_resources *r,
                      st_error **err) {
   char v[64];
   switch (c) {
   case 0:
-    if (r->memory < 0)
-      snprintf(v, sizeof(v), "%s", v2 ? "max" : "-1");
-    else
-      snprintf(v, sizeof(v), "%lld", (long long)r->memory);
-    return write_file(dir, v2 ? "memory.max" : "memory.limit_in_bytes", v, err);
+    if (r->memory != 0) {
+      if (r->memory < 0)
+        snprintf(v, sizeof(v), "%s", v2 ? "max" : "-1");
+      else
+        snprintf(v, sizeof(v), "%lld", (long long)r->memory);
+      if (write_file(dir, v2 ? "memory.max" : "memory.limit_in_bytes", v, err) <
+          0)
+        return -1;
+    }
+    return set_memory_extra(v2, dir, r, err);
+  case 3:
+    if (!v2 && cpuset_inherit(dir, err) < 0)
+      return -1;
+    if (r->cpus[0] && write_file(dir, "cpuset.cpus", r->cpus, err) < 0)
+      return -1;
+    if (r->mems[0] && write_file(dir, "cpuset.mems", r->mems, err) < 0)
+      return -1;
+    return 0;
   case 1: {
+    if (r->shares > 0) {
+      if (v2) /* crun's mapping of [2, 262144] onto [1, 10000] */
+        snprintf(v, sizeof(v), "%lld",
+                 (long long)(1 + ((r->shares - 2) * 9999) / 262142));
+      else
+        snprintf(v, sizeof(v), "%lld", (long long)r->shares);
+      if (write_file(dir, v2 ? "cpu.weight" : "cpu.shares", v, err) < 0)
+        return -1;
+    }
+    if (r->cpu_quota == 0)
+      return 0;
     long long period = r->cpu_period > 0 ? r->cpu_period : 100000;
     if (v2) {
       if (r->cpu_quota < 0)
@@ -214,7 +310,10 @@ int st_cgroup_create(const st_spec *spec, st_cgroup *cg, st_error **err) {
 int st_cgroup_update(const char *path, const st_resources *r, const pid_t *pids,
                      size_t n, st_error **err) {
   for (int c = 0; c < ST_CG_N; c++) {
-    int64_t want = c == 0 ? r->memory : c == 1 ? r->cpu_quota : r->pids;
+    int64_t want = c == 0   ? r->memory
+                   : c == 1 ? r->cpu_quota
+                   : c == 2 ? r->pids
+                            : 0;
     if (want == 0) /* not changed */
       continue;
     bool v2;

@@ -260,6 +260,12 @@ static json_t *host_config_json(st_store *s, const st_ct *ct,
                                          : 0));
     json_object_set_new(hc, "PidsLimit",
                         r->pids > 0 ? json_integer(r->pids) : json_null());
+    json_object_set_new(hc, "MemorySwap", json_integer(r->swap));
+    json_object_set_new(hc, "MemoryReservation", json_integer(r->reservation));
+    json_object_set_new(hc, "CpuShares", json_integer(r->shares));
+    json_object_set_new(hc, "CpusetCpus", json_string(r->cpus));
+    json_object_set_new(hc, "CpusetMems", json_string(r->mems));
+    json_object_set_new(hc, "OomKillDisable", json_boolean(r->oom_disable));
   }
   if (hc)
     st_flags_inspect(hc, st);

@@ -63,6 +63,11 @@ typedef struct st_resources {
   int64_t memory;
   int64_t cpu_quota, cpu_period;
   int64_t pids;
+  int64_t swap;        /* memory + swap, -1 unlimited, 0 unset */
+  int64_t reservation; /* soft limit, 0 unset */
+  int64_t shares;      /* cpu shares, 0 unset */
+  bool oom_disable;
+  char cpus[64], mems[64]; /* cpuset lists, "" unset */
 } st_resources;
 
 /* One entry of process.rlimits (< 0: unlimited). */

@@ -11,7 +11,7 @@
 #include "runtime/netsetup.h"
 
 /* cgroup.c: the container's cgroups (resource limits). */
-#define ST_CG_N 3 /* memory, cpu, pids */
+#define ST_CG_N 4 /* memory, cpu, pids, cpuset */
 typedef struct st_cgroup {
   char *dirs[ST_CG_N]; /* NULL: controller not used */
   bool used;

@@ -105,6 +105,13 @@ typedef struct st_create_opts {
   int64_t memory;      /* --memory in bytes, 0: no limit */
   int64_t nano_cpus;   /* --cpus * 1e9, 0: no limit */
   int64_t pids_limit;  /* --pids-limit, 0: no limit (< 0 too, as Docker) */
+  /* --memory-swap (memory + swap; -1 unlimited, 0 unset),
+   * --memory-reservation (a soft limit), --cpu-shares (relative weight, 0
+   * unset), --cpuset-cpus / --cpuset-mems (lists, NULL unset),
+   * --oom-kill-disable */
+  int64_t memory_swap, memory_reservation, cpu_shares;
+  const char *cpuset_cpus, *cpuset_mems;
+  bool oom_kill_disable;
   const char *restart; /* --restart as typed, NULL: "no" */
   st_health_opts health;
   /* -l/--label, --label-file: "KEY=VALUE" or "KEY" (value ""), over the

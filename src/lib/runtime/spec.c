@@ -343,6 +343,30 @@ static json_t *build_resources(const st_create_opts *o) {
   if (o->pids_limit > 0)
     json_object_set_new(r, "pids",
                         json_pack("{s:I}", "limit", (json_int_t)o->pids_limit));
+  json_t *mem = json_object_get(r, "memory");
+  if (mem == NULL &&
+      (o->memory_swap || o->memory_reservation || o->oom_kill_disable)) {
+    mem = json_object();
+    json_object_set_new(r, "memory", mem);
+  }
+  if (o->memory_swap)
+    json_object_set_new(mem, "swap", json_integer(o->memory_swap));
+  if (o->memory_reservation)
+    json_object_set_new(mem, "reservation",
+                        json_integer(o->memory_reservation));
+  if (o->oom_kill_disable)
+    json_object_set_new(mem, "disableOOMKiller", json_true());
+  json_t *cpu = json_object_get(r, "cpu");
+  if (cpu == NULL && (o->cpu_shares || o->cpuset_cpus || o->cpuset_mems)) {
+    cpu = json_object();
+    json_object_set_new(r, "cpu", cpu);
+  }
+  if (o->cpu_shares)
+    json_object_set_new(cpu, "shares", json_integer(o->cpu_shares));
+  if (o->cpuset_cpus)
+    json_object_set_new(cpu, "cpus", json_string(o->cpuset_cpus));
+  if (o->cpuset_mems)
+    json_object_set_new(cpu, "mems", json_string(o->cpuset_mems));
   return r;
 }
 

@@ -219,6 +219,15 @@ static void load_resources(json_t *r, st_resources *out) {
   out->cpu_period = json_integer_value(json_object_get(cpu, "period"));
   out->pids =
       json_integer_value(json_object_get(json_object_get(r, "pids"), "limit"));
+  json_t *mem = json_object_get(r, "memory");
+  out->swap = json_integer_value(json_object_get(mem, "swap"));
+  out->reservation = json_integer_value(json_object_get(mem, "reservation"));
+  out->oom_disable = json_is_true(json_object_get(mem, "disableOOMKiller"));
+  out->shares = json_integer_value(json_object_get(cpu, "shares"));
+  const char *cpus = json_string_value(json_object_get(cpu, "cpus"));
+  const char *mems = json_string_value(json_object_get(cpu, "mems"));
+  snprintf(out->cpus, sizeof(out->cpus), "%s", cpus ? cpus : "");
+  snprintf(out->mems, sizeof(out->mems), "%s", mems ? mems : "");
 }
 
 static int load_linux(json_t *l, st_spec *out) {
