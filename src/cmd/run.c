@@ -18,7 +18,7 @@ static int run_run(int argc, char **argv);
   "container\n"                                                                \
   "      --cap-add list        Add Linux capabilities\n"                       \
   "      --cap-drop list       Drop Linux capabilities\n"                      \
-  "  -c, --cpu-shares int      CPU shares (relative weight)\n"                  \
+  "  -c, --cpu-shares int      CPU shares (relative weight)\n"                 \
   "      --cpus decimal        Number of CPUs\n"                               \
   "      --cpuset-cpus string  CPUs in which to allow execution (0-3, 0,1)\n"  \
   "      --cpuset-mems string  MEMs in which to allow execution (0-3, 0,1)\n"  \
@@ -48,7 +48,7 @@ static int run_run(int argc, char **argv);
   "  -m, --memory bytes        Memory limit\n"                                 \
   "      --memory-reservation bytes  Memory soft limit\n"                      \
   "      --memory-swap bytes   Swap limit equal to memory plus swap: '-1' "    \
-  "to enable unlimited swap\n"                                                \
+  "to enable unlimited swap\n"                                                 \
   "      --oom-kill-disable    Disable OOM Killer\n"                           \
   "      --mount mount         Attach a filesystem mount to the container\n"   \
   "      --name string         Assign a name to the container\n"               \
