@@ -1,5 +1,6 @@
 /* strata update: the resource limits and restart policy of containers. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,24 +48,26 @@ static int run_update(int argc, char **argv) {
   st_create_opts o = {0};
   st_restart_policy rp;
   int ch, code;
+  bool any = false; /* a flag was given (Docker counts flags, not values) */
   while ((ch = cli_getopt(argc, argv, "m:h", opts)) != -1) {
+    any = true;
     switch (ch) {
     case 'm':
       if ((code = cli_resource_value("memory", optarg, "update", &o)) >= 0)
         return 1;
-      u.has_memory = true;
+      u.has_memory = o.memory != 0; /* Docker: 0 leaves it as it is */
       u.memory = o.memory;
       break;
     case OPT_CPUS:
       if ((code = cli_resource_value("cpus", optarg, "update", &o)) >= 0)
         return 1;
-      u.has_cpus = true;
+      u.has_cpus = o.nano_cpus != 0;
       u.nano_cpus = o.nano_cpus;
       break;
     case OPT_PIDS:
       if ((code = cli_resource_value("pids-limit", optarg, "update", &o)) >= 0)
         return 1;
-      u.has_pids = true;
+      u.has_pids = o.pids_limit != 0; /* -1: no limit; 0: as it is */
       u.pids_limit = o.pids_limit > 0 ? o.pids_limit : 0;
       break;
     case OPT_RESTART: {
@@ -82,8 +85,7 @@ static int run_update(int argc, char **argv) {
       return cli_bad_flag("update");
     }
   }
-  if (optind < argc && !u.has_memory && !u.has_cpus && !u.has_pids &&
-      !u.restart)
+  if (optind < argc && !any)
     return cli_fail(1, "You must provide one or more flags when using this "
                        "command.");
   return cli_each("update", argc, argv, optind, update_one, &u, true);

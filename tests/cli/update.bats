@@ -56,6 +56,13 @@ pids_file() { cg_file "$1" pids pids.max; }
   assert_eq "$output" max
   run "$STRATA" inspect -f '{{.HostConfig.PidsLimit}}' up
   assert_eq "$output" "<nil>"
+  # 0 leaves a limit as it is (Docker's update)
+  run --separate-stderr "$STRATA" update -m 0 --cpus 0 up
+  assert_status 0
+  run "$STRATA" inspect -f '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}' up
+  assert_eq "$output" "67108864 500000000"
+  run mem_file "$id"
+  assert_eq "$output" 67108864
 }
 
 @test "update: a stopped container gets the limits at its next start; --restart changes its policy" {
