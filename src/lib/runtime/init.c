@@ -7,7 +7,9 @@
  * command, forwards every signal it gets to it, reaps whatever dies, and
  * exits with the command's status when the command ends (the kernel then
  * kills what is left in the PID namespace). */
+#include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -17,10 +19,36 @@
 
 #include "runtime/internal.h"
 
-/* A raw fork: this process is a clone() of one that may have had threads,
- * so glibc's fork (atfork handlers, its locks) is not safe here. */
-static pid_t raw_fork(void) {
-  return (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+/* The command's process: it shares this one's memory until its exec
+ * (CLONE_VM | CLONE_VFORK, on a stack of its own), so starting it copies
+ * no page table: strata's address space is large and a fork of it costs
+ * milliseconds. glibc's fork is not an option anyway (this process is a
+ * clone() of one that may have had threads: atfork handlers, locks). */
+typedef struct child_args {
+  bool terminal;
+  sigset_t mask;
+  void (*exec_cmd)(const void *);
+  const void *arg;
+} child_args;
+
+static int child_main(void *p) {
+  const child_args *a = p;
+  /* Its own process group, in the terminal's foreground with -t, so
+   * Ctrl-C reaches the command once, not this init too. */
+  setpgid(0, 0);
+  if (a->terminal)
+    tcsetpgrp(STDIN_FILENO, getpid());
+  for (int sig = 1; sig < NSIG; sig++) /* its own table: no CLONE_SIGHAND */
+    signal(sig, SIG_DFL);
+  sigprocmask(SIG_SETMASK, &a->mask, NULL);
+  a->exec_cmd(a->arg); /* does not return */
+  _exit(127);
+}
+
+static pid_t spawn_command(child_args *a) {
+  static char stack[256 << 10] __attribute__((aligned(16)));
+  return clone(child_main, stack + sizeof(stack),
+               CLONE_VM | CLONE_VFORK | SIGCHLD, a);
 }
 
 static int status_code(int st) {
@@ -40,21 +68,10 @@ _Noreturn void st_init_run(bool terminal, int errfd,
    * /proc/1/exe (the host's strata binary). */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   prctl(PR_SET_NAME, "strata-init", 0, 0, 0);
-  pid_t child = raw_fork();
+  child_args ca = {terminal, old, exec_cmd, arg};
+  pid_t child = spawn_command(&ca);
   if (child < 0)
     _exit(125);
-  if (child == 0) {
-    /* Its own process group, in the terminal's foreground with -t, so
-     * Ctrl-C reaches the command once, not this init too. */
-    setpgid(0, 0);
-    if (terminal)
-      tcsetpgrp(STDIN_FILENO, getpid());
-    for (int sig = 1; sig < NSIG; sig++)
-      signal(sig, SIG_DFL);
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    exec_cmd(arg); /* does not return */
-    _exit(127);
-  }
   /* The starter learns that the command runs when every copy of errfd is
    * closed: the child's at its exec, this one now. */
   close(errfd);
