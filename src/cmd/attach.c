@@ -231,11 +231,6 @@ static bool has_tty(const char *dir) {
   return t;
 }
 
-static bool has_open_stdin(const char *dir) {
-  cleanup_free char *path = NULL;
-  return asprintf(&path, "%s/stdin", dir) > 0 && access(path, F_OK) == 0;
-}
-
 int cli_attach_running(st_store *s, const char *ref, const cli_attach_opts *o) {
   cleanup_error st_error *err = NULL;
   st_container c;
@@ -280,7 +275,7 @@ int cli_attach_running(st_store *s, const char *ref, const cli_attach_opts *o) {
   if (st_detach_parse(o->detach_keys, &in.keys) < 0)
     return cli_fail(1, "Invalid detach keys (%s) provided", o->detach_keys);
   in.tty = dir && has_tty(dir);
-  if (o->in && dir && has_open_stdin(dir)) {
+  if (o->in && dir && st_attach_wanted(dir)) {
     if (in.tty && !isatty(0)) { /* Docker's words, as run prints them */
       fputs("the input device is not a TTY\n", stderr);
       return 1;

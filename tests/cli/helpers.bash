@@ -480,6 +480,21 @@ containers_setup() {
   import_busybox busybox >/dev/null
 }
 
+# cgroup_file ID CONTROLLER V1FILE V2FILE: the first line of container ID's
+# cgroup file on the host (the v1 hierarchy of CONTROLLER, else the unified
+# one); fails naming it when neither exists.
+cgroup_file() {
+  local f
+  for f in "/sys/fs/cgroup/$2/strata/$1/$3" "/sys/fs/cgroup/unified/strata/$1/$4" "/sys/fs/cgroup/strata/$1/$4"; do
+    if [ -e "$f" ]; then
+      head -1 "$f"
+      return 0
+    fi
+  done
+  echo "no $3 or $4 for $1" >&2
+  return 1
+}
+
 containers_teardown() {
   # shellcheck disable=SC2046 # one word per container ID
   "$STRATA" rm -f $("$STRATA" ps -aq 2>/dev/null) >/dev/null 2>&1 || true

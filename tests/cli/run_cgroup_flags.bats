@@ -13,18 +13,7 @@ teardown() {
   containers_teardown
 }
 
-# cg ID CONTROLLER V1FILE V2FILE: the container's cgroup file on the host.
-cg() {
-  local f
-  for f in "/sys/fs/cgroup/$2/strata/$1/$3" "/sys/fs/cgroup/unified/strata/$1/$4" "/sys/fs/cgroup/strata/$1/$4"; do
-    if [ -e "$f" ]; then
-      head -1 "$f"
-      return 0
-    fi
-  done
-  echo "no $3 for $1" >&2
-  return 1
-}
+cg() { cgroup_file "$@"; }
 
 @test "cgroup flags: swap, soft limit, shares, cpuset and the OOM killer reach the container's cgroups" {
   "$STRATA" run -d --name cg -m 64m --memory-swap 128m --memory-reservation 32m \

@@ -13,22 +13,8 @@ teardown() {
   containers_teardown
 }
 
-# cg_file ID CONTROLLER FILE: the container's cgroup file on the host (a v1
-# hierarchy, else the unified one), printed.
-cg_file() {
-  local f
-  for f in "/sys/fs/cgroup/$2/strata/$1/$3" "/sys/fs/cgroup/unified/strata/$1/$3" "/sys/fs/cgroup/strata/$1/$3"; do
-    if [ -e "$f" ]; then
-      cat "$f"
-      return 0
-    fi
-  done
-  echo "no $3 for $1" >&2
-  return 1
-}
-
-mem_file() { cg_file "$1" memory memory.limit_in_bytes 2>/dev/null || cg_file "$1" memory memory.max; }
-pids_file() { cg_file "$1" pids pids.max; }
+mem_file() { cgroup_file "$1" memory memory.limit_in_bytes memory.max; }
+pids_file() { cgroup_file "$1" pids pids.max pids.max; }
 
 @test "update: a running container's memory, CPU and PID limits change live and in inspect" {
   "$STRATA" run -d --name up busybox sleep 300 >/dev/null

@@ -60,6 +60,11 @@ int st_attach_connect(const char *dir) {
   return fd;
 }
 
+bool st_attach_wanted(const char *dir) {
+  cleanup_free char *path = NULL;
+  return asprintf(&path, "%s/stdin", dir) > 0 && access(path, F_OK) == 0;
+}
+
 int st_attach_send(int fd, char type, const void *p, size_t n) {
   while (n > ST_ATTACH_MAX_MSG) {
     if (st_attach_send(fd, type, p, ST_ATTACH_MAX_MSG) < 0)

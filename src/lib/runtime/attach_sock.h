@@ -27,6 +27,10 @@ int st_attach_listen(const char *dir, st_error **err);
  * (ENOENT or ECONNREFUSED: no monitor listens there). */
 int st_attach_connect(const char *dir);
 
+/* Whether the container in dir was made with -i (its open-stdin marker,
+ * <dir>/stdin): the monitor then listens, and attach relays input. */
+bool st_attach_wanted(const char *dir);
+
 /* Sends one message; 0, or -1 with errno. */
 int st_attach_send(int fd, char type, const void *p, size_t n);
 

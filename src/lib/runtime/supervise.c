@@ -349,13 +349,6 @@ static int io_prepare(const char *dir, const st_spec *spec, bool interactive,
   return 0;
 }
 
-static bool wants_stdin(const char *dir) {
-  cleanup_free char *path = NULL;
-  if (asprintf(&path, "%s/stdin", dir) < 0)
-    return false;
-  return access(path, F_OK) == 0;
-}
-
 static void raw_mode(struct termios *saved, bool *changed) {
   *changed = false;
   if (!isatty(0) || tcgetattr(0, saved) < 0)
@@ -384,7 +377,7 @@ static int run_launched(st_store *s, const char *id, const char *dir,
              .in_w = x->in_w,
              .inq = ST_BUF_INIT};
   x->out_rd = x->err_rd = x->in_w = -1;
-  if (mode == ST_IO_LOG && wants_stdin(dir)) {
+  if (mode == ST_IO_LOG && st_attach_wanted(dir)) {
     st_error *ae = NULL;
     r.listen = st_attach_listen(dir, &ae);
     st_error_free(ae); /* the container runs; attach relays no input */
@@ -415,7 +408,7 @@ static int run_launched(st_store *s, const char *id, const char *dir,
   struct termios saved;
   bool raw = false;
   if (mode != ST_IO_LOG && r.master >= 0) {
-    if (wants_stdin(dir))
+    if (st_attach_wanted(dir))
       r.in = 0;
     raw_mode(&saved, &raw);
   }
@@ -509,7 +502,7 @@ typedef struct one_run {
 static int run_once(st_store *s, const char *dir, const char *id, st_spec *spec,
                     one_run *o, int *status, st_error **err) {
   io x;
-  int r = io_prepare(dir, spec, wants_stdin(dir), o->mode, &x, err);
+  int r = io_prepare(dir, spec, st_attach_wanted(dir), o->mode, &x, err);
   cleanup_free char *cache = st_runtime_store_path(dir, "cache/seccomp");
   st_cgroup cg;
   memset(&cg, 0, sizeof(cg));
