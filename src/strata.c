@@ -123,8 +123,13 @@ static int print_group_help(const char *group, const char *sub) {
   if (sub)
     fprintf(stderr, "strata: unknown command \"%s %s\"\n\n", group, sub);
   printf("\nUsage:  strata %s COMMAND\n\nCommands:\n", group);
+  /* cobra's layout: names padded to the longest, at least 11 */
+  int width = 11;
   for (size_t i = 0; i < n; i++)
-    printf("  %-10s %s\n", rows[i].name, rows[i].summary);
+    if ((int)strlen(rows[i].name) > width)
+      width = (int)strlen(rows[i].name);
+  for (size_t i = 0; i < n; i++)
+    printf("  %-*s %s\n", width, rows[i].name, rows[i].summary);
   printf("\nRun 'strata %s COMMAND --help' for more information on a "
          "command.\n",
          group);

@@ -7,22 +7,6 @@
 
 load helpers
 
-NET_APPLETS="sh ls cat echo true false sleep hostname nc httpd wget ip grep sed head tail mkdir seq sort wc timeout"
-
-# A busybox image with the networking applets (Debian's busybox 1.35 wget
-# crashes with -T: timeouts come from timeout(1)).
-net_image() {
-  local r=$BATS_TEST_TMPDIR/netfs a
-  mkdir -p "$r/bin" "$r/etc" "$r/tmp" "$r/www"
-  cp "$BUSYBOX_BIN" "$r/bin/busybox"
-  for a in $NET_APPLETS; do ln -s busybox "$r/bin/$a"; done
-  echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
-  echo 'root:x:0:' >"$r/etc/group"
-  echo hello-from-web >"$r/www/index.html"
-  tar -C "$r" -cf "$BATS_TEST_TMPDIR/net.tar" bin etc tmp www
-  "$STRATA" import "$BATS_TEST_TMPDIR/net.tar" nbb >/dev/null
-}
-
 setup() {
   strata_setup
   if [ "$(id -u)" != 0 ]; then

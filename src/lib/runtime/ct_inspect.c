@@ -311,10 +311,11 @@ int st_container_inspect(st_store *s, const char *ref, json_t **out,
   /* strata loads no AppArmor profile: Docker shows "" then too */
   json_object_set_new(o, "AppArmorProfile", json_string(""));
   json_object_set_new(o, "ExecIDs", json_null());
-  const char *net_mode = "none";
+  cleanup_free char *net_mode = NULL;
   json_t *net = st_ct_net_inspect(ct.dir, !(ct.spec.ns_flags & CLONE_NEWNET),
                                   ct.c.state == ST_CT_RUNNING, &net_mode);
-  json_object_set_new(o, "HostConfig", host_config_json(s, &ct, net_mode));
+  json_object_set_new(o, "HostConfig",
+                      host_config_json(s, &ct, net_mode ? net_mode : "none"));
   json_object_set_new(o, "GraphDriver", graph_json(&ct));
   json_object_set_new(o, "Mounts", mounts_json(s, &ct.spec));
   json_object_set_new(o, "Config", config_json(s, &ct));

@@ -60,14 +60,11 @@ static void network_rules(st_buf *nat, st_buf *fwd, const st_network *v,
 
 /* DNAT rules of one running container, from its ports.json. */
 static void port_rules(st_buf *b, const char *dir) {
+  cleanup_json json_t *cfg = st_ct_net_config_load(dir);
+  /* published ports go to the first endpoint's address */
+  const char *ip = json_string_value(json_object_get(
+      json_array_get(json_object_get(cfg, "endpoints"), 0), "ip"));
   cleanup_free char *path = NULL;
-  if (asprintf(&path, "%s/network.json", dir) < 0)
-    return;
-  cleanup_json json_t *cfg = json_load_file(path, 0, NULL);
-  const char *ip = json_string_value(
-      json_object_get(json_object_get(cfg, "endpoint"), "ip"));
-  free(path);
-  path = NULL;
   if (ip == NULL || asprintf(&path, "%s/ports.json", dir) < 0)
     return;
   cleanup_json json_t *bound = json_load_file(path, 0, NULL);
@@ -211,7 +208,8 @@ typedef struct link_scan {
   size_t n_stale;
 } link_scan;
 
-/* A host end ("stv" + 12 hex digits of a container ID) of one of this
+/* A host end ("stv" + 11 hex digits of a container ID + the interface's
+ * index; before `network connect`, 12 digits of the ID) of one of this
  * store's containers that is not running. Interfaces of containers this
  * store does not know are left alone: they may be another store's. */
 static void stale_link(const char *name, void *arg) {
@@ -220,7 +218,7 @@ static void stale_link(const char *name, void *arg) {
     return;
   bool ours = false;
   for (size_t i = 0; i < ls->n && !ours; i++)
-    ours = strncmp(ls->stopped[i]->id, name + 3, 12) == 0;
+    ours = strncmp(ls->stopped[i]->id, name + 3, 11) == 0;
   if (!ours)
     return;
   char **nv = realloc(ls->stale, (ls->n_stale + 1) * sizeof(*nv));

@@ -19,8 +19,8 @@ int st_net_rules_ensure(st_store *s, st_error **err);
 int st_net_rules_container(st_store *s, const char *dir, st_error **err);
 
 /* What `system check` finds of strata's networking left behind by a
- * crash: host ends of veth pairs ("stv" + 12 hex digits of a container ID)
- * whose container is not running, and a table whose rules (published
+ * crash: host ends of veth pairs ("stv" + 11 hex digits of a container ID + an
+ * index) whose container is not running, and a table whose rules (published
  * ports, networks) differ from what the store's state asks for. */
 typedef struct st_net_check {
   char **links; /* stale interface names */

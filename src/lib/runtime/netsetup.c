@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "net/addr.h"
+#include "net/link.h"
 #include "net/network.h"
 #include "runtime/flags.h"
 #include "util/buf.h"
@@ -32,41 +33,49 @@ static bool user_defined(const st_network *n) {
   return !st_network_predefined(n->name);
 }
 
-static int check_ip(const st_create_opts *o, const st_ct_net *n, uint32_t *ip,
-                    st_error **err) {
-  uint32_t net, gw;
+int st_ct_net_check_ip(const char *text, const st_network *net, uint32_t *ip,
+                       st_error **err) {
+  uint32_t base, gw;
   int prefix;
-  if (st_ipv4_parse(o->ip, ip) < 0)
-    return st_error_set(err, EINVAL, "invalid IPv4 address: %s", o->ip);
-  if (st_ipv4_parse_cidr(n->net.subnet, &net, &prefix) < 0 ||
-      st_ipv4_parse(n->net.gateway, &gw) < 0)
-    return st_error_set(err, EIO, "network %s: bad subnet %s", n->net.name,
-                        n->net.subnet);
-  uint32_t bcast = net | ~st_ipv4_mask(prefix);
-  if ((*ip & st_ipv4_mask(prefix)) != net || *ip == net || *ip == bcast ||
+  if (st_ipv4_parse(text, ip) < 0)
+    return st_error_set(err, EINVAL, "invalid IPv4 address: %s", text);
+  if (st_ipv4_parse_cidr(net->subnet, &base, &prefix) < 0 ||
+      st_ipv4_parse(net->gateway, &gw) < 0)
+    return st_error_set(err, EIO, "network %s: bad subnet %s", net->name,
+                        net->subnet);
+  uint32_t bcast = base | ~st_ipv4_mask(prefix);
+  if ((*ip & st_ipv4_mask(prefix)) != base || *ip == base || *ip == bcast ||
       *ip == gw)
     return st_error_set(err, EINVAL,
                         "no configured subnet or ip-range contain the IP "
                         "address %s (network %s is %s, gateway %s)",
-                        o->ip, n->net.name, n->net.subnet, n->net.gateway);
+                        text, net->name, net->subnet, net->gateway);
+  return 0;
+}
+
+int st_ct_net_check_user(const st_network *net, bool ip, bool aliases,
+                         st_error **err) {
+  bool user = net && strcmp(net->driver, "bridge") == 0 && user_defined(net);
+  if (ip && !user)
+    return st_error_set(err, EINVAL,
+                        "user specified IP address is supported on user "
+                        "defined networks only");
+  if (aliases && !user)
+    return st_error_set(err, EINVAL,
+                        "network-scoped alias is supported only for "
+                        "containers in user defined networks");
   return 0;
 }
 
 static int check_flags(const st_create_opts *o, st_ct_net *n, st_error **err) {
-  bool user = n->mode == ST_NET_BRIDGE && user_defined(&n->net);
-  if (o->ip && !user)
-    return st_error_set(err, EINVAL,
-                        "user specified IP address is supported on user "
-                        "defined networks only");
-  if (o->n_network_aliases && !user)
-    return st_error_set(err, EINVAL,
-                        "network-scoped alias is supported only for "
-                        "containers in user defined networks");
+  if (st_ct_net_check_user(n->mode == ST_NET_BRIDGE ? &n->net : NULL, o->ip,
+                           o->n_network_aliases, err) < 0)
+    return -1;
   if (n->mode == ST_NET_BRIDGE && o->runtime)
     return st_error_set(err, EINVAL,
                         "--runtime with a bridge network is not supported "
                         "yet: use --network none or host");
-  if (o->ip && check_ip(o, n, &n->want_ip, err) < 0)
+  if (o->ip && st_ct_net_check_ip(o->ip, &n->net, &n->want_ip, err) < 0)
     return -1;
   for (size_t i = 0; i < o->n_add_host; i++) {
     const char *h = o->add_host[i];
@@ -235,14 +244,13 @@ static const char base_hosts[] =
     "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\t"
     "ip6-allnodes\nff02::2\tip6-allrouters\n";
 
-/* The hosts file of a container from its network.json and, on a
- * user-defined network, the other members (peers, may be NULL). */
-static char *hosts_text(json_t *cfg, const char *self, const st_net_attach *v,
-                        size_t n) {
+/* The hosts file of a container from its network.json and, on
+ * user-defined networks, the lines of its peers (may be NULL). */
+static char *hosts_text(json_t *cfg, const char *peers) {
   const char *mode = json_string_value(json_object_get(cfg, "mode")) ?: "";
   const char *hostname =
       json_string_value(json_object_get(cfg, "hostname")) ?: "";
-  json_t *ep = json_object_get(cfg, "endpoint");
+  json_t *ep = json_array_get(json_object_get(cfg, "endpoints"), 0);
   cleanup_buf st_buf b = ST_BUF_INIT;
   cleanup_free char *host = NULL;
   size_t len;
@@ -260,20 +268,28 @@ static char *hosts_text(json_t *cfg, const char *self, const st_net_attach *v,
     st_buf_printf(&b, "%s\t%s\n", ip, hostname);
   else if (strcmp(mode, "none") == 0)
     st_buf_printf(&b, "127.0.0.1\t%s\n", hostname);
-  for (i = 0; i < n; i++) {
+  if (peers)
+    st_buf_puts(&b, peers);
+  return st_buf_steal(&b);
+}
+
+/* Hosts lines for the members of one network other than self: "IP\tNAME
+ * SHORTID ALIAS...". */
+static void peer_lines(st_buf *b, const char *self, const st_net_attach *v,
+                       size_t n) {
+  for (size_t i = 0; i < n; i++) {
     if (strcmp(v[i].container, self) == 0)
       continue;
     char a[16];
-    st_buf_printf(&b, "%s\t%s %.12s", st_ipv4_format(v[i].ip, a), v[i].name,
+    st_buf_printf(b, "%s\t%s %.12s", st_ipv4_format(v[i].ip, a), v[i].name,
                   v[i].container);
     cleanup_json json_t *aliases = json_loads(v[i].aliases, 0, NULL);
     size_t k;
     json_t *al;
     json_array_foreach(aliases, k, al)
-        st_buf_printf(&b, " %s", json_string_value(al));
-    st_buf_putc(&b, '\n');
+        st_buf_printf(b, " %s", json_string_value(al));
+    st_buf_putc(b, '\n');
   }
-  return st_buf_steal(&b);
 }
 
 /* --add-host NAME:IP as hosts lines ("IP\tNAME"); host-gateway is the
@@ -308,35 +324,52 @@ static json_t *net_config(const st_create_opts *o, const st_ct_net *n,
                                            m->host_hi, "port", m->ctr_port));
   }
   json_object_set_new(cfg, "ports", ports);
+  json_object_set_new(
+      cfg, "network_mode",
+      json_string(n->mode == ST_NET_BRIDGE ? n->net.name : modes[n->mode]));
+  json_t *eps = json_array();
+  json_object_set_new(cfg, "endpoints", eps);
   if (cfg && n->mode == ST_NET_BRIDGE) {
-    uint32_t net;
-    int prefix = 16;
-    st_ipv4_parse_cidr(n->net.subnet, &net, &prefix);
     json_t *aliases = json_array();
     for (size_t i = 0; i < o->n_network_aliases; i++)
       json_array_append_new(aliases, json_string(o->network_aliases[i]));
-    json_object_set_new(cfg, "endpoint",
-                        json_pack("{s:s, s:s, s:s, s:i, s:s, s:b, s:o}",
-                                  "network", n->net.id, "name", n->net.name,
-                                  "bridge", n->net.bridge, "prefix", prefix,
-                                  "gateway", n->net.gateway, "internal",
-                                  n->net.internal, "aliases", aliases));
+    json_array_append_new(eps, st_ct_net_endpoint(&n->net, aliases, 0));
   }
   return cfg;
 }
 
-static int save_config(const char *dir, json_t *cfg, st_error **err) {
+json_t *st_ct_net_endpoint(const st_network *net, json_t *aliases, int index) {
+  uint32_t addr;
+  int prefix = 16;
+  st_ipv4_parse_cidr(net->subnet, &addr, &prefix);
+  return json_pack("{s:s, s:s, s:s, s:i, s:s, s:b, s:o, s:i}", "network",
+                   net->id, "name", net->name, "bridge", net->bridge, "prefix",
+                   prefix, "gateway", net->gateway, "internal", net->internal,
+                   "aliases", aliases, "index", index);
+}
+
+int st_ct_net_config_save(const char *dir, json_t *cfg, st_error **err) {
   cleanup_free char *text = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
   if (text == NULL)
     return st_error_errno(err, ENOMEM, "network.json");
   return write_in_place(dir, "network.json", text, err);
 }
 
-static json_t *load_config(const char *dir) {
+json_t *st_ct_net_config_load(const char *dir) {
   cleanup_free char *p = NULL;
   if (asprintf(&p, "%s/network.json", dir) < 0)
     return NULL;
-  return json_load_file(p, 0, NULL);
+  json_t *cfg = json_load_file(p, 0, NULL);
+  /* a container made before `network connect` has one "endpoint" */
+  json_t *old = json_object_get(cfg, "endpoint");
+  if (json_is_object(old) && json_object_get(cfg, "endpoints") == NULL) {
+    json_object_set_new(old, "index", json_integer(0));
+    json_object_set_new(cfg, "endpoints", json_pack("[O]", old));
+    json_object_del(cfg, "endpoint");
+  }
+  if (cfg && !json_is_array(json_object_get(cfg, "endpoints")))
+    json_object_set_new(cfg, "endpoints", json_array());
+  return cfg;
 }
 
 int st_ct_net_write_files(const st_create_opts *o, const st_ct_net *n,
@@ -344,7 +377,7 @@ int st_ct_net_write_files(const st_create_opts *o, const st_ct_net *n,
                           const char *name, st_error **err) {
   cleanup_json json_t *cfg = net_config(o, n, hostname, name);
   cleanup_free char *resolv = resolv_conf(o, n->mode == ST_NET_HOST);
-  cleanup_free char *hosts = cfg ? hosts_text(cfg, "", NULL, 0) : NULL;
+  cleanup_free char *hosts = cfg ? hosts_text(cfg, NULL) : NULL;
   cleanup_free char *hn = NULL;
   if (cfg == NULL || resolv == NULL || hosts == NULL ||
       asprintf(&hn, "%s\n", hostname) < 0)
@@ -352,7 +385,7 @@ int st_ct_net_write_files(const st_create_opts *o, const st_ct_net *n,
   if (write_in_place(dir, "hosts", hosts, err) < 0 ||
       write_in_place(dir, "hostname", hn, err) < 0 ||
       write_in_place(dir, "resolv.conf", resolv, err) < 0 ||
-      save_config(dir, cfg, err) < 0)
+      st_ct_net_config_save(dir, cfg, err) < 0)
     return -1;
   return 0;
 }
@@ -362,7 +395,7 @@ int st_ct_net_write_files(const st_create_opts *o, const st_ct_net *n,
 
 /* Holds <root>/network.lock while the hosts files of a network are
  * rewritten, so the last writer wrote from the newest membership. */
-static int network_lock(st_store *s) {
+int st_ct_net_lock(st_store *s) {
   cleanup_free char *p = NULL;
   if (asprintf(&p, "%s/network.lock", st_store_root(s)) < 0)
     return -1;
@@ -372,24 +405,37 @@ static int network_lock(st_store *s) {
   return fd;
 }
 
-static void rewrite_hosts(st_store *s, const char *id, const st_net_attach *v,
-                          size_t n) {
+void st_ct_net_refresh_container_hosts(st_store *s, const char *id) {
   cleanup_free char *dir = st_container_dir(s, id);
-  cleanup_json json_t *cfg = dir ? load_config(dir) : NULL;
+  cleanup_json json_t *cfg = dir ? st_ct_net_config_load(dir) : NULL;
   if (cfg == NULL)
     return;
-  const char *name = json_string_value(
-      json_object_get(json_object_get(cfg, "endpoint"), "name"));
-  bool peers = name && !st_network_predefined(name);
-  cleanup_free char *text =
-      hosts_text(cfg, id, peers ? v : NULL, peers ? n : 0);
+  cleanup_buf st_buf peers = ST_BUF_INIT;
+  st_buf_puts(&peers, "");
+  size_t i;
+  json_t *ep;
+  json_array_foreach(json_object_get(cfg, "endpoints"), i, ep) {
+    const char *name = json_string_value(json_object_get(ep, "name"));
+    const char *net = json_string_value(json_object_get(ep, "network"));
+    st_net_attach *v = NULL;
+    size_t n = 0;
+    st_error *e = NULL;
+    if (name == NULL || net == NULL || st_network_predefined(name))
+      continue;
+    if (st_net_attach_list(s, net, NULL, &v, &n, &e) < 0) {
+      st_error_free(e);
+      continue;
+    }
+    peer_lines(&peers, id, v, n);
+    st_net_attaches_free(v, n);
+  }
+  cleanup_free char *text = hosts_text(cfg, peers.data);
   st_error *e = NULL;
   if (text && write_in_place(dir, "hosts", text, &e) < 0)
     st_error_free(e);
 }
 
-void st_ct_net_refresh_hosts(st_store *s, const char *net_id) {
-  cleanup_close int lock = network_lock(s);
+void st_ct_net_refresh_hosts_locked(st_store *s, const char *net_id) {
   st_net_attach *v = NULL;
   size_t n = 0;
   st_error *e = NULL;
@@ -398,8 +444,13 @@ void st_ct_net_refresh_hosts(st_store *s, const char *net_id) {
     return;
   }
   for (size_t i = 0; i < n; i++)
-    rewrite_hosts(s, v[i].container, v, n);
+    st_ct_net_refresh_container_hosts(s, v[i].container);
   st_net_attaches_free(v, n);
+}
+
+void st_ct_net_refresh_hosts(st_store *s, const char *net_id) {
+  cleanup_close int lock = st_ct_net_lock(s);
+  st_ct_net_refresh_hosts_locked(s, net_id);
 }
 
 int st_ct_net_attach(st_store *s, const st_create_opts *o, st_ct_net *n,
@@ -415,12 +466,12 @@ int st_ct_net_attach(st_store *s, const st_create_opts *o, st_ct_net *n,
   if (st_network_attach(s, &n->net, id, n->want_ip, atext ? atext : "[]", &ip,
                         err) < 0)
     return -1;
-  cleanup_json json_t *cfg = load_config(dir);
+  cleanup_json json_t *cfg = st_ct_net_config_load(dir);
   char a[16];
-  json_t *ep = json_object_get(cfg, "endpoint");
+  json_t *ep = json_array_get(json_object_get(cfg, "endpoints"), 0);
   if (ep == NULL ||
       json_object_set_new(ep, "ip", json_string(st_ipv4_format(ip, a))) < 0 ||
-      save_config(dir, cfg, err) < 0)
+      st_ct_net_config_save(dir, cfg, err) < 0)
     return err && *err ? -1 : st_error_errno(err, EIO, "network.json");
   st_ct_net_refresh_hosts(s, n->net.id);
   return 0;
@@ -447,67 +498,150 @@ int st_ct_net_of(st_store *s, const char *id, char ***nets, size_t *n) {
 /* ---- start ----------------------------------------------------------------
  */
 
-int st_launch_net_load(const char *dir, const char *id, st_launch_net *ln,
-                       st_error **err) {
-  memset(ln, 0, sizeof(*ln));
-  cleanup_json json_t *cfg = load_config(dir);
-  const char *mode = json_string_value(json_object_get(cfg, "mode"));
-  if (mode == NULL || strcmp(mode, "bridge") != 0)
-    return 0;
-  json_t *ep = json_object_get(cfg, "endpoint");
+int st_ct_net_ep_load(json_t *ep, const char *id, st_launch_ep *out) {
   const char *bridge = json_string_value(json_object_get(ep, "bridge"));
   const char *ip = json_string_value(json_object_get(ep, "ip"));
   const char *gw = json_string_value(json_object_get(ep, "gateway"));
   int prefix = (int)json_integer_value(json_object_get(ep, "prefix"));
+  json_int_t index = json_integer_value(json_object_get(ep, "index"));
   if (bridge == NULL || ip == NULL || gw == NULL || prefix <= 0 ||
-      prefix > 30 || strlen(bridge) >= IFNAMSIZ ||
-      inet_pton(AF_INET, ip, &ln->addr) != 1 ||
-      inet_pton(AF_INET, gw, &ln->gw) != 1)
-    return st_error_set(err, EIO, "`%s/network.json`: no usable endpoint", dir);
-  ln->on = true;
-  ln->route = !json_is_true(json_object_get(ep, "internal"));
-  ln->prefix = prefix;
-  snprintf(ln->bridge, sizeof(ln->bridge), "%s", bridge);
-  /* "stv" + 12 hex digits of the ID: 15 bytes, the kernel's limit */
-  snprintf(ln->host_if, sizeof(ln->host_if), "stv%.12s", id);
+      prefix > 30 || strlen(bridge) >= IFNAMSIZ || index < 0 ||
+      index >= ST_NET_MAX_ENDPOINTS ||
+      inet_pton(AF_INET, ip, &out->addr) != 1 ||
+      inet_pton(AF_INET, gw, &out->gw) != 1)
+    return -1;
+  out->prefix = prefix;
+  out->internal = json_is_true(json_object_get(ep, "internal"));
+  snprintf(out->bridge, sizeof(out->bridge), "%s", bridge);
+  st_ct_net_ifnames(id, (int)index, out->host_if, out->ifname);
+  return 0;
+}
+
+void st_ct_net_ifnames(const char *id, int index, char host_if[IFNAMSIZ],
+                       char ifname[IFNAMSIZ]) {
+  /* "stv" + 11 hex digits of the ID + the index in hex: 15 bytes, the
+   * kernel's limit */
+  snprintf(host_if, IFNAMSIZ, "stv%.11s%x", id, (unsigned)index & 0xf);
+  snprintf(ifname, IFNAMSIZ, "eth%d", index);
+}
+
+int st_launch_net_load(const char *dir, const char *id, st_launch_net *ln,
+                       st_error **err) {
+  memset(ln, 0, sizeof(*ln));
+  cleanup_json json_t *cfg = st_ct_net_config_load(dir);
+  const char *mode = json_string_value(json_object_get(cfg, "mode"));
+  if (mode == NULL || strcmp(mode, "bridge") != 0)
+    return 0;
+  size_t i;
+  json_t *ep;
+  bool routed = false;
+  json_array_foreach(json_object_get(cfg, "endpoints"), i, ep) {
+    if (ln->n_ep == ST_NET_MAX_ENDPOINTS)
+      break;
+    st_launch_ep *e = &ln->ep[ln->n_ep];
+    if (st_ct_net_ep_load(ep, id, e) < 0)
+      return st_error_set(
+          err, EIO, "`%s/network.json`: endpoint %zu is not usable", dir, i);
+    e->route = !e->internal && !routed;
+    routed |= e->route;
+    ln->n_ep++;
+  }
+  ln->on = ln->n_ep > 0;
+  return 0;
+}
+
+int st_launch_ep_veth(const st_launch_ep *ep, pid_t pid, st_error **err) {
+  st_error *e = NULL;
+  if (st_net_veth_create(ep->host_if, ep->ifname, pid, ep->bridge, &e) == 0)
+    return 0;
+  if (e->code != EEXIST) {
+    if (err)
+      *err = e;
+    else
+      st_error_free(e);
+    return -1;
+  }
+  st_error_free(e);
+  e = NULL;
+  if (st_net_link_delete(ep->host_if, &e) < 0)
+    st_error_free(e);
+  return st_net_veth_create(ep->host_if, ep->ifname, pid, ep->bridge, err);
+}
+
+int st_launch_ep_setup(const st_launch_ep *ep, st_error **err) {
+  if (st_net_addr_add(ep->ifname, ep->addr, ep->prefix, err) < 0 ||
+      st_net_link_up(ep->ifname, err) < 0 ||
+      (ep->route && st_net_route_default(ep->ifname, ep->gw, err) < 0))
+    return st_error_wrap(err, "container network %s", ep->ifname);
+  return 0;
+}
+
+int st_launch_ep_bridge(const st_launch_ep *ep, st_error **err) {
+  if (st_net_bridge_ensure(ep->bridge, ep->gw, ep->prefix, err) < 0 ||
+      st_net_bridge_sysctls(ep->bridge, !ep->internal, err) < 0)
+    return -1;
   return 0;
 }
 
 /* ---- inspect ---------------------------------------------------------------
  */
 
-json_t *st_ct_net_inspect(const char *dir, bool host_ns, bool running,
-                          const char **mode) {
-  cleanup_json json_t *cfg = load_config(dir);
-  const char *m = json_string_value(json_object_get(cfg, "mode"));
-  json_t *ep = json_object_get(cfg, "endpoint");
-  const char *name = json_string_value(json_object_get(ep, "name"));
-  const char *ip = json_string_value(json_object_get(ep, "ip")) ?: "";
-  const char *gw = json_string_value(json_object_get(ep, "gateway")) ?: "";
-  json_int_t prefix = json_integer_value(json_object_get(ep, "prefix"));
-  bool bridge = m && strcmp(m, "bridge") == 0 && name;
-  const char *net = bridge ? name : host_ns ? "host" : "none";
+/* One entry of NetworkSettings.Networks. */
+static json_t *endpoint_json(json_t *ep) {
   json_t *aliases = json_object_get(ep, "aliases");
-  json_t *one = json_pack(
+  return json_pack(
       "{s:n, s:n, s:O, s:s, s:s, s:s, s:s, s:I, s:s, s:n}", "IPAMConfig",
       "Links", "Aliases",
       aliases && json_array_size(aliases) ? aliases : json_null(), "NetworkID",
       json_string_value(json_object_get(ep, "network")) ?: "", "EndpointID", "",
-      "Gateway", gw, "IPAddress", ip, "IPPrefixLen",
-      (json_int_t)(bridge ? prefix : 0), "MacAddress", "", "DNSNames");
-  bool dflt = bridge && strcmp(name, "bridge") == 0;
-  json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:s, s:{s:o}}",
-                        "Bridge", "", "SandboxID", "", "SandboxKey", "",
-                        "Ports", st_ct_ports_json(dir, running), "Gateway",
-                        dflt ? gw : "", "IPAddress", dflt ? ip : "",
-                        "IPPrefixLen", (json_int_t)(dflt ? prefix : 0),
-                        "MacAddress", "", "Networks", net, one);
-  /* the name lives in o's Networks key */
-  const char *key = NULL;
-  json_t *v;
-  json_object_foreach(json_object_get(o, "Networks"), key, v) break;
-  *mode = key ? key : "none";
-  return o;
+      "Gateway", json_string_value(json_object_get(ep, "gateway")) ?: "",
+      "IPAddress", json_string_value(json_object_get(ep, "ip")) ?: "",
+      "IPPrefixLen", json_integer_value(json_object_get(ep, "prefix")),
+      "MacAddress", "", "DNSNames");
+}
+
+json_t *st_ct_net_inspect(const char *dir, bool host_ns, bool running,
+                          char **mode) {
+  cleanup_json json_t *cfg = st_ct_net_config_load(dir);
+  const char *m = json_string_value(json_object_get(cfg, "mode"));
+  bool bridge = m && strcmp(m, "bridge") == 0;
+  json_t *nets = json_object();
+  json_t *dflt = NULL; /* the default bridge's endpoint: the top fields */
+  size_t i;
+  json_t *ep;
+  json_array_foreach(json_object_get(cfg, "endpoints"), i, ep) {
+    const char *name = json_string_value(json_object_get(ep, "name"));
+    if (!bridge || name == NULL)
+      continue;
+    json_object_set_new(nets, name, endpoint_json(ep));
+    if (strcmp(name, "bridge") == 0)
+      dflt = ep;
+  }
+  const char *own = host_ns ? "host" : "none";
+  if (!bridge)
+    json_object_set_new(nets, own,
+                        json_pack("{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, "
+                                  "s:s, s:n}",
+                                  "IPAMConfig", "Links", "Aliases", "NetworkID",
+                                  "", "EndpointID", "", "Gateway", "",
+                                  "IPAddress", "", "IPPrefixLen", 0,
+                                  "MacAddress", "", "DNSNames"));
+  /* HostConfig.NetworkMode: what the container was made with (a
+   * container made before it was recorded: its first network) */
+  const char *nm = json_string_value(json_object_get(cfg, "network_mode"));
+  if (nm == NULL && bridge) {
+    json_t *first = json_array_get(json_object_get(cfg, "endpoints"), 0);
+    nm = json_string_value(json_object_get(first, "name"));
+  }
+  *mode = strdup(nm ? nm : own);
+  const char *gw = json_string_value(json_object_get(dflt, "gateway")) ?: "";
+  const char *ip = json_string_value(json_object_get(dflt, "ip")) ?: "";
+  json_int_t prefix = json_integer_value(json_object_get(dflt, "prefix"));
+  return json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:s, s:o}", "Bridge",
+                   "", "SandboxID", "", "SandboxKey", "", "Ports",
+                   st_ct_ports_json(dir, running), "Gateway", gw, "IPAddress",
+                   ip, "IPPrefixLen", prefix, "MacAddress", "", "Networks",
+                   nets);
 }
 
 /* ---- published ports -------------------------------------------------------
@@ -522,7 +656,7 @@ static json_t *load_json(const char *dir, const char *name) {
 
 int st_launch_ports_reserve(const char *dir, st_launch_net *ln,
                             st_error **err) {
-  cleanup_json json_t *cfg = load_config(dir);
+  cleanup_json json_t *cfg = st_ct_net_config_load(dir);
   json_t *ports = json_object_get(cfg, "ports");
   size_t n = json_array_size(ports);
   if (n == 0)
@@ -576,12 +710,12 @@ void st_launch_net_release(const char *dir, st_launch_net *ln) {
 }
 
 bool st_ct_publishes(const char *dir) {
-  cleanup_json json_t *cfg = load_config(dir);
+  cleanup_json json_t *cfg = st_ct_net_config_load(dir);
   return json_array_size(json_object_get(cfg, "ports")) > 0;
 }
 
 json_t *st_ct_port_bindings_json(const char *dir) {
-  cleanup_json json_t *cfg = load_config(dir);
+  cleanup_json json_t *cfg = st_ct_net_config_load(dir);
   json_t *o = json_object();
   size_t i;
   json_t *p;
@@ -610,7 +744,7 @@ json_t *st_ct_port_bindings_json(const char *dir) {
 }
 
 bool st_ct_bridged(const char *dir) {
-  cleanup_json json_t *cfg = load_config(dir);
+  cleanup_json json_t *cfg = st_ct_net_config_load(dir);
   const char *m = json_string_value(json_object_get(cfg, "mode"));
   return m && strcmp(m, "bridge") == 0;
 }

@@ -59,13 +59,12 @@ static int loopback_up(st_error **err) {
   return 0;
 }
 
-/* The container's end of its veth, made in this namespace by the parent
- * as eth0: address, up, default route via the bridge. */
-static int eth0_setup(const st_launch_net *n, st_error **err) {
-  if (st_net_addr_add("eth0", n->addr, n->prefix, err) < 0 ||
-      st_net_link_up("eth0", err) < 0 ||
-      (n->route && st_net_route_default("eth0", n->gw, err) < 0))
-    return st_error_wrap(err, "container network");
+/* The container's ends of its veths, made in this namespace by the
+ * parent: addresses, up, the default route. */
+static int ifaces_setup(const st_launch_net *n, st_error **err) {
+  for (size_t i = 0; i < n->n_ep; i++)
+    if (st_launch_ep_setup(&n->ep[i], err) < 0)
+      return -1;
   return 0;
 }
 
@@ -286,7 +285,7 @@ static _Noreturn void child_main(const st_launch *l) {
     child_fail_err(l->errfd, err);
   if ((spec->ns_flags & CLONE_NEWNET) && loopback_up(&err) < 0)
     child_fail_err(l->errfd, err);
-  if (l->net.on && eth0_setup(&l->net, &err) < 0)
+  if (l->net.on && ifaces_setup(&l->net, &err) < 0)
     child_fail_err(l->errfd, err);
   if (st_flags_child(spec, &err) < 0 || st_rootfs_setup(spec, &err) < 0)
     child_fail_err(l->errfd, err);
@@ -348,35 +347,20 @@ static int await_exec(st_launch *l, int rd, st_error **err) {
   return failure_error(&f, err);
 }
 
-/* The veth pair of a bridged container: the host end on the bridge, the
- * other made as eth0 in the child's namespace. A host end of the same name
- * left by an earlier run whose namespace the kernel has not freed yet is
- * deleted first. */
-static int make_veth(const st_launch *l, st_error **err) {
-  st_error *e = NULL;
-  if (st_net_veth_create(l->net.host_if, "eth0", l->pid, l->net.bridge, &e) ==
-      0)
-    return 0;
-  if (e->code != EEXIST) {
-    if (err)
-      *err = e;
-    else
-      st_error_free(e);
-    return -1;
-  }
-  st_error_free(e);
-  e = NULL;
-  if (st_net_link_delete(l->net.host_if, &e) < 0)
-    st_error_free(e);
-  return st_net_veth_create(l->net.host_if, "eth0", l->pid, l->net.bridge, err);
+/* The veth pairs of a bridged container. */
+static int make_veths(const st_launch *l, st_error **err) {
+  for (size_t i = 0; i < l->net.n_ep; i++)
+    if (st_launch_ep_veth(&l->net.ep[i], l->pid, err) < 0)
+      return -1;
+  return 0;
 }
 
-/* Puts the new child in its cgroups and gives it its veth, then lets it
+/* Puts the new child in its cgroups and gives it its veths, then lets it
  * go; kills it when either fails. */
 static int release_child(st_launch *l, int syncw, st_error **err) {
   if ((l->cgroup && l->cgroup->used &&
        st_cgroup_attach(l->cgroup, l->pid, err) < 0) ||
-      (l->net.on && make_veth(l, err) < 0) ||
+      (l->net.on && make_veths(l, err) < 0) ||
       set_oom_score_adj(l->spec, l->pid, err) < 0 ||
       write(syncw, "g", 1) != 1) {
     kill(l->pid, SIGKILL);

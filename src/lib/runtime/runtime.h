@@ -264,4 +264,27 @@ char *st_container_ports_text(st_store *s, const st_container *c);
 int st_container_ports(st_store *s, const char *ref, json_t **ports,
                        char **name, st_error **err);
 
+/* `network connect`: attaches container ref, running or not, to network
+ * net (name, ID or ID prefix) with an address (ip when not NULL, else the
+ * lowest free one) and aliases. A running container gets the interface at
+ * once (eth1, eth2, ...); its hosts file and those of the network's members
+ * are rewritten. Docker's errors: a container on host/none or sharing
+ * another's namespace, a network it is already on (EEXIST), --ip or
+ * --alias on a predefined network (EINVAL). */
+typedef struct st_net_connect_opts {
+  const char *ip;
+  char **aliases;
+  size_t n_aliases;
+} st_net_connect_opts;
+int st_container_net_connect(st_store *s, const char *ref, const char *net,
+                             const st_net_connect_opts *o, st_error **err);
+
+/* `network disconnect`: detaches container ref from network net; a
+ * running container loses the interface at once (its default route moves
+ * to another endpoint when it went through this one). ENOENT when it is
+ * not connected; with force, a network that no longer exists is dropped
+ * from the container's endpoints too. */
+int st_container_net_disconnect(st_store *s, const char *ref, const char *net,
+                                bool force, st_error **err);
+
 #endif

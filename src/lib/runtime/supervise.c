@@ -523,10 +523,8 @@ static int run_once(st_store *s, const char *dir, const char *id, st_spec *spec,
     r = st_cgroup_create(spec, &cg, err);
   if (r == 0 && !spec->runtime)
     r = st_launch_net_load(dir, id, &l.net, err);
-  if (r == 0 && l.net.on)
-    r = st_net_bridge_ensure(l.net.bridge, l.net.gw, l.net.prefix, err);
-  if (r == 0 && l.net.on)
-    r = st_net_bridge_sysctls(l.net.bridge, l.net.route, err);
+  for (size_t i = 0; r == 0 && i < l.net.n_ep; i++)
+    r = st_launch_ep_bridge(&l.net.ep[i], err);
   if (r == 0 && l.net.on)
     r = st_launch_ports_reserve(dir, &l.net, err);
   if (r == 0) {
