@@ -179,7 +179,7 @@ fi
 # cgroup freezers, a full disk) or check timings run alone afterwards.
 # Each file's output is printed whole when it ends.
 cli_jobs=${CLI_JOBS:-2}
-serial_re='^(network|soak|races|crash|concurrency|restart|health|pause_stats|run_limits|build_interrupt|run_crash_safety|diskfull|storage_driver|demo)[.]bats$'
+serial_re='^(network|network_connect|network_container|soak|races|crash|concurrency|restart|health|pause_stats|run_limits|build_interrupt|run_crash_safety|diskfull|storage_driver|demo)[.]bats$'
 bats_one() { # FILE DIR: runs one file, leaving stdout, stderr, rc, secs in DIR
   local t0=$SECONDS
   mkdir -p "$2"
