@@ -200,8 +200,13 @@ static int gather(st_store *s, const st_create_opts *o, const char *id,
     return -1;
   bool host_net = c->net.mode == ST_NET_HOST;
   char hn[256] = "";
+  cleanup_free char *donor_hn = c->net.mode == ST_NET_CONTAINER
+                                    ? st_flags_net_hostname(s, c->net.donor)
+                                    : NULL;
   if (o->hostname)
     snprintf(hn, sizeof(hn), "%s", o->hostname);
+  else if (donor_hn) /* the donor's, as Docker */
+    snprintf(hn, sizeof(hn), "%s", donor_hn);
   else if (host_net || (o->uts_mode && strcmp(o->uts_mode, "host") == 0))
     gethostname(hn, sizeof(hn) - 1);
   else
@@ -230,6 +235,8 @@ static int write_bundle(const st_create_opts *o, creating *c, const char *dir,
                       .runtime = c->runtime,
                       .volume_mounts = c->mounts.oci,
                       .volume_host_mounts = c->mounts.host_mounts};
+  if (c->net.mode == ST_NET_CONTAINER)
+    in.net_donor = c->net.donor;
   if (make_dirs(dir, err) < 0 ||
       st_ct_net_write_files(o, &c->net, dir, c->hostname, name, err) < 0 ||
       st_spec_generate(&in, spec, err) < 0)

@@ -30,11 +30,17 @@
 #define ST_ANN_RESTART "io.strata.restart"
 /* Config.Healthcheck (the image's merged with --health-*) as compact JSON */
 #define ST_ANN_HEALTHCHECK "io.strata.healthcheck"
-/* --pid/--ipc/--uts container:NAME: the container whose namespace the
- * launcher joins (spec_flags.c) */
+/* --pid/--ipc/--uts/--network container:NAME: the container whose
+ * namespace the launcher joins (spec_flags.c): the reference given for
+ * pid, ipc and uts (resolved at start), the full ID for the network
+ * (resolved at create, as Docker) */
 #define ST_ANN_JOIN_PID "io.strata.join.pid"
 #define ST_ANN_JOIN_IPC "io.strata.join.ipc"
 #define ST_ANN_JOIN_UTS "io.strata.join.uts"
+#define ST_ANN_JOIN_NET "io.strata.join.net"
+/* The namespaces a container can share with another (container:NAME):
+ * the indexes of st_spec.join and st_launch.join. */
+enum { ST_JOIN_PID, ST_JOIN_IPC, ST_JOIN_UTS, ST_JOIN_NET, ST_JOIN_N };
 /* --ipc shareable: the options of its host-side /dev/shm tmpfs */
 #define ST_ANN_SHM "io.strata.shm"
 #define ST_DEFAULT_PATH                                                        \
@@ -111,11 +117,11 @@ typedef struct st_spec {
   char *config;        /* ST_ANN_CONFIG, or NULL (made before it existed) */
   char *healthcheck;   /* ST_ANN_HEALTHCHECK, or NULL */
   /* spec_flags.c: process.rlimits; linux.sysctl as key, value, ...
-   * (NULL-terminated); ST_ANN_JOIN_PID, _IPC, _UTS or NULL */
+   * (NULL-terminated); ST_ANN_JOIN_PID, _IPC, _UTS, _NET or NULL */
   st_rlimit *rlimits;
   size_t n_rlimits;
   char **sysctl;
-  char *join[3];
+  char *join[ST_JOIN_N];
   char *shm_opts; /* ST_ANN_SHM, or NULL */
 } st_spec;
 
@@ -135,6 +141,7 @@ typedef struct st_spec_input {
   const char *runtime;        /* resolved --runtime, or NULL */
   json_t *volume_mounts;      /* -v, --mount, VOLUME (runtime/mounts.h) */
   json_t *volume_host_mounts; /* of volumes with -o type=, or NULL */
+  const char *net_donor;      /* --network container: its full ID, or NULL */
 } st_spec_input;
 
 int st_spec_generate(const st_spec_input *in, json_t **out, st_error **err);
@@ -149,16 +156,16 @@ void st_spec_clear(st_spec *spec);
 
 /* spec_flags.c: the flags of runtime/flags.h. Adds them to a generated
  * spec; the stored Config's HostConfig fields and ExposedPorts (c); what
- * inspect shows of them in hc (from the stored Config); checks at create
- * (the container to join exists, --expose); loads and frees them in a
+ * inspect shows of them in hc (from the stored Config and the spec); checks at
+ * create (the container to join exists, --expose); loads and frees them in a
  * spec; the child's sysctls, written before its root file system is set
  * up (/proc/sys is read-only then). st_flags_join_open opens the namespaces of
- * the containers to join (fds: pid, ipc, uts, -1 when none; EINVAL when such a
+ * the containers to join (fds: ST_JOIN_*, -1 when none; EINVAL when such a
  * container is not running, or its IPC is neither shareable nor the
  * host's) and makes spec's /dev/shm a bind of the IPC donor's. */
 int st_flags_spec(const st_spec_input *in, json_t *spec, st_error **err);
 void st_flags_stored(const st_create_opts *o, json_t *image_config, json_t *c);
-void st_flags_inspect(json_t *hc, json_t *stored);
+void st_flags_inspect(json_t *hc, json_t *stored, const st_spec *spec);
 int st_flags_validate(st_store *s, const st_create_opts *o, st_error **err);
 void st_flags_load(json_t *spec, st_spec *out);
 void st_flags_clear(st_spec *s);
@@ -171,8 +178,12 @@ int st_flags_rlimits(const st_spec *spec, st_error **err);
  * variant); ENOENT with Docker's message when they differ. */
 int st_flags_platform_check(const st_create_opts *o, json_t *config,
                             st_error **err);
-int st_flags_join_open(st_store *s, const char *dir, st_spec *spec, int fds[3],
-                       st_error **err);
+int st_flags_join_open(st_store *s, const char *dir, st_spec *spec,
+                       int fds[ST_JOIN_N], st_error **err);
+/* --network container:NAME at create: the hostname of the donor (full
+ * ID), which the joiner takes (as Docker), in a heap string; NULL when
+ * its bundle cannot be read. */
+char *st_flags_net_hostname(st_store *s, const char *donor);
 /* --ipc shareable: mounts the container's host-side /dev/shm (<dir>/shm)
  * unless it is; st_flags_shm_release unmounts it (the container exited or
  * is removed). */

@@ -71,9 +71,9 @@ typedef struct st_launch {
   pid_t pid;               /* out: the container's init */
   int master;              /* out: the pty master with -t, else -1 */
   int errfd, sock, syncfd; /* private to process.c */
-  /* namespaces of other containers to join (st_flags_join_open): pid,
-   * ipc, uts; read only where spec->join[i] is set */
-  int join[3];
+  /* namespaces of other containers to join (st_flags_join_open),
+   * ST_JOIN_*; read only where spec->join[i] is set */
+  int join[ST_JOIN_N];
 } st_launch;
 
 /* Clones the container process and waits until it has exec'd its command

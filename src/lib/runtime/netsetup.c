@@ -67,6 +67,34 @@ int st_ct_net_check_user(const st_network *net, bool ip, bool aliases,
   return 0;
 }
 
+/* Docker's refusals for --network container:NAME (runconfig): what the
+ * donor's network decides. */
+static int check_container_mode(const st_create_opts *o, const char *ref,
+                                st_error **err) {
+  if (*ref == '\0')
+    return st_error_set(err, EINVAL,
+                        "invalid network mode: invalid container format "
+                        "container:<name|id>");
+  const char *conflict = NULL;
+  if (o->hostname && *o->hostname)
+    conflict = "hostname and the network mode";
+  else if (o->n_dns)
+    conflict = "dns and the network mode";
+  else if (o->n_add_host)
+    conflict = "custom host-to-IP mapping and the network mode";
+  else if (o->n_publish || o->publish_all)
+    conflict = "port publishing and the container type network mode";
+  else if (o->n_expose)
+    conflict = "port exposing and the container type network mode";
+  else if (o->runtime)
+    return st_error_set(err, EINVAL,
+                        "--network container:NAME with --runtime is not "
+                        "supported");
+  if (conflict)
+    return st_error_set(err, EINVAL, "conflicting options: %s", conflict);
+  return 0;
+}
+
 static int check_flags(const st_create_opts *o, st_ct_net *n, st_error **err) {
   if (st_ct_net_check_user(n->mode == ST_NET_BRIDGE ? &n->net : NULL, o->ip,
                            o->n_network_aliases, err) < 0)
@@ -145,11 +173,17 @@ int st_ct_net_resolve(st_store *s, const st_create_opts *o,
   /* Docker's default, the bridge; with --runtime none: an OCI runtime
    * makes the namespace strata would have to plumb (not supported yet) */
   const char *want = o->network ? o->network : o->runtime ? "none" : "bridge";
-  if (strncmp(want, "container:", 10) == 0)
-    return st_error_set(err, EINVAL,
-                        "--network container:NAME is not supported yet "
-                        "(bridge, NETWORK, none and host are)");
-  if (strcmp(want, "none") == 0 || strcmp(want, "host") == 0) {
+  if (strncmp(want, "container:", 10) == 0) {
+    /* the donor by its full ID (a rename does not change whose network
+     * a restart joins) */
+    st_container c;
+    out->mode = ST_NET_CONTAINER;
+    if (check_container_mode(o, want + 10, err) < 0 ||
+        st_container_find(s, want + 10, &c, err) < 0)
+      return -1;
+    snprintf(out->donor, sizeof(out->donor), "%s", c.id);
+    st_container_clear(&c);
+  } else if (strcmp(want, "none") == 0 || strcmp(want, "host") == 0) {
     out->mode = want[0] == 'h' ? ST_NET_HOST : ST_NET_NONE;
   } else {
     if (strcmp(want, "default") == 0)
@@ -311,7 +345,7 @@ static json_t *extra_hosts(const st_create_opts *o, const st_ct_net *n) {
 
 static json_t *net_config(const st_create_opts *o, const st_ct_net *n,
                           const char *hostname, const char *name) {
-  static const char *const modes[] = {"none", "host", "bridge"};
+  static const char *const modes[] = {"none", "host", "bridge", "container"};
   json_t *cfg = json_pack("{s:s, s:s, s:s, s:o}", "mode", modes[n->mode],
                           "hostname", hostname, "name", name ? name : "",
                           "extra_hosts", extra_hosts(o, n));
@@ -324,9 +358,16 @@ static json_t *net_config(const st_create_opts *o, const st_ct_net *n,
                                            m->host_hi, "port", m->ctr_port));
   }
   json_object_set_new(cfg, "ports", ports);
-  json_object_set_new(
-      cfg, "network_mode",
-      json_string(n->mode == ST_NET_BRIDGE ? n->net.name : modes[n->mode]));
+  /* --network container:ID: the donor, by its full ID (Docker's
+   * HostConfig.NetworkMode) */
+  cleanup_free char *joined = NULL;
+  if (n->mode == ST_NET_CONTAINER &&
+      asprintf(&joined, "container:%s", n->donor) < 0)
+    joined = NULL;
+  json_object_set_new(cfg, "network_mode",
+                      json_string(joined                     ? joined
+                                  : n->mode == ST_NET_BRIDGE ? n->net.name
+                                                             : modes[n->mode]));
   json_t *eps = json_array();
   json_object_set_new(cfg, "endpoints", eps);
   if (cfg && n->mode == ST_NET_BRIDGE) {
@@ -382,6 +423,8 @@ int st_ct_net_write_files(const st_create_opts *o, const st_ct_net *n,
   if (cfg == NULL || resolv == NULL || hosts == NULL ||
       asprintf(&hn, "%s\n", hostname) < 0)
     return st_error_errno(err, ENOMEM, "network files");
+  if (n->mode == ST_NET_CONTAINER)
+    return st_ct_net_config_save(dir, cfg, err);
   if (write_in_place(dir, "hosts", hosts, err) < 0 ||
       write_in_place(dir, "hostname", hn, err) < 0 ||
       write_in_place(dir, "resolv.conf", resolv, err) < 0 ||
@@ -618,7 +661,9 @@ json_t *st_ct_net_inspect(const char *dir, bool host_ns, bool running,
       dflt = ep;
   }
   const char *own = host_ns ? "host" : "none";
-  if (!bridge)
+  /* a container in another's network has no endpoint of its own
+   * (Docker's {}) */
+  if (!bridge && !(m && strcmp(m, "container") == 0))
     json_object_set_new(nets, own,
                         json_pack("{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, "
                                   "s:s, s:n}",

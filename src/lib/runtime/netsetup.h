@@ -22,6 +22,7 @@ typedef enum st_net_mode {
   ST_NET_NONE,
   ST_NET_HOST,
   ST_NET_BRIDGE,
+  ST_NET_CONTAINER, /* --network container:NAME: the donor's namespace */
 } st_net_mode;
 
 /* What create resolved. */
@@ -31,6 +32,7 @@ typedef struct st_ct_net {
   uint32_t want_ip;   /* --ip, host order; 0: any */
   st_port_map *ports; /* -p and -P */
   size_t n_ports;
+  char donor[ST_CONTAINER_ID_LEN]; /* mode container: the donor's ID */
 } st_ct_net;
 
 void st_ct_net_clear(st_ct_net *n);
@@ -42,7 +44,8 @@ int st_ct_net_resolve(st_store *s, const st_create_opts *o,
                       json_t *image_config, st_ct_net *out, st_error **err);
 
 /* Writes <dir>/hostname, resolv.conf and hosts (without the container's
- * own address, which attach adds), and network.json. */
+ * own address, which attach adds), and network.json; only network.json
+ * in mode container (the container has the donor's files). */
 int st_ct_net_write_files(const st_create_opts *o, const st_ct_net *n,
                           const char *dir, const char *hostname,
                           const char *name, st_error **err);

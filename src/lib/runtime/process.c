@@ -224,13 +224,19 @@ static void exec_spec_command(const void *arg) {
   exec_command(l->errfd, l->spec->args, l->spec->env);
 }
 
-/* --ipc/--uts container:NAME: the child joins that container's. */
+/* --ipc/--uts/--network container:NAME: the child joins that
+ * container's (it was cloned without a namespace of its own for them). */
 static int join_child_ns(const st_launch *l, st_error **err) {
-  static const int types[] = {CLONE_NEWIPC, CLONE_NEWUTS};
-  for (int i = 1; i < 3; i++)
-    if (l->spec->join[i] && setns(l->join[i], types[i - 1]) < 0)
+  static const struct {
+    int i, type;
+    const char *name;
+  } ns[] = {{ST_JOIN_IPC, CLONE_NEWIPC, "IPC"},
+            {ST_JOIN_UTS, CLONE_NEWUTS, "UTS"},
+            {ST_JOIN_NET, CLONE_NEWNET, "network"}};
+  for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++)
+    if (l->spec->join[ns[k].i] && setns(l->join[ns[k].i], ns[k].type) < 0)
       return st_error_errno(err, errno, "join the %s namespace of %s",
-                            i == 1 ? "IPC" : "UTS", l->spec->join[i]);
+                            ns[k].name, l->spec->join[ns[k].i]);
   return 0;
 }
 
@@ -239,16 +245,16 @@ static int join_child_ns(const st_launch *l, st_error **err) {
  * clone; *saved (ours) puts it back. */
 static int pid_ns_enter(const st_launch *l, int *saved, st_error **err) {
   *saved = -1;
-  if (l->spec->join[0] == NULL)
+  if (l->spec->join[ST_JOIN_PID] == NULL)
     return 0;
   *saved = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
-  if (*saved < 0 || setns(l->join[0], CLONE_NEWPID) < 0) {
+  if (*saved < 0 || setns(l->join[ST_JOIN_PID], CLONE_NEWPID) < 0) {
     int e = errno;
     if (*saved >= 0)
       close(*saved);
     *saved = -1;
     return st_error_errno(err, e, "join the PID namespace of %s",
-                          l->spec->join[0]);
+                          l->spec->join[ST_JOIN_PID]);
   }
   return 0;
 }

@@ -197,28 +197,94 @@ static int add_devices(const st_create_opts *o, json_t *lx, st_error **err) {
   return 0;
 }
 
+static const char *const join_ann[ST_JOIN_N] = {
+    [ST_JOIN_PID] = ST_ANN_JOIN_PID,
+    [ST_JOIN_IPC] = ST_ANN_JOIN_IPC,
+    [ST_JOIN_UTS] = ST_ANN_JOIN_UTS,
+    [ST_JOIN_NET] = ST_ANN_JOIN_NET,
+};
+
+/* The names of the namespaces in /proc/PID/ns. */
+static const char *const join_ns[ST_JOIN_N] = {
+    [ST_JOIN_PID] = "pid",
+    [ST_JOIN_IPC] = "ipc",
+    [ST_JOIN_UTS] = "uts",
+    [ST_JOIN_NET] = "net",
+};
+
 /* --pid/--ipc/--uts host: no namespace of its own; container:NAME: none
- * either, and an annotation the launcher joins by (resolved at start). */
-static void ns_modes(const st_create_opts *o, json_t *lx, json_t *ann) {
-  const struct {
-    const char *type, *mode, *ann;
-  } m[] = {{"pid", o->pid_mode, ST_ANN_JOIN_PID},
-           {"ipc", o->ipc_mode, ST_ANN_JOIN_IPC},
-           {"uts", o->uts_mode, ST_ANN_JOIN_UTS}};
+ * either, and an annotation the launcher joins by (resolved at start).
+ * --network container:NAME: the donor's full ID (resolved at create;
+ * --network host has no namespace already). */
+static void ns_modes(const st_spec_input *in, json_t *lx, json_t *ann) {
+  const st_create_opts *o = in->o;
+  static const char *const types[ST_JOIN_N] = {"pid", "ipc", "uts", "network"};
+  const char *modes[ST_JOIN_N] = {o->pid_mode, o->ipc_mode, o->uts_mode, NULL};
   json_t *ns = json_object_get(lx, "namespaces");
-  for (size_t i = 0; i < 3; i++) {
-    bool join = m[i].mode && strncmp(m[i].mode, "container:", 10) == 0;
-    if (!join && !mode_is(m[i].mode, "host"))
+  for (size_t i = 0; i < ST_JOIN_N; i++) {
+    const char *join = in->net_donor;
+    if (i != ST_JOIN_NET)
+      join = modes[i] && strncmp(modes[i], "container:", 10) == 0
+                 ? modes[i] + 10
+                 : NULL;
+    if (join == NULL && !mode_is(modes[i], "host"))
       continue;
     for (size_t j = json_array_size(ns); j-- > 0;)
       if (strcmp(
               json_string_value(json_object_get(json_array_get(ns, j), "type"))
                   ?: "",
-              m[i].type) == 0)
+              types[i]) == 0)
         json_array_remove(ns, j);
     if (join)
-      json_object_set_new(ann, m[i].ann, json_string(m[i].mode + 10));
+      json_object_set_new(ann, join_ann[i], json_string(join));
   }
+}
+
+/* The bundle of container id, from dir (another container's bundle). */
+static char *bundle_of(const char *dir, const char *id) {
+  cleanup_free char *sub = NULL;
+  if (asprintf(&sub, "containers/%s", id) < 0)
+    return NULL;
+  return st_runtime_store_path(dir, sub);
+}
+
+/* --network container:NAME: /etc/hosts, /etc/hostname and
+ * /etc/resolv.conf are binds of the donor's (as Docker): the files its
+ * own binds come from, another donor's when it joins one too. */
+static int net_files(const st_spec_input *in, json_t *mounts, st_error **err) {
+  if (in->net_donor == NULL)
+    return 0;
+  cleanup_free char *dir = bundle_of(in->dir, in->net_donor);
+  st_spec donor;
+  if (dir == NULL)
+    return st_error_errno(err, ENOMEM, "network container:%s", in->net_donor);
+  if (st_spec_load(dir, &donor, err) < 0)
+    return st_error_wrap(err, "network container:%s", in->net_donor);
+  for (size_t i = 0; i < json_array_size(mounts); i++) {
+    json_t *m = json_array_get(mounts, i);
+    const char *dest = json_string_value(json_object_get(m, "destination"));
+    for (size_t k = 0; dest && k < donor.n_mounts; k++)
+      if ((strcmp(dest, "/etc/hosts") == 0 ||
+           strcmp(dest, "/etc/hostname") == 0 ||
+           strcmp(dest, "/etc/resolv.conf") == 0) &&
+          strcmp(donor.mounts[k].dest, dest) == 0)
+        json_object_set_new(m, "source", json_string(donor.mounts[k].source));
+  }
+  st_spec_clear(&donor);
+  return 0;
+}
+
+char *st_flags_net_hostname(st_store *s, const char *donor) {
+  cleanup_free char *dir = st_container_dir(s, donor);
+  st_spec spec;
+  st_error *e = NULL;
+  if (dir == NULL || st_spec_load(dir, &spec, &e) < 0) {
+    st_error_free(e);
+    return NULL;
+  }
+  char *h = strdup(spec.hostname ? spec.hostname : "");
+  st_spec_clear(&spec);
+  return h;
 }
 
 /* --ipc none: no /dev/shm; host: the host's /dev/shm (as Docker). */
@@ -259,9 +325,10 @@ int st_flags_spec(const st_spec_input *in, json_t *spec, st_error **err) {
   const st_create_opts *o = in->o;
   json_t *lx = json_object_get(spec, "linux");
   if (add_rlimits(o, json_object_get(spec, "process"), err) < 0 ||
-      add_sysctls(o, lx, err) < 0 || add_devices(o, lx, err) < 0)
+      add_sysctls(o, lx, err) < 0 || add_devices(o, lx, err) < 0 ||
+      net_files(in, json_object_get(spec, "mounts"), err) < 0)
     return -1;
-  ns_modes(o, lx, json_object_get(spec, "annotations"));
+  ns_modes(in, lx, json_object_get(spec, "annotations"));
   ipc_shm(in, json_object_get(spec, "mounts"),
           json_object_get(spec, "annotations"));
   return 0;
@@ -421,7 +488,7 @@ static json_t *in_order(json_t *a, const char *const keys[3]) {
   return out;
 }
 
-void st_flags_inspect(json_t *hc, json_t *stored) {
+void st_flags_inspect(json_t *hc, json_t *stored, const st_spec *spec) {
   static const char *const ul_keys[] = {"Name", "Hard", "Soft"};
   static const char *const dev_keys[] = {"PathOnHost", "PathInContainer",
                                          "CgroupPermissions"};
@@ -446,6 +513,10 @@ void st_flags_inspect(json_t *hc, json_t *stored) {
   json_object_set_new(hc, "IpcMode",
                       ipc ? json_incref(ipc) : json_string("private"));
   json_object_set_new(hc, "UTSMode", uts ? json_incref(uts) : json_string(""));
+  cleanup_free char *net = NULL;
+  if (spec->join[ST_JOIN_NET] &&
+      asprintf(&net, "container:%s", spec->join[ST_JOIN_NET]) > 0)
+    json_object_set_new(hc, "NetworkMode", json_string(net));
 }
 
 /* ---- at start ----------------------------------------------------------- */
@@ -480,9 +551,8 @@ void st_flags_load(json_t *spec, st_spec *out) {
   json_t *ann = json_object_get(spec, "annotations");
   const char *shm = json_string_value(json_object_get(ann, ST_ANN_SHM));
   out->shm_opts = shm ? strdup(shm) : NULL;
-  const char *keys[] = {ST_ANN_JOIN_PID, ST_ANN_JOIN_IPC, ST_ANN_JOIN_UTS};
-  for (i = 0; i < 3; i++) {
-    const char *j = json_string_value(json_object_get(ann, keys[i]));
+  for (i = 0; i < ST_JOIN_N; i++) {
+    const char *j = json_string_value(json_object_get(ann, join_ann[i]));
     out->join[i] = j ? strdup(j) : NULL;
   }
 }
@@ -492,7 +562,7 @@ void st_flags_clear(st_spec *s) {
   for (size_t i = 0; s->sysctl && s->sysctl[i]; i++)
     free(s->sysctl[i]);
   free(s->sysctl);
-  for (size_t i = 0; i < 3; i++)
+  for (size_t i = 0; i < ST_JOIN_N; i++)
     free(s->join[i]);
   free(s->shm_opts);
 }
@@ -553,6 +623,18 @@ static char *ipc_mode_of(st_store *s, const char *id) {
   return out;
 }
 
+/* EINVAL: the donor ref of the namespace ns is not running (Docker's
+ * words for the network). */
+static int not_running(const char *ns, const char *ref, st_error **err) {
+  if (strcmp(ns, "net") == 0)
+    return st_error_set(
+        err, EINVAL, "cannot join network of a non running container: %s", ref);
+  return st_error_set(err, EINVAL,
+                      "cannot join %s namespace of container %s: it is not "
+                      "running",
+                      ns, ref);
+}
+
 static int donor_pid(st_store *s, const char *ref, const char *ns, pid_t *pid,
                      uint64_t *start, char **shm, st_error **err) {
   st_container c;
@@ -566,10 +648,7 @@ static int donor_pid(st_store *s, const char *ref, const char *ns, pid_t *pid,
   cleanup_free char *dir = st_container_dir(s, c.id);
   st_container_clear(&c);
   if (!running)
-    return st_error_set(err, EINVAL,
-                        "cannot join %s namespace of container %s: it is not "
-                        "running",
-                        ns, ref);
+    return not_running(ns, ref, err);
   /* Docker shares the IPC of a container made to share it (its /dev/shm
    * too), or of one in the host's */
   if (ipc && strcmp(ipc, "shareable") != 0 && strcmp(ipc, "host") != 0)
@@ -587,8 +666,6 @@ static int donor_pid(st_store *s, const char *ref, const char *ns, pid_t *pid,
   return 0;
 }
 
-static const char *const join_ns[] = {"pid", "ipc", "uts"};
-
 int st_flags_join_record(st_store *s, const char *dir, st_error **err) {
   cleanup_free char *cfg = NULL, *path = NULL;
   if (asprintf(&cfg, "%s/config.json", dir) < 0 ||
@@ -596,12 +673,13 @@ int st_flags_join_record(st_store *s, const char *dir, st_error **err) {
     return st_error_errno(err, ENOMEM, "start");
   json_t *spec = json_load_file(cfg, 0, NULL);
   json_t *ann = json_object_get(spec, "annotations");
-  const char *keys[] = {ST_ANN_JOIN_PID, ST_ANN_JOIN_IPC, ST_ANN_JOIN_UTS};
   char text[8192] = "";
   size_t len = 0;
   int r = 0;
-  for (size_t i = 0; r == 0 && i < 3; i++) {
-    const char *ref = json_string_value(json_object_get(ann, keys[i]));
+  bool any = false;
+  for (size_t i = 0; r == 0 && i < ST_JOIN_N; i++) {
+    const char *ref = json_string_value(json_object_get(ann, join_ann[i]));
+    any = any || ref;
     pid_t pid = 0;
     uint64_t start = 0;
     cleanup_free char *shm = NULL;
@@ -611,9 +689,6 @@ int st_flags_join_record(st_store *s, const char *dir, st_error **err) {
         (size_t)snprintf(text + len, sizeof(text) - len, "%d %llu %s\n",
                          (int)pid, (unsigned long long)start, shm ? shm : "-");
   }
-  bool any = json_object_get(ann, ST_ANN_JOIN_PID) ||
-             json_object_get(ann, ST_ANN_JOIN_IPC) ||
-             json_object_get(ann, ST_ANN_JOIN_UTS);
   json_decref(spec);
   if (r < 0 || !any)
     return r;
@@ -637,10 +712,7 @@ static int recorded_pid(const char *dir, size_t i, const char *ref, pid_t *pid,
   if (p > 0 && strcmp(src, "-") != 0)
     *shm = strdup(src);
   if (p <= 0 || !st_pid_alive(p, start))
-    return st_error_set(err, EINVAL,
-                        "cannot join %s namespace of container %s: it is not "
-                        "running",
-                        join_ns[i], ref);
+    return not_running(join_ns[i], ref, err);
   *pid = p;
   return 0;
 }
@@ -672,11 +744,11 @@ static int bind_shm(st_spec *spec, const char *src) {
   return 0;
 }
 
-int st_flags_join_open(st_store *s, const char *dir, st_spec *spec, int fds[3],
-                       st_error **err) {
-  for (size_t i = 0; i < 3; i++)
+int st_flags_join_open(st_store *s, const char *dir, st_spec *spec,
+                       int fds[ST_JOIN_N], st_error **err) {
+  for (size_t i = 0; i < ST_JOIN_N; i++)
     fds[i] = -1;
-  for (size_t i = 0; i < 3; i++) {
+  for (size_t i = 0; i < ST_JOIN_N; i++) {
     if (spec->join[i] == NULL)
       continue;
     pid_t pid = 0;

@@ -511,8 +511,9 @@ static int run_once(st_store *s, const char *dir, const char *id, st_spec *spec,
                  .pid = -1,
                  .cache_dir = cache,
                  .cgroup = &cg,
-                 .join = {-1, -1, -1},
                  .die_with_parent = o->mode == ST_IO_LOG};
+  for (size_t i = 0; i < ST_JOIN_N; i++)
+    l.join[i] = -1;
   if (r == 0 && spec->volume_mounts)
     r = st_volume_host_mounts(spec->volume_mounts, err);
   if (r == 0)
@@ -558,7 +559,7 @@ static int run_once(st_store *s, const char *dir, const char *id, st_spec *spec,
     if (r == 0 && spec->runtime)
       st_oci_runtime_delete(dir, id, spec);
   }
-  for (int i = 0; i < 3; i++)
+  for (size_t i = 0; i < ST_JOIN_N; i++)
     close_fd(&l.join[i]);
   st_flags_shm_release(dir);
   st_launch_net_release(dir, &l.net);
