@@ -59,7 +59,7 @@ ST_COMMAND(create, "create|container create", run_create,
            "container\n"
            "      --name string         Assign a name to the container\n"
            "      --network string      Connect a container to a network "
-           "(none (default), host, bridge, NAME)\n"
+           "(bridge (default), host, none, NAME, container:NAME|ID)\n"
            "      --no-healthcheck      Disable any container-specified "
            "HEALTHCHECK\n"
            "      --network-alias list  Add network-scoped alias for the "

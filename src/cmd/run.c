@@ -52,8 +52,8 @@ static int run_run(int argc, char **argv);
   "      --oom-kill-disable    Disable OOM Killer\n"                           \
   "      --mount mount         Attach a filesystem mount to the container\n"   \
   "      --name string         Assign a name to the container\n"               \
-  "      --network string      Connect a container to a network (none "        \
-  "(default), host, bridge, NAME)\n"                                           \
+  "      --network string      Connect a container to a network (bridge "      \
+  "(default), host, none, NAME, container:NAME|ID)\n"                          \
   "      --no-healthcheck      Disable any container-specified HEALTHCHECK\n"  \
   "      --network-alias list  Add network-scoped alias for the container\n"   \
   "      --ip string           IPv4 address (e.g., 172.30.100.104)\n"          \

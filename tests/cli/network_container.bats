@@ -110,6 +110,32 @@ container:$donor_id|{}|{}||${donor_id:0:12}"
   # the donor's HostConfig is its own
   run --separate-stderr "$STRATA" inspect -f '{{.HostConfig.NetworkMode}}' donor
   assert_eq "$output" "bridge"
+  # its files are the donor's (Docker's HostsPath ...)
+  paths='{{.HostsPath}} {{.HostnamePath}} {{.ResolvConfPath}}'
+  donor_paths=$("$STRATA" inspect -f "$paths" donor)
+  for f in $donor_paths; do [ -s "$f" ]; done
+  run --separate-stderr "$STRATA" inspect -f "$paths" c1 c2
+  assert_eq "$output" "$donor_paths
+$donor_paths"
+}
+
+@test "--network container: of a container that joins another: the first one's network and files" {
+  "$STRATA" run -d --pull never --name first --network none nbb sleep 300 >/dev/null
+  "$STRATA" run -d --pull never --name second --network container:first nbb sleep 300 >/dev/null
+  first_id=$("$STRATA" inspect -f '{{.Id}}' first)
+  first_pid=$("$STRATA" inspect -f '{{.State.Pid}}' first)
+  rs --network container:second nbb sh -c 'readlink /proc/self/ns/net; hostname'
+  assert_status 0
+  assert_eq "$output" "$(readlink /proc/"$first_pid"/ns/net)
+${first_id:0:12}"
+  "$STRATA" create --pull never --name third --network container:second nbb true >/dev/null
+  run --separate-stderr "$STRATA" inspect -f '{{.HostsPath}}' first third
+  assert_eq "${lines[1]}" "${lines[0]}"
+  # a volume over /etc/hosts stays the user's
+  echo "192.0.2.1 mine" >"$BATS_TEST_TMPDIR/myhosts"
+  rs --network container:first -v "$BATS_TEST_TMPDIR/myhosts:/etc/hosts" nbb cat /etc/hosts
+  assert_status 0
+  assert_eq "$output" "192.0.2.1 mine"
 }
 
 @test "--network container: a stopped donor is Docker's error; a restart of the joiner joins the donor again" {

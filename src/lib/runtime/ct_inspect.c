@@ -273,6 +273,17 @@ static json_t *host_config_json(st_store *s, const st_ct *ct,
   return hc;
 }
 
+/* HostsPath ...: the file bound at /etc/NAME (the donor's with --network
+ * container:, as Docker), else the bundle's. */
+static char *etc_path(const st_ct *ct, const char *name) {
+  char dest[64], *p = NULL;
+  snprintf(dest, sizeof(dest), "/etc/%s", name);
+  const char *src = st_flags_etc_source(&ct->spec, dest);
+  if (src)
+    return strdup(src);
+  return asprintf(&p, "%s/%s", ct->dir, name) < 0 ? NULL : p;
+}
+
 int st_container_inspect(st_store *s, const char *ref, json_t **out,
                          st_error **err) {
   st_ct ct;
@@ -281,9 +292,9 @@ int st_container_inspect(st_store *s, const char *ref, json_t **out,
   cleanup_free char *name = NULL, *hosts = NULL, *hostname = NULL,
                     *resolv = NULL, *log = NULL;
   if (asprintf(&name, "/%s", ct.c.name) < 0 ||
-      asprintf(&hosts, "%s/hosts", ct.dir) < 0 ||
-      asprintf(&hostname, "%s/hostname", ct.dir) < 0 ||
-      asprintf(&resolv, "%s/resolv.conf", ct.dir) < 0 ||
+      (hosts = etc_path(&ct, "hosts")) == NULL ||
+      (hostname = etc_path(&ct, "hostname")) == NULL ||
+      (resolv = etc_path(&ct, "resolv.conf")) == NULL ||
       (log = st_container_log_path(s, ct.c.id)) == NULL) {
     st_ct_close(&ct);
     return st_error_errno(err, ENOMEM, "inspect");

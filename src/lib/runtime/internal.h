@@ -184,6 +184,10 @@ int st_flags_join_open(st_store *s, const char *dir, st_spec *spec,
  * ID), which the joiner takes (as Docker), in a heap string; NULL when
  * its bundle cannot be read. */
 char *st_flags_net_hostname(st_store *s, const char *donor);
+/* The source of spec's first mount at dest (/etc/hosts ...: the
+ * bundle's file, or the donor's with --network container:), or NULL
+ * when that mount is not a bind. */
+const char *st_flags_etc_source(const st_spec *spec, const char *dest);
 /* --ipc shareable: mounts the container's host-side /dev/shm (<dir>/shm)
  * unless it is; st_flags_shm_release unmounts it (the container exited or
  * is removed). */

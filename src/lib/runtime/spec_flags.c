@@ -248,10 +248,32 @@ static char *bundle_of(const char *dir, const char *id) {
   return st_runtime_store_path(dir, sub);
 }
 
+/* The first bind mount of spec at dest (the network files come before
+ * the volumes, which may bind over them), or NULL. */
+static json_t *first_bind_json(json_t *mounts, const char *dest) {
+  size_t i;
+  json_t *m;
+  json_array_foreach(mounts, i, m) {
+    const char *d = json_string_value(json_object_get(m, "destination"));
+    if (d && strcmp(d, dest) == 0)
+      return m;
+  }
+  return NULL;
+}
+
+const char *st_flags_etc_source(const st_spec *spec, const char *dest) {
+  for (size_t i = 0; i < spec->n_mounts; i++)
+    if (strcmp(spec->mounts[i].dest, dest) == 0)
+      return spec->mounts[i].bind ? spec->mounts[i].source : NULL;
+  return NULL;
+}
+
 /* --network container:NAME: /etc/hosts, /etc/hostname and
  * /etc/resolv.conf are binds of the donor's (as Docker): the files its
  * own binds come from, another donor's when it joins one too. */
 static int net_files(const st_spec_input *in, json_t *mounts, st_error **err) {
+  static const char *const files[] = {"/etc/hosts", "/etc/hostname",
+                                      "/etc/resolv.conf"};
   if (in->net_donor == NULL)
     return 0;
   cleanup_free char *dir = bundle_of(in->dir, in->net_donor);
@@ -260,15 +282,11 @@ static int net_files(const st_spec_input *in, json_t *mounts, st_error **err) {
     return st_error_errno(err, ENOMEM, "network container:%s", in->net_donor);
   if (st_spec_load(dir, &donor, err) < 0)
     return st_error_wrap(err, "network container:%s", in->net_donor);
-  for (size_t i = 0; i < json_array_size(mounts); i++) {
-    json_t *m = json_array_get(mounts, i);
-    const char *dest = json_string_value(json_object_get(m, "destination"));
-    for (size_t k = 0; dest && k < donor.n_mounts; k++)
-      if ((strcmp(dest, "/etc/hosts") == 0 ||
-           strcmp(dest, "/etc/hostname") == 0 ||
-           strcmp(dest, "/etc/resolv.conf") == 0) &&
-          strcmp(donor.mounts[k].dest, dest) == 0)
-        json_object_set_new(m, "source", json_string(donor.mounts[k].source));
+  for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+    json_t *m = first_bind_json(mounts, files[i]);
+    const char *src = st_flags_etc_source(&donor, files[i]);
+    if (m && src)
+      json_object_set_new(m, "source", json_string(src));
   }
   st_spec_clear(&donor);
   return 0;
