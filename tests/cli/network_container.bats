@@ -169,6 +169,16 @@ ${first_id:0:12}"
   donor_pid=$("$STRATA" inspect -f '{{.State.Pid}}' donor)
   run --separate-stderr "$STRATA" exec joiner readlink /proc/self/ns/net
   assert_eq "$output" "$(readlink /proc/"$donor_pid"/ns/net)"
+  # a donor waiting to restart (its policy's back-off): Docker's words
+  "$STRATA" run -d --pull never --name flaky --restart always nbb sh -c 'sleep 0.2; exit 3' >/dev/null
+  flaky_id=$("$STRATA" inspect -f '{{.Id}}' flaky)
+  for _ in $(seq 100); do
+    [ "$("$STRATA" inspect -f '{{.State.Restarting}}' flaky)" = true ] && break
+    sleep 0.1
+  done
+  rs --network container:flaky nbb true
+  assert_status 125
+  assert_eq "$stderr" "Error: Container $flaky_id is restarting, wait until the container is running"
 }
 
 @test "--network container: an unknown donor is Docker's not-found error, nothing created" {
@@ -205,6 +215,7 @@ ${first_id:0:12}"
   check "conflicting options: port exposing and the container type network mode" --expose 80
   check "user specified IP address is supported on user defined networks only" --ip 172.17.0.50
   check "network-scoped alias is supported only for containers in user defined networks" --network-alias web
+  check "--network container:NAME with --runtime is not supported" --runtime runc
   run "$STRATA" ps -aq
   assert_eq "${#lines[@]}" "1"
   # as Docker: --dns-search and --dns-option are no conflict (the donor's

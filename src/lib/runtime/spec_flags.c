@@ -660,11 +660,17 @@ static int donor_pid(st_store *s, const char *ref, const char *ns, pid_t *pid,
     return -1;
   st_container_refresh(s, &c);
   bool running = c.state == ST_CT_RUNNING && c.pid > 0;
+  bool restarting = c.state == ST_CT_RUNNING && c.restarting;
   *pid = c.pid;
   *start = c.pid_start;
   cleanup_free char *ipc = strcmp(ns, "ipc") == 0 ? ipc_mode_of(s, c.id) : NULL;
   cleanup_free char *dir = st_container_dir(s, c.id);
   st_container_clear(&c);
+  if (restarting && strcmp(ns, "net") == 0) /* Docker's, for the network */
+    return st_error_set(err, EINVAL,
+                        "Container %s is restarting, wait until the container "
+                        "is running",
+                        ref);
   if (!running)
     return not_running(ns, ref, err);
   /* Docker shares the IPC of a container made to share it (its /dev/shm
