@@ -222,11 +222,10 @@ static void ns_modes(const st_spec_input *in, json_t *lx, json_t *ann) {
   const char *modes[ST_JOIN_N] = {o->pid_mode, o->ipc_mode, o->uts_mode, NULL};
   json_t *ns = json_object_get(lx, "namespaces");
   for (size_t i = 0; i < ST_JOIN_N; i++) {
-    const char *join = in->net_donor;
-    if (i != ST_JOIN_NET)
-      join = modes[i] && strncmp(modes[i], "container:", 10) == 0
-                 ? modes[i] + 10
-                 : NULL;
+    bool named = modes[i] && strncmp(modes[i], "container:", 10) == 0;
+    const char *join = i == ST_JOIN_NET ? in->net_donor
+                       : named          ? modes[i] + 10
+                                        : NULL;
     if (join == NULL && !mode_is(modes[i], "host"))
       continue;
     for (size_t j = json_array_size(ns); j-- > 0;)
@@ -248,9 +247,9 @@ static char *bundle_of(const char *dir, const char *id) {
   return st_runtime_store_path(dir, sub);
 }
 
-/* The first bind mount of spec at dest (the network files come before
+/* The first of the spec's mounts at dest (the network files come before
  * the volumes, which may bind over them), or NULL. */
-static json_t *first_bind_json(json_t *mounts, const char *dest) {
+static json_t *first_mount_at(json_t *mounts, const char *dest) {
   size_t i;
   json_t *m;
   json_array_foreach(mounts, i, m) {
@@ -283,7 +282,7 @@ static int net_files(const st_spec_input *in, json_t *mounts, st_error **err) {
   if (st_spec_load(dir, &donor, err) < 0)
     return st_error_wrap(err, "network container:%s", in->net_donor);
   for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-    json_t *m = first_bind_json(mounts, files[i]);
+    json_t *m = first_mount_at(mounts, files[i]);
     const char *src = st_flags_etc_source(&donor, files[i]);
     if (m && src)
       json_object_set_new(m, "source", json_string(src));
