@@ -89,9 +89,10 @@ web_donor() {
   assert_eq "$output" "$donor_hosts"
   run --separate-stderr "$STRATA" exec joiner grep -F "$donor_ip" /etc/hosts
   assert_eq "$output" "$donor_ip	${donor_id:0:12}"
-  # no host end of a veth for the joiner, the donor's is there
-  ip link show "stv${donor_id:0:12}" >/dev/null
-  run ip link show "stv${joiner_id:0:12}"
+  # no host end of a veth for the joiner (stv + 11 hex + index), the
+  # donor's is there
+  ip link show "stv${donor_id:0:11}0" >/dev/null
+  run ip link show "stv${joiner_id:0:11}0"
   assert_failure
   # the bridge network does not list it either
   run --separate-stderr "$STRATA" network inspect -f '{{range .Containers}}{{.Name}} {{end}}' bridge
@@ -107,6 +108,10 @@ web_donor() {
   assert_status 0
   assert_eq "$output" "container:$donor_id|{}|{}||${donor_id:0:12}
 container:$donor_id|{}|{}||${donor_id:0:12}"
+  # Docker's refusal to connect it to a network
+  run --separate-stderr "$STRATA" network connect bridge c2
+  assert_failure
+  assert_eq "$stderr" "Error: container sharing network namespace with another container or host cannot be connected to any other network"
   # the donor's HostConfig is its own
   run --separate-stderr "$STRATA" inspect -f '{{.HostConfig.NetworkMode}}' donor
   assert_eq "$output" "bridge"
@@ -169,11 +174,12 @@ ${first_id:0:12}"
   donor_pid=$("$STRATA" inspect -f '{{.State.Pid}}' donor)
   run --separate-stderr "$STRATA" exec joiner readlink /proc/self/ns/net
   assert_eq "$output" "$(readlink /proc/"$donor_pid"/ns/net)"
-  # a donor waiting to restart (its policy's back-off): Docker's words
-  "$STRATA" run -d --pull never --name flaky --restart always nbb sh -c 'sleep 0.2; exit 3' >/dev/null
+  # a donor waiting to restart (its policy's back-off, doubled at each
+  # exit: long enough after 4): Docker's words
+  "$STRATA" run -d --pull never --name flaky --restart always nbb sh -c 'exit 3' >/dev/null
   flaky_id=$("$STRATA" inspect -f '{{.Id}}' flaky)
   for _ in $(seq 100); do
-    [ "$("$STRATA" inspect -f '{{.State.Restarting}}' flaky)" = true ] && break
+    [ "$("$STRATA" inspect -f '{{.State.Restarting}} {{ge .RestartCount 4}}' flaky)" = "true true" ] && break
     sleep 0.1
   done
   rs --network container:flaky nbb true

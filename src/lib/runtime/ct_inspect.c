@@ -268,7 +268,7 @@ static json_t *host_config_json(st_store *s, const st_ct *ct,
     json_object_set_new(hc, "OomKillDisable", json_boolean(r->oom_disable));
   }
   if (hc)
-    st_flags_inspect(hc, st, &ct->spec);
+    st_flags_inspect(hc, st);
   json_decref(st);
   return hc;
 }

@@ -156,8 +156,8 @@ void st_spec_clear(st_spec *spec);
 
 /* spec_flags.c: the flags of runtime/flags.h. Adds them to a generated
  * spec; the stored Config's HostConfig fields and ExposedPorts (c); what
- * inspect shows of them in hc (from the stored Config and the spec); checks at
- * create (the container to join exists, --expose); loads and frees them in a
+ * inspect shows of them in hc (from the stored Config); checks at create
+ * (the container to join exists, --expose); loads and frees them in a
  * spec; the child's sysctls, written before its root file system is set
  * up (/proc/sys is read-only then). st_flags_join_open opens the namespaces of
  * the containers to join (fds: ST_JOIN_*, -1 when none; EINVAL when such a
@@ -165,7 +165,7 @@ void st_spec_clear(st_spec *spec);
  * host's) and makes spec's /dev/shm a bind of the IPC donor's. */
 int st_flags_spec(const st_spec_input *in, json_t *spec, st_error **err);
 void st_flags_stored(const st_create_opts *o, json_t *image_config, json_t *c);
-void st_flags_inspect(json_t *hc, json_t *stored, const st_spec *spec);
+void st_flags_inspect(json_t *hc, json_t *stored);
 int st_flags_validate(st_store *s, const st_create_opts *o, st_error **err);
 void st_flags_load(json_t *spec, st_spec *out);
 void st_flags_clear(st_spec *s);

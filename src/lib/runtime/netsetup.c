@@ -662,7 +662,7 @@ json_t *st_ct_net_inspect(const char *dir, bool host_ns, bool running,
   }
   const char *own = host_ns ? "host" : "none";
   /* a container in another's network has no endpoint of its own
-   * (Docker's {}) */
+   * (Docker's {}); its network_mode is container:<donor ID> */
   if (!bridge && !(m && strcmp(m, "container") == 0))
     json_object_set_new(nets, own,
                         json_pack("{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, "

@@ -505,7 +505,7 @@ static json_t *in_order(json_t *a, const char *const keys[3]) {
   return out;
 }
 
-void st_flags_inspect(json_t *hc, json_t *stored, const st_spec *spec) {
+void st_flags_inspect(json_t *hc, json_t *stored) {
   static const char *const ul_keys[] = {"Name", "Hard", "Soft"};
   static const char *const dev_keys[] = {"PathOnHost", "PathInContainer",
                                          "CgroupPermissions"};
@@ -530,10 +530,6 @@ void st_flags_inspect(json_t *hc, json_t *stored, const st_spec *spec) {
   json_object_set_new(hc, "IpcMode",
                       ipc ? json_incref(ipc) : json_string("private"));
   json_object_set_new(hc, "UTSMode", uts ? json_incref(uts) : json_string(""));
-  cleanup_free char *net = NULL;
-  if (spec->join[ST_JOIN_NET] &&
-      asprintf(&net, "container:%s", spec->join[ST_JOIN_NET]) > 0)
-    json_object_set_new(hc, "NetworkMode", json_string(net));
 }
 
 /* ---- at start ----------------------------------------------------------- */
