@@ -194,9 +194,11 @@ ${first_id:0:12}"
   run --separate-stderr "$STRATA" create --pull never --network container:nosuch nbb true
   assert_status 125
   assert_eq "$stderr" "Error: No such container: nosuch"
-  rs --network container: nbb true
-  assert_status 125
-  assert_eq "$stderr" "Error: invalid network mode: invalid container format container:<name|id>"
+  for mode in container: container; do
+    rs --network "$mode" nbb true
+    assert_status 125
+    assert_eq "$stderr" "Error: invalid network mode: invalid container format container:<name|id>"
+  done
   run "$STRATA" ps -aq
   assert_eq "$output" ""
 }

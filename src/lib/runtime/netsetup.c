@@ -173,13 +173,14 @@ int st_ct_net_resolve(st_store *s, const st_create_opts *o,
   /* Docker's default, the bridge; with --runtime none: an OCI runtime
    * makes the namespace strata would have to plumb (not supported yet) */
   const char *want = o->network ? o->network : o->runtime ? "none" : "bridge";
-  if (strncmp(want, "container:", 10) == 0) {
+  if (strncmp(want, "container:", 10) == 0 || strcmp(want, "container") == 0) {
     /* the donor by its full ID (a rename does not change whose network
      * a restart joins) */
+    const char *ref = want[9] == ':' ? want + 10 : "";
     st_container c;
     out->mode = ST_NET_CONTAINER;
-    if (check_container_mode(o, want + 10, err) < 0 ||
-        st_container_find(s, want + 10, &c, err) < 0)
+    if (check_container_mode(o, ref, err) < 0 ||
+        st_container_find(s, ref, &c, err) < 0)
       return -1;
     snprintf(out->donor, sizeof(out->donor), "%s", c.id);
     st_container_clear(&c);
