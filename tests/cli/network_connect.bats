@@ -228,3 +228,54 @@ PY
   run addr_of legacy eth1
   assert_eq "$output" "10.231.68.2"
 }
+
+@test "SIGKILL of strata in the middle of network setup (run -p, network connect): nothing stale after rm and system check --repair" {
+  "$STRATA" network create --subnet 10.231.69.0/24 kills >/dev/null
+  local port=$((20000 + RANDOM % 20000)) i delay pid
+  for i in $(seq 1 12); do
+    delay=$(awk -v i="$i" 'BEGIN {printf "%.3f", 0.004 * i}')
+    "$STRATA" run -d --pull never -p "$port:80" nbb httpd -f -p 80 -h /www >/dev/null 2>&1 &
+    pid=$!
+    sleep "$delay"
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  srun -d --name target nbb sleep 120 >/dev/null
+  for i in $(seq 1 8); do
+    delay=$(awk -v i="$i" 'BEGIN {printf "%.3f", 0.002 * i}')
+    "$STRATA" network connect kills target >/dev/null 2>&1 &
+    pid=$!
+    sleep "$delay"
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    "$STRATA" network disconnect kills target >/dev/null 2>&1 || true
+  done
+  # whatever a kill left: the user removes the containers and repairs
+  local ids
+  ids=$("$STRATA" ps -aq --no-trunc)
+  for id in $ids; do
+    "$STRATA" rm -f "$id" >/dev/null 2>&1 || true
+  done
+  "$STRATA" system check --repair >/dev/null 2>&1 || true
+  run --separate-stderr "$STRATA" system check
+  assert_status 0
+  for id in $ids; do
+    ! ip -o link | grep -q "stv${id:0:11}"
+  done
+  ! nft list table ip strata 2>/dev/null | grep -q "dport $port "
+  run --separate-stderr "$STRATA" network inspect kills -f '{{len .Containers}}'
+  assert_eq "$output" "0"
+  run --separate-stderr "$STRATA" network rm kills
+  assert_status 0
+  # the port and the addresses serve a new container
+  "$STRATA" network create --subnet 10.231.69.0/24 kills >/dev/null
+  srun -d --name web --network kills -p "$port:80" nbb httpd -f -p 80 -h /www >/dev/null
+  run addr_of web eth0
+  assert_eq "$output" "10.231.69.2"
+  for i in $(seq 1 50); do
+    timeout 5 "$BUSYBOX_BIN" wget -qO- "http://127.0.0.1:$port/" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  run timeout 5 "$BUSYBOX_BIN" wget -qO- "http://127.0.0.1:$port/"
+  assert_eq "$output" "hello-from-web"
+}

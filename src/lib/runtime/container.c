@@ -413,8 +413,51 @@ static bool monitor_alive(const char *dir, const st_container *c) {
   return c->monitor > 0 && kill(c->monitor, 0) == 0;
 }
 
+/* A start killed after its monitor launched the container but before it
+ * recorded it as running (the monitor has no store): the monitor's lock
+ * is held and state.json names the process. The container runs, so it is
+ * recorded now (with its published ports' rules), unless that start is
+ * still under way: it holds the container's lock and records it itself. */
+static void adopt_launched(st_store *s, const char *dir, st_container *c) {
+  st_mstate m;
+  if (dir == NULL || st_monitor_alive(dir) != 1 || !st_mstate_read(dir, &m))
+    return;
+  json_decref(m.health); /* only the process is wanted */
+  m.health = NULL;
+  if (m.pid <= 0 || !st_pid_alive(m.pid, m.pid_start))
+    return;
+  bool mine = st_container_lock_held(s, c->id);
+  st_error *e = NULL;
+  if (!mine && st_container_lock(s, c->id, false, &e) < 0) {
+    st_error_free(e);
+    return;
+  }
+  st_container now;
+  if (st_container_find(s, c->id, &now, &e) == 0) {
+    if (now.state != ST_CT_RUNNING &&
+        st_container_set_running(s, c->id, m.pid, m.pid_start, m.monitor, &e) ==
+            0) {
+      c->state = ST_CT_RUNNING;
+      c->pid = m.pid;
+      c->pid_start = m.pid_start;
+      c->monitor = m.monitor;
+      c->started = m.started;
+      if (st_net_rules_container(s, dir, &e) < 0) {
+        st_error_free(e);
+        e = NULL;
+      }
+    }
+    st_container_clear(&now);
+  }
+  st_error_free(e);
+  if (!mine)
+    st_container_unlock(s, c->id);
+}
+
 void st_container_refresh(st_store *s, st_container *c) {
   cleanup_free char *dir = st_container_dir(s, c->id);
+  if (c->state != ST_CT_RUNNING)
+    adopt_launched(s, dir, c);
   apply_mstate(dir, c);
   if (c->state != ST_CT_RUNNING)
     return;

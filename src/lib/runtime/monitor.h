@@ -30,6 +30,7 @@ typedef struct st_mstate {
   int restart_count;
   bool restarting;    /* waiting to start it again */
   pid_t pid;          /* the current process, 0 while restarting */
+  pid_t monitor;      /* the monitor's pid */
   uint64_t pid_start; /* its start time (/proc/<pid>/stat) */
   int64_t started;    /* unix ns */
   int exit_code;      /* of the last exit */

@@ -40,6 +40,7 @@ bool st_mstate_read(const char *dir, st_mstate *out) {
       (int)json_integer_value(json_object_get(j, "RestartCount"));
   out->restarting = json_is_true(json_object_get(j, "Restarting"));
   out->pid = (pid_t)json_integer_value(json_object_get(j, "Pid"));
+  out->monitor = (pid_t)json_integer_value(json_object_get(j, "Monitor"));
   out->pid_start = (uint64_t)json_integer_value(json_object_get(j, "PidStart"));
   out->started = json_integer_value(json_object_get(j, "StartedAt"));
   out->exit_code = (int)json_integer_value(json_object_get(j, "ExitCode"));
@@ -52,10 +53,11 @@ bool st_mstate_read(const char *dir, st_mstate *out) {
 
 void st_mstate_write(const char *dir, const st_mstate *m) {
   json_t *j = json_pack(
-      "{s:i, s:b, s:I, s:I, s:I, s:i, s:I}", "RestartCount", m->restart_count,
-      "Restarting", m->restarting, "Pid", (json_int_t)m->pid, "PidStart",
-      (json_int_t)m->pid_start, "StartedAt", (json_int_t)m->started, "ExitCode",
-      m->exit_code, "FinishedAt", (json_int_t)m->finished);
+      "{s:i, s:b, s:I, s:I, s:I, s:I, s:i, s:I}", "RestartCount",
+      m->restart_count, "Restarting", m->restarting, "Pid", (json_int_t)m->pid,
+      "Monitor", (json_int_t)m->monitor, "PidStart", (json_int_t)m->pid_start,
+      "StartedAt", (json_int_t)m->started, "ExitCode", m->exit_code,
+      "FinishedAt", (json_int_t)m->finished);
   if (j && m->health)
     json_object_set(j, "Health", m->health);
   cleanup_free char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;

@@ -308,6 +308,16 @@ static int disconnect_locked(st_store *s, const target *t, const char *netref,
         at = (int)i;
     }
   }
+  if (at < 0 && net) {
+    /* a connect killed between its address row and network.json left the
+     * row alone: disconnecting removes it */
+    st_error *e = NULL;
+    if (st_network_detach(s, net->id, t->id, &e) == 0) {
+      st_ct_net_refresh_hosts_locked(s, net->id);
+      return 0;
+    }
+    st_error_free(e);
+  }
   if (at < 0)
     return st_error_set(err, ENOENT,
                         "container %s is not connected to network %s", t->id,

@@ -541,6 +541,7 @@ static int run_once(st_store *s, const char *dir, const char *id, st_spec *spec,
     if (r == 0) {
       monitor_run *m = o->ms;
       m->m.pid = l.pid;
+      m->m.monitor = getpid();
       m->m.pid_start = st_pid_start_time(l.pid);
       m->m.started = o->started;
       m->m.restarting = false;
@@ -647,9 +648,10 @@ static int supervise(st_store *s, const char *dir, const char *id,
   cleanup_close int lock = mode == ST_IO_LOG ? st_monitor_lock(dir) : -1;
   monitor_run m = {.write = false};
   forward_mask(&m.child_mask);
-  st_restart_policy p;
-  st_restart_policy_load(dir, &p);
-  m.write = mode == ST_IO_LOG && strcmp(p.name, "no") != 0;
+  /* a detached monitor always says what it launched: the command that
+   * started it records the container as running, and when that command
+   * is killed first, the next one finds the container by state.json */
+  m.write = mode == ST_IO_LOG;
   one_run o = {.mode = mode, .ready = ready, .ms = &m};
   int r = 0;
   bool again;

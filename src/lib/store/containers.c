@@ -395,6 +395,10 @@ int st_container_lock(st_store *s, const char *id, bool wait, st_error **err) {
   return 0;
 }
 
+bool st_container_lock_held(st_store *s, const char *id) {
+  return held(s, id) != NULL;
+}
+
 void st_container_unlock(st_store *s, const char *id) {
   struct st_ct_lock *l = held(s, id);
   if (l == NULL)

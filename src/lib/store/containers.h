@@ -86,6 +86,8 @@ int st_container_delete(st_store *s, const char *id, st_error **err);
  * all (a row without one, which only `rm` or the sweep can remove). */
 int st_container_lock(st_store *s, const char *id, bool wait, st_error **err);
 void st_container_unlock(st_store *s, const char *id);
+/* True when this process holds id's lock. */
+bool st_container_lock_held(st_store *s, const char *id);
 
 /* True when name is used by a container. */
 bool st_container_name_taken(st_store *s, const char *name);
