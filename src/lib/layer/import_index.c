@@ -38,6 +38,7 @@ int st_layer_import_indexed(st_store *s, int fd, const char *what,
   indexed x = {0};
   if (st_blob_begin(s, &x.w, err) < 0)
     return st_error_wrap(err, "%s", what ? what : "layer");
+  st_blob_paced(x.w); /* decompression feeds it (store.h) */
   st_tar_check chk = {0};
   st_erofs_opts o = {.whiteouts = true,
                      .tar_index = true,

@@ -148,6 +148,7 @@ int st_push_compress(st_store *s, const st_layer_rec *l, const char *algo,
   st_blob_writer *w = NULL;
   if (st_blob_begin(s, &w, err) < 0)
     return -1;
+  st_blob_paced(w); /* compression feeds it */
   bool zstd = strcmp(algo, "zstd") == 0;
   if ((zstd ? zstd_into(fd, w, l->blob, err) : gzip_into(fd, w, l->blob, err)) <
       0) {

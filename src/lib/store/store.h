@@ -56,6 +56,10 @@ typedef struct st_blob_writer st_blob_writer;
 /* Starts a blob in tmp/. Holds the store lock shared until commit/abort. */
 int st_blob_begin(st_store *s, st_blob_writer **w, st_error **err);
 int st_blob_write(st_blob_writer *w, const void *buf, size_t n, st_error **err);
+/* Before the first write: the bytes come from a producer slower than the
+ * disk (decompression, compression, the network), several at a time: the
+ * blob goes through the page cache, not O_DIRECT (see blob.c). */
+void st_blob_paced(st_blob_writer *w);
 /* Bytes written so far. */
 uint64_t st_blob_size(const st_blob_writer *w);
 /* fsyncs and moves the blob into place under its digest (written to
