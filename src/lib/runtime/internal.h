@@ -237,6 +237,9 @@ json_t *st_seccomp_default(uint64_t caps);
 /* seccomp.c: compiling an OCI seccomp object with libseccomp, the cache of
  * compiled programs, installing one. */
 struct sock_fprog;
+/* The digest that names a profile's compiled program (the cache's file
+ * name, the build-time program's key). -1: out of memory. */
+int st_seccomp_key(json_t *seccomp, char key[ST_DIGEST_LEN]);
 /* Compiles an OCI seccomp object to a BPF program (out->filter is heap). */
 int st_seccomp_compile(json_t *seccomp, struct sock_fprog *out, st_error **err);
 /* st_seccomp_compile through a cache of compiled programs in cache_dir

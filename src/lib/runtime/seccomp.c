@@ -262,17 +262,41 @@ typedef struct bpf_header {
   char digest[ST_DIGEST_LEN];
 } bpf_header;
 
-static char *cache_path(const char *cache_dir, json_t *seccomp) {
+int st_seccomp_key(json_t *seccomp, char key[ST_DIGEST_LEN]) {
   cleanup_free char *text =
       json_dumps(seccomp, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
   if (text == NULL)
-    return NULL;
-  char d[ST_DIGEST_LEN];
-  st_digest_of(text, strlen(text), d);
+    return -1;
+  st_digest_of(text, strlen(text), key);
+  return 0;
+}
+
+static char *cache_path(const char *cache_dir, const char *key) {
   char *p = NULL;
-  if (asprintf(&p, "%s/%s.bpf", cache_dir, st_digest_hex(d)) < 0)
+  if (asprintf(&p, "%s/%s.bpf", cache_dir, st_digest_hex(key)) < 0)
     return NULL;
   return p;
+}
+
+/* The default profile compiled at build time (tools/seccomp_gen.c): linked
+ * into the strata binary only, so weak here (absent: NULL). */
+extern const char st_seccomp_builtin_key[] __attribute__((weak));
+extern const unsigned short st_seccomp_builtin_len __attribute__((weak));
+extern const struct sock_filter st_seccomp_builtin_prog[] __attribute__((weak));
+
+static bool builtin(const char *key, struct sock_fprog *out) {
+  if (st_seccomp_builtin_key == NULL || &st_seccomp_builtin_len == NULL ||
+      st_seccomp_builtin_prog == NULL ||
+      strcmp(key, st_seccomp_builtin_key) != 0)
+    return false;
+  size_t bytes = st_seccomp_builtin_len * sizeof(struct sock_filter);
+  struct sock_filter *prog = malloc(bytes);
+  if (prog == NULL)
+    return false;
+  memcpy(prog, st_seccomp_builtin_prog, bytes);
+  out->filter = prog;
+  out->len = st_seccomp_builtin_len;
+  return true;
 }
 
 static bool cache_read(const char *path, struct sock_fprog *out) {
@@ -337,7 +361,12 @@ static void cache_write(const char *cache_dir, const char *path,
 
 int st_seccomp_compile_cached(json_t *seccomp, const char *cache_dir,
                               struct sock_fprog *out, st_error **err) {
-  cleanup_free char *path = cache_dir ? cache_path(cache_dir, seccomp) : NULL;
+  char key[ST_DIGEST_LEN];
+  if (st_seccomp_key(seccomp, key) < 0)
+    return st_error_errno(err, ENOMEM, "seccomp");
+  if (builtin(key, out))
+    return 0;
+  cleanup_free char *path = cache_dir ? cache_path(cache_dir, key) : NULL;
   if (path && cache_read(path, out))
     return 0;
   if (st_seccomp_compile(seccomp, out, err) < 0)
