@@ -15,7 +15,7 @@ fi
 files=()
 while IFS= read -r -d '' f; do
   files+=("$f")
-done < <(find src tests/unit -type f \( -name '*.c' -o -name '*.h' \) -print0 2>/dev/null | LC_ALL=C sort -z)
+done < <(find src tests/unit tools -type f \( -name '*.c' -o -name '*.h' \) -print0 2>/dev/null | LC_ALL=C sort -z)
 
 if [ "${#files[@]}" -eq 0 ]; then
   echo "check-style: no C files under src/ or tests/unit/" >&2
