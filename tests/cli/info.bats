@@ -262,8 +262,9 @@ See 'strata info --help'."
   run --separate-stderr "$STRATA" --help
   assert_contains "$output" $'\n  info        Display system-wide information\n'
   assert_contains "$output" $'\n  version     Show the strata version information\n'
+  # a group's commands: names padded to 11 as cobra pads them
   run --separate-stderr "$STRATA" system
-  assert_contains "$output" $'\n  info       Display system-wide information\n'
+  assert_contains "$output" $'\n  info        Display system-wide information\n'
   run --separate-stderr "$STRATA" completion bash
   assert_status 0
   assert_match "$output" "_strata_commands='[^']* info [^']*version"
