@@ -112,3 +112,32 @@ wait_up() {
   run --separate-stderr "$STRATA" ps -aq
   [ -z "$(ls -A "$STRATA_ROOT/containers")" ]
 }
+
+@test "run --rm killed while it starts the container: the child never waits forever for it (no process left holding the store)" {
+  local mark="crashmark-$$-$RANDOM" i d p
+  for i in $(seq 1 80); do
+    d=$(awk -v i="$i" 'BEGIN {printf "%.4f", 0.00075 * i}')
+    # (fd 3 closed: a stuck process must fail the test, not hang bats)
+    "$STRATA" run --rm --label "$mark=1" busybox true >/dev/null 2>&1 3>&- &
+    p=$!
+    sleep "$d"
+    kill -9 "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  # a child killed before its parent's "go" reads the end of the pipe and
+  # exits; one that got it runs `true` and exits
+  for i in $(seq 1 50); do
+    pgrep -f -- "--label $mark=1" >/dev/null || break
+    sleep 0.1
+  done
+  run pgrep -f -- "--label $mark=1"
+  pkill -9 -f -- "--label $mark=1" || true
+  assert_status 1
+  run --separate-stderr timeout 20 "$STRATA" ps -aq
+  assert_status 0
+  for id in $output; do
+    timeout 20 "$STRATA" rm -f "$id" >/dev/null
+  done
+  run --separate-stderr timeout 20 "$STRATA" system check
+  assert_status 0
+}

@@ -70,7 +70,7 @@ typedef struct st_launch {
   bool die_with_parent;
   pid_t pid;               /* out: the container's init */
   int master;              /* out: the pty master with -t, else -1 */
-  int errfd, sock, syncfd; /* private to process.c */
+  int errfd, sock, syncfd, syncw; /* private to process.c */
   /* namespaces of other containers to join (st_flags_join_open),
    * ST_JOIN_*; read only where spec->join[i] is set */
   int join[ST_JOIN_N];

@@ -276,6 +276,10 @@ static _Noreturn void child_main(const st_launch *l) {
   if (l->die_with_parent)
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (l->syncfd >= 0) { /* the parent puts us in our cgroups first */
+    /* our copy of the write end goes first: a parent killed before its
+     * "g" then reads as the end of the pipe, not as a wait forever (the
+     * child held the run's store lock and container lock meanwhile) */
+    close(l->syncw);
     char go = 0;
     if (read(l->syncfd, &go, 1) != 1 || go != 'g')
       _exit(125);
@@ -399,6 +403,7 @@ int st_launch_start(st_launch *l, st_error **err) {
     return st_error_errno(err, errno, "pipe");
   cleanup_close int syncw = syncp[1];
   l->syncfd = syncp[0];
+  l->syncw = syncp[1];
   if (pipe2(pipefd, O_CLOEXEC) < 0) {
     if (syncp[0] >= 0)
       close(syncp[0]);
@@ -433,7 +438,7 @@ int st_launch_start(st_launch *l, st_error **err) {
     close(sv[1]);
   if (l->syncfd >= 0)
     close(l->syncfd);
-  l->syncfd = -1;
+  l->syncfd = l->syncw = -1;
   cleanup_close int rd = pipefd[0];
   cleanup_close int sock = sv[0];
   if (!entered)
