@@ -514,10 +514,11 @@ erofs_or_skip() {
 
 # ---- networking tests (network*.bats) ----
 
-NET_APPLETS="sh ls cat echo true false sleep hostname nc httpd wget ip grep sed head tail mkdir seq sort wc timeout"
+NET_APPLETS="sh ls cat echo true false sleep hostname nc httpd wget ip grep sed head tail mkdir seq sort wc timeout readlink"
 
-# A busybox image with the networking applets (Debian's busybox 1.35 wget
-# crashes with -T: timeouts come from timeout(1)).
+# net_image [PAGE]: a busybox image "nbb" with the networking applets and
+# /www/index.html saying PAGE (default hello-from-web). Debian's busybox
+# 1.35 wget crashes with -T: timeouts come from timeout(1).
 net_image() {
   local r=$BATS_TEST_TMPDIR/netfs a
   mkdir -p "$r/bin" "$r/etc" "$r/tmp" "$r/www"
@@ -525,7 +526,19 @@ net_image() {
   for a in $NET_APPLETS; do ln -s busybox "$r/bin/$a"; done
   echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
   echo 'root:x:0:' >"$r/etc/group"
-  echo hello-from-web >"$r/www/index.html"
+  echo "${1:-hello-from-web}" >"$r/www/index.html"
   tar -C "$r" -cf "$BATS_TEST_TMPDIR/net.tar" bin etc tmp www
   "$STRATA" import "$BATS_TEST_TMPDIR/net.tar" nbb >/dev/null
+}
+
+# net_teardown: removes the test's containers, then its own networks (a
+# network goes only once no container is on it).
+net_teardown() {
+  local id n
+  for id in $("$STRATA" ps -aq 2>/dev/null); do
+    "$STRATA" rm -f "$id" >/dev/null 2>&1 || true
+  done
+  for n in $("$STRATA" network ls -q --filter type=custom 2>/dev/null); do
+    "$STRATA" network rm "$n" >/dev/null 2>&1 || true
+  done
 }

@@ -16,14 +16,8 @@ setup() {
 }
 
 teardown() {
-  local id n
   ip link del stv0123456789ab 2>/dev/null || true
-  for id in $("$STRATA" ps -aq 2>/dev/null); do
-    "$STRATA" rm -f "$id" >/dev/null 2>&1 || true
-  done
-  for n in $("$STRATA" network ls -q --filter type=custom 2>/dev/null); do
-    "$STRATA" network rm "$n" >/dev/null 2>&1 || true
-  done
+  net_teardown
 }
 
 # runs a container quietly, never pulling

@@ -17,13 +17,7 @@ setup() {
 }
 
 teardown() {
-  local id n
-  for id in $("$STRATA" ps -aq 2>/dev/null); do
-    "$STRATA" rm -f "$id" >/dev/null 2>&1 || true
-  done
-  for n in $("$STRATA" network ls -q --filter type=custom 2>/dev/null); do
-    "$STRATA" network rm "$n" >/dev/null 2>&1 || true
-  done
+  net_teardown
 }
 
 srun() {

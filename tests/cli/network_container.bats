@@ -7,27 +7,12 @@
 
 load helpers
 
-NET_APPLETS="sh cat echo true sleep hostname nc httpd wget ip grep readlink timeout"
-
-# A busybox image with the networking applets.
-net_image() {
-  local r=$BATS_TEST_TMPDIR/netfs a
-  mkdir -p "$r/bin" "$r/etc" "$r/tmp" "$r/www"
-  cp "$BUSYBOX_BIN" "$r/bin/busybox"
-  for a in $NET_APPLETS; do ln -s busybox "$r/bin/$a"; done
-  echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
-  echo 'root:x:0:' >"$r/etc/group"
-  echo hello-from-donor >"$r/www/index.html"
-  tar -C "$r" -cf "$BATS_TEST_TMPDIR/net.tar" bin etc tmp www
-  "$STRATA" import "$BATS_TEST_TMPDIR/net.tar" nbb >/dev/null
-}
-
 setup() {
   strata_setup
   if [ "$(id -u)" != 0 ]; then
     skip "network namespaces need root here"
   fi
-  net_image
+  net_image hello-from-donor
 }
 
 teardown() {

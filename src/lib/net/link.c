@@ -209,6 +209,21 @@ int st_net_veth_create(const char *host_name, const char *peer_name,
   return 0;
 }
 
+int st_net_link_drop(const char *name, st_error **err) {
+  st_error *e = NULL;
+  if (st_net_link_delete(name, &e) == 0)
+    return 0;
+  if (e->code == ENODEV || e->code == ENOENT) {
+    st_error_free(e);
+    return 0;
+  }
+  if (err)
+    *err = e;
+  else
+    st_error_free(e);
+  return -1;
+}
+
 int st_net_link_delete(const char *name, st_error **err) {
   int idx = index_of(name, err);
   if (idx < 0)

@@ -25,6 +25,8 @@ int st_net_veth_create(const char *host_name, const char *peer_name,
 
 /* Deletes link name; ENOENT when there is none. */
 int st_net_link_delete(const char *name, st_error **err);
+/* st_net_link_delete where a link already gone is no error. */
+int st_net_link_drop(const char *name, st_error **err);
 
 /* Sets link name up. */
 int st_net_link_up(const char *name, st_error **err);

@@ -354,16 +354,8 @@ static int disconnect_locked(st_store *s, const target *t, const char *netref,
   }
   if (live) {
     /* deleting the host end deletes the pair */
-    e = NULL;
-    if (st_net_link_delete(gone.host_if, &e) < 0 && e && e->code != ENODEV &&
-        e->code != ENOENT) {
-      if (err)
-        *err = e;
-      else
-        st_error_free(e);
+    if (st_net_link_drop(gone.host_if, err) < 0)
       return -1;
-    }
-    st_error_free(e);
     reroute(t, &gone);
   }
   st_ct_net_refresh_hosts_locked(s, net_id);

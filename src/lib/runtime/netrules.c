@@ -278,18 +278,9 @@ int st_net_check_run(st_store *s, st_net_check *out, st_error **err) {
 }
 
 int st_net_check_repair(st_store *s, const st_net_check *c, st_error **err) {
-  for (size_t i = 0; i < c->n_links; i++) {
-    st_error *e = NULL;
-    if (st_net_link_delete(c->links[i], &e) < 0 && e && e->code != ENODEV &&
-        e->code != ENOENT) {
-      if (err)
-        *err = e;
-      else
-        st_error_free(e);
+  for (size_t i = 0; i < c->n_links; i++)
+    if (st_net_link_drop(c->links[i], err) < 0)
       return -1;
-    }
-    st_error_free(e);
-  }
   return c->rules_stale ? st_net_rules_rebuild(s, err) : 0;
 }
 
