@@ -68,8 +68,8 @@ typedef struct st_launch {
   /* PR_SET_PDEATHSIG SIGKILL: it dies with the process that launched it
    * (a detached monitor: nobody would record it otherwise) */
   bool die_with_parent;
-  pid_t pid;               /* out: the container's init */
-  int master;              /* out: the pty master with -t, else -1 */
+  pid_t pid;                      /* out: the container's init */
+  int master;                     /* out: the pty master with -t, else -1 */
   int errfd, sock, syncfd, syncw; /* private to process.c */
   /* namespaces of other containers to join (st_flags_join_open),
    * ST_JOIN_*; read only where spec->join[i] is set */
