@@ -1,4 +1,4 @@
-/* Parallel layer downloads into the store (curl multi). */
+/* Parallel layer downloads into the store (a pool of worker threads). */
 #ifndef STRATA_REGISTRY_DOWNLOAD_H
 #define STRATA_REGISTRY_DOWNLOAD_H
 

@@ -39,6 +39,10 @@
 #include "util/thread.h"
 
 #define STAGE (512u << 10)
+/* A paced blob's buffers only carry bytes to the page cache: half the
+ * size does as well, and a pull has one such blob per layer at a time
+ * (peak RSS, issue 10's 32 MB) */
+#define PACED_STAGE (256u << 10)
 #define NBUF 4
 #define DIRECT_ALIGN 4096u
 
@@ -52,7 +56,8 @@ struct st_blob_writer {
   /* staging (see the top of the file): buffer k of the blob is
    * buf[k % NBUF]; the caller fills number `filled`, the hash thread
    * hashes number `hashed`, the write thread writes number `written` */
-  unsigned char *buf[NBUF]; /* STAGE bytes each, page aligned, or NULL */
+  unsigned char *buf[NBUF]; /* stage bytes each, page aligned, or NULL */
+  size_t stage;             /* STAGE, or PACED_STAGE when paced */
   size_t len[NBUF];         /* bytes handed over in each */
   size_t held;              /* bytes in the buffer being filled */
   uint64_t filled, hashed, written;
@@ -64,6 +69,11 @@ struct st_blob_writer {
   pthread_cond_t cv;
   bool quit;
   int werr; /* the errno of the first failed write */
+  /* paced: the flusher thread (see FLUSH_CHUNK), under mu */
+  pthread_t flusher;
+  pthread_cond_t fcv;
+  uint64_t flush_asked; /* bytes written when a flush was last asked */
+  bool flush_want, flusher_on, flusher_quit, flusher_failed;
 };
 
 /* Writeback is started every this many bytes while a blob is written, so
@@ -72,6 +82,13 @@ struct st_blob_writer {
  * one 0.3 s fsync before). */
 #define WRITEBACK_CHUNK (8u << 20)
 
+/* A paced blob is also made durable every this many bytes, by a thread of
+ * its own (fdatasync) while the writes go on. Starting writeback is not
+ * enough: on a virtual disk the written data waits in the host's cache,
+ * and the commit's fsync then pays for flushing all of it. Measured here
+ * (158 MiB written at 350 MB/s, writeback started every 8 MiB): the final
+ * fsync takes 80-85 ms; with an fdatasync every 16 MiB, 13-14 ms. */
+#define FLUSH_CHUNK (16u << 20)
 char *st_blob_path(const st_store *s, const char *digest) {
   char *p = NULL;
   if (asprintf(&p, "%s/%s", s->blobs_dir, st_digest_hex(digest)) < 0)
@@ -89,6 +106,7 @@ int st_blob_begin(st_store *s, st_blob_writer **out, st_error **err) {
   w->fd = -1;
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
+  pthread_cond_init(&w->fcv, NULL);
   if (asprintf(&w->tmp_path, "%s/blob-XXXXXX", s->tmp_dir) < 0) {
     w->tmp_path = NULL;
     st_blob_abort(w);
@@ -116,6 +134,48 @@ static int set_direct(int fd, bool on) {
   if (fl < 0)
     return -1;
   return fcntl(fd, F_SETFL, on ? fl | O_DIRECT : fl & ~O_DIRECT);
+}
+
+static void *flusher_main(void *arg) {
+  st_blob_writer *w = arg;
+  pthread_mutex_lock(&w->mu);
+  for (;;) {
+    while (!w->flush_want && !w->flusher_quit)
+      pthread_cond_wait(&w->fcv, &w->mu);
+    if (w->flusher_quit)
+      break;
+    w->flush_want = false;
+    pthread_mutex_unlock(&w->mu);
+    /* best effort: the fsync in st_blob_commit is what counts */
+    (void)fdatasync(w->fd);
+    pthread_mutex_lock(&w->mu);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+/* Asks the flusher (started at the first call) for an fdatasync; asks
+ * made while one runs are one. */
+static void ask_flush(st_blob_writer *w) {
+  pthread_mutex_lock(&w->mu);
+  if (!w->flusher_on && !w->flusher_failed) {
+    w->flusher_on = st_thread_create(&w->flusher, flusher_main, w) == 0;
+    w->flusher_failed = !w->flusher_on;
+  }
+  w->flush_want = true;
+  pthread_cond_signal(&w->fcv);
+  pthread_mutex_unlock(&w->mu);
+}
+
+static void flusher_stop(st_blob_writer *w) {
+  if (!w->flusher_on)
+    return;
+  pthread_mutex_lock(&w->mu);
+  w->flusher_quit = true;
+  pthread_cond_signal(&w->fcv);
+  pthread_mutex_unlock(&w->mu);
+  pthread_join(w->flusher, NULL);
+  w->flusher_on = false;
 }
 
 /* Writes p[0..n) at the file's end. Direct, n is a multiple of
@@ -147,6 +207,10 @@ static int write_block(st_blob_writer *w, const unsigned char *p, size_t n) {
                             (off64_t)((uint64_t)end - w->flushed),
                             SYNC_FILE_RANGE_WRITE);
       w->flushed = (uint64_t)end;
+    }
+    if (w->paced && end > 0 && (uint64_t)end - w->flush_asked >= FLUSH_CHUNK) {
+      w->flush_asked = (uint64_t)end;
+      ask_flush(w);
     }
   }
   return 0;
@@ -223,7 +287,7 @@ static int writer_wait(st_blob_writer *w, bool quit) {
 static bool start_threads(st_blob_writer *w) {
   for (int i = 1; i < NBUF; i++)
     if (w->buf[i] == NULL &&
-        posix_memalign((void **)&w->buf[i], DIRECT_ALIGN, STAGE) != 0) {
+        posix_memalign((void **)&w->buf[i], DIRECT_ALIGN, w->stage) != 0) {
       w->buf[i] = NULL;
       return false;
     }
@@ -279,9 +343,11 @@ static int stage_out(st_blob_writer *w, st_error **err) {
 
 int st_blob_write(st_blob_writer *w, const void *buf, size_t n,
                   st_error **err) {
-  if (w->size == 0 && w->buf[0] == NULL &&
-      posix_memalign((void **)&w->buf[0], DIRECT_ALIGN, STAGE) != 0)
-    w->buf[0] = NULL;
+  if (w->size == 0 && w->buf[0] == NULL) {
+    w->stage = w->paced ? PACED_STAGE : STAGE;
+    if (posix_memalign((void **)&w->buf[0], DIRECT_ALIGN, w->stage) != 0)
+      w->buf[0] = NULL;
+  }
   w->size += n;
   if (w->buf[0] == NULL) { /* no staging */
     st_sha256_update(w->hash, buf, n);
@@ -290,14 +356,14 @@ int st_blob_write(st_blob_writer *w, const void *buf, size_t n,
   }
   const unsigned char *p = buf;
   while (n > 0) {
-    size_t k = STAGE - w->held;
+    size_t k = w->stage - w->held;
     if (k > n)
       k = n;
     memcpy(filling(w) + w->held, p, k);
     w->held += k;
     p += k;
     n -= k;
-    if (w->held == STAGE && stage_out(w, err) < 0)
+    if (w->held == w->stage && stage_out(w, err) < 0)
       return -1;
   }
   return 0;
@@ -339,6 +405,7 @@ void st_blob_abort(st_blob_writer *w) {
   if (w == NULL)
     return;
   (void)writer_wait(w, true); /* before the fd goes */
+  flusher_stop(w);
   if (w->fd >= 0)
     close(w->fd);
   if (w->tmp_path)
@@ -348,6 +415,7 @@ void st_blob_abort(st_blob_writer *w) {
     free(w->buf[i]);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->cv);
+  pthread_cond_destroy(&w->fcv);
   st_sha256_free(w->hash);
   free(w);
 }
@@ -360,6 +428,7 @@ int st_blob_commit(st_blob_writer *w, const char *expect,
     st_blob_abort(w);
     return -1;
   }
+  flusher_stop(w);
   st_sha256_final(w->hash, digest);
   w->hash = NULL;
   if (expect && strcmp(expect, digest) != 0) {
