@@ -8,6 +8,7 @@
 #      handful of CLI commands under valgrind's leak check);
 #   5. with that build too: tests/fuzz.sh (libFuzzer on the parsers for
 #      FUZZ_SECONDS each, every corpus replayed).
+# 3-5 run side by side, CLI_JOBS at a time (see below).
 # Every suite's output is printed so failures are visible; the last line is
 # always "N passed, M failed" (", K skipped" when some were skipped). Exits 1
 # when anything failed or nothing ran.
@@ -19,7 +20,8 @@
 #        name contains it; the style check is then skipped too),
 #        SUITES (which of "style unit cli valgrind fuzz" to run; default
 #        all; `make test` runs the CLI suite a second time with
-#        SUITES=cli and STRATA_STORAGE_DRIVER=dir, the other layer backend).
+#        SUITES=cli and STRATA_STORAGE_DRIVER=dir, the other layer backend,
+#        at the same time), CLI_JOBS (default 2), CI_LOCK (see below).
 set -u
 set -o pipefail
 
@@ -50,6 +52,18 @@ bats_timeout=${BATS_TIMEOUT:-3600}
 filter=${TEST_FILTER:-}
 suites=" ${SUITES:-style unit cli valgrind fuzz} "
 want() { [[ $suites == *" $1 "* ]]; }
+
+# With CI_LOCK set (a file), this run shares the machine with another
+# run.sh (`make test` runs both layer backends' passes at once): unit tests
+# and the pool's jobs (below) hold a shared flock on that file, the bats
+# files that must run alone an exclusive one, so that they are alone on the
+# machine, not only in this run. flock -o: the lock is flock's own, not
+# inherited by what a job leaves running.
+lock_sh=() lock_ex=()
+if [ -n "${CI_LOCK:-}" ]; then
+  lock_sh=(flock -o -s "$CI_LOCK")
+  lock_ex=(flock -o -x "$CI_LOCK")
+fi
 
 passed=0
 failed=0
@@ -146,7 +160,7 @@ for f in "${units[@]}"; do
   banner "$name"
   # The outer subshell keeps bash's "Segmentation fault" notice out of the log;
   # the exit status says the same.
-  ( (cd "$build" && CMOCKA_MESSAGE_OUTPUT=TAP exec timeout -k 10 "$unit_timeout" "$f") \
+  ( (cd "$build" && CMOCKA_MESSAGE_OUTPUT=TAP exec "${lock_sh[@]}" timeout -k 10 "$unit_timeout" "$f") \
     >"$out/stdout" 2>"$out/stderr" </dev/null; exit $?) 2>/dev/null
   rc=$?
   cat "$out/stdout"
@@ -157,7 +171,19 @@ for f in "${units[@]}"; do
   count_tap "$name" "$out/stdout" "$rc"
 done
 
-# --- 3. CLI tests (bats) --------------------------------------------------
+# --- 3-5. CLI tests (bats), valgrind, fuzz ---------------------------------
+# 3. each tests/cli/*.bats file; with a second, non-sanitized build (vg_build):
+# 4. tests/valgrind.sh on it (unit binaries and a handful of CLI commands
+#    under valgrind's leak check; with TEST_FILTER only when the filter
+#    names valgrind: "valgrind", "valgrind unit/test_store", ...);
+# 5. tests/fuzz.sh on it (libFuzzer on the parsers, FUZZ_SECONDS each, every
+#    corpus replayed).
+# These jobs run CLI_JOBS at a time (default 2), valgrind and fuzz first (the
+# longest), each bats file on stores of its own; the bats files that use
+# host-wide state (the network bridge and nftables table, cgroup freezers, a
+# full disk) or check timings run alone afterwards. Each job's output is
+# printed whole when it ends.
+# (CI_LOCK: see above.)
 bats_files=()
 for f in tests/cli/*.bats; do
   want cli || break
@@ -174,31 +200,50 @@ if [ "${#bats_files[@]}" -gt 0 ]; then
     echo "# warning: $STRATA_BIN is missing or not executable; CLI tests will fail"
   fi
 fi
-# Files run CLI_JOBS at a time (default 2), each on stores of its own;
-# those that use host-wide state (the network bridge and nftables table,
-# cgroup freezers, a full disk) or check timings run alone afterwards.
-# Each file's output is printed whole when it ends.
 cli_jobs=${CLI_JOBS:-2}
 serial_re='^(network|network_connect|network_container|soak|races|crash|concurrency|restart|health|pause_stats|run_limits|build_interrupt|run_crash_safety|diskfull|storage_driver|demo)[.]bats$'
-bats_one() { # FILE DIR: runs one file, leaving stdout, stderr, rc, secs in DIR
-  local t0=$SECONDS
+job_one() { # JOB DIR sh|ex: runs one job (a bats file, valgrind or fuzz),
+  # leaving stdout, stderr, rc, secs in DIR
+  local t0=$SECONDS lock=("${lock_sh[@]}") cmd
+  [ "$3" = ex ] && lock=("${lock_ex[@]}")
+  case $1 in
+  valgrind) cmd=(env TEST_FILTER="$filter" tests/valgrind.sh "$vg_build") ;;
+  fuzz) cmd=(tests/fuzz.sh "$vg_build") ;;
+  *) cmd=(bats --tap "$1") ;;
+  esac
   mkdir -p "$2"
-  (timeout -k 10 "$bats_timeout" bats --tap "$1" >"$2/stdout" 2>"$2/stderr" </dev/null; echo $? >"$2/rc") 2>/dev/null
+  ("${lock[@]}" timeout -k 10 "$bats_timeout" "${cmd[@]}" >"$2/stdout" 2>"$2/stderr" </dev/null
+    echo $? >"$2/rc") 2>/dev/null
   echo $((SECONDS - t0)) >"$2/secs"
 }
-bats_report() { # FILE DIR
-  local name=cli/$(basename "$1")
+job_name() { # JOB: the name in the report
+  case $1 in
+  valgrind) echo "valgrind: tests/valgrind.sh $vg_build" ;;
+  fuzz) echo "fuzz: tests/fuzz.sh $vg_build (${FUZZ_SECONDS:-30-60}s per target)" ;;
+  *) echo "cli/$(basename "$1")" ;;
+  esac
+}
+job_report() { # JOB DIR
+  local name
+  name=$(job_name "$1")
   banner "$name"
   suite_start=$((SECONDS - $(cat "$2/secs")))
   cat "$2/stdout"
   if [ -s "$2/stderr" ]; then
-    echo "# --- stderr of $name ---"
+    echo "# --- stderr of ${name%%:*} ---"
     cat "$2/stderr"
   fi
-  count_tap "$name" "$2/stdout" "$(cat "$2/rc")"
+  count_tap "${name%%:*}" "$2/stdout" "$(cat "$2/rc")"
 }
 pool=()
 serial=()
+if [ -n "$vg_build" ] && want valgrind && { [ -z "$filter" ] || [[ $filter == *valgrind* ]] ||
+  [[ valgrind == *"$filter"* ]]; }; then
+  pool+=(valgrind)
+fi
+if [ -n "$vg_build" ] && want fuzz && { [ -z "$filter" ] || [[ fuzz == *"$filter"* ]]; }; then
+  pool+=(fuzz)
+fi
 for f in "${bats_files[@]}"; do
   if [ "$cli_jobs" -gt 1 ] && ! [[ $(basename "$f") =~ $serial_re ]]; then
     pool+=("$f")
@@ -206,64 +251,31 @@ for f in "${bats_files[@]}"; do
     serial+=("$f")
   fi
 done
-declare -A job_file=() job_dir=()
+declare -A job_of=() job_dir=()
 i=0
-reap_one() { # waits for one file of the pool and prints its report
+reap_one() { # waits for one job of the pool and prints its report
   local done_pid
   wait -n -p done_pid
-  bats_report "${job_file[$done_pid]}" "${job_dir[$done_pid]}"
-  unset "job_file[$done_pid]" "job_dir[$done_pid]"
+  job_report "${job_of[$done_pid]}" "${job_dir[$done_pid]}"
+  unset "job_of[$done_pid]" "job_dir[$done_pid]"
 }
 for f in "${pool[@]}"; do
-  while [ "${#job_file[@]}" -ge "$cli_jobs" ]; do
+  while [ "${#job_of[@]}" -ge "$cli_jobs" ]; do
     reap_one
   done
   i=$((i + 1))
-  bats_one "$f" "$out/cli.$i" &
-  job_file[$!]=$f
-  job_dir[$!]=$out/cli.$i
+  job_one "$f" "$out/job.$i" sh &
+  job_of[$!]=$f
+  job_dir[$!]=$out/job.$i
 done
-while [ "${#job_file[@]}" -gt 0 ]; do
+while [ "${#job_of[@]}" -gt 0 ]; do
   reap_one
 done
 for f in "${serial[@]}"; do
-  bats_one "$f" "$out/cli.serial"
-  bats_report "$f" "$out/cli.serial"
-  rm -rf "$out/cli.serial"
+  job_one "$f" "$out/job.serial" ex
+  job_report "$f" "$out/job.serial"
+  rm -rf "$out/job.serial"
 done
-
-# --- 4. valgrind (non-sanitized build) --------------------------------------
-# With TEST_FILTER, only when the filter names valgrind ("valgrind",
-# "valgrind unit/test_store", ...): every name there starts with it.
-if [ -n "$vg_build" ] && want valgrind && { [ -z "$filter" ] || [[ $filter == *valgrind* ]] ||
-  [[ valgrind == *"$filter"* ]]; }; then
-  name=valgrind
-  banner "$name: tests/valgrind.sh $vg_build"
-  (TEST_FILTER=$filter timeout -k 10 "$bats_timeout" tests/valgrind.sh "$vg_build" \
-    >"$out/stdout" 2>"$out/stderr" </dev/null; exit $?) 2>/dev/null
-  rc=$?
-  cat "$out/stdout"
-  if [ -s "$out/stderr" ]; then
-    echo "# --- stderr of $name ---"
-    cat "$out/stderr"
-  fi
-  count_tap "$name" "$out/stdout" "$rc"
-fi
-
-# --- 5. fuzz targets, bounded (FUZZ_SECONDS each) ---------------------------
-if [ -n "$vg_build" ] && want fuzz && { [ -z "$filter" ] || [[ fuzz == *"$filter"* ]]; }; then
-  name=fuzz
-  banner "$name: tests/fuzz.sh $vg_build (${FUZZ_SECONDS:-30-60}s per target)"
-  (timeout -k 10 "$bats_timeout" tests/fuzz.sh "$vg_build" \
-    >"$out/stdout" 2>"$out/stderr" </dev/null; exit $?) 2>/dev/null
-  rc=$?
-  cat "$out/stdout"
-  if [ -s "$out/stderr" ]; then
-    echo "# --- stderr of $name ---"
-    cat "$out/stderr"
-  fi
-  count_tap "$name" "$out/stdout" "$rc"
-fi
 
 # --- summary --------------------------------------------------------------
 if [ "${#timings[@]}" -gt 0 ]; then
