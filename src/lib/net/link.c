@@ -166,11 +166,7 @@ int st_net_bridge_ensure(const char *name, uint32_t addr, int prefix,
   st_error *e = NULL;
   if (st_net_addr_add(name, addr, prefix, &e) < 0) {
     if (e->code != EEXIST) {
-      if (err)
-        *err = e;
-      else
-        st_error_free(e);
-      return -1;
+      return st_error_give(err, e);
     }
     st_error_free(e);
   }
@@ -217,11 +213,7 @@ int st_net_link_drop(const char *name, st_error **err) {
     st_error_free(e);
     return 0;
   }
-  if (err)
-    *err = e;
-  else
-    st_error_free(e);
-  return -1;
+  return st_error_give(err, e);
 }
 
 int st_net_link_delete(const char *name, st_error **err) {

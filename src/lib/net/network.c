@@ -87,11 +87,7 @@ static int insert_predefined(st_store *s, const char *name, const char *driver,
     return -1;
   st_error *e = NULL;
   if (st_network_insert(s, &n, &e) < 0 && e->code != EEXIST) {
-    if (err)
-      *err = e;
-    else
-      st_error_free(e);
-    return -1;
+    return st_error_give(err, e);
   }
   st_error_free(e);
   return 0;

@@ -232,11 +232,7 @@ static int open_locked(st_store *s, const char *ref, st_ct *ct,
   st_error *e = NULL;
   if (st_container_lock(s, id, true, &e) < 0) {
     if (e->code != ENOENT) {
-      if (err)
-        *err = e;
-      else
-        st_error_free(e);
-      return -1;
+      return st_error_give(err, e);
     }
     st_error_free(e);
     return st_error_set(err, ENOENT, "No such container: %s", ref);
@@ -245,11 +241,7 @@ static int open_locked(st_store *s, const char *ref, st_ct *ct,
   if (st_ct_open(s, id, ct, &oe) < 0) {
     st_container_unlock(s, id);
     if (oe->code != ENOENT) { /* ENOENT: its files went with a removal */
-      if (err)
-        *err = oe;
-      else
-        st_error_free(oe);
-      return -1;
+      return st_error_give(err, oe);
     }
     st_error_free(oe);
     return st_error_set(err, ENOENT, "No such container: %s", ref);

@@ -315,10 +315,7 @@ int st_container_create(st_store *s, const st_create_opts *o,
     if (st_container_insert(s, &rec, &e) == 0)
       break;
     if (o->name || e->code != EEXIST || tries > 20) {
-      if (err)
-        *err = e;
-      else
-        st_error_free(e);
+      (void)st_error_give(err, e);
       goto fail;
     }
     st_error_free(e);
@@ -791,11 +788,7 @@ static int find_locked(st_store *s, const char *ref, bool wait, st_container *c,
     st_error_free(e);
     return st_error_set(err, ENOENT, "No such container: %s", ref);
   }
-  if (err)
-    *err = e;
-  else
-    st_error_free(e);
-  return -1;
+  return st_error_give(err, e);
 }
 
 static int remove_container(st_store *s, const char *ref, bool force, bool wait,

@@ -170,9 +170,7 @@ static int plumb(st_store *s, const target *t, json_t *ep, st_error **err) {
       st_launch_ep_veth(&e, t->pid, err) < 0)
     return -1;
   if (in_netns(t->pid, setup_fn, &e, err) < 0) {
-    st_error *ignored = NULL;
-    if (st_net_link_delete(e.host_if, &ignored) < 0)
-      st_error_free(ignored);
+    (void)st_net_link_drop(e.host_if, NULL);
     return -1;
   }
   return 0;
@@ -374,10 +372,7 @@ int st_container_net_disconnect(st_store *s, const char *ref,
                st_network_get(s, netref, &net, &nerr) == 0;
   if (!found && (!force || nerr == NULL)) {
     if (nerr) {
-      if (err)
-        *err = nerr;
-      else
-        st_error_free(nerr);
+      (void)st_error_give(err, nerr);
     }
     return -1;
   }

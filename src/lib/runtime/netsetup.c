@@ -599,16 +599,10 @@ int st_launch_ep_veth(const st_launch_ep *ep, pid_t pid, st_error **err) {
   if (st_net_veth_create(ep->host_if, ep->ifname, pid, ep->bridge, &e) == 0)
     return 0;
   if (e->code != EEXIST) {
-    if (err)
-      *err = e;
-    else
-      st_error_free(e);
-    return -1;
+    return st_error_give(err, e);
   }
   st_error_free(e);
-  e = NULL;
-  if (st_net_link_delete(ep->host_if, &e) < 0)
-    st_error_free(e);
+  (void)st_net_link_drop(ep->host_if, NULL); /* a stale end: made again */
   return st_net_veth_create(ep->host_if, ep->ifname, pid, ep->bridge, err);
 }
 

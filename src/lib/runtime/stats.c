@@ -192,11 +192,7 @@ int st_container_stats(st_store *s, const st_container *c, st_ct_stats *st,
       st->running = false;
       return 0;
     }
-    if (err)
-      *err = e;
-    else
-      st_error_free(e);
-    return -1;
+    return st_error_give(err, e);
   }
   for (size_t i = 0; i < n; i++)
     add_process(v[i], st, mem, pids);

@@ -429,11 +429,7 @@ static int run_launched(st_store *s, const char *id, const char *dir,
   close_fd(&r.master);
   *status = r.status;
   if (ne) {
-    if (err)
-      *err = ne;
-    else
-      st_error_free(ne);
-    return -1;
+    return st_error_give(err, ne);
   }
   return 0;
 }

@@ -424,8 +424,21 @@ int st_store_open(const char *root, st_store **out, st_error **err) {
   }
   bool alone = false;
   if (st_mkdir_p(s->blobs_dir, 0700, err) < 0 ||
-      st_mkdir_p(s->tmp_dir, 0700, err) < 0 || take_lock(s, &alone, err) < 0 ||
-      open_db(s, err) < 0) {
+      st_mkdir_p(s->tmp_dir, 0700, err) < 0 || take_lock(s, &alone, err) < 0) {
+    st_store_close(s);
+    return st_error_wrap(err, "open store `%s`", root);
+  }
+  /* Not alone: the database is opened under the shared lock, so never
+   * while the process that is alone creates or migrates the schema (two
+   * processes doing it at once saw "database is locked" from SQLite's
+   * switch to WAL, which does not wait on its busy handler). */
+  if (!alone)
+    while (flock(s->lock_fd, LOCK_SH) < 0 && errno == EINTR)
+      ;
+  int r = open_db(s, err);
+  if (!alone)
+    flock(s->lock_fd, LOCK_UN);
+  if (r < 0) {
     st_store_close(s);
     return st_error_wrap(err, "open store `%s`", root);
   }

@@ -71,6 +71,14 @@ void st_error_free(st_error *e) {
   free(e);
 }
 
+int st_error_give(st_error **err, st_error *e) {
+  if (err)
+    *err = e;
+  else
+    st_error_free(e);
+  return -1;
+}
+
 void st_error_freep(st_error **e) {
   st_error_free(*e);
   *e = NULL;

@@ -35,6 +35,9 @@ int st_error_wrap(st_error **err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 void st_error_free(st_error *e);
+/* Hands an error the callee made on its own (to look at its code first)
+ * to the caller: *err = e, or frees e when err is NULL. Returns -1. */
+int st_error_give(st_error **err, st_error *e);
 void st_error_freep(st_error **e);
 #define cleanup_error __attribute__((cleanup(st_error_freep)))
 
