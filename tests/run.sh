@@ -218,9 +218,17 @@ job_one() { # JOB DIR sh|ex: runs one job (a bats file, valgrind or fuzz),
   *) cmd=(bats --tap "$1") ;;
   esac
   mkdir -p "$2"
-  ("${lock[@]}" timeout -k 10 "$bats_timeout" "${cmd[@]}" >"$2/stdout" 2>"$2/stderr" </dev/null
+  # "started" records when the job got the lock: the report gives the
+  # time it ran and, apart, the time it waited
+  ("${lock[@]}" sh -c 'date +%s >"$0/started"; exec "$@"' "$2" \
+    timeout -k 10 "$bats_timeout" "${cmd[@]}" >"$2/stdout" 2>"$2/stderr" </dev/null
     echo $? >"$2/rc") 2>/dev/null
-  echo $((SECONDS - t0)) >"$2/secs"
+  local end waited=0
+  end=$(date +%s)
+  [ -s "$2/started" ] && waited=$(($(cat "$2/started") - (end - (SECONDS - t0))))
+  [ "$waited" -ge 0 ] || waited=0
+  echo $((SECONDS - t0 - waited)) >"$2/secs"
+  echo "$waited" >"$2/waited"
 }
 job_name() { # JOB: the name in the report
   case $1 in
@@ -233,6 +241,7 @@ job_report() { # JOB DIR
   local name
   name=$(job_name "$1")
   banner "$name"
+  echo "# ran $(cat "$2/secs") s$([ "$(cat "$2/waited")" -gt 0 ] && echo ", after waiting $(cat "$2/waited") s for the lock")"
   suite_start=$((SECONDS - $(cat "$2/secs")))
   cat "$2/stdout"
   if [ -s "$2/stderr" ]; then
