@@ -1,5 +1,6 @@
 #include "format.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,4 +74,33 @@ int cli_print_one(json_t *o, const char *format) {
   st_template_free(t);
   printf("%s\n", out.data ? out.data : "");
   return 0;
+}
+
+int cli_inspect_each(struct st_store *s, char *const *names, int n,
+                     const char *format, cli_inspect_get get) {
+  bool json = format == NULL || strcmp(format, "json") == 0;
+  json_t *all __attribute__((cleanup(json_decrefp))) = json_array();
+  int code = 0;
+  for (int i = 0; i < n; i++) {
+    st_error *err = NULL;
+    json_t *o = get(s, names[i], &err);
+    if (o == NULL) {
+      cli_print_error(err);
+      st_error_free(err);
+      code = 1;
+      continue;
+    }
+    if (json) {
+      json_array_append_new(all, o);
+    } else {
+      code |= cli_print_one(o, format);
+      json_decref(o);
+    }
+  }
+  if (json) {
+    cleanup_free char *text =
+        json_dumps(all, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+    printf("%s\n", text ? text : "[]");
+  }
+  return code;
 }

@@ -30,4 +30,16 @@ int cli_print_rows(const char *format, const char *default_table,
  * newline; a template error is printed. Returns an exit code. */
 int cli_print_one(json_t *o, const char *format);
 
+struct st_store;
+struct st_error;
+
+/* An inspect command's output for names[0..n): each object from get (NULL
+ * with *err set: the error is printed, the exit code becomes 1 and the
+ * other names still go), all as one JSON array (format NULL or "json") or
+ * each through the template. Returns an exit code. */
+typedef json_t *(*cli_inspect_get)(struct st_store *s, const char *name,
+                                   struct st_error **err);
+int cli_inspect_each(struct st_store *s, char *const *names, int n,
+                     const char *format, cli_inspect_get get);
+
 #endif

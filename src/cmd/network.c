@@ -288,6 +288,17 @@ static int run_network_ls(int argc, char **argv) {
 
 /* ---- inspect ------------------------------------------------------------- */
 
+/* One network for inspect (cli_inspect_each). */
+static json_t *network_inspect_get(st_store *s, const char *name,
+                                   st_error **err) {
+  st_network n;
+  if (st_network_get(s, name, &n, err) < 0)
+    return NULL;
+  json_t *o = st_network_json(s, &n);
+  st_network_clear(&n);
+  return o;
+}
+
 static int run_network_inspect(int argc, char **argv) {
   static const struct option opts[] = {{"format", required_argument, 0, 'f'},
                                        {"help", no_argument, 0, 'h'},
@@ -314,33 +325,8 @@ static int run_network_inspect(int argc, char **argv) {
   st_store *s = store_with_defaults();
   if (s == NULL)
     return 1;
-  bool json = format == NULL || strcmp(format, "json") == 0;
-  cleanup_json json_t *all = json_array();
-  int code = 0;
-  for (int i = optind; i < argc; i++) {
-    st_error *err = NULL;
-    st_network n;
-    if (st_network_get(s, argv[i], &n, &err) < 0) {
-      cli_print_error(err);
-      st_error_free(err);
-      code = 1;
-      continue;
-    }
-    json_t *o = st_network_json(s, &n);
-    st_network_clear(&n);
-    if (json)
-      json_array_append_new(all, o);
-    else {
-      code |= cli_print_one(o, format);
-      json_decref(o);
-    }
-  }
-  if (json) {
-    cleanup_free char *text =
-        json_dumps(all, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-    printf("%s\n", text ? text : "[]");
-  }
-  return code;
+  return cli_inspect_each(s, argv + optind, argc - optind, format,
+                          network_inspect_get);
 }
 
 /* ---- rm ------------------------------------------------------------------ */

@@ -297,6 +297,17 @@ static int run_volume_ls(int argc, char **argv) {
 
 /* ---- inspect ------------------------------------------------------------- */
 
+/* One volume for inspect (cli_inspect_each). */
+static json_t *volume_inspect_get(st_store *s, const char *name,
+                                  st_error **err) {
+  st_volume v;
+  if (st_volume_get(s, name, &v, err) < 0)
+    return NULL;
+  json_t *o = st_volume_json(s, &v);
+  st_volume_clear(&v);
+  return o;
+}
+
 static int run_volume_inspect(int argc, char **argv) {
   static const struct option opts[] = {{"format", required_argument, 0, 'f'},
                                        {"help", no_argument, 0, 'h'},
@@ -323,33 +334,8 @@ static int run_volume_inspect(int argc, char **argv) {
   st_store *s = cli_store();
   if (s == NULL)
     return 1;
-  bool json = format == NULL || strcmp(format, "json") == 0;
-  cleanup_json json_t *all = json_array();
-  int code = 0;
-  for (int i = optind; i < argc; i++) {
-    st_error *err = NULL;
-    st_volume v;
-    if (st_volume_get(s, argv[i], &v, &err) < 0) {
-      cli_print_error(err);
-      st_error_free(err);
-      code = 1;
-      continue;
-    }
-    json_t *o = st_volume_json(s, &v);
-    st_volume_clear(&v);
-    if (json)
-      json_array_append_new(all, o);
-    else {
-      code |= cli_print_one(o, format);
-      json_decref(o);
-    }
-  }
-  if (json) {
-    cleanup_free char *text =
-        json_dumps(all, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-    printf("%s\n", text ? text : "[]");
-  }
-  return code;
+  return cli_inspect_each(s, argv + optind, argc - optind, format,
+                          volume_inspect_get);
 }
 
 /* ---- rm ------------------------------------------------------------------ */
