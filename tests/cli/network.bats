@@ -574,3 +574,21 @@ outside_cleanup() {
   run http_get "http://127.0.0.1:$hp/"
   assert_eq "$output" "hello-from-web"
 }
+
+@test "a store used from a second network namespace makes the table there too" {
+  # a bridged container without ports makes sure the table exists once
+  # per boot and namespace (a marker in the store): a marker per store
+  # alone would leave a namespace entered later without masquerading
+  srun --rm nbb true
+  nft list table ip strata >/dev/null
+  [ -s "$STRATA_ROOT/network-table" ]
+  run unshare --net sh -c 'ip link set lo up &&
+    "$STRATA" run --rm --pull never nbb true && nft list table ip strata'
+  assert_status 0
+  assert_contains "$output" "masquerade"
+  # and in the next one, after the marker named the second
+  run unshare --net sh -c 'ip link set lo up &&
+    "$STRATA" run --rm --pull never nbb true && nft list table ip strata'
+  assert_status 0
+  assert_contains "$output" "masquerade"
+}

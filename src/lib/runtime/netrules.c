@@ -8,10 +8,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -284,22 +286,64 @@ int st_net_check_repair(st_store *s, const st_net_check *c, st_error **err) {
   return c->rules_stale ? st_net_rules_rebuild(s, err) : 0;
 }
 
+/* The network namespace's cookie: unlike its inode number, never given to
+ * another namespace before the next boot. 0 when the kernel has none (before
+ * 5.14): the caller then rebuilds the table each time. */
+static uint64_t netns_cookie(void) {
+  uint64_t cookie = 0;
+  socklen_t len = sizeof(cookie);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return 0;
+  if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
+    cookie = 0;
+  close(fd);
+  return cookie;
+}
+
+/* Which table this is: the boot and the network namespace, as
+ * "<boot_id> <netns cookie>\n". NULL when the kernel cannot say. */
+static char *table_identity(void) {
+  char boot[64] = "";
+  FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+  if (f == NULL)
+    return NULL;
+  bool got = fgets(boot, sizeof(boot), f) != NULL;
+  fclose(f);
+  uint64_t ns = netns_cookie();
+  if (!got || ns == 0)
+    return NULL;
+  boot[strcspn(boot, "\n")] = '\0';
+  char *id = NULL;
+  return asprintf(&id, "%s %llx\n", boot, (unsigned long long)ns) < 0 ? NULL
+                                                                      : id;
+}
+
 int st_net_rules_ensure(st_store *s, st_error **err) {
-  /* a marker in /run (tmpfs: gone at boot with the table) per store */
+  /* <root>/network-table names the boot and the network namespace whose
+   * table the last rebuild made: the table is gone at boot, and a strata
+   * run in another namespace (in a container, in the test suite's jobs)
+   * has a table of its own. Not fsynced: a lost marker costs one rebuild. */
+  cleanup_free char *id = table_identity();
   cleanup_free char *path = NULL;
-  struct stat st;
-  if (stat(st_store_root(s), &st) < 0 ||
-      asprintf(&path, "/run/strata-nft-%llx-%llx",
-               (unsigned long long)st.st_dev,
-               (unsigned long long)st.st_ino) < 0)
+  cleanup_free char *seen = NULL;
+  size_t len = 0;
+  if (id == NULL || asprintf(&path, "%s/network-table", st_store_root(s)) < 0)
     return st_net_rules_rebuild(s, err);
-  if (access(path, F_OK) == 0)
+  if (st_read_file(path, &seen, &len, NULL) == 0 && strcmp(seen, id) == 0)
     return 0;
   if (st_net_rules_rebuild(s, err) < 0)
     return -1;
-  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  if (fd >= 0)
-    close(fd);
+  cleanup_free char *tmp = NULL;
+  if (asprintf(&tmp, "%s.tmp-%d", path, (int)getpid()) < 0)
+    return 0;
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return 0;
+  bool ok = st_write_all(fd, id, strlen(id), tmp, NULL) == 0;
+  close(fd);
+  if (!ok || rename(tmp, path) < 0)
+    unlink(tmp);
   return 0;
 }
 
