@@ -42,17 +42,18 @@ asan: deps
 # and the unit tests and a few CLI commands under valgrind on the plain
 # build; at the same time, the CLI suite again on the plain build with the
 # directory backend, so both backends pass the whole CLI suite. The two
-# runs share one lock (tests/run.sh, CI_LOCK) so that the files that must
-# run alone still do; the second run's report is printed after the first.
+# runs share one lock (tests/run.sh, CI_LOCK) so that the files that check
+# timings run apart from the other jobs, and four job slots (CI_SLOTS);
+# the second run's report is printed after the first.
 test: test-deps asan build
 	@rc=0; lock=$$(mktemp /tmp/strata-test-lock.XXXXXX); \
 	dirlog=$$(mktemp /tmp/strata-test-dir.XXXXXX); \
-	STRATA_STORAGE_DRIVER=dir SUITES=cli CI_LOCK=$$lock \
+	STRATA_STORAGE_DRIVER=dir SUITES=cli CI_LOCK=$$lock CI_SLOTS=4 CLI_JOBS=4 \
 	  tests/run.sh $(BUILD) >$$dirlog 2>&1 & dirpid=$$!; \
-	CI_LOCK=$$lock tests/run.sh $(ASAN_BUILD) $(BUILD) || rc=1; \
+	CI_LOCK=$$lock CI_SLOTS=4 CLI_JOBS=4 tests/run.sh $(ASAN_BUILD) $(BUILD) || rc=1; \
 	wait $$dirpid || rc=1; \
 	printf '\n######## the CLI suite again: directory layer backend, plain build\n'; \
-	cat $$dirlog; rm -f $$lock $$dirlog; \
+	cat $$dirlog; rm -f $$lock $$lock.slot* $$dirlog; \
 	exit $$rc
 
 style:

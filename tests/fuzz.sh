@@ -2,7 +2,7 @@
 # The fuzz targets, bounded, as TAP:
 #   - the pure parsers (Dockerfile, .dockerignore, word expansion) are built
 #     with clang's libFuzzer + ASan/UBSan from their own sources and run for
-#     FUZZ_SECONDS each (default 60), starting from fuzz/corpus/<name>;
+#     FUZZ_SECONDS each (default 30 or 15), starting from fuzz/corpus/<name>;
 #   - every target (the registry ones too) replays its corpus, linked
 #     against BUILD_DIR/libstrata.a (gcc, no libFuzzer).
 # A crash fails the test and leaves the input in $FUZZ_OUT (default a temp
@@ -13,10 +13,11 @@ set -u
 build=$(cd "${1:?usage: tests/fuzz.sh BUILD_DIR}" && pwd)
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo" || exit 2
-# Seconds per target: FUZZ_SECONDS for all when set; else 60 for the
-# Dockerfile and .dockerignore parsers (the build issue's bound) and 30 for
-# the others, to keep CI's wall time down (bench/fuzz.sh runs them longer).
-declare -A default_secs=([expand]=30 [load]=30 [erofs]=30)
+# Seconds per target: FUZZ_SECONDS for all when set; else 30 for the
+# Dockerfile and .dockerignore parsers and 15 for the others, to keep CI's
+# wall time down (bench/fuzz.sh runs them longer; every corpus is replayed
+# whole in any case).
+declare -A default_secs=([expand]=15 [load]=15 [erofs]=15)
 # A fixed seed by default, so a run is repeatable (the same inputs on the
 # same corpus); bench/fuzz.sh draws one.
 seed=${FUZZ_SEED:-1}
@@ -61,7 +62,7 @@ one_target() {
     return
   fi
   mkdir -p "$out/corpus-$t"
-  local secs=${FUZZ_SECONDS:-${default_secs[$t]:-60}}
+  local secs=${FUZZ_SECONDS:-${default_secs[$t]:-30}}
   if "$bin" -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10 \
     -seed="$seed" \
     -artifact_prefix="$out/$t-" "$out/corpus-$t" "fuzz/corpus/$t" \

@@ -7,10 +7,10 @@
 
 load helpers
 
-@test "crash: 50 SIGKILLs during import, build, rmi, prune, load, commit, run and pull leave the store consistent" {
+@test "crash: SIGKILLs (CRASH_TRIALS, default 30: three of each operation) during import, build, rmi, prune, load, commit, run and pull leave the store consistent" {
   # crash.sh makes its own throwaway store under TMPDIR.
-  TMPDIR=$BATS_TEST_TMPDIR run --separate-stderr "$REPO_ROOT/tests/crash/crash.sh" 50 "$STRATA"
+  TMPDIR=$BATS_TEST_TMPDIR run --separate-stderr "$REPO_ROOT/tests/crash/crash.sh" "${CRASH_TRIALS:-30}" "$STRATA"
   printf '%s\n' "$output" "$stderr"
   assert_status 0
-  assert_contains "$output" "crash: 50 trials, 0 failures"
+  assert_contains "$output" "crash: ${CRASH_TRIALS:-30} trials, 0 failures"
 }
