@@ -81,17 +81,7 @@ if [ -n "${CI_LOCK:-}" ]; then
   lock_sh=(flock -o -s "$CI_LOCK")
   lock_ex=(flock -o -x "$CI_LOCK")
   if [ -n "${CI_SLOTS:-}" ]; then
-    # (flock -n exits 75 when a slot is taken: the next one is tried, and
-    # all again after a pause)
-    lock_sh+=(bash -c 'n=$1 base=$2; shift 2
-      while :; do
-        for i in $(seq "$n"); do
-          flock -o -n -E 75 "$base.slot$i" "$@"
-          rc=$?
-          [ "$rc" -ne 75 ] && exit "$rc"
-        done
-        sleep 0.2
-      done' slots "$CI_SLOTS" "$CI_LOCK")
+    lock_sh+=(python3 "$repo/tests/slot.py" "$CI_SLOTS" "$CI_LOCK")
   fi
 fi
 
@@ -185,22 +175,9 @@ done
 if [ "${#units[@]}" -eq 0 ] && want unit; then
   banner "unit: no test_* binaries in $build"
 fi
-for f in "${units[@]}"; do
-  name=unit/$(basename "$f")
-  banner "$name"
-  # The outer subshell keeps bash's "Segmentation fault" notice out of the log;
-  # the exit status says the same.
-  ( (cd "$build" && CMOCKA_MESSAGE_OUTPUT=TAP exec "${lock_sh[@]}" timeout -k 10 "$unit_timeout" "$f") \
-    >"$out/stdout" 2>"$out/stderr" </dev/null; exit $?) 2>/dev/null
-  rc=$?
-  cat "$out/stdout"
-  if [ -s "$out/stderr" ]; then
-    echo "# --- stderr of $name ---"
-    cat "$out/stderr"
-  fi
-  count_tap "$name" "$out/stdout" "$rc"
-done
-[ "${#units[@]}" -gt 0 ] && echo "# the unit tests ended at +$(($(date +%s) - run_t0)) s"
+# They run as one job of the pool below (the first), one binary after the
+# other: their TAP streams one after the other, each binary's exit status
+# checked (a crash says which binary).
 
 # --- 3-5. CLI tests (bats), valgrind, fuzz ---------------------------------
 # 3. each tests/cli/*.bats file; with a second, non-sanitized build (vg_build):
@@ -259,6 +236,13 @@ job_one() { # JOB DIR sh|ex|held: runs one job (a bats file, valgrind or
   [ "$3" = ex ] && lock=("${lock_ex[@]}")
   [ "$3" = held ] && lock=()
   case $1 in
+  unit) cmd=(bash -c 'rc=0
+      for f; do
+        (cd "${f%/*}" && CMOCKA_MESSAGE_OUTPUT=TAP exec timeout -k 10 "$0" "$f")
+        r=$?
+        [ "$r" -eq 0 ] || { echo "# ${f##*/} exited with status $r"; rc=1; }
+      done
+      exit $rc' "$unit_timeout" "${units[@]}") ;;
   valgrind) cmd=(env TEST_FILTER="$filter" tests/valgrind.sh "$vg_build") ;;
   fuzz) cmd=(tests/fuzz.sh "$vg_build") ;;
   *) cmd=(env ASAN_OPTIONS="$cli_asan" "${netns[@]}" bats --tap "$1") ;;
@@ -282,6 +266,7 @@ job_one() { # JOB DIR sh|ex|held: runs one job (a bats file, valgrind or
 }
 job_name() { # JOB: the name in the report
   case $1 in
+  unit) echo "unit: the ${#units[@]} cmocka binaries in $build" ;;
   valgrind) echo "valgrind: tests/valgrind.sh $vg_build" ;;
   fuzz) echo "fuzz: tests/fuzz.sh $vg_build (${FUZZ_SECONDS:-15-30}s per target)" ;;
   *) echo "cli/$(basename "$1")" ;;
@@ -310,6 +295,7 @@ job_report() { # JOB DIR
   count_tap "${name%%:*}" "$2/stdout" "$(cat "$2/rc")"
 }
 pool=() quiet=() serial=()
+[ "${#units[@]}" -gt 0 ] && pool+=(unit)
 if [ -n "$vg_build" ] && want valgrind && { [ -z "$filter" ] || [[ $filter == *valgrind* ]] ||
   [[ valgrind == *"$filter"* ]]; }; then
   pool+=(valgrind)

@@ -531,6 +531,16 @@ net_image() {
   "$STRATA" import "$BATS_TEST_TMPDIR/net.tar" nbb >/dev/null
 }
 
+# net_setup [PAGE]: a networking file's setup(): the test's store and
+# net_image PAGE; skips the test when not root (namespaces, netlink).
+net_setup() {
+  strata_setup
+  if [ "$(id -u)" != 0 ]; then
+    skip "networks need root here"
+  fi
+  net_image "$@"
+}
+
 # net_teardown: removes the test's containers, then its own networks (a
 # network goes only once no container is on it).
 net_teardown() {

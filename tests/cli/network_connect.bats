@@ -9,11 +9,7 @@
 load helpers
 
 setup() {
-  strata_setup
-  if [ "$(id -u)" != 0 ]; then
-    skip "networks need root here"
-  fi
-  net_image
+  net_setup
 }
 
 teardown() {

@@ -8,11 +8,7 @@
 load helpers
 
 setup() {
-  strata_setup
-  if [ "$(id -u)" != 0 ]; then
-    skip "network namespaces need root here"
-  fi
-  net_image hello-from-donor
+  net_setup hello-from-donor
 }
 
 teardown() {

@@ -89,6 +89,7 @@ struct st_blob_writer {
  * (158 MiB written at 350 MB/s, writeback started every 8 MiB): the final
  * fsync takes 80-85 ms; with an fdatasync every 16 MiB, 13-14 ms. */
 #define FLUSH_CHUNK (16u << 20)
+
 char *st_blob_path(const st_store *s, const char *digest) {
   char *p = NULL;
   if (asprintf(&p, "%s/%s", s->blobs_dir, st_digest_hex(digest)) < 0)
