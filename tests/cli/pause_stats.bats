@@ -16,11 +16,20 @@ teardown() {
   "$STRATA" rm -f $("$STRATA" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
 }
 
-# a counter the container bumps every 0.1 s
+# a counter the container bumps every 0.1 s; returns once it counts (a
+# fixed wait was too short for a loaded machine: the first read found no
+# /tmp/c yet)
 counter() {
   "$STRATA" run -d --name "$1" busybox sh -c \
     'i=0; while :; do i=$((i+1)); echo $i >/tmp/c; sleep 0.1; done' >/dev/null
-  sleep 0.5
+  local _ n
+  for _ in $(seq 100); do
+    n=$(read_counter "$1" 2>/dev/null) || n=
+    [ -n "$n" ] && [ "$n" -ge 2 ] && return 0
+    sleep 0.1
+  done
+  echo "the counter of $1 never counted" >&2
+  return 1
 }
 
 read_counter() {
